@@ -1,0 +1,215 @@
+"""Registries of methods and datasets (timm-style), fed by code and by entry points.
+
+Names are explicit, stable strings. A factory is any callable returning an object with
+``predict(image, trimap=None)`` (methods) or a :class:`~mattebench.types.Dataset` (datasets);
+its card is given at registration, or read from the factory's ``card`` attribute, or defaulted.
+
+Third-party packages register through the entry-point groups ``mattebench.methods`` and
+``mattebench.datasets``: the entry-point *name* is the registered name and its *value* the
+factory. mattebench's own ``baselines`` are registered exactly that way in its pyproject.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import warnings
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any, Callable, Optional, TypeVar
+
+from .errors import RegistryError
+from .types import FAMILY_FREE, FAMILY_TRIMAP, DatasetCard, MethodCard
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+METHOD_GROUP = "mattebench.methods"
+DATASET_GROUP = "mattebench.datasets"
+
+
+@dataclass
+class _Entry:
+    name: str
+    factory: Callable[..., Any]
+    card: Any
+    origin: str
+
+
+class _Registry:
+    def __init__(self, kind: str, group: str, card_type: type):
+        self.kind = kind
+        self.group = group
+        self.card_type = card_type
+        self._entries: dict[str, _Entry] = {}
+        self._plugins_loaded = False
+        self.broken: dict[str, str] = {}  # plug-in name -> reason it could not load
+
+    # -- registration -------------------------------------------------------------------
+    def register(self, name: str, factory: Callable[..., Any], card: Any = None, origin: str = "code") -> None:
+        if not isinstance(name, str) or not name or name != name.strip():
+            raise RegistryError(f"{self.kind} names must be non-empty strings without surrounding spaces, got {name!r}")
+        if name in self._entries:
+            prev = self._entries[name]
+            raise RegistryError(
+                f"{self.kind} {name!r} is already registered (from {prev.origin}); "
+                f"a second registration from {origin} was refused. Pick another name, or uninstall one of the two packages."
+            )
+        card = self._make_card(name, factory, card)
+        self._entries[name] = _Entry(name, factory, card, origin)
+
+    def _make_card(self, name: str, factory: Callable[..., Any], card: Any) -> Any:
+        card = card if card is not None else getattr(factory, "card", None)
+        if card is None:
+            return self.card_type(name=name)
+        if isinstance(card, dict):
+            card = self.card_type(name=name, **card)
+        if not isinstance(card, self.card_type):
+            raise RegistryError(f"{self.kind} {name!r}: card must be a {self.card_type.__name__} or a dict, got {type(card).__name__}")
+        if card.name != name:
+            card = dataclasses.replace(card, name=name)
+        if isinstance(card, MethodCard) and card.needs_trimap and card.family == FAMILY_FREE:
+            card = dataclasses.replace(card, family=FAMILY_TRIMAP)
+        return card
+
+    def _load_plugins(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        for ep in sorted(metadata.entry_points(group=self.group), key=lambda e: e.name):
+            origin = f"entry point {ep.name} = {ep.value}"
+            if ep.name in self._entries and self._entries[ep.name].origin == origin:
+                continue
+            try:
+                factory = ep.load()
+            except Exception as exc:  # a broken plug-in must not break the others
+                reason = f"{type(exc).__name__}: {exc}"
+                self.broken[ep.name] = reason
+                warnings.warn(
+                    f"mattebench: the {self.kind} plug-in {ep.name!r} ({ep.value}) failed to load and is skipped: {reason}. "
+                    f"Reinstall or fix the package that provides it.",
+                    stacklevel=3,
+                )
+                continue
+            try:
+                self.register(ep.name, factory, origin=origin)
+            except RegistryError as exc:
+                self.broken[ep.name] = str(exc)
+                warnings.warn(f"mattebench: {exc}", stacklevel=3)
+
+    # -- lookup ---------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        self._load_plugins()
+        return sorted(self._entries)
+
+    def entry(self, name: str) -> _Entry:
+        self._load_plugins()
+        if name not in self._entries:
+            hint = ""
+            if name in self.broken:
+                hint = f" Its plug-in failed to load: {self.broken[name]}."
+            else:
+                import difflib
+
+                close = difflib.get_close_matches(name, self._entries, n=3)
+                if close:
+                    hint = f" Did you mean {', '.join(repr(c) for c in close)}?"
+            raise RegistryError(
+                f"unknown {self.kind} {name!r}.{hint} Known {self.kind}s: {', '.join(sorted(self._entries))}. "
+                f"`mattebench list` shows them with their cards."
+            )
+        return self._entries[name]
+
+    def unregister(self, name: str) -> None:
+        self._entries.pop(name, None)
+
+
+_methods = _Registry("method", METHOD_GROUP, MethodCard)
+_datasets = _Registry("dataset", DATASET_GROUP, DatasetCard)
+
+
+def _call_factory(kind: str, name: str, factory: Callable[..., Any], args: tuple, options: dict[str, Any]) -> Any:
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        sig = None
+    if sig is not None and not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+        unknown = [k for k in options if k not in sig.parameters]
+        if unknown:
+            accepted = [p for p in sig.parameters if p not in ("root",)]
+            raise RegistryError(
+                f"{kind} {name!r} does not take option(s) {', '.join(unknown)}; it accepts: {', '.join(accepted) or 'no options'}."
+            )
+    return factory(*args, **options)
+
+
+# -- methods ---------------------------------------------------------------------------------
+def register_method(name: str, factory: Optional[F] = None, *, card: Optional[MethodCard | dict] = None) -> Any:
+    """Register a method factory. Usable directly or as a decorator::
+
+        @register_method("my-method", card=MethodCard("my-method", needs_trimap=False))
+        def make(**options): return MyMethod(**options)
+    """
+
+    def deco(f: F) -> F:
+        _methods.register(name, f, card, origin=f"code ({getattr(f, '__module__', '?')})")
+        return f
+
+    return deco(factory) if factory is not None else deco
+
+
+def create_method(name: str, **options: Any) -> Any:
+    """Build a registered method with its options (``checkpoint=``, ``device=``, ...)."""
+    entry = _methods.entry(name)
+    method = _call_factory("method", name, entry.factory, (), options)
+    if not callable(getattr(method, "predict", None)):
+        raise RegistryError(f"method {name!r}: its factory returned {type(method).__name__}, which has no predict(image, trimap=None)")
+    return method
+
+
+def list_methods() -> list[str]:
+    return _methods.names()
+
+
+def method_card(name: str) -> MethodCard:
+    return _methods.entry(name).card
+
+
+def unregister_method(name: str) -> None:
+    """Remove a registration (tests, notebooks)."""
+    _methods.unregister(name)
+
+
+# -- datasets --------------------------------------------------------------------------------
+def register_dataset(name: str, factory: Optional[F] = None, *, card: Optional[DatasetCard | dict] = None) -> Any:
+    def deco(f: F) -> F:
+        _datasets.register(name, f, card, origin=f"code ({getattr(f, '__module__', '?')})")
+        return f
+
+    return deco(factory) if factory is not None else deco
+
+
+def load_dataset(name: str, root: Optional[str] = None, **options: Any) -> Any:
+    """Open a registered dataset. ``root`` is the data root (see datasets/<name>/README.md)."""
+    entry = _datasets.entry(name)
+    ds = _call_factory("dataset", name, entry.factory, (), {"root": root, **options})
+    if getattr(ds, "card", None) is None:
+        ds.card = entry.card
+    return ds
+
+
+def list_datasets() -> list[str]:
+    return _datasets.names()
+
+
+def dataset_card(name: str) -> DatasetCard:
+    return _datasets.entry(name).card
+
+
+def unregister_dataset(name: str) -> None:
+    _datasets.unregister(name)
+
+
+def broken_plugins() -> dict[str, str]:
+    _methods._load_plugins()
+    _datasets._load_plugins()
+    return {**{f"method {k}": v for k, v in _methods.broken.items()}, **{f"dataset {k}": v for k, v in _datasets.broken.items()}}

@@ -1,0 +1,131 @@
+"""The records that flow through mattebench: samples, clips, cards.
+
+Data flows one way: dataset -> Sample/Clip -> method -> scorer -> store -> report.
+Arrays follow one convention everywhere:
+
+- image: HxWx3 uint8 RGB
+- alpha: HxW float32 in [0, 1] (ground truth read from 8-bit files is exactly k/255)
+- trimap: HxW uint8 with 0 = background, 128 = unknown, 255 = foreground, or None
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Optional, Protocol, Sequence, Union, runtime_checkable
+
+import numpy as np
+
+FAMILY_TRIMAP = "trimap-based"
+FAMILY_FREE = "trimap-free"
+FAMILY_REFERENCE = "reference"
+
+
+@dataclass
+class Sample:
+    """One still image with its ground truth.
+
+    ``fg`` and ``bg`` hold the true foreground and background colours (HxWx3 uint8) when the
+    dataset composites them (synthetic, Composition-1k, D646); training uses them for the
+    compositional loss. ``metadata`` holds source paths and protocol facts (background index,
+    how the trimap was made).
+    """
+
+    id: str
+    image: np.ndarray
+    alpha: Optional[np.ndarray]
+    trimap: Optional[np.ndarray] = None
+    fg: Optional[np.ndarray] = None
+    bg: Optional[np.ndarray] = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Clip:
+    """A video clip: every frame in order, ground truth on some of them.
+
+    ``alphas`` and ``trimaps`` map a frame index (into ``frames``) to its annotation.
+    ``flows`` optionally maps a frame index t to the ground-truth motion t -> t+1 (HxWx2, pixels).
+    """
+
+    id: str
+    frames: Sequence[np.ndarray]
+    alphas: dict[int, np.ndarray]
+    trimaps: dict[int, np.ndarray] = field(default_factory=dict)
+    flows: dict[int, np.ndarray] = field(default_factory=dict)
+    fgs: dict[int, np.ndarray] = field(default_factory=dict)
+    bgs: dict[int, np.ndarray] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+Item = Union[Sample, Clip]
+
+
+@dataclass(frozen=True)
+class MethodCard:
+    """What a user needs to know about a method before trusting its numbers."""
+
+    name: str
+    needs_trimap: bool = False
+    family: str = FAMILY_FREE
+    pretrained: str = ""  # e.g. "SPS MobileNetV2 (†)"; empty when none
+    paper: str = ""
+    url: str = ""
+    code_licence: str = "unknown"
+    weights_licence: str = "none (no released weights)"
+    input_size: str = "any size"
+    notes: str = ""
+    trainable: bool = False
+    on_leaderboard: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class DatasetCard:
+    """What a dataset is, which protocols score it, and where to get it."""
+
+    name: str
+    kind: str = "image"  # "image" or "video"
+    protocols: tuple[str, ...] = ("whole",)  # subset of ("whole", "unknown"); video adds temporal metrics
+    primary_metric: str = "mse_whole"
+    paper: str = ""
+    url: str = ""
+    licence: str = "unknown"
+    layout: str = ""
+    needs_root: bool = True
+    notes: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["protocols"] = list(self.protocols)
+        return d
+
+
+@runtime_checkable
+class Method(Protocol):
+    """The method contract: ``predict(image, trimap=None) -> alpha``.
+
+    image HxWx3 uint8 RGB; trimap HxW uint8 {0,128,255} or None; returns HxW float32 in [0, 1].
+    Torch methods also expose ``.model`` (the ``nn.Module``).
+    """
+
+    def predict(self, image: np.ndarray, trimap: Optional[np.ndarray] = None) -> np.ndarray: ...
+
+
+@runtime_checkable
+class Dataset(Protocol):
+    """The dataset contract. ``load`` raises :class:`mattebench.errors.SampleError` on bad input."""
+
+    card: DatasetCard
+
+    def ids(self) -> list[str]: ...
+
+    def load(self, id: str) -> Item: ...
+
+    def fingerprint(self) -> str: ...
+
+
+def iter_items(dataset: Dataset) -> Iterator[Item]:
+    for i in dataset.ids():
+        yield dataset.load(i)
