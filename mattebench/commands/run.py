@@ -1,0 +1,96 @@
+"""`mattebench run`: evaluate one method on one dataset into a resumable run folder."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+from tabulate import tabulate
+
+from .. import metrics as M
+from ..runner import evaluate
+from ._options import parse_options
+
+EXIT_SAMPLE_ERRORS = 3
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run",
+        help="evaluate a method on a dataset",
+        description="Evaluate METHOD on DATASET. Rows go to <out>/<dataset>/<method>/samples.csv as they are scored; "
+        "a rerun resumes. Exit codes: 0 all samples scored, 3 finished with failed samples, "
+        "1 stopped by --fail-fast, 2 usage error, 130 interrupted.",
+    )
+    p.add_argument("--method", required=True, help="registered method name (see `mattebench list`)")
+    p.add_argument("--dataset", required=True, help="registered dataset name")
+    p.add_argument("--data-root", default=None, help="folder holding the dataset (see datasets/<name>/README.md)")
+    p.add_argument("-m", dest="method_opts", action="append", default=[], metavar="KEY=VALUE", help="method option (repeatable)")
+    p.add_argument("-d", dest="dataset_opts", action="append", default=[], metavar="KEY=VALUE", help="dataset option (repeatable)")
+    p.add_argument("--checkpoint", default=None, help="weights file for the method (no downloads: give a local path)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (torch methods)")
+    p.add_argument("--limit", type=int, default=None, help="score only the first N samples (sorted ids)")
+    p.add_argument("--out", default="runs", help="runs folder (default: runs)")
+    p.add_argument("--tag", default=None, help="suffix for the run folder (<method>@<tag>) to keep runs with other options apart")
+    p.add_argument("--fresh", action="store_true", help="start over instead of resuming")
+    p.add_argument("--fail-fast", action="store_true", help="stop at the first failed sample")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--executor", choices=("local",), default="local", help="where samples are scored")
+    p.set_defaults(func=run)
+
+
+def make_executor(args: argparse.Namespace):
+    """The executor named by --executor (None = local, in this process)."""
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    mopts = parse_options(args.method_opts)
+    dopts = parse_options(args.dataset_opts)
+    if args.checkpoint:
+        mopts["checkpoint"] = args.checkpoint
+    if args.device:
+        mopts["device"] = args.device
+    rows, summary = evaluate(
+        args.method,
+        args.dataset,
+        method_options=mopts,
+        dataset_options=dopts,
+        data_root=args.data_root,
+        out=args.out,
+        tag=args.tag,
+        limit=args.limit,
+        fresh=args.fresh,
+        fail_fast=args.fail_fast,
+        progress=not args.quiet,
+        executor=make_executor(args),
+        debug=getattr(args, "debug", False),
+        command="mattebench " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+    )
+    print_summary(summary)
+    return EXIT_SAMPLE_ERRORS if summary["counts"]["error"] else 0
+
+
+def print_summary(summary: dict) -> None:
+    c = summary["counts"]
+    means = summary["means"]
+    rows = []
+    for k, v in means.items():
+        if k == "predict_ms":
+            continue
+        info = M.METRICS.get(k)
+        label = info.unit if info is not None else k
+        rows.append([label, "–" if v is None else f"{v:.6g}", summary["excluded"].get(k, 0)])
+    print(f"\n{summary['method']} on {summary['dataset']}: {c['ok']}/{c['total']} scored, {c['error']} failed"
+          + (f" (subset of {summary['n_dataset']})" if summary.get("subset") else ""))
+    print(tabulate(rows, headers=["metric", "mean", "excluded"], tablefmt="simple"))
+    ms = summary["predict_ms"]["median"]
+    if ms is not None:
+        print(f"median prediction time: {ms:.1f} ms/sample")
+    for e in summary["errors"][:10]:
+        print(f"failed: {e['id']}: {e['error']}")
+    if len(summary["errors"]) > 10:
+        print(f"... and {len(summary['errors']) - 10} more failures (see samples.csv)")
+    if summary.get("run_dir"):
+        print(f"run folder: {summary['run_dir']}")

@@ -1,0 +1,135 @@
+"""All image, alpha and trimap reading and writing: one place for the awkward cases.
+
+Reading goes through PIL because it handles what matting datasets actually ship: EXIF
+orientation, palette PNGs (alphamatting.com trimaps), 16-bit PNGs, RGBA, greyscale JPEGs.
+Every failure raises :class:`SampleError` naming the file, so a run records it and goes on.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import SampleError
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def _open(path: PathLike) -> Image.Image:
+    p = Path(path)
+    if not p.exists():
+        raise SampleError("file not found", path=str(p))
+    if p.stat().st_size == 0:
+        raise SampleError("file is empty (0 bytes); re-download or re-extract it", path=str(p))
+    try:
+        img = Image.open(p)
+        img.load()  # force decoding now so a truncated file fails here, not later
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise SampleError(f"cannot decode image ({exc}); the file is corrupt or truncated: re-download it", path=str(p)) from exc
+    return img
+
+
+def _to_8bit(img: Image.Image, path: PathLike) -> np.ndarray:
+    """16-bit and float modes -> uint8 by their full range (65535 -> 255)."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        a = np.asarray(img).astype(np.float64)
+        top = 65535.0 if a.max() > 255 or img.mode.startswith("I;16") else 255.0
+        return np.clip(np.round(a / top * 255.0), 0, 255).astype(np.uint8)
+    if img.mode == "F":
+        a = np.asarray(img).astype(np.float64)
+        top = 1.0 if a.max() <= 1.0 else 255.0
+        return np.clip(np.round(a / top * 255.0), 0, 255).astype(np.uint8)
+    raise SampleError(f"unsupported image mode {img.mode!r}", path=str(path))
+
+
+def read_image(path: PathLike) -> np.ndarray:
+    """Read a photo as HxWx3 uint8 RGB (EXIF orientation applied; grey -> 3 channels; RGBA -> RGB)."""
+    img = _open(path)
+    try:
+        img = ImageOps.exif_transpose(img)
+    except Exception:  # broken EXIF should not lose the image
+        pass
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        g = _to_8bit(img, path)
+        return np.repeat(g[:, :, None], 3, axis=2)
+    if img.mode == "RGBA" or img.mode == "LA" or (img.mode == "P" and "transparency" in img.info):
+        img = img.convert("RGBA").convert("RGB")  # drop alpha; the photo is the colour channels
+    elif img.mode != "RGB":
+        img = img.convert("RGB")
+    return np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
+
+
+def read_alpha_u8(path: PathLike) -> np.ndarray:
+    """Read a matte as HxW uint8.
+
+    Grey files are taken as they are; RGB files with R == G == B (alphamatting.com) give channel 0;
+    other RGB files follow PIL ``convert('L')``; RGBA mattes whose colour is constant use the alpha
+    channel; palette files are converted to grey through their palette; 16-bit scales to 8 bits.
+    """
+    img = _open(path)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return _to_8bit(img, path)
+    if img.mode == "L":
+        return np.asarray(img, dtype=np.uint8).copy()
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode in ("RGBA", "LA"):
+        arr = np.asarray(img)
+        colour = arr[..., :-1]
+        if colour.min() == colour.max():  # a matte stored in the alpha channel of a flat image
+            return arr[..., -1].copy()
+        img = img.convert("RGB")
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    arr = np.asarray(img)
+    if np.array_equal(arr[..., 0], arr[..., 1]) and np.array_equal(arr[..., 0], arr[..., 2]):
+        return arr[..., 0].copy()
+    return np.asarray(img.convert("L"), dtype=np.uint8).copy()
+
+
+def read_alpha(path: PathLike) -> np.ndarray:
+    """Read a matte as HxW float32 in [0, 1] (exactly k/255 for 8-bit files)."""
+    return read_alpha_u8(path).astype(np.float32) / np.float32(255.0)
+
+
+def read_trimap(path: PathLike) -> np.ndarray:
+    """Read a trimap as HxW uint8 with values as stored (0, 128, 255; palette files read as grey values).
+
+    Values other than 0/128/255 are kept: the DIM metrics count only == 128 as unknown.
+    """
+    return read_alpha_u8(path)
+
+
+def to_uint8_alpha(alpha: np.ndarray) -> np.ndarray:
+    """float [0,1] -> uint8 by rounding (uint8 passes through)."""
+    if alpha.dtype == np.uint8:
+        return alpha
+    return np.clip(np.round(np.asarray(alpha, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
+
+
+def write_alpha(path: PathLike, alpha: np.ndarray) -> None:
+    """Write a matte as an 8-bit grey PNG (float input is rounded)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(to_uint8_alpha(alpha), mode="L").save(path)
+
+
+def write_image(path: PathLike, image: np.ndarray) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if image.ndim == 2:
+        Image.fromarray(image.astype(np.uint8), mode="L").save(path)
+    elif image.shape[2] == 4:
+        Image.fromarray(image.astype(np.uint8), mode="RGBA").save(path)
+    else:
+        Image.fromarray(image.astype(np.uint8), mode="RGB").save(path)
+
+
+def list_images(folder: PathLike) -> list[Path]:
+    """Image files of a folder, sorted by name (deterministic order), hidden files skipped."""
+    p = Path(folder)
+    return sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in IMAGE_EXTENSIONS)

@@ -1,0 +1,166 @@
+"""Markdown leaderboards, rendered only from stored runs (``<runs>/<dataset>/<method>/summary.json``).
+
+One file per dataset. Trimap-based and trimap-free methods are ranked in separate sections by
+the dataset's primary metric; units are in the headers; every row has a footnote with its
+provenance (version, commit, torch/device, dataset fingerprint, checkpoint hash, options).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Optional
+
+from tabulate import tabulate
+
+from .. import metrics as M
+from ..store import load_summaries
+from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP
+
+SECTIONS = ((FAMILY_TRIMAP, "Trimap-based methods"), (FAMILY_FREE, "Trimap-free methods"))
+
+
+def _label(key: str) -> str:
+    info = M.METRICS.get(key)
+    return info.unit if info is not None else key
+
+
+def _fmt(value: Optional[float], key: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    info = M.METRICS.get(key)
+    fmt = getattr(info, "fmt", None) if info is not None else None
+    if fmt:
+        return format(value, fmt)
+    return f"{value:.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.3e}"
+
+
+def _columns(summaries: list[dict[str, Any]]) -> list[str]:
+    seen: list[str] = []
+    for s in summaries:
+        for k in s.get("means", {}):
+            if k != "predict_ms" and k not in seen and k in M.METRICS:
+                seen.append(k)
+    order = [*M.WHOLE_METRICS, *M.UNKNOWN_METRICS, *M.VIDEO_METRICS]
+    return [k for k in order if k in seen]
+
+
+def _sort_key(primary: str):
+    def key(s: dict[str, Any]) -> tuple:
+        v = s.get("means", {}).get(primary)
+        return (v is None or (isinstance(v, float) and math.isnan(v)), v if v is not None else 0.0, s["method"])
+
+    return key
+
+
+def _method_cell(s: dict[str, Any]) -> str:
+    card = s.get("method_card", {})
+    name = s["method"] + (f" @{s['tag']}" if s.get("tag") else "")
+    if card.get("pretrained"):
+        name += " †"
+    if card.get("family") == FAMILY_REFERENCE or card.get("name") in ("trimap-midpoint",):
+        name += " (reference)"
+    return name
+
+
+def _paper_cell(s: dict[str, Any]) -> str:
+    card = s.get("method_card", {})
+    paper, url = card.get("paper", ""), card.get("url", "")
+    if not paper and not url:
+        return ""
+    short = paper.split(".")[0] if paper else url
+    short = short if len(short) <= 40 else short[:37] + "..."
+    return f"[{short}]({url})" if url else short
+
+
+def _provenance_note(s: dict[str, Any]) -> str:
+    p = s.get("provenance", {})
+    st = s.get("settings", {})
+    commit = str(p.get("commit", "unknown"))[:10] + ("+dirty" if p.get("dirty") else "")
+    parts = [
+        f"mattebench {p.get('mattebench', '?')} @ {commit}",
+        f"torch {p.get('torch', '?')} on {p.get('device', '?')} ({p.get('device_name', '')})".replace(" ()", ""),
+        f"dataset fingerprint {str(p.get('dataset_fingerprint', '?'))[:12]}",
+    ]
+    if p.get("checkpoint_sha256"):
+        parts.append(f"checkpoint sha256 {p['checkpoint_sha256'][:12]}")
+    if st.get("method_options"):
+        parts.append(f"method options {st['method_options']}")
+    if st.get("dataset_options"):
+        parts.append(f"dataset options {st['dataset_options']}")
+    c = s.get("counts", {})
+    parts.append(f"{c.get('ok', 0)}/{c.get('total', 0)} samples scored" + (f" of {s.get('n_dataset')}" if s.get("subset") else ""))
+    if c.get("error"):
+        parts.append(f"{c['error']} failed (see {s.get('run_dir', 'the run folder')}/samples.csv)")
+    excluded = {k: v for k, v in s.get("excluded", {}).items() if v}
+    if excluded:
+        parts.append("excluded (NaN, e.g. no unknown pixels): " + ", ".join(f"{k} {v}" for k, v in excluded.items()))
+    for n in p.get("notes", []) or []:
+        parts.append(n)
+    parts.append(f"finished {p.get('finished', '?')}")
+    return "; ".join(parts)
+
+
+def render_dataset(dataset: str, summaries: list[dict[str, Any]]) -> str:
+    shown = [s for s in summaries if s.get("method_card", {}).get("on_leaderboard", True)]
+    dcard = shown[0].get("dataset_card", {}) if shown else {}
+    primary = dcard.get("primary_metric", "mse_whole")
+    cols = _columns(shown)
+    if primary not in cols and cols:
+        primary = cols[0]
+    lines = [f"# Leaderboard: {dataset}", ""]
+    if dcard.get("notes"):
+        lines += [dcard["notes"], ""]
+    protocols = ", ".join(dcard.get("protocols", []))
+    lines += [
+        f"Protocols: {protocols}. Ranked by {_label(primary)} (lower is better). "
+        "`whole`: every pixel, alpha in [0,1]; `unknown`: trimap == 128 only, prediction quantised to 8 bits, "
+        "SAD/Grad/Conn divided by 1000 as in the Deep Image Matting evaluation code. "
+        "Trimaps come from the dataset, or from the recipe named in each run's provenance.",
+        "",
+    ]
+    notes: list[str] = []
+    by_family: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for s in shown:
+        fam = s.get("method_card", {}).get("family", FAMILY_FREE)
+        by_family[FAMILY_TRIMAP if fam == FAMILY_REFERENCE and s.get("method_card", {}).get("needs_trimap") else fam].append(s)
+    for family, title in SECTIONS:
+        group = sorted(by_family.get(family, []), key=_sort_key(primary))
+        if not group:
+            continue
+        headers = ["#", "Method", *[_label(k) for k in cols], "ms / sample", "Samples", "Paper", "Run"]
+        table = []
+        for rank, s in enumerate(group, 1):
+            notes.append(_provenance_note(s))
+            c = s.get("counts", {})
+            ms = s.get("predict_ms", {}).get("median")
+            samples = f"{c.get('ok', 0)}/{c.get('total', 0)}" + ("*" if s.get("subset") else "")
+            table.append(
+                [rank, _method_cell(s), *[_fmt(s.get("means", {}).get(k), k) for k in cols],
+                 "–" if ms is None else f"{ms:.0f}", samples, _paper_cell(s), f"[^{len(notes)}]"]
+            )
+        lines += [f"## {title}", "", tabulate(table, headers=headers, tablefmt="github", disable_numparse=True), ""]
+    if any(s.get("subset") for s in shown):
+        lines += ["\\* evaluated on a subset of the dataset (`--limit`); compare such rows only with each other.", ""]
+    if notes:
+        lines += ["## Provenance", ""]
+        lines += [f"[^{i}]: {n}" for i, n in enumerate(notes, 1)]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_leaderboards(runs: str | os.PathLike[str], out: str | os.PathLike[str]) -> list[Path]:
+    """Render ``<out>/<dataset>.md`` for every dataset with runs; returns the files written."""
+    by_dataset: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for s in load_summaries(runs):
+        by_dataset[s["dataset"]].append(s)
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for dataset, summaries in sorted(by_dataset.items()):
+        f = out_dir / f"{dataset}.md"
+        f.write_text(render_dataset(dataset, summaries))
+        written.append(f)
+    return written

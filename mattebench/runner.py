@@ -1,0 +1,240 @@
+"""Evaluate a method on a dataset: ids -> executor -> scorer rows -> store -> summary.
+
+The executor is a seam: :class:`LocalExecutor` scores in this process; a distributed executor
+(Ray) builds one :class:`~mattebench.scorer.Scorer` per worker from a picklable
+:class:`ScorerSpec` and streams rows back. Either way the driver is the only writer of the run
+folder, so resume, provenance and leaderboards do not depend on the executor.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Optional, Protocol, Union
+
+from . import provenance
+from .data import trimap as trimap_recipe
+from .errors import MattebenchError
+from .registry import create_method, load_dataset, method_card
+from .scorer import QUANTISATION, Scorer, metric_columns, scorer_columns
+from .store import RunStore, read_rows, run_dir
+from .types import MethodCard
+
+
+class SampleFailed(MattebenchError):
+    """Raised with --fail-fast when a sample fails."""
+
+
+@dataclass
+class ScorerSpec:
+    """A picklable recipe for building the same Scorer in another process."""
+
+    method: str
+    method_options: dict[str, Any] = field(default_factory=dict)
+    dataset: str = ""
+    data_root: Optional[str] = None
+    dataset_options: dict[str, Any] = field(default_factory=dict)
+    debug: bool = False
+
+    def build(self) -> Scorer:
+        m = create_method(self.method, **self.method_options)
+        d = load_dataset(self.dataset, root=self.data_root, **self.dataset_options)
+        return Scorer(m, d, _card_of(m, self.method), debug=self.debug)
+
+
+class Executor(Protocol):
+    name: str
+    workers: int
+
+    def run(self, scorer: Scorer, spec: Optional[ScorerSpec], ids: list[str]) -> Iterator[dict[str, Any]]:
+        """Yield one row per id (any order); the driver writes them."""
+        ...
+
+
+class LocalExecutor:
+    name = "local"
+    workers = 1
+
+    def run(self, scorer: Scorer, spec: Optional[ScorerSpec], ids: list[str]) -> Iterator[dict[str, Any]]:
+        for i in ids:
+            yield scorer.score(i)
+
+
+def _card_of(method: Any, name: str) -> MethodCard:
+    card = getattr(method, "card", None)
+    if isinstance(card, MethodCard):
+        return card
+    try:
+        return method_card(name)
+    except MattebenchError:
+        return MethodCard(name=name)
+
+
+def _checkpoint_hash(options: dict[str, Any]) -> Optional[str]:
+    ck = options.get("checkpoint")
+    if ck and os.path.isfile(str(ck)):
+        return provenance.sha256_file(str(ck))
+    return None
+
+
+def _jsonable(options: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v if isinstance(v, (int, float, str, bool, type(None), list, dict)) else repr(v)) for k, v in sorted(options.items())}
+
+
+def summarise(rows: list[dict[str, Any]], columns: list[str], ids: list[str]) -> dict[str, Any]:
+    """Means over ok rows (a metric's NaN values are excluded and counted), counts, errors."""
+    by_id = {r["id"]: r for r in rows}
+    mine = [by_id[i] for i in ids if i in by_id]
+    ok = [r for r in mine if r.get("status") == "ok"]
+    errs = [r for r in mine if r.get("status") != "ok"]
+    means: dict[str, Optional[float]] = {}
+    excluded: dict[str, int] = {}
+    for c in columns:
+        vals = [r.get(c) for r in ok]
+        finite = [float(v) for v in vals if isinstance(v, (int, float)) and not math.isnan(float(v))]
+        means[c] = float(statistics.fmean(finite)) if finite else None
+        excluded[c] = len(ok) - len(finite)
+    times = [float(r["predict_ms"]) for r in ok if isinstance(r.get("predict_ms"), (int, float))]
+    return {
+        "counts": {"total": len(ids), "ok": len(ok), "error": len(errs), "pending": len(ids) - len(mine)},
+        "means": means,
+        "excluded": excluded,
+        "errors": [{"id": r["id"], "error": r.get("error", "")} for r in errs],
+        "predict_ms": {"median": statistics.median(times) if times else None, "mean": statistics.fmean(times) if times else None},
+    }
+
+
+def evaluate(
+    method: Union[str, Any],
+    dataset: Union[str, Any],
+    *,
+    method_options: Optional[dict[str, Any]] = None,
+    dataset_options: Optional[dict[str, Any]] = None,
+    data_root: Optional[str] = None,
+    out: Optional[Union[str, os.PathLike[str]]] = None,
+    tag: Optional[str] = None,
+    limit: Optional[int] = None,
+    fresh: bool = False,
+    fail_fast: bool = False,
+    progress: bool = False,
+    executor: Optional[Executor] = None,
+    method_name: Optional[str] = None,
+    dataset_name: Optional[str] = None,
+    debug: bool = False,
+    command: Optional[str] = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Score ``method`` on ``dataset``; returns (rows, summary).
+
+    ``method``/``dataset`` are registered names or objects. With ``out`` the run is stored under
+    ``<out>/<dataset>/<method>[@tag]/`` and resumes there; without, nothing is written.
+    """
+    method_options = dict(method_options or {})
+    dataset_options = dict(dataset_options or {})
+    spec: Optional[ScorerSpec] = None
+    if isinstance(method, str):
+        mname = method_name or method
+        method_obj = create_method(method, **method_options)
+    else:
+        method_obj = method
+        mname = method_name or getattr(getattr(method, "card", None), "name", None) or getattr(method, "name", None) or type(method).__name__
+    if isinstance(dataset, str):
+        dname = dataset_name or dataset
+        ds = load_dataset(dataset, root=data_root, **dataset_options)
+    else:
+        ds = dataset
+        dname = dataset_name or ds.card.name
+    if isinstance(method, str) and isinstance(dataset, str):
+        spec = ScorerSpec(method, method_options, dataset, data_root, dataset_options, debug)
+    card = _card_of(method_obj, mname)
+    scorer = Scorer(method_obj, ds, card, debug=debug)
+    columns = scorer_columns(scorer)
+    executor = executor or LocalExecutor()
+
+    ids = list(ds.ids())
+    if limit is not None:
+        ids = ids[: max(0, int(limit))]
+    fingerprint = ds.fingerprint()
+    ck_hash = _checkpoint_hash(method_options)
+    identity = {
+        "method": mname,
+        "method_options": _jsonable({k: v for k, v in method_options.items() if k not in ("device",)}),
+        "checkpoint_sha256": ck_hash,
+        "dataset": dname,
+        "dataset_options": _jsonable(dataset_options),
+        "dataset_fingerprint": fingerprint,
+        "metrics": metric_columns(ds.card),
+    }
+    started = provenance.now()
+    store: Optional[RunStore] = None
+    if out is not None:
+        store = RunStore(run_dir(out, dname, mname, tag), columns, identity, fresh=fresh)
+        todo = [i for i in ids if i not in store.done_ids()]
+    else:
+        todo = list(ids)
+    rows_now: list[dict[str, Any]] = []
+    bar = None
+    if progress and todo:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(ids), initial=len(ids) - len(todo), desc=f"{mname} on {dname}", unit="sample", file=sys.stderr, dynamic_ncols=True)
+    complete = False
+    try:
+        for row in executor.run(scorer, spec, todo):
+            if store is not None:
+                store.write(row)
+            rows_now.append(row)
+            if bar is not None:
+                bar.update(1)
+                n_err = sum(r["status"] != "ok" for r in rows_now)
+                if n_err:
+                    bar.set_postfix(errors=n_err)
+            if fail_fast and row["status"] != "ok":
+                raise SampleFailed(f"--fail-fast: sample {row['id']} failed: {row['error']}")
+        complete = True
+    finally:
+        if bar is not None:
+            bar.close()
+        all_rows = store.all_rows() if store is not None else rows_now
+        summary = summarise(all_rows, [c for c in columns if c not in ("frames", "annotated")], ids)
+        summary = {
+            "dataset": dname,
+            "method": mname,
+            "tag": tag,
+            "complete": complete and summary["counts"]["pending"] == 0,
+            "subset": (limit is not None and len(ids) < len(ds.ids())),
+            "n_dataset": len(ds.ids()),
+            **summary,
+            "method_card": card.as_dict(),
+            "dataset_card": ds.card.as_dict(),
+            "settings": {
+                "method_options": identity["method_options"],
+                "dataset_options": identity["dataset_options"],
+                "data_root": str(data_root) if data_root else None,
+                "limit": limit,
+                "device": method_options.get("device", "cpu"),
+            },
+            "provenance": {
+                **provenance.environment(method_options.get("device")),
+                "dataset_fingerprint": fingerprint,
+                "checkpoint": str(method_options["checkpoint"]) if method_options.get("checkpoint") else None,
+                "checkpoint_sha256": ck_hash,
+                "trimap_recipe": trimap_recipe.describe(),
+                "quantisation": QUANTISATION,
+                "notes": [n for n in [scorer._flow_note] if n],
+                "executor": executor.name,
+                "workers": executor.workers,
+                "started": started,
+                "finished": provenance.now(),
+                "command": command,
+            },
+        }
+        if store is not None:
+            summary["run_dir"] = str(store.path)
+            store.write_summary(summary)
+            store.close()
+    rows = all_rows if store is None else [r for r in read_rows(store.path / "samples.csv") if r["id"] in set(ids)]
+    return rows, summary

@@ -1,0 +1,196 @@
+"""Scoring one item: load it, run the method, check the prediction, compute the metrics.
+
+A :class:`Scorer` turns a sample id into one result row and never raises for bad input: a
+corrupt file, a size mismatch, a method exception or a NaN prediction becomes a row with
+``status="error"`` and an ``error`` text that names the file and the reason. Executors (local,
+Ray) build one Scorer per worker and feed it ids.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from . import metrics as M
+from .errors import MattebenchError, PredictionError, SampleError
+from .types import Clip, DatasetCard, MethodCard, Sample
+
+QUANTISATION = "unknown protocol: pred and gt as uint8(clip(round(255*a))); whole protocol: float prediction"
+
+
+def metric_columns(card: DatasetCard) -> list[str]:
+    cols: list[str] = []
+    if "whole" in card.protocols:
+        cols += list(M.WHOLE_METRICS)
+    if "unknown" in card.protocols:
+        cols += list(M.UNKNOWN_METRICS)
+    if card.kind == "video":
+        cols += list(M.VIDEO_METRICS)
+    return cols
+
+
+def check_prediction(pred: Any, shape: tuple[int, int], where: str) -> np.ndarray:
+    """The method contract on the way out: HxW float32 in [0, 1], finite."""
+    if hasattr(pred, "detach"):  # a torch tensor slipped through
+        pred = pred.detach().cpu().numpy()
+    if not isinstance(pred, np.ndarray):
+        raise PredictionError(f"{where}: method returned {type(pred).__name__}, expected an HxW numpy array")
+    if pred.ndim == 3 and pred.shape[2] == 1:
+        pred = pred[:, :, 0]
+    if pred.shape != shape:
+        raise PredictionError(f"{where}: prediction has shape {pred.shape}, expected {shape} (the image's height and width)")
+    if pred.dtype == np.uint8:
+        return pred.astype(np.float32) / np.float32(255.0)
+    pred = pred.astype(np.float32, copy=False)
+    if not np.isfinite(pred).all():
+        bad = int((~np.isfinite(pred)).sum())
+        raise PredictionError(f"{where}: prediction has {bad} NaN/inf pixels")
+    lo, hi = float(pred.min()), float(pred.max())
+    if lo < -1e-3 or hi > 1.0 + 1e-3:
+        raise PredictionError(f"{where}: prediction values span [{lo:.4g}, {hi:.4g}], expected alpha in [0, 1]")
+    return np.clip(pred, 0.0, 1.0)
+
+
+def _unknown_scores(pred: np.ndarray, gt: np.ndarray, trimap: Optional[np.ndarray]) -> dict[str, float]:
+    if trimap is None:
+        return {k: math.nan for k in M.UNKNOWN_METRICS}
+    p8, g8 = M.quantize(pred), M.quantize(gt)
+    return {k: float(getattr(M, k)(p8, g8, trimap)) for k in M.UNKNOWN_METRICS}
+
+
+def _whole_scores(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
+    return {k: float(getattr(M, k)(pred, gt)) for k in M.WHOLE_METRICS}
+
+
+@dataclass
+class Scorer:
+    method: Any
+    dataset: Any
+    method_card: MethodCard
+    columns: list[str] = field(default_factory=list)
+    debug: bool = False
+    _flow_note: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if not self.columns:
+            self.columns = metric_columns(self.dataset.card)
+
+    # -- one id -> one row ---------------------------------------------------------------
+    def score(self, sample_id: str) -> dict[str, Any]:
+        row: dict[str, Any] = {"id": sample_id, "status": "ok", "error": ""}
+        try:
+            item = self.dataset.load(sample_id)
+            if isinstance(item, Clip):
+                row.update(self._score_clip(item))
+            else:
+                row.update(self._score_sample(item))
+        except SampleError as exc:
+            row.update(status="error", error=str(exc) if exc.path else f"{sample_id}: {exc.reason}")
+        except PredictionError as exc:
+            row.update(status="error", error=str(exc))
+        except MemoryError:
+            row.update(status="error", error=f"{sample_id}: out of memory while predicting or scoring")
+        except Exception as exc:  # a method bug must not end the run
+            detail = traceback.format_exc(limit=3) if self.debug else ""
+            row.update(status="error", error=f"{sample_id}: method or scorer raised {type(exc).__name__}: {exc}{(' ' + detail) if detail else ''}")
+        if row["status"] == "error":
+            for c in self.columns:
+                row.setdefault(c, None)
+        return row
+
+    def _predict(self, image: np.ndarray, trimap: Optional[np.ndarray], item: Any, where: str) -> tuple[np.ndarray, float]:
+        observe = getattr(self.method, "observe", None)
+        if callable(observe):  # only sanity-check methods (gt-echo) look at the ground truth
+            observe(item)
+        tri = trimap if self.method_card.needs_trimap else None
+        if self.method_card.needs_trimap and trimap is None:
+            raise SampleError("the method needs a trimap and this sample has none", path=where)
+        t0 = time.perf_counter()
+        pred = self.method.predict(image, tri)
+        dt = time.perf_counter() - t0
+        return check_prediction(pred, image.shape[:2], where), dt
+
+    def _score_sample(self, s: Sample) -> dict[str, Any]:
+        where = str(s.metadata.get("image_path", s.id))
+        if s.alpha is None:
+            raise SampleError("no ground-truth alpha for this sample", path=where)
+        if s.alpha.shape != s.image.shape[:2]:
+            raise SampleError(
+                f"image is {s.image.shape[1]}x{s.image.shape[0]} but its alpha is {s.alpha.shape[1]}x{s.alpha.shape[0]}"
+                f" ({s.metadata.get('alpha_path', 'alpha')})",
+                path=where,
+            )
+        if s.trimap is not None and s.trimap.shape != s.image.shape[:2]:
+            raise SampleError(f"trimap size {s.trimap.shape} differs from the image {s.image.shape[:2]}", path=str(s.metadata.get("trimap_path", where)))
+        pred, dt = self._predict(s.image, s.trimap, s, where)
+        out: dict[str, Any] = {"predict_ms": dt * 1000.0}
+        if "mse_whole" in self.columns:
+            out.update(_whole_scores(pred, s.alpha))
+        if "sad" in self.columns:
+            out.update(_unknown_scores(pred, s.alpha, s.trimap))
+        return out
+
+    def _score_clip(self, c: Clip) -> dict[str, Any]:
+        """Every frame is predicted in order (temporal methods see the sequence); annotated frames are scored."""
+        if not c.alphas:
+            raise SampleError("clip has no annotated frames", path=str(c.metadata.get("path", c.id)))
+        frames = list(c.frames)
+        seq = getattr(self.method, "predict_sequence", None)
+        tri_all = [c.trimaps.get(i) for i in range(len(frames))]
+        t0 = time.perf_counter()
+        if callable(seq):
+            observe = getattr(self.method, "observe", None)
+            if callable(observe):
+                observe(c)
+            preds = list(seq(frames, tri_all if self.method_card.needs_trimap else None))
+        else:
+            preds = []
+            for i, f in enumerate(frames):
+                preds.append(self._predict(f, tri_all[i], c, f"{c.id} frame {i}")[0])
+        dt = (time.perf_counter() - t0) / max(1, len(frames))
+        idx = sorted(c.alphas)
+        checked = {i: check_prediction(preds[i], frames[i].shape[:2], f"{c.id} frame {i}") for i in idx}
+        per_frame: list[dict[str, float]] = []
+        for i in idx:
+            scores: dict[str, float] = {}
+            if "mse_whole" in self.columns:
+                scores.update(_whole_scores(checked[i], c.alphas[i]))
+            if "sad" in self.columns:
+                scores.update(_unknown_scores(checked[i], c.alphas[i], c.trimaps.get(i)))
+            per_frame.append(scores)
+        out: dict[str, Any] = {"predict_ms": dt * 1000.0, "frames": len(frames), "annotated": len(idx)}
+        for k in per_frame[0]:
+            vals = [f[k] for f in per_frame if not math.isnan(f[k])]
+            out[k] = float(np.mean(vals)) if vals else math.nan
+        pa = np.stack([checked[i] for i in idx])
+        ga = np.stack([c.alphas[i] for i in idx])
+        out["dtssd"] = float(M.dtssd(pa, ga)) if len(idx) > 1 else math.nan
+        consecutive = len(idx) > 1 and all(b - a == 1 for a, b in zip(idx, idx[1:]))
+        if consecutive and all(i in c.trimaps for i in idx):
+            flows = [c.flows.get(i) for i in idx[:-1]]
+            have_flows = all(f is not None for f in flows)
+            out["messddt"] = float(M.messddt(pa, ga, np.stack([c.trimaps[i] for i in idx]), flows=flows if have_flows else None))
+            if not have_flows:
+                self._flow_note = "MESSDdt used a dense flow estimated on the ground truth (OpenCV DIS)"
+        else:
+            out["messddt"] = math.nan  # annotations are not on consecutive frames: MESSDdt is undefined
+        return out
+
+
+def scorer_columns(scorer: Scorer) -> list[str]:
+    cols = list(scorer.columns) + ["predict_ms"]
+    if scorer.dataset.card.kind == "video":
+        cols += ["frames", "annotated"]
+    return cols
+
+
+ScorerFactory = Callable[[], Scorer]
+
+
+def describe_error(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, MattebenchError) else f"{type(exc).__name__}: {exc}"

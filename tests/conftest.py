@@ -1,0 +1,68 @@
+"""Shared fixtures: tiny in-memory datasets and methods honouring the contracts."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Optional
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from mattebench.data.trimap import trimap_from_alpha
+from mattebench.errors import SampleError
+from mattebench.types import DatasetCard, Sample
+
+
+def disc_sample(i: int, h: int = 40, w: int = 32) -> Sample:
+    """A soft disc on a gradient background; alpha is exactly k/255."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    r = np.hypot(yy - h / 2 - i % 3, xx - w / 2)
+    a8 = np.clip(np.round((10.0 + i % 4 - r) / 4.0 * 255), 0, 255).astype(np.uint8)
+    fg = np.zeros((h, w, 3), np.uint8)
+    fg[..., 0] = 200
+    fg[..., 1] = 120 + i
+    bg = np.zeros((h, w, 3), np.uint8)
+    bg[..., 2] = (xx * 255 / w).astype(np.uint8)
+    a = a8.astype(np.float64)[..., None] / 255.0
+    img = (a * fg + (1 - a) * bg).astype(np.uint8)
+    alpha = a8.astype(np.float32) / np.float32(255)
+    return Sample(id=f"s{i:02d}", image=img, alpha=alpha, trimap=trimap_from_alpha(a8), fg=fg, bg=bg,
+                  metadata={"image_path": f"/fake/image/s{i:02d}.png"})
+
+
+class TinyDataset:
+    """An in-memory dataset; ``bad`` maps ids to the kind of damage to simulate."""
+
+    card = DatasetCard(name="tiny", protocols=("whole", "unknown"), primary_metric="mse_whole", needs_root=False)
+
+    def __init__(self, root: Optional[str] = None, n: int = 6, bad: Optional[dict[str, str]] = None):
+        self.n = n
+        self.bad = bad or {}
+
+    def ids(self) -> list[str]:
+        return [f"s{i:02d}" for i in range(self.n)]
+
+    def __len__(self) -> int:
+        return self.n
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(f"tiny-{self.n}-{sorted(self.bad.items())}".encode()).hexdigest()
+
+    def load(self, id: str) -> Sample:
+        s = disc_sample(int(id[1:]))
+        kind = self.bad.get(id)
+        if kind == "corrupt":
+            raise SampleError("cannot decode image (truncated file)", path=f"/fake/image/{id}.png")
+        if kind == "missing-alpha":
+            s.alpha = None
+        if kind == "mismatch":
+            s.alpha = s.alpha[:-3]
+        return s
+
+
+@pytest.fixture
+def tiny():
+    return TinyDataset()
