@@ -1,0 +1,81 @@
+"""MODNet (Ke et al., "MODNet: Real-Time Trimap-Free Portrait Matting via Objective Decomposition", AAAI 2022).
+
+Registered methods (entry points in pyproject.toml):
+
+- ``modnet``: the public v1 release (SE block in the low-resolution branch); loads the official checkpoints.
+- ``modnet-easpp``: the paper's variant with e-ASPP (Appendix A); no released weights, train it.
+
+Both keep the official module call ``model(x, inference) -> (pred_semantic, pred_detail, pred_matte)``.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from mattebench.types import FAMILY_FREE, MethodCard
+
+from .method import MODNetMethod
+from .model import MODNet
+
+PAPER = "Ke et al., MODNet: Real-Time Trimap-Free Portrait Matting via Objective Decomposition, AAAI 2022"
+URL = "https://github.com/ZHKKKe/MODNet"
+INPUT_RULE = (
+    "official rule: short side to 512 when max(h,w) < 512 or min(h,w) > 512, else kept; both sides rounded down "
+    "to multiples of 32; area resize in and out"
+)
+
+
+def create_modnet(
+    checkpoint: Optional[str] = None,
+    device: Optional[str] = "cpu",
+    backbone_checkpoint: Optional[str] = None,
+    loss: str = "paper",
+    ref_size: int = 512,
+    threads: Optional[int] = None,
+    half: bool = False,
+) -> MODNetMethod:
+    """MODNet v1. ``checkpoint``: the official .ckpt (with or without ``module.``) or a mattebench .ckpt."""
+    return MODNetMethod("v1", checkpoint, device, backbone_checkpoint, loss, ref_size, threads, half)
+
+
+def create_modnet_easpp(
+    checkpoint: Optional[str] = None,
+    device: Optional[str] = "cpu",
+    backbone_checkpoint: Optional[str] = None,
+    loss: str = "paper",
+    ref_size: int = 512,
+    threads: Optional[int] = None,
+    half: bool = False,
+) -> MODNetMethod:
+    """MODNet with e-ASPP in the low-resolution branch (paper Fig. 3, Appendix A)."""
+    return MODNetMethod("easpp", checkpoint, device, backbone_checkpoint, loss, ref_size, threads, half)
+
+
+create_modnet.card = MethodCard(  # type: ignore[attr-defined]
+    name="modnet",
+    needs_trimap=False,
+    family=FAMILY_FREE,
+    pretrained="official checkpoints start from MobileNetV2 pretrained on SPS (†)",
+    paper=PAPER,
+    url=URL,
+    code_licence="Apache-2.0",
+    weights_licence="Apache-2.0 (official modnet_photographic/webcam_portrait_matting.ckpt); your own when trained here",
+    input_size=INPUT_RULE,
+    notes="v1 public release: SE block in S; 6,487,075 parameters. Without checkpoint= it is untrained (warning).",
+    trainable=True,
+)
+create_modnet_easpp.card = MethodCard(  # type: ignore[attr-defined]
+    name="modnet-easpp",
+    needs_trimap=False,
+    family=FAMILY_FREE,
+    paper=PAPER,
+    url=URL,
+    code_licence="Apache-2.0",
+    weights_licence="none released; your own when trained here",
+    input_size=INPUT_RULE,
+    notes="AAAI 2022 variant: e-ASPP (eq. 13 parameters) replaces the SE block; five 3x3 depth-wise branches, "
+    "dilations 1, 2, 4, 6, 8 (not given in the paper; DeepLab's rates scaled to the 1/32 map).",
+    trainable=True,
+)
+
+__all__ = ["MODNet", "MODNetMethod", "create_modnet", "create_modnet_easpp"]

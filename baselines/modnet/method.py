@@ -1,0 +1,132 @@
+"""MODNet as a mattebench method: inference with the official preprocessing, training step, checkpoints."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any, Iterable, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from mattebench.errors import MattebenchError
+
+from . import checkpoint as ckpt
+from .losses import LOSSES
+from .model import MODNet
+from .preprocess import REF_SIZE, prepare, restore
+
+VARIANTS = {"v1": "se", "easpp": "easpp"}
+
+
+def resolve_device(device: Optional[str]) -> torch.device:
+    if device in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise MattebenchError(f"device {device!r} requested but this torch ({torch.__version__}) sees no CUDA GPU; use --device cpu")
+    return dev
+
+
+class MODNetMethod:
+    """``predict(image) -> alpha`` for one image, ``predict_batch(images)`` for throughput (GPU), and the
+    training contract of :mod:`mattebench.train` (``training_step``, ``save_checkpoint``, ...)."""
+
+    needs_trimap = False
+    train_stages = [("joint", 1.0)]
+    # Paper, Sec. 'Experiments': SGD, momentum 0.9, lr 0.01, lr x 0.1 after every 10 of 40 epochs.
+    default_optimizer = {"name": "sgd", "lr": 0.01, "momentum": 0.9}
+    default_schedule = {"name": "step", "every": 0.25, "gamma": 0.1}
+    input_multiple = 32
+
+    def __init__(
+        self,
+        variant: str = "v1",
+        checkpoint: Optional[str] = None,
+        device: Optional[str] = "cpu",
+        backbone_checkpoint: Optional[str] = None,
+        loss: str = "paper",
+        ref_size: int = REF_SIZE,
+        threads: Optional[int] = None,
+        half: bool = False,
+    ):
+        if variant not in VARIANTS:
+            raise MattebenchError(f"unknown MODNet variant {variant!r}; choose from {sorted(VARIANTS)}")
+        if loss not in LOSSES:
+            raise MattebenchError(f"unknown MODNet loss {loss!r}; choose 'paper' (eq. 2-5) or 'official' (released code)")
+        if threads:
+            torch.set_num_threads(int(threads))
+        self.variant = variant
+        self.name = "modnet" if variant == "v1" else "modnet-easpp"
+        self.loss = loss
+        self.ref_size = int(ref_size)
+        self.device = resolve_device(device)
+        self.half = bool(half) and self.device.type == "cuda"
+        self.model = MODNet(context=VARIANTS[variant])
+        self.checkpoint: dict[str, Any] = {}
+        if checkpoint:
+            fmt = ckpt.load_weights(self.model, checkpoint, variant)
+            self.checkpoint = {"path": os.fspath(checkpoint), "sha256": ckpt.sha256(checkpoint), "format": fmt}
+        elif backbone_checkpoint:
+            ckpt.load_backbone(self.model, backbone_checkpoint)
+            self.checkpoint = {"backbone": os.fspath(backbone_checkpoint), "sha256": ckpt.sha256(backbone_checkpoint)}
+        else:
+            warnings.warn(
+                f"{self.name}: no checkpoint given, built with the official initialisation: UNTRAINED, its mattes are "
+                f"meaningless. Pass checkpoint=PATH (official .ckpt or one from `mattebench train`) or train it.",
+                stacklevel=3,
+            )
+        self.model.to(self.device).eval()
+
+    # -- inference -------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def predict(self, image: np.ndarray, trimap: Optional[np.ndarray] = None) -> np.ndarray:
+        return self.predict_batch([image])[0]
+
+    @torch.inference_mode()
+    def predict_batch(self, images: Sequence[np.ndarray], trimaps: Optional[Iterable[Any]] = None) -> list[np.ndarray]:
+        """Images that share an inference size run as one batch; each matte returns at its image's size."""
+        self.model.eval()
+        prepared = [prepare(im, self.ref_size) for im in images]
+        out: list[Optional[np.ndarray]] = [None] * len(images)
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, (x, _) in enumerate(prepared):
+            groups.setdefault(tuple(x.shape[-2:]), []).append(i)
+        dtype = torch.float16 if self.half else torch.float32
+        model = self.model.half() if self.half else self.model
+        for idx in groups.values():
+            x = torch.cat([prepared[i][0] for i in idx]).to(self.device, dtype)
+            matte = model(x, True)[2].float()
+            for j, i in enumerate(idx):
+                alpha = restore(matte[j : j + 1], prepared[i][1])[0, 0]
+                out[i] = alpha.clamp_(0, 1).cpu().numpy().astype(np.float32)
+        if self.half:
+            self.model.float()
+        return out  # type: ignore[return-value]
+
+    # -- training contract -----------------------------------------------------------------------
+    def training_step(self, batch: dict[str, torch.Tensor], stage: str = "joint") -> tuple[torch.Tensor, dict[str, float]]:
+        x = (batch["image"] - 0.5) / 0.5
+        pred_semantic, pred_detail, pred_matte = self.model(x, False)
+        total, parts = LOSSES[self.loss](pred_semantic, pred_detail, pred_matte, batch)
+        return total, {k: float(v.detach()) for k, v in parts.items()}
+
+    def save_checkpoint(self, path: str | os.PathLike[str], meta: Optional[dict[str, Any]] = None) -> None:
+        ckpt.save_weights(self.model, path, self.variant, {"loss": self.loss, **(meta or {})})
+
+    # -- export ------------------------------------------------------------------------------------
+    def export_module(self, height: int = 512, width: int = 512) -> tuple[nn.Module, torch.Tensor]:
+        """An inference-only module ``x in [-1, 1] (Bx3xHxW, multiples of 32) -> matte`` and an example input."""
+        return MatteOnly(self.model).eval(), torch.zeros(1, 3, height, width, device=self.device)
+
+
+class MatteOnly(nn.Module):
+    """``model(x, True)[2]``: the form ONNX and TorchScript exports take."""
+
+    def __init__(self, model: MODNet):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x, True)[2]
