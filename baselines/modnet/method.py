@@ -115,6 +115,25 @@ class MODNetMethod:
     def save_checkpoint(self, path: str | os.PathLike[str], meta: Optional[dict[str, Any]] = None) -> None:
         ckpt.save_weights(self.model, path, self.variant, {"loss": self.loss, **(meta or {})})
 
+    # -- SOC -------------------------------------------------------------------------------------------
+    def adapt(self, source: str | os.PathLike[str], steps: Optional[int] = None, lr: float = 1e-4, out: Optional[str | os.PathLike[str]] = None,
+              ref_size: Optional[int] = None, progress: bool = True) -> list[dict[str, Any]]:
+        """SOC (paper eq. 6-8) on the unlabeled images of ``source`` (an image folder or a video), batch 1, each
+        image preprocessed by the inference rule. ``steps`` defaults to one pass. Writes soc.ckpt/soc.csv to ``out``."""
+        from mattebench.video.frames import iter_frames
+
+        from .soc import adapt
+
+        ref = int(ref_size or self.ref_size)
+
+        def images():
+            for _, image in iter_frames(source):
+                yield prepare(image, ref)[0].to(self.device)
+
+        if steps is None:
+            steps = sum(1 for _ in iter_frames(source))
+        return adapt(self.model, images, int(steps), lr=lr, out=out, save=self.save_checkpoint, progress=progress)
+
     # -- export ------------------------------------------------------------------------------------
     def export_module(self, height: int = 512, width: int = 512) -> tuple[nn.Module, torch.Tensor]:
         """An inference-only module ``x in [-1, 1] (Bx3xHxW, multiples of 32) -> matte`` and an example input."""

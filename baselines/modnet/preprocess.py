@@ -41,7 +41,10 @@ def normalise(image: np.ndarray) -> torch.Tensor:
         a = a[:, :, :3]
     elif a.shape[2] == 1:
         a = np.repeat(a, 3, axis=2)
-    x = torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float()
+    a = np.ascontiguousarray(a)
+    if not a.flags.writeable:  # torch.from_numpy warns on read-only arrays (e.g. broadcast views)
+        a = a.copy()
+    x = torch.from_numpy(a).permute(2, 0, 1)[None].float()
     return (x / 255.0 - 0.5) / 0.5
 
 
