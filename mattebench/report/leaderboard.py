@@ -103,6 +103,10 @@ def _provenance_note(s: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+# Public name for other reports (paper tables, figures) that footnote a run the same way.
+provenance_note = _provenance_note
+
+
 def render_dataset(dataset: str, summaries: list[dict[str, Any]]) -> str:
     shown = [s for s in summaries if s.get("method_card", {}).get("on_leaderboard", True)]
     dcard = shown[0].get("dataset_card", {}) if shown else {}
