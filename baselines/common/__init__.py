@@ -1,0 +1,1 @@
+"""Pieces shared by the torch baselines: backbones, blocks, losses and the method base class."""
