@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..report.leaderboard import write_leaderboards
 
@@ -12,6 +13,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--runs", default="runs", help="runs folder (default: runs)")
     p.add_argument("--out", default="leaderboards", help="output folder (default: leaderboards)")
     p.add_argument("--print", dest="show", action="store_true", help="also print the markdown")
+    p.add_argument("--html", action="store_true",
+                   help="also write a static site, <out>/site/index.html: sortable, filterable tables, one page of "
+                        "provenance per run; no server, nothing fetched from the network")
+    p.add_argument("--figures", default=None, metavar="DIR",
+                   help="with --html: images to show in the site (default: <out>/figures when it exists)")
     p.set_defaults(func=run)
 
 
@@ -24,4 +30,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {f}")
         if args.show:
             print(f.read_text())
+    if args.html:
+        from ..report.site import find_figures, paper_values_from_tables, write_site
+
+        figures = find_figures(args.figures if args.figures else Path(args.out) / "figures")
+        print(f"wrote {write_site(args.runs, args.out, paper_values=paper_values_from_tables(), figures=figures)}")
     return 0

@@ -47,6 +47,12 @@ def _columns(summaries: list[dict[str, Any]]) -> list[str]:
     return [k for k in order if k in seen]
 
 
+def family_of(s: dict[str, Any]) -> str:
+    """The section a run is ranked in: a reference method that takes a trimap ranks with the trimap-based."""
+    fam = s.get("method_card", {}).get("family", FAMILY_FREE)
+    return FAMILY_TRIMAP if fam == FAMILY_REFERENCE and s.get("method_card", {}).get("needs_trimap") else fam
+
+
 def _sort_key(primary: str):
     def key(s: dict[str, Any]) -> tuple:
         v = s.get("means", {}).get(primary)
@@ -128,8 +134,7 @@ def render_dataset(dataset: str, summaries: list[dict[str, Any]]) -> str:
     notes: list[str] = []
     by_family: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for s in shown:
-        fam = s.get("method_card", {}).get("family", FAMILY_FREE)
-        by_family[FAMILY_TRIMAP if fam == FAMILY_REFERENCE and s.get("method_card", {}).get("needs_trimap") else fam].append(s)
+        by_family[family_of(s)].append(s)
     for family, title in SECTIONS:
         group = sorted(by_family.get(family, []), key=_sort_key(primary))
         if not group:
