@@ -8,6 +8,7 @@ Every failure raises :class:`SampleError` naming the file, so a run records it a
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
@@ -48,13 +49,18 @@ def _to_8bit(img: Image.Image, path: PathLike) -> np.ndarray:
     raise SampleError(f"unsupported image mode {img.mode!r}", path=str(path))
 
 
-def read_image(path: PathLike) -> np.ndarray:
-    """Read a photo as HxWx3 uint8 RGB (EXIF orientation applied; grey -> 3 channels; RGBA -> RGB)."""
+def read_image(path: PathLike, apply_exif: bool = True) -> np.ndarray:
+    """Read a photo as HxWx3 uint8 RGB (EXIF orientation applied; grey -> 3 channels; RGBA -> RGB).
+
+    ``apply_exif=False`` keeps the stored pixel order: the official compositing scripts and most
+    annotation tools never rotate, so a matte may match the raw orientation of its photo.
+    """
     img = _open(path)
-    try:
-        img = ImageOps.exif_transpose(img)
-    except Exception:  # broken EXIF should not lose the image
-        pass
+    if apply_exif:
+        try:
+            img = ImageOps.exif_transpose(img)
+        except Exception:  # broken EXIF should not lose the image
+            pass
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         g = _to_8bit(img, path)
         return np.repeat(g[:, :, None], 3, axis=2)
@@ -133,3 +139,82 @@ def list_images(folder: PathLike) -> list[Path]:
     """Image files of a folder, sorted by name (deterministic order), hidden files skipped."""
     p = Path(folder)
     return sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+# -- header-level access (dataset checks) and raw PIL access (official compositing) ----------------
+EXIF_ORIENTATION_TAG = 0x0112
+_SWAPPING_ORIENTATIONS = (5, 6, 7, 8)  # EXIF orientations that rotate by 90 degrees (swap w and h)
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What a file's header says: stored size, PIL mode, format, EXIF orientation (1 = none)."""
+
+    path: str
+    width: int
+    height: int
+    mode: str
+    format: str
+    orientation: int = 1
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) as stored."""
+        return (self.width, self.height)
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """(width, height) after the EXIF orientation is applied (what :func:`read_image` returns)."""
+        if self.orientation in _SWAPPING_ORIENTATIONS:
+            return (self.height, self.width)
+        return (self.width, self.height)
+
+
+def _orientation(img: Image.Image) -> int:
+    try:
+        value = img.getexif().get(EXIF_ORIENTATION_TAG, 1)
+        return int(value) if int(value) in range(1, 9) else 1
+    except Exception:  # a broken EXIF block is not worth losing the file over
+        return 1
+
+
+def image_info(path: PathLike, decode: bool = False) -> ImageInfo:
+    """Read a file's header (fast); with ``decode=True`` decode every pixel too (finds truncation).
+
+    Raises :class:`SampleError` naming the file when it is missing, empty, not an image or corrupt.
+    """
+    p = Path(path)
+    if decode:
+        img = _open(p)
+        return ImageInfo(str(p), img.size[0], img.size[1], img.mode, img.format or "", _orientation(img))
+    if not p.exists():
+        raise SampleError("file not found", path=str(p))
+    if p.stat().st_size == 0:
+        raise SampleError("file is empty (0 bytes); re-download or re-extract it", path=str(p))
+    try:
+        with Image.open(p) as img:
+            return ImageInfo(str(p), img.size[0], img.size[1], img.mode, img.format or "", _orientation(img))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise SampleError(f"cannot read the image header ({exc}); the file is corrupt or not an image: re-download it", path=str(p)) from exc
+
+
+def open_image(path: PathLike) -> Image.Image:
+    """The decoded PIL image exactly as stored: no EXIF rotation, no mode conversion.
+
+    For code that must follow a reference script that works on PIL images (the Adobe compositing
+    rule in :mod:`mattebench.data.compose`). Errors name the file like the readers above.
+    """
+    return _open(path)
+
+
+def alpha_channels_equal(path: PathLike) -> bool:
+    """True when a colour matte's channels agree (R == G == B), so channel 0 is the matte exactly.
+
+    Grey, 16-bit and palette-of-greys files count as equal. Used by ``data check --deep`` to flag
+    colour mattes that :func:`read_alpha_u8` has to convert with ``convert('L')`` weights.
+    """
+    img = _open(path)
+    if img.mode in ("L", "I;16", "I;16B", "I;16L", "I", "F", "1"):
+        return True
+    arr = np.asarray(img.convert("RGB"))
+    return bool(np.array_equal(arr[..., 0], arr[..., 1]) and np.array_equal(arr[..., 0], arr[..., 2]))
