@@ -292,6 +292,19 @@ def test_figures_are_copied_beside_the_page(built, tmp_path):
     assert [i.attrs["src"] for i in imgs] == ["figures/size-speed.png", "figures/visual_comparison.png"]
     assert imgs[0].attrs["alt"] == "Parameters against time per image"
     assert (index.parent / "figures" / "size-speed.png").read_bytes() == png
+    # the names mattebench.report.figures writes: a comparison lands in its dataset's section
+    (figs / "tiny-comparison.png").write_bytes(png)
+    (figs / "figure6-cuda-nvidia-h100-fp16-b1.png").write_bytes(png)
+    found = {f.path.name: f for f in find_figures(figs, ["tiny", SECOND_DATASET])}
+    assert found["tiny-comparison.png"].dataset == "tiny"
+    assert "Visual comparison on tiny" in found["tiny-comparison.png"].caption
+    assert found["figure6-cuda-nvidia-h100-fp16-b1.png"].dataset is None
+    assert "cuda nvidia h100, fp16, batch 1" in found["figure6-cuda-nvidia-h100-fp16-b1.png"].caption
+    doc = parse(write_site(runs, tmp_path / "out3", figures=list(found.values())))
+    in_tiny = [i.attrs["src"] for i in doc.find("section", id="ds-tiny").find_all("img")]
+    in_figures = [i.attrs["src"] for i in doc.find("section", id="figures").find_all("img")]
+    assert in_tiny == ["figures/tiny-comparison.png"]
+    assert "figures/tiny-comparison.png" not in in_figures and "figures/figure6-cuda-nvidia-h100-fp16-b1.png" in in_figures
     with pytest.raises(ValueError, match="distinct"):
         write_site(runs, tmp_path / "out2", figures=[Figure(figs / "size-speed.png", "a"), Figure(figs / "size-speed.png", "b")])
 

@@ -79,6 +79,7 @@ class Figure:
 
     path: Path
     caption: str
+    dataset: Optional[str] = None  # shown under that dataset's tables; None: in the figures section
 
 
 # -- small helpers -------------------------------------------------------------------------------
@@ -281,7 +282,14 @@ def _row(dataset: str, s: dict[str, Any], rank: int, cols: list[str], best: dict
             + "".join(cells) + "</tr>")
 
 
-def _dataset_section(dataset: str, shown: list[dict[str, Any]], paper: Optional[PaperValues]) -> str:
+def _figure(f: Figure) -> str:
+    src = _href("figures", f.path.name)
+    return (f'<figure><a href="{src}"><img src="{src}" alt="{_e(f.caption)}" loading="lazy"></a>'
+            f"<figcaption>{_e(f.caption)}</figcaption></figure>")
+
+
+def _dataset_section(dataset: str, shown: list[dict[str, Any]], paper: Optional[PaperValues],
+                     figures: Sequence[Figure] = ()) -> str:
     dcard = shown[0].get("dataset_card", {})
     parts = [f'<section id="ds-{_slug(dataset)}" aria-labelledby="ds-{_slug(dataset)}-h">',
              f'<h2 id="ds-{_slug(dataset)}-h">{_e(dataset)}</h2>']
@@ -308,6 +316,7 @@ def _dataset_section(dataset: str, shown: list[dict[str, Any]], paper: Optional[
     if paper and paper.get(dataset):
         parts.append('<p class="note">“paper” values are the MODNet paper\'s own numbers, shown beside '
                      "what mattebench measured, never in place of it.</p>")
+    parts.extend(_figure(f) for f in figures)
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -329,9 +338,10 @@ def render_index(summaries: Sequence[dict[str, Any]], *, paper_values: Optional[
             + ". Every number is a mean over images, read from the runs' <code>summary.json</code>; "
             "every row links to its provenance (versions, commit, options, checkpoint hash) and its method card. "
             "Lower is better for every error metric.</p>"]
-    if len(by_dataset) > 1 or figures:
+    general_figures = any(f.dataset not in by_dataset for f in figures)
+    if len(by_dataset) > 1 or general_figures:
         links = [f'<li><a href="#ds-{_slug(d)}">{_e(d)}</a></li>' for d in sorted(by_dataset)]
-        if figures:
+        if general_figures:
             links.append('<li><a href="#figures">Figures</a></li>')
         body.append(f'<nav aria-label="Sections"><ul>{"".join(links)}</ul></nav>')
     body.append("</header>")
@@ -348,14 +358,13 @@ def render_index(summaries: Sequence[dict[str, Any]], *, paper_values: Optional[
     else:
         body.append("<p>No stored runs yet: run <code>mattebench run --method M --dataset D</code>, then "
                     "<code>mattebench leaderboard --html</code> again.</p>")
+    general = [f for f in figures if f.dataset not in by_dataset]
     for dataset in sorted(by_dataset):
-        body.append(_dataset_section(dataset, by_dataset[dataset], paper_values))
-    if figures:
+        body.append(_dataset_section(dataset, by_dataset[dataset], paper_values,
+                                     [f for f in figures if f.dataset == dataset]))
+    if general:
         body.append('<section id="figures" aria-labelledby="figures-h"><h2 id="figures-h">Figures</h2>')
-        for f in figures:
-            src = _href("figures", f.path.name)
-            body.append(f'<figure><a href="{src}"><img src="{src}" alt="{_e(f.caption)}" loading="lazy"></a>'
-                        f"<figcaption>{_e(f.caption)}</figcaption></figure>")
+        body.extend(_figure(f) for f in general)
         body.append("</section>")
     body.append("</main>")
     return _page("mattebench leaderboard", "\n".join(body), script=bool(shown))
@@ -497,16 +506,37 @@ def paper_values_from_tables() -> dict[str, dict[str, dict[str, str]]]:
 
 
 # -- writing -------------------------------------------------------------------------------------
-def find_figures(folder: Union[str, os.PathLike[str], None]) -> list[Figure]:
-    """Images in ``folder`` (sorted by name); a caption comes from ``<stem>.txt`` beside it, else the name."""
+def _caption(f: Path, slugs: Mapping[str, str]) -> tuple[str, Optional[str]]:
+    """Caption and dataset of a figure, from the names :mod:`.figures` gives its files, else the file name."""
+    side = f.with_suffix(".txt")
+    stem = f.stem
+    dataset = None
+    if stem.endswith("-comparison"):
+        dataset = slugs.get(stem[: -len("-comparison")], stem[: -len("-comparison")])
+    if side.is_file():
+        return side.read_text(encoding="utf-8").strip(), dataset
+    if dataset is not None:
+        return (f"Visual comparison on {dataset}: input, ground truth and each method's alpha (re-run from the options "
+                "stored in its run), with the error map |alpha − gt| below each", dataset)
+    m = re.fullmatch(r"figure6-(.+)-([a-z0-9]+)-b(\d+)", stem)
+    if m:
+        return (f"Size and speed (the paper's Figure 6): parameters against latency per image at 512×512 on "
+                f"{m.group(1).replace('-', ' ')}, {m.group(2)}, batch {m.group(3)}", None)
+    return stem.replace("_", " ").replace("-", " "), None
+
+
+def find_figures(folder: Union[str, os.PathLike[str], None], datasets: Iterable[str] = ()) -> list[Figure]:
+    """Images in ``folder``, sorted by name. A caption comes from ``<stem>.txt`` beside the image, else from
+    the names :mod:`.figures` writes (``<dataset>-comparison.png``, ``figure6-<device>-<precision>-b<batch>.png``),
+    else from the file name. A ``<dataset>-comparison`` figure is shown with that dataset's tables."""
     if folder is None or not Path(folder).is_dir():
         return []
+    slugs = {_slug(d): d for d in datasets}
     out = []
     for f in sorted(Path(folder).iterdir()):
         if f.is_file() and f.suffix.lower() in FIGURE_SUFFIXES:
-            side = f.with_suffix(".txt")
-            caption = side.read_text(encoding="utf-8").strip() if side.is_file() else f.stem.replace("_", " ").replace("-", " ")
-            out.append(Figure(f, caption))
+            caption, dataset = _caption(f, slugs)
+            out.append(Figure(f, caption, dataset))
     return out
 
 
