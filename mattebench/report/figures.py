@@ -167,9 +167,9 @@ def figure6(points: Sequence[BenchPoint], out_dir: str | os.PathLike[str], size:
                 ax.plot([p.model_ms, p.e2e_ms], [y, y], color="0.6", lw=0.8, ls=":", zorder=1)
             ax.annotate(p.method, (p.model_ms, y), textcoords="offset points", xytext=(6, 5), fontsize=8)
         for ref in FIGURE6_REFERENCES:
-            ax.axvline(ref.ms, color="tab:red" if ref.method == "modnet" else "tab:orange", ls="--", lw=1)
-            ax.text(ref.ms, 1.0, f" {ref.note}\n ({ref.device})", transform=ax.get_xaxis_transform(),
-                    fontsize=7, va="top", ha="left", color="tab:red" if ref.method == "modnet" else "tab:orange")
+            ax.axvline(ref.ms, color="0.45", ls="--", lw=1, zorder=0)
+            ax.text(ref.ms, 0.98, f"{ref.note}, {ref.device} ", transform=ax.get_xaxis_transform(),
+                    fontsize=7, va="top", ha="right", rotation=90, color="0.3")
         ax.set_xscale("log")
         if with_params:
             ax.set_yscale("log")
@@ -180,6 +180,9 @@ def figure6(points: Sequence[BenchPoint], out_dir: str | os.PathLike[str], size:
         if missing:
             ax.text(0.01, 0.01, "no parameter count: " + ", ".join(missing), transform=ax.transAxes, fontsize=7)
         ax.grid(True, which="both", alpha=0.3)
+        lo = min([p.model_ms for p in pts if p.model_ms] + [r.ms for r in FIGURE6_REFERENCES])
+        hi = max([p.e2e_ms or p.model_ms or 0 for p in pts] + [r.ms for r in FIGURE6_REFERENCES])
+        ax.set_xlim(lo / 1.6, hi * 1.6)  # the paper's reference lines always in view
         fig.tight_layout()
         f = out / f"figure6-{_slug(device)}-{precision}-b{batch}.png"
         fig.savefig(f)
@@ -305,7 +308,15 @@ def collect_comparison(
     shown = [s for s in summaries if (s.get("method_card", {}) or {}).get("on_leaderboard", True)]
     if not shown or (shown[0].get("dataset_card", {}) or {}).get("kind") == "video":
         return None
-    ids = list(sample_ids) if sample_ids else choose_samples(shown, n)
+    ds = dataset_obj
+    if ds is None:
+        st = shown[0].get("settings", {}) or {}
+        ds = load_dataset(dataset, root=st.get("data_root"), **(st.get("dataset_options") or {}))
+    if sample_ids:
+        have = set(ds.ids())
+        ids = [i for i in sample_ids if i in have]
+    else:
+        ids = choose_samples(shown, n)
     if not ids:
         return None
     skipped: list[str] = []
@@ -316,10 +327,6 @@ def collect_comparison(
             skipped.append(f"{_name(s)} (~{ms * len(ids) / 1000:.0f} s to re-run)")
         else:
             runs.append(s)
-    ds = dataset_obj
-    if ds is None:
-        st = shown[0].get("settings", {}) or {}
-        ds = load_dataset(dataset, root=st.get("data_root"), **(st.get("dataset_options") or {}))
     samples = [ds.load(i) for i in ids]
     if any(isinstance(x, Clip) for x in samples):
         return None
@@ -369,7 +376,8 @@ def _draw_comparison(dataset: str, samples: list[Any], panels: list[list[Panel]]
     nrow = 2 * len(samples)
     h, w = samples[0].image.shape[:2]
     cell = 2.2
-    fig, axes = plt.subplots(nrow, ncol, figsize=(cell * ncol, cell * h / w * nrow + 0.9), dpi=110, squeeze=False)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(cell * ncol + 0.8, cell * h / w * nrow + 0.9), dpi=110, squeeze=False,
+                             layout="constrained")
     err_im = None
     for k, smp in enumerate(samples):
         top, bottom = axes[2 * k], axes[2 * k + 1]
@@ -403,9 +411,8 @@ def _draw_comparison(dataset: str, samples: list[Any], panels: list[list[Panel]]
     if skipped:
         caption += "\nleft out (too slow to re-run): " + ", ".join(skipped)
     fig.suptitle(caption, fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 0.97 if not skipped else 0.95))
     if err_im is not None:
-        fig.colorbar(err_im, ax=axes.ravel().tolist(), fraction=0.015, pad=0.01)
+        fig.colorbar(err_im, ax=axes[:, -1].tolist(), fraction=0.05, shrink=0.6, label="|alpha - gt|")
     out_dir.mkdir(parents=True, exist_ok=True)
     f = out_dir / f"{_slug(dataset)}-comparison.png"
     fig.savefig(f)
@@ -426,10 +433,12 @@ def _wrap(text: str, width: int) -> str:
 
 
 def write_comparison_figures(runs: str | os.PathLike[str], out: str | os.PathLike[str], *,
+                             figures_dir: Optional[str | os.PathLike[str]] = None,
                              sample_ids: Optional[Sequence[str]] = None, n: int = 3,
                              time_budget_s: float = 120.0, datasets: Optional[Iterable[str]] = None) -> dict[str, Path]:
-    """A comparison figure per image dataset with runs, in ``<out>/figures/``; links appended to
-    ``<out>/<dataset>.md`` when that leaderboard exists. Returns {dataset: png}."""
+    """A comparison figure per image dataset with runs, in ``figures_dir`` (default ``<out>/figures/``);
+    links appended to ``<out>/<dataset>.md`` when that leaderboard exists. Returns {dataset: png}.
+    Sample ids that a dataset lacks are ignored for that dataset."""
     by_dataset: dict[str, list[dict[str, Any]]] = {}
     for s in load_summaries(runs):
         by_dataset.setdefault(s["dataset"], []).append(s)
@@ -439,8 +448,9 @@ def write_comparison_figures(runs: str | os.PathLike[str], out: str | os.PathLik
     for name, summaries in sorted(by_dataset.items()):
         if wanted is not None and name not in wanted:
             continue
+        fig_dir = Path(figures_dir) if figures_dir else out_dir / "figures"
         try:
-            png = comparison_figure(name, summaries, out_dir / "figures", sample_ids=sample_ids, n=n, time_budget_s=time_budget_s)
+            png = comparison_figure(name, summaries, fig_dir, sample_ids=sample_ids, n=n, time_budget_s=time_budget_s)
         except Exception as exc:  # a dataset that moved must not stop the other figures
             warnings.warn(f"no comparison figure for {name}: {exc}")
             continue

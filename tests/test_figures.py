@@ -1,0 +1,190 @@
+"""Figure 6 from bench results and the visual comparisons (re-run from stored runs)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mattebench.registry import register_dataset, register_method, unregister_dataset, unregister_method
+from mattebench.report.figures import (
+    BenchPoint,
+    bench_point,
+    choose_samples,
+    collect_comparison,
+    differs,
+    figure6,
+    link_figure,
+    load_bench,
+    speed_section,
+    write_comparison_figures,
+)
+from mattebench.runner import evaluate
+from mattebench.types import FAMILY_FREE, MethodCard
+
+from conftest import TinyDataset
+
+
+# -- bench results and Figure 6 ----------------------------------------------------------------------
+def _bench_files(root: Path) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "modnet-cuda-512.json").write_text(json.dumps({
+        "method": "modnet", "params": 6487075, "size": 512, "device": "cuda", "device_name": "NVIDIA H100",
+        "precision": "fp16", "batch": 1,
+        "model": {"median_ms": 2.5, "p10_ms": 2.4, "p90_ms": 2.7}, "end_to_end": {"median_ms": 4.0}}))
+    (root / "several.json").write_text(json.dumps({"results": [
+        {"method": "fdmpa", "params": 26000, "size": [512, 512], "device": "cuda", "device_name": "NVIDIA H100",
+         "precision": "fp16", "batch": 1, "model_ms": 0.9},
+        {"method": "dim", "params": 130550000, "size": "1024x1024", "device": "cuda", "device_name": "NVIDIA H100",
+         "precision": "fp16", "model_ms": 30.0},
+        {"method": "modnet", "params": 6487075, "size": 512, "device": "cpu", "device_name": "x86_64", "model_ms": 180.0},
+    ]}))
+    (root / "broken.json").write_text("{not json")
+    (root / "no-time.json").write_text(json.dumps({"method": "knn"}))
+
+
+def test_load_bench_normalises_records(tmp_path):
+    _bench_files(tmp_path / "bench")
+    with pytest.warns(UserWarning, match="broken.json"):
+        pts = load_bench(tmp_path / "bench")
+    by = {(p.method, p.device): p for p in pts}
+    assert len(pts) == 4  # broken file and the record without a time are skipped
+    m = by[("modnet", "cuda")]
+    assert (m.params, m.model_ms, m.model_spread, m.e2e_ms, m.size, m.precision, m.batch) == (6487075, 2.5, (2.4, 2.7), 4.0, 512, "fp16", 1)
+    assert by[("fdmpa", "cuda")].size == 512 and by[("dim", "cuda")].size == 1024
+    assert by[("modnet", "cpu")].precision == "fp32"  # default when not recorded
+    assert bench_point({"method": "x"}) is None
+
+
+def test_figure6_one_png_per_device_at_512(tmp_path):
+    _bench_files(tmp_path / "bench")
+    with pytest.warns(UserWarning):
+        pts = load_bench(tmp_path / "bench")
+    figs = figure6(pts, tmp_path / "figs")
+    names = sorted(f.name for f in figs)
+    assert names == ["figure6-nvidia-h100-fp16-b1.png", "figure6-x86-64-fp32-b1.png"]
+    for f in figs:
+        with Image.open(f) as im:
+            assert im.format == "PNG" and im.size[0] > 300
+    text = speed_section(pts, figs, tmp_path)
+    assert "14.9 ms" in text and "31 fps" in text and "GTX 1080Ti" in text
+    assert "(figs/figure6-nvidia-h100-fp16-b1.png)" in text
+    rows = [ln for ln in text.splitlines() if ln.startswith("| modnet ")]
+    assert any("2.50" in r and "400" in r and "4.00" in r and "NVIDIA H100" in r and "6.487" in r for r in rows)  # fps = 1000/2.5
+    assert not any(ln.startswith("| dim ") for ln in text.splitlines())  # measured at 1024, not 512
+
+
+def test_speed_section_without_results_says_how_to_get_them(tmp_path):
+    text = speed_section([], [], tmp_path)
+    assert "No bench results" in text and "mattebench bench" in text
+
+
+# -- visual comparisons ------------------------------------------------------------------------------
+class Flat:
+    """Trimap-free test method: alpha = 0.25 everywhere (cheap, deterministic)."""
+
+    card = MethodCard(name="flat-quarter", needs_trimap=False, family=FAMILY_FREE)
+
+    def predict(self, image, trimap=None):
+        return np.full(image.shape[:2], 0.25, np.float32)
+
+
+def flat_quarter():
+    return Flat()
+
+
+flat_quarter.card = Flat.card
+
+
+@pytest.fixture()
+def registered():
+    register_method("flat-quarter", flat_quarter, card=Flat.card)
+    register_dataset("tiny-figures", TinyDataset, card=TinyDataset.card)
+    yield
+    unregister_method("flat-quarter")
+    unregister_dataset("tiny-figures")
+
+
+def _runs(tmp_path: Path) -> Path:
+    runs = tmp_path / "runs"
+    for m in ("trimap-midpoint", "flat-quarter"):
+        evaluate(m, "tiny-figures", dataset_options={"n": 4}, out=runs)
+    return runs
+
+
+def test_choose_samples_picks_largest_disagreement(tmp_path, registered):
+    runs = _runs(tmp_path)
+    summaries = [json.loads(f.read_text()) for f in sorted(runs.glob("*/*/summary.json"))]
+    per = {}
+    for s in summaries:
+        with open(Path(s["run_dir"]) / "samples.csv") as f:
+            per[s["method"]] = {r["id"]: float(r["mse_whole"]) for r in csv.DictReader(f)}
+    spread = {i: abs(per["trimap-midpoint"][i] - per["flat-quarter"][i]) for i in per["flat-quarter"]}
+    expected = sorted(spread, key=lambda i: (-spread[i], i))[:2]
+    assert choose_samples(summaries, n=2) == expected
+
+
+def test_comparison_reruns_methods_and_checks_stored_scores(tmp_path, registered):
+    runs = _runs(tmp_path)
+    summaries = [json.loads(f.read_text()) for f in sorted(runs.glob("*/*/summary.json"))]
+    comp = collect_comparison("tiny-figures", summaries, sample_ids=["s01", "s03", "nope"])
+    assert [s.id for s in comp.samples] == ["s01", "s03"]  # unknown ids are dropped
+    assert [row[0].run for row in comp.panels] == ["flat-quarter", "trimap-midpoint"]
+    ds = TinyDataset(n=4)
+    for sid, p_flat, p_mid in zip(["s01", "s03"], comp.panels[0], comp.panels[1]):
+        s = ds.load(sid)
+        gt = s.alpha.astype(np.float64)
+        assert p_flat.mse == pytest.approx(np.mean((0.25 - gt) ** 2), abs=1e-12)
+        mid = np.where(s.trimap == 0, 0.0, np.where(s.trimap == 255, 1.0, 0.5))
+        assert p_mid.mse == pytest.approx(np.mean((mid - gt) ** 2), abs=1e-12)
+        assert not differs(p_flat) and not differs(p_mid)  # the re-run reproduces the stored run
+    # a stored score the re-run does not reproduce is flagged
+    csv_path = runs / "tiny-figures" / "flat-quarter" / "samples.csv"
+    rows = list(csv.DictReader(open(csv_path)))
+    for r in rows:
+        if r["id"] == "s01":
+            r["mse_whole"] = "0.5"
+    with open(csv_path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    comp = collect_comparison("tiny-figures", summaries, sample_ids=["s01"])
+    assert differs(comp.panels[0][0]) and comp.panels[0][0].stored_mse == 0.5
+
+
+def test_comparison_names_runs_it_cannot_rebuild_or_afford(tmp_path, registered):
+    runs = _runs(tmp_path)
+    summaries = [json.loads(f.read_text()) for f in sorted(runs.glob("*/*/summary.json"))]
+    for s in summaries:
+        if s["method"] == "flat-quarter":
+            s["settings"]["method_options"] = {"checkpoint": "/moved/away.ckpt"}  # the factory takes no such option
+        else:
+            s["predict_ms"]["median"] = 1e6  # 1000 s per sample
+    comp = collect_comparison("tiny-figures", summaries, sample_ids=["s00"], time_budget_s=10)
+    assert comp.skipped and comp.skipped[0].startswith("trimap-midpoint")
+    assert comp.panels[0][0].alpha is None and "cannot rebuild" in comp.panels[0][0].error
+
+
+def test_write_comparison_figures_links_png_from_leaderboard(tmp_path, registered):
+    runs = _runs(tmp_path)
+    out = tmp_path / "lb"
+    out.mkdir()
+    (out / "tiny-figures.md").write_text("# Leaderboard: tiny-figures\n")
+    written = write_comparison_figures(runs, out, n=2)
+    png = written["tiny-figures"]
+    assert png == out / "figures" / "tiny-figures-comparison.png"
+    with Image.open(png) as im:
+        assert im.format == "PNG"
+    md = (out / "tiny-figures.md").read_text()
+    assert "![Visual comparison](figures/tiny-figures-comparison.png)" in md
+    link_figure(out / "tiny-figures.md", png, "Visual comparison")  # idempotent
+    assert (out / "tiny-figures.md").read_text().count("figures/tiny-figures-comparison.png") == 1
+
+
+def test_bench_point_groups_by_device_precision_batch():
+    a = BenchPoint("m", 1, 1.0, device="cuda", device_name="GPU", precision="fp16", batch=4)
+    assert a.group == ("GPU", "fp16", 4)
