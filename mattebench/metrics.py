@@ -1,0 +1,710 @@
+"""Matting metrics: exact to the reference conventions, and fast.
+
+Pure functions, numpy in, float out. The conventions (regions, units, thresholds, tie-breaks)
+are those of ``shared/facts/metrics.md``; each function's docstring names the one it follows.
+
+Protocols
+---------
+``unknown`` (Deep Image Matting MATLAB code): :func:`sad`, :func:`mse`, :func:`grad`,
+:func:`conn` over the pixels where ``trimap == 128`` exactly, in the reference units
+(SAD/1000, MSE raw, Grad/1000, Conn/1000). ``whole`` (MODNet paper): :func:`mse_whole`,
+:func:`mad_whole` over every pixel, alpha in [0, 1]. ``video``: :func:`dtssd` (RVM convention)
+and :func:`messddt` (TCVOM convention).
+
+Inputs
+------
+A map is an HxW array, either uint8 0..255 or float alpha in [0, 1] (float16/32/64). A uint8
+map and the float map ``k / 255`` of the same values give the same result (to ~1e-7 relative).
+The metric functions never quantise a float map themselves: the reference pipeline scores 8-bit
+PNGs, so for the ``unknown`` protocol the runner calls :func:`quantize` first (the facts'
+**Decision**) and records that in the run's provenance.
+
+Empty unknown region (no pixel equals 128): :func:`mse` returns NaN (the MATLAB code divides
+0 by 0; the aggregate excludes and counts such samples). :func:`sad`, :func:`grad` and
+:func:`conn` are sums over that region, and a sum over an empty set is 0, so they return 0.0.
+
+Speed (see ``benchmarks/metrics.py``): the gradient filter runs only on rectangles that cover
+the unknown band plus the 4-pixel filter margin; the connectivity error labels each threshold
+mask once with OpenCV (4-connectivity) inside the mask's bounding box, never builds a float64
+full-image array, and stops as soon as every unknown pixel has its level.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional, Sequence, Union
+
+import cv2
+import numpy as np
+
+__all__ = [
+    "MetricInfo",
+    "METRICS",
+    "UNKNOWN_METRICS",
+    "WHOLE_METRICS",
+    "VIDEO_METRICS",
+    "quantize",
+    "sad",
+    "mse",
+    "grad",
+    "conn",
+    "unknown_metrics",
+    "mse_whole",
+    "mad_whole",
+    "dtssd",
+    "messddt",
+    "messddt_details",
+    "MessddtResult",
+    "estimate_gt_flow",
+    "FLOW_ESTIMATOR",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Metadata for the runner, the CLI summary and the leaderboard
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """How a metric is named and shown.
+
+    ``unit`` is the text for table headers: it carries the scale already applied by the
+    metric (``SAD (/1000)``) or the region when the label alone is ambiguous (``MSE (whole)``).
+    ``fmt`` is an optional ``format()`` spec for table cells (``None``: the table's default).
+    """
+
+    key: str
+    label: str
+    unit: str
+    protocol: str  # "unknown" | "whole" | "video"
+    lower_is_better: bool = True
+    fmt: Optional[str] = None
+    description: str = ""
+
+
+METRICS: dict[str, MetricInfo] = {
+    m.key: m
+    for m in (
+        MetricInfo("sad", "SAD", "SAD (/1000)", "unknown", description="sum of |p - g| over trimap == 128, alpha in [0,1], divided by 1000"),
+        MetricInfo("mse", "MSE", "MSE (unknown)", "unknown", description="mean of (p - g)^2 over trimap == 128, alpha in [0,1]"),
+        MetricInfo("grad", "Grad", "Grad (/1000)", "unknown", description="sum over trimap == 128 of (|grad P| - |grad G|)^2, derivative-of-Gaussian sigma 1.4, divided by 1000"),
+        MetricInfo("conn", "Conn", "Conn (/1000)", "unknown", description="connectivity error (thresholds 0.1 apart, 4-connected), summed over trimap == 128, divided by 1000"),
+        MetricInfo("mse_whole", "MSE", "MSE (whole)", "whole", description="mean of (p - g)^2 over every pixel, alpha in [0,1]"),
+        MetricInfo("mad_whole", "MAD", "MAD (whole)", "whole", description="mean of |p - g| over every pixel, alpha in [0,1]"),
+        MetricInfo("dtssd", "dtSSD", "dtSSD", "video", description="RVM: 100 * RMS of the temporal-derivative difference per frame, mean over frames t >= 1"),
+        MetricInfo("messddt", "MESSDdt", "MESSDdt", "video", description="TCVOM: flow-warped change of the squared error over 0 < trimap < 255, mean over all frames"),
+    )
+}
+UNKNOWN_METRICS: tuple[str, ...] = ("sad", "mse", "grad", "conn")
+WHOLE_METRICS: tuple[str, ...] = ("mse_whole", "mad_whole")
+VIDEO_METRICS: tuple[str, ...] = ("dtssd", "messddt")
+
+# Float maps may overshoot [0, 1] by this much (float arithmetic in a method's last layer).
+_RANGE_TOL = 1e-5
+
+# ---------------------------------------------------------------------------------------------
+# Quantisation (the unknown protocol's Decision)
+# ---------------------------------------------------------------------------------------------
+
+
+def quantize(pred: np.ndarray) -> np.ndarray:
+    """``uint8(clip(round(255 * p)))``: a float alpha in [0, 1] as the 8-bit map the reference
+    pipeline scores. uint8 input is returned unchanged.
+
+    Rounding is half away from zero (MATLAB's ``round`` and ``uint8()``), computed in float64 so
+    that ``float32(k / 255)`` always maps back to ``k``.
+    """
+    x = np.asarray(pred)
+    if x.dtype == np.uint8:
+        return x
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(f"quantize: pred has dtype {x.dtype}; expected a float alpha in [0, 1] or uint8")
+    y = x.astype(np.float64) * 255.0
+    if y.size and not np.isfinite(y).all():
+        raise ValueError("quantize: pred has NaN or inf values")
+    np.clip(y, 0.0, 255.0, out=y)
+    y += 0.5
+    np.floor(y, out=y)  # y >= 0.5, so floor(y + 0.5) is round-half-up
+    return y.astype(np.uint8)
+
+
+# ---------------------------------------------------------------------------------------------
+# Input checking
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_map(x: object, name: str, shape: Optional[tuple[int, int]] = None) -> np.ndarray:
+    """An HxW uint8 map or float alpha map in [0, 1], C-contiguous; clear ValueError otherwise."""
+    a = np.asarray(x)
+    if a.ndim != 2:
+        raise ValueError(f"{name}: expected an HxW array, got shape {a.shape}")
+    if shape is not None and a.shape != shape:
+        raise ValueError(f"{name}: shape {a.shape} does not match pred's shape; expected {shape}")
+    if a.size == 0:
+        raise ValueError(f"{name}: empty array of shape {a.shape}")
+    if a.dtype == np.uint8:
+        return np.ascontiguousarray(a)
+    if not np.issubdtype(a.dtype, np.floating):
+        raise ValueError(f"{name}: dtype {a.dtype} is not supported; expected uint8 (0..255) or float (alpha in [0, 1])")
+    if a.dtype not in (np.float32, np.float64):
+        a = a.astype(np.float32)
+    a = np.ascontiguousarray(a)
+    lo, hi = float(a.min()), float(a.max())
+    if math.isnan(lo) or math.isnan(hi):
+        raise ValueError(f"{name}: contains NaN")
+    if lo < -_RANGE_TOL or hi > 1.0 + _RANGE_TOL:
+        hint = " (a 0..255 map stored as float? divide by 255 or pass uint8)" if hi > 1.5 else ""
+        raise ValueError(f"{name}: float values span [{lo:.6g}, {hi:.6g}]; expected alpha in [0, 1]{hint}")
+    return a
+
+
+def _check_trimap(x: object, name: str, shape: tuple[int, int]) -> np.ndarray:
+    a = np.asarray(x)
+    if a.ndim != 2:
+        raise ValueError(f"{name}: expected an HxW array, got shape {a.shape}")
+    if a.shape != shape:
+        raise ValueError(f"{name}: shape {a.shape} does not match pred's shape; expected {shape}")
+    if a.dtype == np.bool_ or not np.issubdtype(a.dtype, np.integer):
+        raise ValueError(
+            f"{name}: dtype {a.dtype} is not supported; expected an integer trimap with values 0..255 "
+            "(unknown == 128). Convert a [0, 1] trimap with np.round(t * 255).astype(np.uint8)"
+        )
+    return np.ascontiguousarray(a)
+
+
+def _check_unknown_args(pred: object, gt: object, trimap: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    p = _check_map(pred, "pred")
+    g = _check_map(gt, "gt", p.shape)
+    t = _check_trimap(trimap, "trimap", p.shape)
+    return p, g, t
+
+
+def _check_sequence(x: object, name: str, shape: Optional[tuple[int, ...]] = None) -> list[np.ndarray]:
+    """TxHxW array or a list of HxW maps -> list of checked maps."""
+    if isinstance(x, np.ndarray):
+        if x.ndim != 3:
+            raise ValueError(f"{name}: expected a TxHxW array or a list of HxW maps, got shape {x.shape}")
+        frames = [x[i] for i in range(x.shape[0])]
+    elif isinstance(x, (list, tuple)):
+        frames = list(x)
+    else:
+        raise ValueError(f"{name}: expected a TxHxW array or a list of HxW maps, got {type(x).__name__}")
+    if shape is not None and len(frames) != shape[0]:
+        raise ValueError(f"{name}: {len(frames)} frames; expected {shape[0]} (as many as preds)")
+    if not frames:
+        raise ValueError(f"{name}: no frames")
+    hw = tuple(shape[1:]) if shape is not None else None
+    out = []
+    for i, f in enumerate(frames):
+        out.append(_check_map(f, f"{name}[{i}]", hw))  # type: ignore[arg-type]
+        hw = out[-1].shape
+    return out
+
+
+# uint8 k -> float32 alpha exactly as MATLAB's single(k) / 255.
+_ALPHA8 = np.arange(256, dtype=np.float32) / np.float32(255.0)
+
+
+def _alpha32(x: np.ndarray) -> np.ndarray:
+    """alpha in single precision (uint8 via the exact single(k)/255 table)."""
+    if x.dtype == np.uint8:
+        return _ALPHA8[x]
+    return x.astype(np.float32, copy=False)
+
+
+def _alpha64(x: np.ndarray) -> np.ndarray:
+    if x.dtype == np.uint8:
+        return x.astype(np.float64) / 255.0
+    return x.astype(np.float64, copy=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# The unknown region
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Unknown:
+    """Pixels with trimap == 128 exactly, as sorted row-major flat indices."""
+
+    shape: tuple[int, int]
+    idx: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return int(self.idx.size)
+
+    def coords(self) -> tuple[np.ndarray, np.ndarray]:
+        ys, xs = np.divmod(self.idx, self.shape[1])
+        return ys, xs
+
+
+def _unknown(trimap: np.ndarray) -> _Unknown:
+    return _Unknown(trimap.shape, np.flatnonzero(trimap == 128))  # 127, 129, 64... are not unknown
+
+
+def _values(x: np.ndarray, u: _Unknown) -> np.ndarray:
+    return x.reshape(-1)[u.idx]
+
+
+# ---------------------------------------------------------------------------------------------
+# SAD and MSE (unknown region)
+# ---------------------------------------------------------------------------------------------
+
+
+def _abs_and_square_sums(p: np.ndarray, g: np.ndarray, u: _Unknown) -> tuple[float, float]:
+    """(sum |p - g|, sum (p - g)^2) over U, alpha in [0, 1]."""
+    pu, gu = _values(p, u), _values(g, u)
+    if p.dtype == np.uint8 and g.dtype == np.uint8:
+        d = pu.astype(np.int64) - gu.astype(np.int64)  # exact integer sums
+        return float(np.abs(d).sum()) / 255.0, float((d * d).sum()) / 65025.0
+    d = _alpha64(pu) - _alpha64(gu)
+    return float(np.abs(d).sum()), float(np.dot(d, d))
+
+
+def _sad(p: np.ndarray, g: np.ndarray, u: _Unknown) -> float:
+    if u.count == 0:
+        return 0.0
+    return _abs_and_square_sums(p, g, u)[0] / 1000.0
+
+
+def _mse(p: np.ndarray, g: np.ndarray, u: _Unknown) -> float:
+    if u.count == 0:
+        return math.nan
+    return _abs_and_square_sums(p, g, u)[1] / u.count
+
+
+def sad(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray) -> float:
+    """Sum of absolute differences over ``trimap == 128``, alpha in [0, 1], divided by 1000.
+
+    The prediction is not masked by the trimap first. Empty unknown region: 0.0.
+    """
+    p, g, t = _check_unknown_args(pred, gt, trimap)
+    return _sad(p, g, _unknown(t))
+
+
+def mse(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray) -> float:
+    """Mean squared error over ``trimap == 128`` (divided by the number of unknown pixels),
+    alpha in [0, 1], raw. Empty unknown region: NaN (the **Decision** of the facts)."""
+    p, g, t = _check_unknown_args(pred, gt, trimap)
+    return _mse(p, g, _unknown(t))
+
+
+# ---------------------------------------------------------------------------------------------
+# Gradient error (unknown region)
+# ---------------------------------------------------------------------------------------------
+
+_GRAD_SIGMA = 1.4
+
+
+def _gradient_taps(sigma: float = _GRAD_SIGMA) -> tuple[np.ndarray, np.ndarray]:
+    """The two 1-D factors of the reference's 9x9 derivative-of-Gaussian kernel.
+
+    hx(i, j) = G(i) dG(j) normalised to unit Frobenius norm; since ||a b^T||_F = ||a|| ||b||
+    that is the outer product of G/||G|| (along y) and dG/||dG|| (along x); hy = hx^T swaps them.
+    """
+    half = math.ceil(sigma * math.sqrt(-2.0 * math.log(math.sqrt(2.0 * math.pi) * sigma * 0.01)))
+    x = np.arange(-half, half + 1, dtype=np.float64)
+    gauss = np.exp(-(x * x) / (2.0 * sigma * sigma)) / (sigma * math.sqrt(2.0 * math.pi))
+    dgauss = -x * gauss / (sigma * sigma)
+    return gauss / np.linalg.norm(gauss), dgauss / np.linalg.norm(dgauss)
+
+
+_GAUSS, _DGAUSS = _gradient_taps()
+_GAUSS32, _DGAUSS32 = _GAUSS.astype(np.float32), _DGAUSS.astype(np.float32)
+_GRAD_MARGIN = (_GAUSS.size - 1) // 2  # 4: how far the filter reads beyond a pixel
+
+# Rectangles covering the unknown band: horizontal strips of this many rows, split into column
+# runs; runs closer than _RUN_GAP columns are merged (their filter margins would overlap anyway).
+_STRIP = 64
+_RUN_GAP = 32
+
+
+def _cover(u: _Unknown, margin: int) -> list[tuple[int, int, int, int]]:
+    """Core rectangles (y0, y1, x0, x1) whose union holds every unknown pixel.
+
+    A thin band (a matte's unknown region) is covered by far fewer pixels than its bounding box;
+    when the rectangles would cover most of the box anyway, the box itself is returned.
+    """
+    h, w = u.shape
+    ys, xs = u.coords()
+    n_strips = (h + _STRIP - 1) // _STRIP
+    occupied = np.zeros(n_strips * w, dtype=bool)
+    occupied[(ys // _STRIP) * w + xs] = True
+    occupied = occupied.reshape(n_strips, w)
+    rects: list[tuple[int, int, int, int]] = []
+    area = 0
+    for s in np.flatnonzero(occupied.any(axis=1)):
+        cols = np.flatnonzero(occupied[s])
+        breaks = np.flatnonzero(np.diff(cols) > _RUN_GAP)
+        starts = np.concatenate(([cols[0]], cols[breaks + 1]))
+        ends = np.concatenate((cols[breaks], [cols[-1]])) + 1
+        y0, y1 = int(s) * _STRIP, min((int(s) + 1) * _STRIP, h)
+        for x0, x1 in zip(starts.tolist(), ends.tolist()):
+            rects.append((y0, y1, x0, x1))
+            area += (y1 - y0 + 2 * margin) * (x1 - x0 + 2 * margin)
+    by0, by1, bx0, bx1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    if area > 0.6 * (by1 - by0 + 2 * margin) * (bx1 - bx0 + 2 * margin):
+        return [(by0, by1, bx0, bx1)]
+    return rects
+
+
+def _stretch(x: np.ndarray) -> float:
+    """1 / (max - min) of the whole map (MATLAB mat2gray); 0 for a constant map, whose stretched
+    version is constant and so has zero gradient."""
+    lo, hi, _, _ = cv2.minMaxLoc(x)
+    return 0.0 if hi == lo else 1.0 / (hi - lo)
+
+
+def _gradient_magnitude(x: np.ndarray) -> np.ndarray:
+    """|(x * hx, x * hy)| with replicated borders, float32.
+
+    OpenCV's BORDER_REPLICATE is scipy's mode='nearest'. sepFilter2D correlates rather than
+    convolves, which flips the sign of both derivatives and leaves the magnitude unchanged.
+    """
+    src = x if x.dtype in (np.uint8, np.float32) else x.astype(np.float32)
+    gx = cv2.sepFilter2D(src, cv2.CV_32F, _DGAUSS32, _GAUSS32, borderType=cv2.BORDER_REPLICATE)
+    gy = cv2.sepFilter2D(src, cv2.CV_32F, _GAUSS32, _DGAUSS32, borderType=cv2.BORDER_REPLICATE)
+    return cv2.magnitude(gx, gy)
+
+
+def _grad(p: np.ndarray, g: np.ndarray, t: np.ndarray, u: _Unknown) -> float:
+    if u.count == 0:
+        return 0.0
+    # The filter is linear and its derivative taps sum to zero, so the gradient of the stretched
+    # map (x - min) / (max - min) is the raw map's gradient times 1 / (max - min): filter the raw
+    # map (uint8 straight in, no float copy of the image) and scale the magnitudes.
+    sp, sg = _stretch(p), _stretch(g)
+    h, w = u.shape
+    m = _GRAD_MARGIN
+    total = 0.0
+    for y0, y1, x0, x1 in _cover(u, m):
+        # Read the 4-pixel margin where the image has it; at the image border the crop's own
+        # replicated border is the image's.
+        ya, yb, xa, xb = max(y0 - m, 0), min(y1 + m, h), max(x0 - m, 0), min(x1 + m, w)
+        core = (slice(y0 - ya, y1 - ya), slice(x0 - xa, x1 - xa))
+        mp = _gradient_magnitude(p[ya:yb, xa:xb])[core]
+        mg = _gradient_magnitude(g[ya:yb, xa:xb])[core]
+        sel = t[y0:y1, x0:x1] == 128
+        d = mp[sel].astype(np.float64) * sp - mg[sel].astype(np.float64) * sg
+        total += float(np.dot(d, d))
+    return total / 1000.0
+
+
+def grad(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray) -> float:
+    """Gradient error over ``trimap == 128``, divided by 1000.
+
+    Each map is min-max stretched on its own (MATLAB ``mat2gray``), filtered with the 9x9
+    derivative-of-Gaussian pair (sigma 1.4, unit Frobenius norm) with replicated borders, and
+    the squared difference of the gradient magnitudes is summed. The filter reads up to 4 px
+    outside the unknown region; the prediction is never masked. Empty unknown region: 0.0.
+    """
+    p, g, t = _check_unknown_args(pred, gt, trimap)
+    return _grad(p, g, t, _unknown(t))
+
+
+# ---------------------------------------------------------------------------------------------
+# Connectivity error (unknown region)
+# ---------------------------------------------------------------------------------------------
+
+# Thresholds 0, 0.1, ..., 1.0 in single precision: MATLAB compares single(pred)/255 with them in
+# single, so 153/255 passes 0.6 (in float64 it would not).
+_CONN_TH = (np.arange(11, dtype=np.float64) / 10.0).astype(np.float32)
+# For uint8 maps: the smallest k with single(k)/255 >= th[i], so that k8 >= _CONN_K8[i] is exactly
+# the float32 comparison; and each k's level = how many of th[1..10] it reaches.
+_CONN_K8 = np.array([int(np.argmax(_ALPHA8 >= th)) for th in _CONN_TH], dtype=np.int64)
+_CONN_LEVEL8 = np.searchsorted(_CONN_TH[1:], _ALPHA8, side="right").astype(np.int64)
+_PHI_CUT = np.float32(0.15)
+_HIST_EXACT = 1 << 24  # calcHist counts in float32: exact below 2**24 pixels
+
+
+def _largest_component(mask: np.ndarray, wide_labels: bool) -> tuple[np.ndarray, int, bool]:
+    """Label the 4-connected components of ``mask`` and pick the largest.
+
+    Returns (labels, winner, wide_labels); winner 0 means the mask is empty (the background is
+    never a component). Ties between equal sizes go to the component whose first pixel comes
+    first in column-major order (MATLAB bwconncomp's numbering); a rectangular crop keeps that
+    order, so the caller may pass the mask's bounding box. 16-bit labels with an OpenCV histogram
+    are tried first (fast); OpenCV refuses them when there are too many provisional labels, and
+    ``wide_labels`` then switches to 32-bit labels for the remaining thresholds.
+    """
+    labels: np.ndarray
+    if not wide_labels:
+        try:
+            n, labels = cv2.connectedComponents(mask, connectivity=4, ltype=cv2.CV_16U)
+        except cv2.error:
+            wide_labels = True
+    if wide_labels:
+        n, labels = cv2.connectedComponents(mask, connectivity=4, ltype=cv2.CV_32S)
+    if n <= 1:
+        return labels, 0, wide_labels
+    if labels.dtype == np.uint16 and labels.size < _HIST_EXACT:
+        sizes = cv2.calcHist([labels], [0], None, [n], [0, n]).ravel()
+    else:
+        sizes = np.bincount(labels.reshape(-1), minlength=n).astype(np.float64)
+    sizes[0] = 0  # background
+    best = sizes.max()
+    candidates = np.flatnonzero(sizes == best)
+    if candidates.size == 1:
+        return labels, int(candidates[0]), wide_labels
+    tied = np.isin(labels, candidates)
+    col = int(np.flatnonzero(tied.any(axis=0))[0])
+    row = int(np.flatnonzero(tied[:, col])[0])
+    return labels, int(labels[row, col]), wide_labels
+
+
+def _conn(p: np.ndarray, g: np.ndarray, t: np.ndarray, u: _Unknown) -> float:
+    if u.count == 0:
+        return 0.0
+    pu, gu = _values(p, u), _values(g, u)
+    if p.dtype == np.uint8 and g.dtype == np.uint8:
+        # Integer thresholds reproduce the float32 comparisons exactly, on 1-byte maps.
+        lowest = cv2.min(p, g)
+        cuts: Sequence[float] = [float(k) for k in _CONN_K8]
+        level = _CONN_LEVEL8[np.minimum(pu, gu)]
+    else:
+        lowest = np.minimum(_alpha32(p), _alpha32(g))
+        cuts = [float(th) for th in _CONN_TH]  # float32 values, exact as doubles
+        level = np.searchsorted(_CONN_TH[1:], np.minimum(_alpha32(pu), _alpha32(gu)), side="right")
+    # (p >= th) & (t >= th) is min(p, t) >= th; level[j] = number of thresholds th[1..10] the
+    # unknown pixel j reaches. Only the unknown pixels' l is ever read, so only they are tracked.
+    ys, xs = u.coords()
+    l_u = np.full(u.count, -1.0, dtype=np.float32)
+    live = np.arange(u.count)  # unknown pixels with l == -1 so far, all inside omega_1..omega_{i-1}
+    crop, oy, ox = lowest, 0, 0
+    wide = False
+    for i in range(1, _CONN_TH.size):
+        out = level[live] < i  # not in M_i, so not in omega_i
+        l_u[live[out]] = _CONN_TH[i - 1]
+        live = live[~out]
+        if live.size == 0:
+            break  # later thresholds only touch pixels that still have l == -1
+        mask = cv2.compare(crop, cuts[i], cv2.CMP_GE)
+        bx, by, bw, bh = cv2.boundingRect(mask)  # non-empty: the live pixels are in M_i
+        # Components live inside M_i's bounding box; M_{i+1} is a subset of M_i.
+        mask, crop = mask[by : by + bh, bx : bx + bw], crop[by : by + bh, bx : bx + bw]
+        oy, ox = oy + by, ox + bx
+        labels, winner, wide = _largest_component(mask, wide)
+        inside = labels[ys[live] - oy, xs[live] - ox] == winner
+        l_u[live[~inside]] = _CONN_TH[i - 1]
+        live = live[inside]
+    l_u[live] = 1.0
+    d_p = _alpha32(pu) - l_u
+    d_t = _alpha32(gu) - l_u
+    phi_p = 1 - d_p * (d_p >= _PHI_CUT)
+    phi_t = 1 - d_t * (d_t >= _PHI_CUT)
+    return float(np.abs(phi_p - phi_t).sum(dtype=np.float64)) / 1000.0
+
+
+def conn(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray) -> float:
+    """Connectivity error over ``trimap == 128``, divided by 1000 (the DIM MATLAB reference).
+
+    Single precision alphas and thresholds 0, 0.1, ..., 1; at each threshold the largest
+    4-connected component of (p >= th) & (g >= th) (ties: first in column-major order); an
+    empty intersection gives an empty component, so its pixels get the previous threshold (the
+    guarded reference, not ``continue``). No distance weighting (dead code in the reference).
+    Empty unknown region: 0.0.
+    """
+    p, g, t = _check_unknown_args(pred, gt, trimap)
+    return _conn(p, g, t, _unknown(t))
+
+
+_UNKNOWN_IMPL = {
+    "sad": lambda p, g, t, u: _sad(p, g, u),
+    "mse": lambda p, g, t, u: _mse(p, g, u),
+    "grad": _grad,
+    "conn": _conn,
+}
+
+
+def unknown_metrics(
+    pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray, metrics: Sequence[str] = UNKNOWN_METRICS
+) -> dict[str, float]:
+    """Several unknown-region metrics at once: the same values as the single functions, with
+    the input checks and the unknown region computed once."""
+    unknown_keys = [k for k in metrics if k not in _UNKNOWN_IMPL]
+    if unknown_keys:
+        raise ValueError(f"metrics: {unknown_keys} are not unknown-region metrics; choose from {UNKNOWN_METRICS}")
+    p, g, t = _check_unknown_args(pred, gt, trimap)
+    u = _unknown(t)
+    return {k: _UNKNOWN_IMPL[k](p, g, t, u) for k in metrics}
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole-image metrics (MODNet paper)
+# ---------------------------------------------------------------------------------------------
+
+
+def _whole_pair(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Both maps in one dtype for cv2.norm, plus the factor that brings differences to alpha units."""
+    p = _check_map(pred, "pred")
+    g = _check_map(gt, "gt", p.shape)
+    if p.dtype == g.dtype:
+        return p, g, (1.0 / 255.0 if p.dtype == np.uint8 else 1.0)
+    return _alpha64(p), _alpha64(g), 1.0
+
+
+def mse_whole(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Mean of (p - g)^2 over every pixel, alpha in [0, 1] (MODNet's MSE)."""
+    p, g, scale = _whole_pair(pred, gt)
+    # cv2.norm accumulates in double (exact integers for uint8).
+    return cv2.norm(p, g, cv2.NORM_L2SQR) * scale * scale / p.size
+
+
+def mad_whole(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Mean of |p - g| over every pixel, alpha in [0, 1] (MODNet's MAD)."""
+    p, g, scale = _whole_pair(pred, gt)
+    return cv2.norm(p, g, cv2.NORM_L1) * scale / p.size
+
+
+# ---------------------------------------------------------------------------------------------
+# Temporal metrics
+# ---------------------------------------------------------------------------------------------
+
+MapSequence = Union[np.ndarray, Sequence[np.ndarray]]
+
+
+def dtssd(preds: MapSequence, gts: MapSequence, include_first: bool = False) -> float:
+    """dtSSD, RVM convention: per frame t >= 1,
+    ``100 * sqrt(mean(((p_t - p_{t-1}) - (g_t - g_{t-1}))^2))`` over the whole frame, alpha in
+    [0, 1].
+
+    Default (the facts' **Decision**): the mean over t >= 1. ``include_first=True`` reproduces
+    RVM's average over all T frames with frame 0 counted as 0. Fewer than 2 frames: NaN (no
+    frame pair). Frames are the annotated ones, in order (CRGNN-R: every 10th frame).
+    """
+    ps = _check_sequence(preds, "preds")
+    gs = _check_sequence(gts, "gts", (len(ps), *ps[0].shape))
+    n = len(ps)
+    if n < 2:
+        return math.nan
+    total = 0.0
+    prev_p, prev_g = _alpha64(ps[0]), _alpha64(gs[0])
+    for k in range(1, n):
+        cur_p, cur_g = _alpha64(ps[k]), _alpha64(gs[k])
+        d = (cur_p - prev_p) - (cur_g - prev_g)
+        total += 100.0 * math.sqrt(float(np.mean(d * d)))
+        prev_p, prev_g = cur_p, cur_g
+    return total / (n if include_first else n - 1)
+
+
+FLOW_ESTIMATOR = "OpenCV DIS optical flow (medium preset) on the 8-bit ground-truth frames"
+_DIS_MIN_SIDE = 12  # OpenCV's DIS refuses frames smaller than this on both sides
+
+
+def estimate_gt_flow(gts: MapSequence) -> list[np.ndarray]:
+    """Dense flow from each ground-truth frame to the next (T-1 arrays, HxWx2 float32,
+    ``[..., 0] = dx``, ``[..., 1] = dy``), estimated with :data:`FLOW_ESTIMATOR`.
+
+    What :func:`messddt` uses when no ground-truth flow is given; call it yourself to reuse the
+    flows across methods scored on the same clip.
+    """
+    gs = [quantize(g) for g in _check_sequence(gts, "gts")]
+    h, w = gs[0].shape
+    if max(h, w) < _DIS_MIN_SIDE:
+        raise ValueError(f"gts: frames of {w}x{h} are too small for flow estimation (at least {_DIS_MIN_SIDE} px on one side); pass flows=")
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    return [dis.calc(gs[k], gs[k + 1], None) for k in range(len(gs) - 1)]
+
+
+@dataclass(frozen=True)
+class MessddtResult:
+    """MESSDdt with its parts: ``per_frame`` has T values (the last is 0), ``value`` is their
+    mean, ``flow_source`` is "given" or "estimated: " + :data:`FLOW_ESTIMATOR`."""
+
+    value: float
+    per_frame: tuple[float, ...]
+    flow_source: str
+
+    @property
+    def flow_estimated(self) -> bool:
+        return self.flow_source != "given"
+
+
+def _sample_bilinear_zero(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """img at real (x, y), pixel centres at integer coordinates, 0 outside the frame
+    (``grid_sample(align_corners=True, padding_mode='zeros')``)."""
+    h, w = img.shape
+    x0 = np.floor(x)
+    y0 = np.floor(y)
+    fx, fy = x - x0, y - y0
+    x0i, y0i = x0.astype(np.int64), y0.astype(np.int64)
+    out = np.zeros(x.shape, dtype=np.float64)
+    for dy, wy in ((0, 1.0 - fy), (1, fy)):
+        for dx, wx in ((0, 1.0 - fx), (1, fx)):
+            xi, yi = x0i + dx, y0i + dy
+            inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+            vals = img[np.clip(yi, 0, h - 1), np.clip(xi, 0, w - 1)]
+            out += np.where(inside, wx * wy * vals, 0.0)
+    return out
+
+
+def messddt_details(
+    preds: MapSequence, gts: MapSequence, trimaps: MapSequence, flows: Optional[Sequence[Optional[np.ndarray]]] = None
+) -> MessddtResult:
+    """MESSDdt (TCVOM convention) with its per-frame terms and the flow's origin.
+
+    For t < T-1, over U_t = {0 < trimap_t < 255} and the pixels whose flow is finite (NaN marks
+    pixels without flow): sample a_{t+1}, g_{t+1} bilinearly at (x + dx, y + dy) (zero outside
+    the frame) and sum ``|(a_t - g_t)^2 - (a'_{t+1} - g'_{t+1})^2|`` (no normalisation). The last
+    frame contributes 0; the value is the mean over all T frames. Alphas are single precision
+    (``float32(u8 / 255)``).
+
+    ``flows``: T-1 (or T, the last unused) HxWx2 arrays, flow t from frame t to t+1 in pixels,
+    ``[..., 0] = dx``, ``[..., 1] = dy``. ``None``: estimated on the ground truth with
+    :func:`estimate_gt_flow`, and ``flow_source`` says so.
+    """
+    ps = _check_sequence(preds, "preds")
+    shape = (len(ps), *ps[0].shape)
+    gs = _check_sequence(gts, "gts", shape)
+    if isinstance(trimaps, np.ndarray):
+        if trimaps.ndim != 3:
+            raise ValueError(f"trimaps: expected a TxHxW array or a list of HxW trimaps, got shape {trimaps.shape}")
+        tris_in = [trimaps[i] for i in range(trimaps.shape[0])]
+    else:
+        tris_in = list(trimaps)
+    if len(tris_in) != len(ps):
+        raise ValueError(f"trimaps: {len(tris_in)} trimaps; expected {len(ps)} (one per frame)")
+    tris = [_check_trimap(tr, f"trimaps[{i}]", ps[0].shape) for i, tr in enumerate(tris_in)]
+    n = len(ps)
+    if flows is None:
+        source = "estimated: " + FLOW_ESTIMATOR
+        flow_list: list[np.ndarray] = estimate_gt_flow(gs) if n > 1 else []
+    else:
+        source = "given"
+        flow_list = list(flows)
+        if len(flow_list) not in (n - 1, n):
+            raise ValueError(f"flows: {len(flow_list)} flows; expected {n - 1} (frame t to t+1 for t < T-1)")
+        for k in range(n - 1):
+            f = flow_list[k]
+            if f is None:
+                raise ValueError(f"flows[{k}]: missing; give every flow or flows=None to estimate them")
+            f = np.asarray(f)
+            if f.shape != (*ps[0].shape, 2) or not np.issubdtype(f.dtype, np.floating):
+                raise ValueError(f"flows[{k}]: shape {f.shape} dtype {f.dtype}; expected a float array of shape {(*ps[0].shape, 2)}")
+            flow_list[k] = f
+    per_frame = [0.0] * n
+    a = [_alpha32(x) for x in ps]
+    gg = [_alpha32(x) for x in gs]
+    for k in range(n - 1):
+        ys, xs = np.nonzero((tris[k] > 0) & (tris[k] < 255))
+        f = flow_list[k][ys, xs].astype(np.float64)
+        ok = np.isfinite(f).all(axis=1)
+        ys, xs, f = ys[ok], xs[ok], f[ok]
+        if ys.size == 0:
+            continue
+        xq, yq = xs + f[:, 0], ys + f[:, 1]
+        e_now = (a[k][ys, xs].astype(np.float64) - gg[k][ys, xs]) ** 2
+        e_next = (_sample_bilinear_zero(a[k + 1], xq, yq) - _sample_bilinear_zero(gg[k + 1], xq, yq)) ** 2
+        per_frame[k] = float(np.abs(e_now - e_next).sum())
+    return MessddtResult(value=sum(per_frame) / n, per_frame=tuple(per_frame), flow_source=source)
+
+
+def messddt(
+    preds: MapSequence, gts: MapSequence, trimaps: MapSequence, flows: Optional[Sequence[Optional[np.ndarray]]] = None
+) -> float:
+    """MESSDdt (TCVOM convention); see :func:`messddt_details`, which also tells whether the flow
+    was estimated (``flows=None``: OpenCV DIS on the ground truth)."""
+    return messddt_details(preds, gts, trimaps, flows).value
