@@ -185,3 +185,29 @@ def test_modnet_train_checkpoint_predict_roundtrip(tmp_path, loss):
     loaded = create_modnet(checkpoint=str(res.checkpoint))
     img = TinyDataset().load("s01").image
     np.testing.assert_allclose(loaded.predict(img), method.predict(img), atol=1e-6)
+
+
+class TwoStageMethod(TinyMethod):
+    """Stage 'first' trains the first conv only; 'second' the last conv only."""
+
+    train_stages = [("first", 0.5), ("second", 0.5)]
+    default_schedule = {"name": "constant"}
+
+    def stage_parameters(self, stage):
+        return self.model[0].parameters() if stage == "first" else self.model[2].parameters()
+
+
+def test_stages_train_only_their_parameters(tmp_path):
+    m = TwoStageMethod()
+    w0, w2 = m.model[0].weight.clone(), m.model[2].weight.clone()
+    seen = []
+    train(m, TinyDataset(), steps=2, size=16, batch=1, out=tmp_path / "a", progress=False, log_every=1, on_log=lambda r: seen.append(r["stage"]))
+    assert seen == ["first", "second"]
+    assert not torch.equal(m.model[0].weight, w0) and not torch.equal(m.model[2].weight, w2)
+    # the first stage only: the last conv is untouched
+    m2 = TwoStageMethod()
+    m2.train_stages = [("first", 1.0)]
+    w2 = m2.model[2].weight.clone()
+    train(m2, TinyDataset(), steps=2, size=16, batch=1, out=tmp_path / "c", progress=False)
+    assert torch.equal(m2.model[2].weight, w2)
+    assert all(p.requires_grad for p in m2.model.parameters())  # flags restored after training
