@@ -225,11 +225,21 @@ def train(
     optimizers: dict[str, torch.optim.Optimizer] = {}
     base_lrs: dict[str, float] = {}
 
+    trainable = {id(p): p.requires_grad for p in model.parameters()}  # the method's own freezing is kept
+    stage_params: dict[str, list[nn.Parameter]] = {}
+
+    def enter_stage(stage: str) -> None:
+        """Only the stage's parameters take gradients (saves the backward pass through frozen parts)."""
+        if stage not in stage_params:
+            chooser = getattr(method, "stage_parameters", None)
+            stage_params[stage] = list(chooser(stage)) if callable(chooser) else list(model.parameters())
+        ids = {id(p) for p in stage_params[stage]}
+        for p in model.parameters():
+            p.requires_grad_(trainable.get(id(p), True) and id(p) in ids)
+
     def optimizer_for(stage: str) -> torch.optim.Optimizer:
         if stage not in optimizers:
-            chooser = getattr(method, "stage_parameters", None)
-            params = list(chooser(stage)) if callable(chooser) else list(model.parameters())
-            opt = make_optimizer(params, opt_spec)
+            opt = make_optimizer([p for p in stage_params[stage] if trainable.get(id(p), True)], opt_spec)
             if stage in optim_states:
                 opt.load_state_dict(optim_states[stage])
             optimizers[stage] = opt
@@ -261,19 +271,23 @@ def train(
 
     t0, window, history, last_loss = time.perf_counter(), [], [], float("nan")
     window_t0 = t0
+    current_stage: Optional[str] = None
     model.train()
     for step in indices:
         stage, s0, s1 = next(p for p in plan if p[1] <= step < p[2])
+        if stage != current_stage:
+            enter_stage(stage)
+            current_stage = stage
         opt = optimizer_for(stage)
         lr_now = base_lrs[stage] * schedule_factor(sched_spec, (step - s0) / max(1, s1 - s0))
         for g in opt.param_groups:
             g["lr"] = lr_now
         batch_t = {k: v.to(device, non_blocking=True) for k, v in next(loader).items()}
-        opt.zero_grad(set_to_none=True)
+        model.zero_grad(set_to_none=True)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
             loss, parts = method.training_step(batch_t, stage)
         if not torch.isfinite(loss):
-            raise TrainingError(f"the loss became {float(loss)} at step {step} (stage {stage}, lr {lr_now:g}); lower --lr or check the data")
+            raise TrainingError(f"the loss became {float(loss.detach())} at step {step} (stage {stage}, lr {lr_now:g}); lower --lr or check the data")
         loss.backward()
         if max_grad_norm:
             torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
@@ -300,6 +314,8 @@ def train(
             save_state(done)
     if bar is not None:
         bar.close()
+    for p in model.parameters():
+        p.requires_grad_(trainable.get(id(p), True))
     model.eval()
     save_state(steps)
     final = out / "final.ckpt"
