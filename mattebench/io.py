@@ -28,10 +28,13 @@ def _open(path: PathLike) -> Image.Image:
         raise SampleError("file not found", path=str(p))
     if p.stat().st_size == 0:
         raise SampleError("file is empty (0 bytes); re-download or re-extract it", path=str(p))
+    img = None
     try:
         img = Image.open(p)
         img.load()  # force decoding now so a truncated file fails here, not later
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if img is not None:
+            img.close()  # a failed decode must not leak the file handle
         raise SampleError(f"cannot decode image ({exc}); the file is corrupt or truncated: re-download it", path=str(p)) from exc
     return img
 
