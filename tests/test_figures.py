@@ -31,17 +31,23 @@ from conftest import TinyDataset
 
 # -- bench results and Figure 6 ----------------------------------------------------------------------
 def _bench_files(root: Path) -> None:
+    """Records shaped like `mattebench bench --json` output, plus older/nested forms and broken files."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "modnet-cuda-512.json").write_text(json.dumps({
+        "method": "modnet", "params": 6487075, "gmacs": 15.47, "size": 512, "device": "cuda", "device_name": "NVIDIA H100",
+        "precision": "fp16", "batch": 1, "latency_ms": 2.5, "p10_ms": 2.4, "p90_ms": 2.7, "e2e_ms": 4.0, "threads": 16}))
+    (root / "modnet-cuda-512-b4.json").write_text(json.dumps({
         "method": "modnet", "params": 6487075, "size": 512, "device": "cuda", "device_name": "NVIDIA H100",
-        "precision": "fp16", "batch": 1,
-        "model": {"median_ms": 2.5, "p10_ms": 2.4, "p90_ms": 2.7}, "end_to_end": {"median_ms": 4.0}}))
+        "precision": "fp16", "batch": 4, "latency_ms": 6.0, "p10_ms": 5.6, "p90_ms": 6.4, "e2e_ms": 4.1}))
+    (root / "closed-form-cpu-512.json").write_text(json.dumps({
+        "method": "closed-form", "params": None, "size": 512, "device": "cpu", "device_name": "x86_64",
+        "precision": "fp32", "batch": 1, "latency_ms": None, "p10_ms": None, "p90_ms": None, "e2e_ms": 1300.0}))
     (root / "several.json").write_text(json.dumps({"results": [
         {"method": "fdmpa", "params": 26000, "size": [512, 512], "device": "cuda", "device_name": "NVIDIA H100",
-         "precision": "fp16", "batch": 1, "model_ms": 0.9},
+         "precision": "fp16", "batch": 1, "model": {"median_ms": 0.9}},
         {"method": "dim", "params": 130550000, "size": "1024x1024", "device": "cuda", "device_name": "NVIDIA H100",
-         "precision": "fp16", "model_ms": 30.0},
-        {"method": "modnet", "params": 6487075, "size": 512, "device": "cpu", "device_name": "x86_64", "model_ms": 180.0},
+         "precision": "fp16", "latency_ms": 30.0},
+        {"method": "modnet", "params": 6487075, "size": 512, "device": "cpu", "device_name": "x86_64", "latency_ms": 180.0},
     ]}))
     (root / "broken.json").write_text("{not json")
     (root / "no-time.json").write_text(json.dumps({"method": "knn"}))
@@ -51,13 +57,31 @@ def test_load_bench_normalises_records(tmp_path):
     _bench_files(tmp_path / "bench")
     with pytest.warns(UserWarning, match="broken.json"):
         pts = load_bench(tmp_path / "bench")
-    by = {(p.method, p.device): p for p in pts}
-    assert len(pts) == 4  # broken file and the record without a time are skipped
-    m = by[("modnet", "cuda")]
-    assert (m.params, m.model_ms, m.model_spread, m.e2e_ms, m.size, m.precision, m.batch) == (6487075, 2.5, (2.4, 2.7), 4.0, 512, "fp16", 1)
-    assert by[("fdmpa", "cuda")].size == 512 and by[("dim", "cuda")].size == 1024
-    assert by[("modnet", "cpu")].precision == "fp32"  # default when not recorded
+    by = {(p.method, p.device, p.batch): p for p in pts}
+    assert len(pts) == 6  # the broken file and the record without a time are skipped
+    m = by[("modnet", "cuda", 1)]
+    assert (m.params, m.model_ms, m.model_spread, m.e2e_ms, m.size, m.precision) == (6487075, 2.5, (2.4, 2.7), 4.0, 512, "fp16")
+    assert m.extra["gmacs"] == 15.47
+    b4 = by[("modnet", "cuda", 4)]
+    assert (b4.model_ms, b4.model_spread, b4.e2e_ms) == (1.5, (1.4, 1.6), 4.1)  # per image: batch time / 4
+    cf = by[("closed-form", "cpu", 1)]
+    assert cf.model_ms is None and cf.e2e_ms == 1300.0 and cf.params is None
+    assert by[("fdmpa", "cuda", 1)].size == 512 and by[("fdmpa", "cuda", 1)].model_ms == 0.9
+    assert by[("dim", "cuda", 1)].size == 1024
+    assert by[("modnet", "cpu", 1)].precision == "fp32"  # default when not recorded
     assert bench_point({"method": "x"}) is None
+
+
+def test_real_bench_record_is_understood(tmp_path):
+    """A record from the real `mattebench bench` (tiny size, few calls: no time is asserted)."""
+    bench_mod = pytest.importorskip("mattebench.commands.bench")
+    with pytest.warns(UserWarning, match="UNTRAINED"):
+        record = bench_mod.bench("modnet", size=64, device="cpu", warmup=1, iters=2, max_seconds=5.0)
+    (tmp_path / "modnet.json").write_text(json.dumps(record))
+    [p] = load_bench(tmp_path)
+    assert p.method == "modnet" and p.params == record["params"] and p.size == 64 and p.batch == 1
+    assert p.model_ms == record["latency_ms"] and p.e2e_ms == record["e2e_ms"]
+    assert figure6([p], tmp_path / "figs", size=64)
 
 
 def test_figure6_one_png_per_device_at_512(tmp_path):
@@ -66,7 +90,7 @@ def test_figure6_one_png_per_device_at_512(tmp_path):
         pts = load_bench(tmp_path / "bench")
     figs = figure6(pts, tmp_path / "figs")
     names = sorted(f.name for f in figs)
-    assert names == ["figure6-nvidia-h100-fp16-b1.png", "figure6-x86-64-fp32-b1.png"]
+    assert names == ["figure6-nvidia-h100-fp16-b1.png", "figure6-nvidia-h100-fp16-b4.png", "figure6-x86-64-fp32-b1.png"]
     for f in figs:
         with Image.open(f) as im:
             assert im.format == "PNG" and im.size[0] > 300
@@ -74,7 +98,8 @@ def test_figure6_one_png_per_device_at_512(tmp_path):
     assert "14.9 ms" in text and "31 fps" in text and "GTX 1080Ti" in text
     assert "(figs/figure6-nvidia-h100-fp16-b1.png)" in text
     rows = [ln for ln in text.splitlines() if ln.startswith("| modnet ")]
-    assert any("2.50" in r and "400" in r and "4.00" in r and "NVIDIA H100" in r and "6.487" in r for r in rows)  # fps = 1000/2.5
+    assert any("2.50" in r and "| 400 " in r and "4.00" in r and "NVIDIA H100" in r and "6.487" in r and "15.47" in r for r in rows)  # fps = 1000/2.5
+    assert any(ln.startswith("| closed-form ") and "1300.00" in ln for ln in text.splitlines())
     assert not any(ln.startswith("| dim ") for ln in text.splitlines())  # measured at 1024, not 512
 
 

@@ -215,7 +215,12 @@ def test_plan_lists_exactly_the_missing_cells(fixture_runs, tmp_path):
     runs, _ = fixture_runs
     plan = build_plan(runs)
     paper_part, synth_part = plan.split("# == the embedded synthetic sets")
-    runs_lines = [ln for ln in paper_part.splitlines() if ln.startswith("mattebench run ")]
+    lines = paper_part.splitlines()
+    runs_lines = [ln.removeprefix("# ").removeprefix("step ") for ln in lines if "step mattebench run " in ln]
+    # a command this install cannot run yet (an option its method lacks) is written, commented out, with the reason
+    gap = [i for i, ln in enumerate(lines) if ln.startswith("# step mattebench run") and "trimap_input=true" in ln]
+    assert gap and lines[gap[0] - 1].startswith("# NOT YET RUNNABLE (modnet-easpp does not accept trimap_input=")
+    assert any(ln.startswith("step mattebench run --method dim --dataset ppm100") for ln in lines)
     # filled: modnet-easpp@sps on ppm100 and d646, dim-free@scratch on ppm100
     assert not any("--dataset ppm100" in ln and "--tag sps" in ln and "modnet-easpp" in ln for ln in runs_lines)
     assert not any("--dataset d646" in ln and "modnet-easpp" in ln and "--tag sps --quiet" in ln for ln in runs_lines)
@@ -231,6 +236,7 @@ def test_plan_lists_exactly_the_missing_cells(fixture_runs, tmp_path):
     assert paper_part.index("mattebench train") < paper_part.index("mattebench run")
     assert plan.count("--out \"$CKPT/modnet-ablation-la\"") == 1
     assert "-m lambda_s=0 -m lambda_d=0" in plan
+    assert "step mattebench bench --method modnet-easpp --size 512" in plan  # Figure 6: no bench results yet
     assert 'mattebench adapt --method modnet-easpp --checkpoint "$CKPT/modnet-easpp-sps/final.ckpt"' in plan
     # the synthetic part: images for Tables 1, 2, 3, 5 and video for Table 4
     assert "--dataset synthetic " in synth_part and "--dataset synthetic-video " in synth_part

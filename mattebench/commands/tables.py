@@ -30,12 +30,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.plan:
-        sys.stdout.write(build_plan(args.runs))
-        return 0
-    out = Path(args.out)
     bench = Path(args.bench) if args.bench else Path(args.runs) / BENCH_DIR
     points = load_bench(bench)
+    if args.plan:
+        sys.stdout.write(build_plan(args.runs, bench=points))
+        return 0
+    out = Path(args.out)
     figs = figure6(points, out.parent / "figures") if points else []
     section = speed_section(points, figs, out.parent)
     text, missing = render_document(args.runs, speed_section=section)

@@ -32,7 +32,9 @@ import numpy as np
 from ..store import SAMPLES, load_summaries, read_rows
 from .paper_values import FIGURE6_REFERENCES, FIGURE6_SIZE
 
-BENCH_DIR = "bench"  # default: <runs>/bench/*.json, written by `mattebench bench --save DIR` (or --json > file)
+# Default folder of bench results: <runs>/bench/*.json, one `mattebench bench --json` record per file, e.g.
+#   mattebench bench --method modnet --size 512 --device cuda --json > runs/bench/modnet-cuda-512.json
+BENCH_DIR = "bench"
 
 
 def _pyplot():
@@ -62,6 +64,12 @@ class BenchPoint:
     batch: int = 1
     source: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The method and the options that change its architecture (``dim-free backbone=mobilenetv2``)."""
+        opts = {k: v for k, v in (self.extra.get("options") or {}).items() if k not in ("checkpoint", "device", "threads")}
+        return self.method + "".join(f" {k}={v}" for k, v in sorted(opts.items()))
 
     @property
     def group(self) -> tuple[str, str, int]:
@@ -94,26 +102,37 @@ def _as_size(v: Any) -> Optional[int]:
 
 
 def bench_point(d: dict[str, Any], source: str = "") -> Optional[BenchPoint]:
-    """Normalise one bench record; None when it has no method or no time."""
+    """Normalise one bench record; None when it has no method or no time at all.
+
+    The keys of ``mattebench bench --json`` come first: ``latency_ms`` / ``p10_ms`` / ``p90_ms`` time one
+    call of the bare module on a batch of ``batch`` images (divided by ``batch`` here, so every time is per
+    image), ``e2e_ms`` one ``predict`` of one uint8 image, ``params``, ``gmacs``, ``device``, ``device_name``,
+    ``precision``, ``batch``, ``threads``. Nested forms (``{"model": {"median_ms": ..}}``) are accepted too.
+    Classical methods have no module: only their end-to-end time is known.
+    """
     method = _first(d, "method", "name")
-    model_ms = _first(d, "model.median_ms", "model_ms.median", "model_ms", "median_ms", "latency_ms")
-    if not method or model_ms is None:
+    batch = int(_first(d, "batch", "batch_size") or 1)
+    model_ms = _float(_first(d, "latency_ms", "model.median_ms", "model_ms.median", "model_ms", "median_ms"))
+    e2e_ms = _float(_first(d, "e2e_ms", "end_to_end.median_ms", "e2e.median_ms", "end_to_end_ms.median", "end_to_end_ms"))
+    if not method or (model_ms is None and e2e_ms is None):
         return None
-    lo = _first(d, "model.p10_ms", "model.q1_ms", "model_ms.p10", "model_ms.q1")
-    hi = _first(d, "model.p90_ms", "model.q3_ms", "model_ms.p90", "model_ms.q3")
+    lo = _float(_first(d, "p10_ms", "model.p10_ms", "model.q1_ms", "model_ms.p10", "model_ms.q1"))
+    hi = _float(_first(d, "p90_ms", "model.p90_ms", "model.q3_ms", "model_ms.p90", "model_ms.q3"))
     params = _first(d, "params", "parameters", "n_params")
+    per_image = (lambda v: v / batch) if batch > 1 else (lambda v: v)
     return BenchPoint(
         method=str(method),
         params=int(params) if params is not None else None,
-        model_ms=float(model_ms),
-        model_spread=(float(lo), float(hi)) if lo is not None and hi is not None else None,
-        e2e_ms=_float(_first(d, "end_to_end.median_ms", "e2e.median_ms", "end_to_end_ms.median", "end_to_end_ms", "e2e_ms")),
+        model_ms=per_image(model_ms) if model_ms is not None else None,
+        model_spread=(per_image(lo), per_image(hi)) if lo is not None and hi is not None and model_ms is not None else None,
+        e2e_ms=e2e_ms,
         device=str(_first(d, "device") or "?"),
         device_name=str(_first(d, "device_name", "gpu", "cpu") or ""),
         size=_as_size(_first(d, "size", "input_size", "resolution")),
         precision=str(_first(d, "precision", "dtype") or "fp32"),
-        batch=int(_first(d, "batch", "batch_size") or 1),
+        batch=batch,
         source=source,
+        extra={k: d[k] for k in ("gmacs", "threads", "options", "timer", "torch") if k in d},
     )
 
 
@@ -149,23 +168,23 @@ def figure6(points: Sequence[BenchPoint], out_dir: str | os.PathLike[str], size:
     out.mkdir(parents=True, exist_ok=True)
     groups: dict[tuple[str, str, int], list[BenchPoint]] = {}
     for p in points:
-        if p.size in (None, size) and p.model_ms is not None:
+        if p.size in (None, size) and (p.model_ms is not None or p.e2e_ms is not None):
             groups.setdefault(p.group, []).append(p)
     written = []
     for (device, precision, batch), pts in sorted(groups.items()):
         fig, ax = plt.subplots(figsize=(7.5, 5.0), dpi=120)
-        with_params = [p for p in pts if p.params]
+        with_params = [p for p in pts if p.params and p.model_ms is not None]
         for p in sorted(pts, key=lambda q: q.method):
             y = p.params / 1e6 if p.params else None
-            if y is None:
-                continue
+            if y is None or p.model_ms is None:
+                continue  # no module (classical methods): listed below the plot
             ax.scatter([p.model_ms], [y], s=60, zorder=3, label=None)
             if p.model_spread:
                 ax.plot(list(p.model_spread), [y, y], color="0.3", lw=1.2, zorder=2)
             if p.e2e_ms:
                 ax.scatter([p.e2e_ms], [y], s=60, facecolors="none", edgecolors="0.3", zorder=3)
                 ax.plot([p.model_ms, p.e2e_ms], [y, y], color="0.6", lw=0.8, ls=":", zorder=1)
-            ax.annotate(p.method, (p.model_ms, y), textcoords="offset points", xytext=(6, 5), fontsize=8)
+            ax.annotate(p.label, (p.model_ms, y), textcoords="offset points", xytext=(6, 5), fontsize=8)
         for ref in FIGURE6_REFERENCES:
             ax.axvline(ref.ms, color="0.45", ls="--", lw=1, zorder=0)
             ax.text(ref.ms, 0.98, f"{ref.note}, {ref.device} ", transform=ax.get_xaxis_transform(),
@@ -176,12 +195,13 @@ def figure6(points: Sequence[BenchPoint], out_dir: str | os.PathLike[str], size:
         ax.set_xlabel(f"latency per image at {size}x{size}, ms (log; filled: model only, median; hollow: end to end)")
         ax.set_ylabel("parameters, millions (log)")
         ax.set_title(f"Figure 6: size vs speed on {device}\n{precision}, batch {batch}", fontsize=10)
-        missing = sorted(p.method for p in pts if not p.params)
+        missing = sorted(f"{p.label} ({p.e2e_ms:.0f} ms end to end)" if p.e2e_ms else p.label
+                         for p in pts if not p.params or p.model_ms is None)
         if missing:
-            ax.text(0.01, 0.01, "no parameter count: " + ", ".join(missing), transform=ax.transAxes, fontsize=7)
+            ax.text(0.01, 0.01, "no network (not plotted): " + ", ".join(missing), transform=ax.transAxes, fontsize=7, wrap=True)
         ax.grid(True, which="both", alpha=0.3)
-        lo = min([p.model_ms for p in pts if p.model_ms] + [r.ms for r in FIGURE6_REFERENCES])
-        hi = max([p.e2e_ms or p.model_ms or 0 for p in pts] + [r.ms for r in FIGURE6_REFERENCES])
+        lo = min([p.model_ms for p in with_params if p.model_ms] + [r.ms for r in FIGURE6_REFERENCES])
+        hi = max([p.e2e_ms or p.model_ms or 0 for p in with_params] + [r.ms for r in FIGURE6_REFERENCES])
         ax.set_xlim(lo / 1.6, hi * 1.6)  # the paper's reference lines always in view
         fig.tight_layout()
         f = out / f"figure6-{_slug(device)}-{precision}-b{batch}.png"
@@ -215,13 +235,18 @@ def speed_section(points: Sequence[BenchPoint], figures: Sequence[Path], relativ
         rel = os.path.relpath(f, relative_to)
         lines += [f"![{f.stem}]({rel})", ""]
     rows = []
-    for p in sorted(at, key=lambda q: (q.group, q.model_ms or math.inf)):
+    for p in sorted(at, key=lambda q: (q.group, q.model_ms or q.e2e_ms or math.inf)):
         spread = f"{p.model_spread[0]:.2f}–{p.model_spread[1]:.2f}" if p.model_spread else ""
-        rows.append([p.method, f"{p.params / 1e6:.3f}" if p.params else "–", f"{p.model_ms:.2f}" if p.model_ms else "–", spread,
+        rows.append([p.label, f"{p.params / 1e6:.3f}" if p.params else "–", f"{p.model_ms:.2f}" if p.model_ms else "–", spread,
                      f"{1000.0 / p.model_ms:.0f}" if p.model_ms else "–", f"{p.e2e_ms:.2f}" if p.e2e_ms else "–",
+                     str(p.extra.get("gmacs", "–")),
                      p.device_name or p.device, p.precision, p.batch])
-    lines += [tabulate(rows, headers=["Method", "Params (M)", "Model ms (median)", "Spread", "fps (model)", "End-to-end ms",
-                                      "Device", "Precision", "Batch"], tablefmt="github", disable_numparse=True), ""]
+    lines += [tabulate(rows, headers=["Method", "Params (M)", "Model ms / image (median)", "p10–p90", "fps (model)",
+                                      "End-to-end ms (1 image)", "GMACs", "Device", "Precision", "Batch"],
+                       tablefmt="github", disable_numparse=True), ""]
+    lines += ["Model: the bare network on a prepared tensor (per image: a batch's time divided by the batch); end to end: "
+              "`predict` on one uint8 image with pre- and post-processing. Times by `mattebench bench` (warm-up, "
+              "CUDA events on GPU, median and 10th–90th percentiles of repeated calls).", ""]
     return "\n".join(lines)
 
 

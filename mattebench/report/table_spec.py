@@ -59,12 +59,37 @@ def checkpoint_of(train_name: str) -> str:
     return f"$CKPT/{train_name}/final.ckpt"
 
 
+def _text(v: Any) -> str:
+    return v if isinstance(v, str) else ("true" if v is True else "false" if v is False else str(v))
+
+
 def _opts(flag: str, options: dict[str, Any]) -> list[str]:
     out: list[str] = []
     for k, v in options.items():
-        text = v if isinstance(v, str) else ("true" if v is True else "false" if v is False else str(v))
-        out += [flag, f"{k}={text}"]
+        out += [flag, f"{k}={_text(v)}"]
     return out
+
+
+def unsupported(method: str, options: dict[str, Any]) -> list[str]:
+    """Why this install cannot run ``method`` with ``options`` yet (empty: it can): the method is not
+    registered, or its factory does not take some option. Read from the factory's signature, so a plan
+    written after the option lands lists the command as runnable."""
+    import inspect
+
+    from ..errors import MattebenchError
+    from ..registry import _methods  # the factory itself; the registry has no public accessor for it
+
+    try:
+        factory = _methods.entry(method).factory
+    except MattebenchError:
+        return [f"method {method!r} is not installed"]
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return []
+    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        return []
+    return [f"{method} does not accept {k}=" for k in options if k not in params]
 
 
 def _shell(words: list[str]) -> str:
@@ -93,6 +118,9 @@ class TrainConfig:
     start_from: Optional[str] = None  # adapt: the TrainConfig name whose checkpoint is adapted
     # Options the training/adapt command needs that mattebench does not accept yet (gaps to report).
     expected_options: tuple[str, ...] = ()
+
+    def gaps(self) -> list[str]:
+        return unsupported(self.method, {**self.arch_options, **self.train_options})
 
     @property
     def out(self) -> str:
@@ -140,6 +168,16 @@ class RowSpec:
     def checkpoint(self) -> Optional[str]:
         return TRAIN_CONFIGS[self.train].checkpoint if self.train else None
 
+    def gaps(self) -> list[str]:
+        """What this install lacks to fill the row (its training configuration's gaps included)."""
+        out = unsupported(self.method, self.method_options)
+        if self.train:
+            cfg = TRAIN_CONFIGS[self.train]
+            out += [g for g in cfg.gaps() if g not in out]
+            if cfg.start_from:
+                out += [g for g in TRAIN_CONFIGS[cfg.start_from].gaps() if g not in out]
+        return out
+
     @property
     def method_options(self) -> dict[str, Any]:
         """Evaluation options: the architecture options of the training configuration."""
@@ -160,6 +198,9 @@ class RowSpec:
 
 # -- training configurations ---------------------------------------------------------------------
 _SPS = {"backbone_checkpoint": "$SPS"}
+# Every † baseline takes MODNet's MobileNetV2 as `backbone=mobilenetv2` (the paper: SPS MobileNetV2 is "the
+# backbone of all trimap-free models"); the option defines the architecture, so evaluation passes it too.
+_MBV2 = {"backbone": "mobilenetv2"}
 _NO_LS = {"lambda_s": 0}
 _NO_LD = {"lambda_d": 0}
 
@@ -183,12 +224,12 @@ TRAIN_CONFIGS: dict[str, TrainConfig] = {
         TrainConfig("dim-trimap", "dim", {}, "DIM (trimap-based, VGG-16)"),
         TrainConfig("indexnet-trimap", "indexnet", {}, "IndexNet Matting (trimap-based)"),
         TrainConfig("dim-free-scratch", "dim-free", {}, "trimap-free DIM (VGG-16), no SPS pre-training"),
-        TrainConfig("dim-free-sps", "dim-free", {"backbone": "mobilenetv2"}, "trimap-free DIM † (SPS MobileNetV2 replaces VGG-16)", dict(_SPS)),
-        TrainConfig("fdmpa-sps", "fdmpa", {}, "FDMPA †", dict(_SPS)),
-        TrainConfig("lfm-sps", "lfm", {}, "LFM †", dict(_SPS)),
-        TrainConfig("shm-sps", "shm", {}, "SHM †", dict(_SPS)),
-        TrainConfig("hatt-sps", "hatt", {}, "HAtt †", dict(_SPS)),
-        TrainConfig("bshm-sps", "bshm", {}, "BSHM †", dict(_SPS)),
+        TrainConfig("dim-free-sps", "dim-free", _MBV2, "trimap-free DIM † (SPS MobileNetV2 replaces VGG-16)", dict(_SPS)),
+        TrainConfig("fdmpa-sps", "fdmpa", _MBV2, "FDMPA †: SPS MobileNetV2 backbone", dict(_SPS)),
+        TrainConfig("lfm-sps", "lfm", _MBV2, "LFM †: SPS MobileNetV2 backbone", dict(_SPS)),
+        TrainConfig("shm-sps", "shm", _MBV2, "SHM †: SPS MobileNetV2 backbone", dict(_SPS)),
+        TrainConfig("hatt-sps", "hatt", _MBV2, "HAtt †: SPS MobileNetV2 backbone", dict(_SPS)),
+        TrainConfig("bshm-sps", "bshm", _MBV2, "BSHM †: SPS MobileNetV2 backbone", dict(_SPS)),
     )
 }
 
@@ -202,7 +243,7 @@ _ROWS: tuple[RowSpec, ...] = (
     RowSpec("fdmpa-sps", "fdmpa", "sps", "fdmpa-sps"),
     RowSpec("lfm-sps", "lfm", "sps", "lfm-sps"),
     RowSpec("shm-sps", "shm", "sps", "shm-sps"),
-    RowSpec("hatt-sps", "hatt", "sps", "hatt-sps"),
+    RowSpec("hatt-sps", "hatt", "sps", "hatt-sps", note="Table 5 prints HAtt without †; the paper's setup gives every trimap-free model the SPS backbone"),
     RowSpec("bshm-sps", "bshm", "sps", "bshm-sps"),
     RowSpec("modnet-sps", "modnet-easpp", "sps", "modnet-easpp-sps"),
     RowSpec("ablation-la", "modnet", "ablation-la", "modnet-ablation-la"),
@@ -228,6 +269,25 @@ EXTRA_TRIMAP = set(CLASSICAL) | {"trimap-midpoint"}
 EXTRAS_FOR_TABLE = {1: EXTRA_ROWS, 2: EXTRA_ROWS, 3: (), 4: (EXTRA_ROWS[0],), 5: EXTRA_ROWS}
 OFFICIAL_CHECKPOINT_VAR = ("MODNET_OFFICIAL", "$CKPT/modnet_photographic_portrait_matting.ckpt",
                            "official MODNet v1 checkpoint (Apache-2.0, ZHKKKe/MODNet Google Drive)")
+
+
+def bench_targets() -> list[tuple[str, dict[str, Any]]]:
+    """(method, architecture options) of every method in the tables, for Figure 6 (weights do not change speed)."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    for spec in (*_ROWS, EXTRA_ROWS[0]):
+        if not spec.available:
+            continue
+        item = (spec.method, spec.method_options)
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def bench_command(method: str, options: dict[str, Any], size: int = 512) -> str:
+    """`mattebench bench --json` into ``$RUNS/bench/`` (where `mattebench tables` looks for Figure 6's data)."""
+    stem = "-".join([method, *(f"{k}-{_text(v)}" for k, v in sorted(options.items())), "$DEVICE", str(size)])
+    words = ["mattebench", "bench", "--method", method, *_opts("-m", options), "--size", str(size), "--device", "$DEVICE", "--json"]
+    return _shell(words) + f' > "$RUNS/bench/{stem}.json"'
 
 
 def row_spec(key: str) -> RowSpec:

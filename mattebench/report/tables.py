@@ -33,11 +33,15 @@ from .table_spec import (
     OFFICIAL_CHECKPOINT_VAR,
     PLAN_VARIABLES,
     ROW_SPECS,
+    TRAIN_CONFIGS,
     RowSpec,
+    bench_command,
+    bench_targets,
     extra_command,
     proxy_dataset,
     required_training,
     row_spec,
+    unsupported,
 )
 
 NOT_RUN = "— not run"
@@ -305,6 +309,15 @@ def _unique_cells(cells: Sequence[Cell]) -> list[Cell]:
     return out
 
 
+def _step(indent: str, command: str, gaps: Sequence[str], guard: str = "") -> list[str]:
+    """One plan line: ``step CMD`` (a failure is counted, the script goes on), commented out with the reason
+    when this install cannot run it yet."""
+    line = f"{guard}step {command}"
+    if gaps:
+        return [f"{indent}# NOT YET RUNNABLE ({'; '.join(gaps)}):", f"{indent}# {line}"]
+    return [indent + line]
+
+
 def _plan_block(all_cells: Sequence[Cell], indent: str = "", trained: Optional[set[str]] = None) -> list[str]:
     """Training lines (each config once per script: ``trained`` collects them) then evaluation lines."""
     cells = _unique_cells(all_cells)
@@ -316,22 +329,22 @@ def _plan_block(all_cells: Sequence[Cell], indent: str = "", trained: Optional[s
         lines.append(f"{indent}# training ({len(train)} models; a checkpoint that exists is not retrained)")
         for cfg in train:
             lines.append(f"{indent}# {cfg.description}")
-            if cfg.expected_options:
-                lines.append(f"{indent}# NOTE: needs {', '.join(cfg.expected_options)}, not accepted by this mattebench yet")
-            lines.append(f'{indent}[ -f "{cfg.checkpoint}" ] || {cfg.command()}')
+            gaps = cfg.gaps() + (TRAIN_CONFIGS[cfg.start_from].gaps() if cfg.start_from else [])
+            lines += _step(indent, cfg.command(), gaps, guard=f'[ -f "{cfg.checkpoint}" ] || ')
         lines.append("")
     lines.append(f"{indent}# evaluation ({len(cells)} runs)")
     for c in cells:
         nums = sorted({x.table for x in all_cells if (x.dataset, x.spec.method, x.spec.tag) == (c.dataset, c.spec.method, c.spec.tag)})
         label = c.row.label + (" (trimap)" if c.row.trimap else "")
         lines.append(f"{indent}# Table {', '.join(map(str, nums))}: {label}")
-        lines.append(indent + c.spec.run_command(c.dataset))
+        lines += _step(indent, c.spec.run_command(c.dataset), c.spec.gaps())
     return lines
 
 
 def build_plan(runs_dir: str | os.PathLike[str], *, summaries: Optional[Sequence[dict[str, Any]]] = None,
-               tables: Sequence[PaperTable] = TABLES) -> str:
-    """A bash script with every command still needed to fill the tables (paper datasets first, then synthetic)."""
+               tables: Sequence[PaperTable] = TABLES, bench: Optional[Sequence[Any]] = None) -> str:
+    """A bash script with every command still needed to fill the tables (paper datasets first, then synthetic,
+    optional extras, then the bench runs of Figure 6 missing from ``bench``, a list of figures.BenchPoint)."""
     runs = index_runs(summaries if summaries is not None else load_summaries(runs_dir))
     missing: list[Cell] = []
     synth_missing: list[Cell] = []
@@ -351,8 +364,11 @@ def build_plan(runs_dir: str | os.PathLike[str], *, summaries: Optional[Sequence
         "#!/usr/bin/env bash",
         "# Commands still needed to fill the MODNet paper's Tables 1-5 (written by `mattebench tables --plan`).",
         f"# Runs already stored under {runs_dir}/ are left out; rerun `mattebench tables --plan` after a partial run.",
-        "# Every command resumes where it stopped, so this script can be rerun after an interruption.",
-        "set -euo pipefail",
+        "# Every command resumes where it stopped, so this script can be rerun after an interruption. A failed",
+        "# command (missing data, missing weights) is reported and the script goes on with the others.",
+        "set -uo pipefail",
+        "FAILED=0",
+        'step() { "$@" || { echo "FAILED ($?): $*" >&2; FAILED=$((FAILED + 1)); }; }',
         "",
     ]
     for name, default, what in (*PLAN_VARIABLES, OFFICIAL_CHECKPOINT_VAR):
@@ -379,7 +395,14 @@ def build_plan(runs_dir: str | os.PathLike[str], *, summaries: Optional[Sequence
     if extras:
         lines += ["# == optional: rows not in the paper (official v1 checkpoint, classical methods) ==",
                   'if [ "${WITH_EXTRAS:-0}" = 1 ]; then', *["  " + e for e in extras], "fi", ""]
-    lines += ['mattebench tables --runs "$RUNS"', ""]
+    benched = {(p.method, tuple(sorted(((p.extra.get("options") or {})).items()))) for p in (bench or []) if p.size in (None, 512)}
+    todo = [(m, o) for m, o in bench_targets() if (m, tuple(sorted(o.items()))) not in benched]
+    lines.append(f"# == Figure 6: parameters and latency at 512x512 ({len(todo)} methods without a bench result) ==")
+    if todo:
+        lines.append('mkdir -p "$RUNS/bench"')
+        for m, o in todo:
+            lines += _step("", bench_command(m, o), unsupported(m, o))
+    lines += ["", 'mattebench tables --runs "$RUNS"', 'echo "$FAILED command(s) failed" >&2', '[ "$FAILED" = 0 ]', ""]
     return "\n".join(lines)
 
 
@@ -392,10 +415,8 @@ def _extra_commands(tables: Sequence[PaperTable], runs: dict[RunKey, dict[str, A
             if key in runs or key in seen:
                 continue
             seen.add(key)
-            if e.key == "modnet-official":
-                out.append('[ -f "$MODNET_OFFICIAL" ] && ' + extra_command(e, t.dataset))
-            else:
-                out.append(extra_command(e, t.dataset))
+            guard = '[ ! -f "$MODNET_OFFICIAL" ] || ' if e.key == "modnet-official" else ""
+            out += _step("", extra_command(e, t.dataset), unsupported(e.method, {}), guard=guard)
     return out
 
 
