@@ -170,7 +170,7 @@ def sample_portrait(
 
     # framing: the extent of the person (head units) that must stay in the picture
     top = -(1.28 + hair.volume) - (0.15 if veil else 0.0)
-    reach = max(shoulder + 0.6, 1.0 + hair.volume + 0.2, 3.0 if veil else 0.0)
+    reach = max(shoulder + 0.6, 1.0 + hair.volume + 0.2, 3.4 if veil else 0.0)
     left, right = -reach, reach
     hand_u = 0.0
     if pose == "side":
@@ -600,8 +600,9 @@ _OBJECT_REACH = {
 def _veil_outline(p: Portrait) -> tuple[np.ndarray, float]:
     vol = p.hair.volume
     length = 7.5 if not p.full_body else 9.0
-    outline = chaikin(np.array([[-0.6, -1.28 - vol - 0.12], [0.6, -1.28 - vol - 0.12], [1.1 + vol, -0.6], [2.2, 2.0], [3.0, length],
-                                [-3.0, length], [-2.2, 2.0], [-1.1 - vol, -0.6]]), 3)
+    # flaring out from the crown past the hair and the shoulders, so that it shows over the background
+    outline = chaikin(np.array([[-0.6, -1.28 - vol - 0.12], [0.6, -1.28 - vol - 0.12], [1.35 + vol, -0.6], [2.9, 2.0], [3.6, length],
+                                [-3.6, length], [-2.9, 2.0], [-1.35 - vol, -0.6]]), 3)
     return outline, length
 
 

@@ -128,7 +128,7 @@ def capsule(centre: np.ndarray, half_widths: np.ndarray, cap_points: int = 8) ->
         ang0 = np.arctan2(start_normal[1], start_normal[0])
         sweep = np.linspace(0.0, np.pi, cap_points + 2)[1:-1]
         # turn from +normal towards -normal through the direction of travel
-        sign = 1.0 if np.cross(start_normal, direction) > 0 else -1.0
+        sign = 1.0 if start_normal[0] * direction[1] - start_normal[1] * direction[0] > 0 else -1.0
         a = ang0 + sign * sweep
         return p + r * np.stack([np.cos(a), np.sin(a)], axis=-1)
 
