@@ -96,8 +96,11 @@ class TorchMattingMethod:
 
     def forward_alpha(self, image: Tensor, trimap: Optional[Tensor] = None) -> Tensor:
         """Alpha (Bx1xHxW in [0,1]) of a [0,1] image batch; known trimap regions are pasted in."""
-        out = self.model(self.network_input(image, trimap))
-        alpha = out["alpha"].clamp(0, 1)
+        x = self.network_input(image, trimap)
+        weight = next(self.model.parameters(), None)
+        if weight is not None and weight.is_floating_point() and weight.dtype != x.dtype:
+            x = x.to(weight.dtype)  # a model converted to fp16/bf16 (mattebench bench --precision fp16)
+        alpha = self.model(x)["alpha"].float().clamp(0, 1)
         if self.needs_trimap and trimap is not None:
             alpha = torch.where(trimap < 0.25, torch.zeros_like(alpha), torch.where(trimap > 0.75, torch.ones_like(alpha), alpha))
         return alpha
