@@ -92,6 +92,22 @@ def test_export_torchscript_matches_eager(trained, tmp_path):
 
 def test_export_onnx_when_available(trained, tmp_path):
     pytest.importorskip("onnx")
-    out = tmp_path / "modnet.onnx"
-    assert cli("export", "--method", "modnet", "--checkpoint", trained, "--format", "onnx", "--out", out, "--size", 64, 64) == 0
-    assert out.stat().st_size > 1_000_000
+    pytest.importorskip("onnxruntime")
+    res = export_cmd.export(create_modnet(checkpoint=str(trained)), "onnx", tmp_path / "modnet.onnx", (64, 64))
+    assert res["checked_with"] == "onnxruntime" and res["max_abs_diff"] < export_cmd.TOLERANCE
+    assert (tmp_path / "modnet.onnx").stat().st_size > 1_000_000
+
+
+def test_predict_video_with_ofd(trained, tmp_path):
+    import cv2
+
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
+    if not writer.isOpened():
+        pytest.skip("this OpenCV build cannot write MJPG video")
+    ds = TinyDataset(n=3, h=48, w=64)
+    for i in ds.ids():
+        writer.write(np.ascontiguousarray(ds.load(i).image[:, :, ::-1]))
+    writer.release()
+    assert cli("predict", "--method", "modnet", "--checkpoint", trained, "--input", path, "--out", tmp_path / "o", "--ofd", "--quiet") == 0
+    assert sorted(p.name for p in (tmp_path / "o" / "alpha").iterdir()) == ["frame_000000.png", "frame_000001.png", "frame_000002.png"]
