@@ -101,20 +101,6 @@ def test_missing_background_and_trimap_are_sample_errors_and_check_problems(tmp_
     assert report.fingerprint is None
 
 
-def test_cache_option_gives_identical_pixels(tmp_path: Path, tree):
-    root, _ = tree
-    plain = Composition1k(root=root)
-    cached = Composition1k(root=root, cache=str(tmp_path / "cache"))
-    for sid in plain.ids()[:3]:
-        first = cached.load(sid).image  # computed and stored
-        again = cached.load(sid)  # read back from the cache
-        want = plain.load(sid)
-        np.testing.assert_array_equal(first, want.image)
-        np.testing.assert_array_equal(again.image, want.image)
-        np.testing.assert_array_equal(again.bg, want.bg)
-    assert len(list((tmp_path / "cache").rglob("*.png"))) == 3
-
-
 def test_amd_portrait_subset(tree):
     root, info = tree
     ds = load_dataset("amd", root=str(root))

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from _fake_trees import reference_composite, rgb, save, soft_alpha
-from mattebench.data.compose import CompositeCache, background_size, blend, composite_files, fit_background
+from mattebench.data.compose import background_size, blend, composite_files, fit_background
 from mattebench.errors import SampleError
 
 
@@ -118,19 +118,3 @@ def test_size_mismatch_names_both_files(tmp_path: Path):
     with pytest.raises(SampleError) as e:
         composite_files(fg_path, a_path, bg_path)
     assert str(fg_path) in str(e.value) and str(a_path) in str(e.value)
-
-
-def test_cache_gives_identical_pixels(tmp_path: Path):
-    rng = np.random.default_rng(6)
-    fg_path = save(tmp_path / "fg.png", rgb(rng, 10, 12))
-    a_path = save(tmp_path / "alpha.png", soft_alpha(rng, 10, 12))
-    bg_path = save(tmp_path / "bg.jpg", rgb(rng, 5, 7), quality=80)
-    image = composite_files(fg_path, a_path, bg_path)[0]
-    cache = CompositeCache(tmp_path / "cache")
-    key = cache.key(fg_path, a_path, bg_path)
-    assert cache.get(key) is None
-    cache.put(key, image)
-    np.testing.assert_array_equal(CompositeCache(tmp_path / "cache").get(key), image)
-    # a different background gives a different key
-    bg2 = save(tmp_path / "bg2.jpg", rgb(rng, 5, 7), quality=80)
-    assert cache.key(fg_path, a_path, bg2) != key

@@ -84,7 +84,6 @@ class Composition1k(CompositeDataset):
         split: str = "test",
         fg_list: Optional[str] = None,
         bg_list: Optional[str] = None,
-        cache: Optional[str] = None,
     ) -> None:
         super().__init__(root)
         if split not in ("test", "train"):
@@ -147,7 +146,7 @@ class Composition1k(CompositeDataset):
             self.problems.append(f"the official trimap folder {trimap_dir} is missing: every sample will fail (the unknown protocol needs it)")
         self._build(
             fg_names, bg_names, fg_dirs, alpha_dirs, bgd, per_fg, trimap_dir,
-            keep_fgs=self.portraits, use_per_fg=self.per_fg_used, cache=cache,
+            keep_fgs=self.portraits, use_per_fg=self.per_fg_used,
         )
         if split == "test" and self.portraits is None and len(fg_names) != self.expected_fg:
             self.problems.append(f"expected {self.expected_fg} foregrounds in {fg_list_path}, found {len(fg_names)}")
@@ -198,7 +197,6 @@ class AMDPortrait(Composition1k):
         bg_dir: Optional[str] = None,
         fg_list: Optional[str] = None,
         bg_list: Optional[str] = None,
-        cache: Optional[str] = None,
     ) -> None:
-        super().__init__(root, bg_dir=bg_dir, split="test", fg_list=fg_list, bg_list=bg_list, cache=cache)
+        super().__init__(root, bg_dir=bg_dir, split="test", fg_list=fg_list, bg_list=bg_list)
         self.notes.append("label: mattebench AMD portrait protocol (11 Composition-1k test portraits x 10 backgrounds), not the MODNet paper's set")

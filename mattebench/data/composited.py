@@ -12,7 +12,6 @@ background or trimap raises SampleError naming the file when that sample loads, 
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from ..errors import SampleError
 from ..io import open_image, read_alpha_u8, read_trimap
 from ..types import Sample
 from .base import FileRef, RealDataset, rel
-from .compose import RULE_NAME, CompositeCache, composite_arrays, fit_background, foreground_array
+from .compose import RULE_NAME, composite_arrays, foreground_array
 
 # Where a VOC2012 (or COCO) image folder usually lands under a data root.
 BACKGROUND_CANDIDATES = (
@@ -78,12 +77,10 @@ class CompositeDataset(RealDataset):
         trimap_dir: Optional[Path] = None,
         keep_fgs: Optional[Sequence[str]] = None,
         use_per_fg: Optional[int] = None,
-        cache: Optional[str | os.PathLike[str]] = None,
     ) -> None:
         self.fg_names, self.bg_names = fg_names, bg_names
         self.fg_dirs, self.alpha_dirs = list(fg_dirs), list(alpha_dirs)
         self.bg_dir, self.trimap_dir, self.per_fg = bg_dir, trimap_dir, per_fg
-        self._cache = CompositeCache(Path(cache)) if cache else None
         self._decoded: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         if len(bg_names) != per_fg * len(fg_names):
             self.problems.append(
@@ -187,17 +184,7 @@ class CompositeDataset(RealDataset):
         e = self.entry(id)
         fg, alpha_u8 = self._fg_alpha(e)
         bg_path = self.bg_path(e)
-        image: Optional[np.ndarray] = None
-        key = None
-        if self._cache is not None and bg_path.is_file():
-            key = self._cache.key(e.fg_path, e.alpha_path, bg_path)
-            image = self._cache.get(key)
-        if image is not None:
-            bg = fit_background(open_image(bg_path), alpha_u8.shape[1], alpha_u8.shape[0])
-        else:
-            image, fg, bg, alpha_u8 = composite_arrays(fg, alpha_u8, bg_path, e.fg_path, e.alpha_path, sample_id=id)
-            if self._cache is not None and key is not None:
-                self._cache.put(key, image)
+        image, fg, bg, alpha_u8 = composite_arrays(fg, alpha_u8, bg_path, e.fg_path, e.alpha_path, sample_id=id)
         trimap, tmeta = self.trimap_for(e, alpha_u8)
         metadata: dict[str, Any] = {
             "image_path": f"{e.fg_path} over {bg_path}",

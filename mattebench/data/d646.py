@@ -81,7 +81,6 @@ VOCdevkit/VOC2012/JPEGImages/<voc name>.jpg   (or -d bg_dir=PATH)""",
         fg_list: Optional[str] = None,
         bg_list: Optional[str] = None,
         trimap_manifest: Optional[str] = None,
-        cache: Optional[str] = None,
     ) -> None:
         super().__init__(root)
         if split not in ("test", "train"):
@@ -127,7 +126,7 @@ VOCdevkit/VOC2012/JPEGImages/<voc name>.jpg   (or -d bg_dir=PATH)""",
             if found is None:
                 raise not_found(self.card, self.root, "no PASCAL VOC 2012 JPEGImages background folder; download it and put it there, or pass -d bg_dir=PATH")
             bgd = found
-        self._build(fg_names, bg_names, [fg_dir], [gt_dir], bgd, per_fg, trimap_dir=None, cache=cache)
+        self._build(fg_names, bg_names, [fg_dir], [gt_dir], bgd, per_fg, trimap_dir=None)
         if split == "test" and len(fg_names) != self.expected_fg:
             self.problems.append(f"expected {self.expected_fg} test foregrounds, found {len(fg_names)}")
         listed = set(fg_names)
