@@ -123,7 +123,7 @@ def make_hair(rng: np.random.Generator, style: str, bangs: bool, full_body: bool
     vol = float(vol)
     # fewer strands when the head is small: the same density per pixel, and faster
     density = 0.45 if full_body else 1.0
-    n_front = int(({"long": 650, "bob": 600, "short": 700, "curly": 900}[style]) * density)
+    n_front = int(({"long": 650, "bob": 600, "short": 700, "curly": 700}[style]) * density)
     pc, pf = 12, 16  # points on the combed part, on the falling part
 
     if style == "short":
@@ -187,12 +187,12 @@ def _curl(rng: np.random.Generator, pts: np.ndarray, sway: np.ndarray, amp: floa
     """Corkscrew curls: a circle travelled along the strand, one turn per ``period`` head units.
 
     Curls need many more points along the strand to stay round: the strand is resampled to
-    ``fine`` points (8 per turn), and its sway weights with it.
+    ``fine`` points (6 per turn), and its sway weights with it.
     """
     n, p, _ = pts.shape
     seg = np.sqrt((np.diff(pts, axis=1) ** 2).sum(-1))
     s = np.concatenate([np.zeros((n, 1)), np.cumsum(seg, axis=1)], axis=1)
-    fine = max(p, int(np.ceil(s[:, -1].max() / period * 8)))
+    fine = max(p, int(np.ceil(s[:, -1].max() / period * 6)))  # 6 points a turn
     q = np.linspace(0.0, 1.0, fine)[None, :] * s[:, -1:]  # arc length of each new point, N x fine
     # piecewise-linear interpolation of every strand at once
     # segment index of every new point: one searchsorted over all strands, rows offset apart

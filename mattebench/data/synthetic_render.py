@@ -370,7 +370,7 @@ def _strand_tone(shape: tuple[int, int], fr: Frame, strands: list[tuple[np.ndarr
         for b in range(8):
             sel = px[bucket == b]
             if len(sel):
-                cv2.polylines(m, [c.reshape(-1, 1, 2) for c in sel], False, int(40 + b * 25), 1, cv2.LINE_8, 4)
+                cv2.polylines(m, np.ascontiguousarray(sel), False, int(40 + b * 25), 1, cv2.LINE_8, 4)
     return cv2.GaussianBlur(m.astype(np.float32) / 255.0, (0, 0), 0.6)
 
 
@@ -581,7 +581,7 @@ def _hair_core(p: Portrait, shape: tuple[int, int], fr: Frame, pts: np.ndarray) 
         return np.zeros(shape, np.float32)
     m = np.zeros(shape, np.uint8)
     px = np.round((fr.to_px(pts) - 0.5) * 16).astype(np.int32)
-    cv2.polylines(m, [c.reshape(-1, 1, 2) for c in px], False, 255, 1, cv2.LINE_8, 4)
+    cv2.polylines(m, np.ascontiguousarray(px), False, 255, 1, cv2.LINE_8, 4)
     # close the gaps between strands (dilate), then pull the core back inside the envelope
     rd = max(1, int(round(p.hair.core_width * fr.a)))
     re = rd + max(1, int(round(0.22 * fr.a)))
@@ -671,18 +671,20 @@ def render_portrait(p: Portrait, offset: tuple[float, float] = (0.0, 0.0), sway:
     skin8 = np.clip(np.round(skin_col * 255), 0, 255).astype(np.uint8)
     _draw_face(skin8, p, fr)
     skin_col = skin8.astype(np.float32) / 255.0
-    cols = {
-        SKIN: skin_col,
-        SHIRT: _cloth_field(p, u, v, p.colours["shirt"], p.colours["shirt2"], True, folds),
-        BOTTOM: _cloth_field(p, u, v, p.colours["bottom"], p.colours["bottom"] * 0.8, False, folds),
-        SHOES: np.broadcast_to(p.colours["shoes"].astype(np.float32), (h, w, 3)),
+    fields = {
+        SKIN: lambda: skin_col,
+        SHIRT: lambda: _cloth_field(p, u, v, p.colours["shirt"], p.colours["shirt2"], True, folds),
+        BOTTOM: lambda: _cloth_field(p, u, v, p.colours["bottom"], p.colours["bottom"] * 0.8, False, folds),
+        SHOES: lambda: np.broadcast_to(p.colours["shoes"].astype(np.float32), (h, w, 3)),
     }
     a_body = np.zeros((h, w), np.float32)
     prem = np.zeros((h, w, 3), np.float32)
-    for label, col in cols.items():
+    for label, field_of in fields.items():
         c = lab.coverage(label)
+        if not c.any():  # e.g. trousers and shoes below the frame of a half-body portrait
+            continue
         a_body += c
-        prem += c[..., None] * col
+        prem += c[..., None] * field_of()
     a_body = np.minimum(a_body, 1.0)
     body_col = prem / np.maximum(a_body, 1e-6)[..., None]
     layers.append(("body", a_body, body_col))

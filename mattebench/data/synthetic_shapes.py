@@ -72,7 +72,7 @@ class Canvas:
         """
         if len(curves_px) == 0:
             return
-        pts = [c.reshape(-1, 1, 2) for c in _fixed(np.asarray(curves_px), self.ss)]
+        pts = np.ascontiguousarray(_fixed(np.asarray(curves_px), self.ss))  # N x P x 2: N polylines
         cv2.polylines(self.img, pts, False, int(value), int(thickness), cv2.LINE_8, _SHIFT)
 
     def coverage(self, value: int | None = None) -> np.ndarray:

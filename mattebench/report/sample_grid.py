@@ -8,7 +8,8 @@ clip. Headless (Agg backend).
 
 Command line::
 
-    python -m mattebench.report.sample_grid synthetic leaderboards/figures/synthetic-samples.png -n 12
+    python -m mattebench.report.sample_grid synthetic leaderboards/figures/synthetic-samples.png -n 12 \
+        --dpi 80 --max-colours 256
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ def _caption(item: Any, base: str) -> str:
     md = getattr(item, "metadata", {}) or {}
     if "full_body" not in md:
         return base
-    tags = ["full body" if md.get("full_body") else "half body"]
-    tags.append("blurred bg" if md.get("blurred_bg") else "sharp bg")
+    first = [base, "full body" if md.get("full_body") else "half body", "blurred bg" if md.get("blurred_bg") else "sharp bg"]
+    tags: list[str] = []
     if md.get("object"):
         tags.append(str(md["object"]).replace("_", " "))
     if md.get("veil"):
@@ -48,7 +49,7 @@ def _caption(item: Any, base: str) -> str:
         tags.append(f"{md['hair_style']} hair")
     if md.get("background"):
         tags.append(f"on {md['background']}")
-    return base + "\n" + ", ".join(tags)
+    return ", ".join(first) + "\n" + ", ".join(tags)
 
 
 def _pick_ids(dataset: Any, n: int, ids: Optional[Sequence[str]]) -> list[str]:
@@ -63,8 +64,12 @@ def _pick_ids(dataset: Any, n: int, ids: Optional[Sequence[str]]) -> list[str]:
 
 
 def save_sample_grid(dataset: Any, path: "str | Path", n: int = 12, ids: Optional[Sequence[str]] = None,
-                     columns: int = 3, dpi: int = 80) -> Path:
-    """Write the grid to ``path`` (PNG) and return the path. ``columns`` tiles per row."""
+                     columns: int = 3, dpi: int = 80, max_colours: Optional[int] = None) -> Path:
+    """Write the grid to ``path`` (PNG) and return the path. ``columns`` tiles per row.
+
+    ``max_colours`` (e.g. 256) stores the PNG with an adaptive palette: about half the bytes, for
+    figures that are committed; the alpha and trimap panels are grey and stay exact.
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -90,12 +95,12 @@ def save_sample_grid(dataset: Any, path: "str | Path", n: int = 12, ids: Optiona
         a0.set_title(_caption(item, base), fontsize=7, loc="left")
         if alpha is not None:
             a1.imshow(alpha, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
-            a1.set_title("alpha", fontsize=7)
+            a1.set_title("\nalpha", fontsize=7)
         else:
             a1.text(0.5, 0.5, "no ground truth", ha="center", va="center", fontsize=8)
         if trimap is not None:
             a2.imshow(trimap, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-            a2.set_title("trimap", fontsize=7)
+            a2.set_title("\ntrimap", fontsize=7)
         else:
             a2.text(0.5, 0.5, "no trimap", ha="center", va="center", fontsize=8)
     fig.tight_layout(pad=0.3, h_pad=0.4, w_pad=0.2)
@@ -103,6 +108,14 @@ def save_sample_grid(dataset: Any, path: "str | Path", n: int = 12, ids: Optiona
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=dpi)
     plt.close(fig)
+    if max_colours:
+        from PIL import Image
+
+        with Image.open(out) as im:
+            rgb = im.convert("RGB")
+        palette = rgb.quantize(colors=int(max_colours), method=Image.Quantize.MEDIANCUT)
+        # error diffusion against that palette: no banding on gradients and blurred backgrounds
+        rgb.quantize(palette=palette, dither=Image.Dither.FLOYDSTEINBERG).save(out, optimize=True)
     return out
 
 
@@ -117,6 +130,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--columns", type=int, default=3)
     ap.add_argument("--dpi", type=int, default=80)
+    ap.add_argument("--max-colours", type=int, default=None, help="store with an adaptive palette (smaller file)")
     ap.add_argument("-d", dest="opts", action="append", default=[], metavar="KEY=VALUE", help="dataset option")
     args = ap.parse_args(argv)
     opts: dict[str, Any] = {}
@@ -124,7 +138,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         k, _, v = kv.partition("=")
         opts[k] = int(v) if v.lstrip("-").isdigit() else v
     ds = load_dataset(args.dataset, root=args.data_root, **opts)
-    print(save_sample_grid(ds, args.out, n=args.n, ids=args.ids, columns=args.columns, dpi=args.dpi))
+    print(save_sample_grid(ds, args.out, n=args.n, ids=args.ids, columns=args.columns, dpi=args.dpi,
+                           max_colours=args.max_colours))
     return 0
 
 
