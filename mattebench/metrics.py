@@ -358,8 +358,8 @@ def _stretch(x: np.ndarray) -> float:
     return 0.0 if hi == lo else 1.0 / (hi - lo)
 
 
-def _gradient_magnitude(x: np.ndarray) -> np.ndarray:
-    """|(x * hx, x * hy)| with replicated borders, float32.
+def _gradients(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(x * hx, x * hy) with replicated borders, float32.
 
     OpenCV's BORDER_REPLICATE is scipy's mode='nearest'. sepFilter2D correlates rather than
     convolves, which flips the sign of both derivatives and leaves the magnitude unchanged.
@@ -367,7 +367,15 @@ def _gradient_magnitude(x: np.ndarray) -> np.ndarray:
     src = x if x.dtype in (np.uint8, np.float32) else x.astype(np.float32)
     gx = cv2.sepFilter2D(src, cv2.CV_32F, _DGAUSS32, _GAUSS32, borderType=cv2.BORDER_REPLICATE)
     gy = cv2.sepFilter2D(src, cv2.CV_32F, _GAUSS32, _DGAUSS32, borderType=cv2.BORDER_REPLICATE)
-    return cv2.magnitude(gx, gy)
+    return gx, gy
+
+
+def _magnitude(gx: np.ndarray, gy: np.ndarray, core: tuple[slice, slice], sel: np.ndarray) -> np.ndarray:
+    """|(gx, gy)| at the selected core pixels, in float64. (cv2.magnitude is avoided: its result
+    changes in the last bit with the output buffer's alignment, and runs must be repeatable.)"""
+    a = gx[core][sel].astype(np.float64)
+    b = gy[core][sel].astype(np.float64)
+    return np.sqrt(a * a + b * b)
 
 
 def _grad(p: np.ndarray, g: np.ndarray, t: np.ndarray, u: _Unknown) -> float:
@@ -385,10 +393,8 @@ def _grad(p: np.ndarray, g: np.ndarray, t: np.ndarray, u: _Unknown) -> float:
         # replicated border is the image's.
         ya, yb, xa, xb = max(y0 - m, 0), min(y1 + m, h), max(x0 - m, 0), min(x1 + m, w)
         core = (slice(y0 - ya, y1 - ya), slice(x0 - xa, x1 - xa))
-        mp = _gradient_magnitude(p[ya:yb, xa:xb])[core]
-        mg = _gradient_magnitude(g[ya:yb, xa:xb])[core]
         sel = t[y0:y1, x0:x1] == 128
-        d = mp[sel].astype(np.float64) * sp - mg[sel].astype(np.float64) * sg
+        d = _magnitude(*_gradients(p[ya:yb, xa:xb]), core, sel) * sp - _magnitude(*_gradients(g[ya:yb, xa:xb]), core, sel) * sg
         total += float(np.dot(d, d))
     return total / 1000.0
 
@@ -462,11 +468,11 @@ def _conn(p: np.ndarray, g: np.ndarray, t: np.ndarray, u: _Unknown) -> float:
     if p.dtype == np.uint8 and g.dtype == np.uint8:
         # Integer thresholds reproduce the float32 comparisons exactly, on 1-byte maps.
         lowest = cv2.min(p, g)
-        cuts: Sequence[float] = [float(k) for k in _CONN_K8]
+        cuts: np.ndarray = _CONN_K8.astype(np.uint8)
         level = _CONN_LEVEL8[np.minimum(pu, gu)]
     else:
         lowest = np.minimum(_alpha32(p), _alpha32(g))
-        cuts = [float(th) for th in _CONN_TH]  # float32 values, exact as doubles
+        cuts = _CONN_TH  # compared in float32
         level = np.searchsorted(_CONN_TH[1:], np.minimum(_alpha32(pu), _alpha32(gu)), side="right")
     # (p >= th) & (t >= th) is min(p, t) >= th; level[j] = number of thresholds th[1..10] the
     # unknown pixel j reaches. Only the unknown pixels' l is ever read, so only they are tracked.
@@ -481,7 +487,7 @@ def _conn(p: np.ndarray, g: np.ndarray, t: np.ndarray, u: _Unknown) -> float:
         live = live[~out]
         if live.size == 0:
             break  # later thresholds only touch pixels that still have l == -1
-        mask = cv2.compare(crop, cuts[i], cv2.CMP_GE)
+        mask = np.greater_equal(crop, cuts[i]).view(np.uint8)  # 0/1, same dtype as crop: no upcast
         bx, by, bw, bh = cv2.boundingRect(mask)  # non-empty: the live pixels are in M_i
         # Components live inside M_i's bounding box; M_{i+1} is a subset of M_i.
         mask, crop = mask[by : by + bh, bx : bx + bw], crop[by : by + bh, bx : bx + bw]
@@ -580,12 +586,18 @@ def dtssd(preds: MapSequence, gts: MapSequence, include_first: bool = False) -> 
     n = len(ps)
     if n < 2:
         return math.nan
+    exact = all(x.dtype == np.uint8 for x in (*ps, *gs))  # integer differences, no rounding
+
+    def level(x: np.ndarray) -> np.ndarray:
+        return x.astype(np.int32) if exact else _alpha64(x)
+
+    scale = 1.0 / 65025.0 if exact else 1.0
     total = 0.0
-    prev_p, prev_g = _alpha64(ps[0]), _alpha64(gs[0])
+    prev_p, prev_g = level(ps[0]), level(gs[0])
     for k in range(1, n):
-        cur_p, cur_g = _alpha64(ps[k]), _alpha64(gs[k])
+        cur_p, cur_g = level(ps[k]), level(gs[k])
         d = (cur_p - prev_p) - (cur_g - prev_g)
-        total += 100.0 * math.sqrt(float(np.mean(d * d)))
+        total += 100.0 * math.sqrt(float(np.mean(d * d, dtype=np.float64)) * scale)
         prev_p, prev_g = cur_p, cur_g
     return total / (n if include_first else n - 1)
 

@@ -109,9 +109,10 @@ def _largest_component(mask: np.ndarray) -> np.ndarray:
     sizes = np.bincount(lab.ravel())[1:]
     best = sizes.max()
     candidates = np.flatnonzero(sizes == best) + 1
-    lab_f = lab.ravel(order="F")
-    first = {int(c): int(np.flatnonzero(lab_f == c)[0]) for c in candidates}
-    winner = min(first, key=first.get)
+    # first occurrence of every label in column-major order
+    labels_f, first_f = np.unique(lab.ravel(order="F"), return_index=True)
+    first = dict(zip(labels_f.tolist(), first_f.tolist()))
+    winner = min(candidates.tolist(), key=first.__getitem__)
     return lab == winner
 
 
