@@ -20,8 +20,14 @@ seed, nothing is downloaded and nothing is cached on disk.
       test portraits.
     - ``size``: ``(height, width)``, a ``"WxH"`` string (``"512x640"``) or an int width (height =
       width * 5 / 4, portrait 4:5). The default 256 x 320 keeps CPU runs quick (six classical
-      trimap methods over the set in minutes on two cores); rendering takes about 40-50 ms a
-      sample there (measure: ``python benchmarks/synthetic_speed.py``).
+      trimap methods over the set in minutes on two cores); rendering takes about 55 ms of CPU a
+      sample there, measured on a heavily shared 2-core machine (measure yours:
+      ``python benchmarks/synthetic_speed.py``).
+    - ``Sample.metadata``: ``full_body``, ``blurred_bg``, ``holds_object`` (the PPM-100 factors),
+      ``object`` (mug, phone, book, flowers, balloon, wine_glass or None), ``veil``, ``glass`` (a
+      sheer held object), ``eyeglasses``, ``sunglasses``, ``hair_style``, ``background`` (photo
+      name), ``background_licence``, ``background_spec`` (crop, flip, blur), ``split``,
+      ``index``, ``seed``, ``sample_seed``, ``generator`` and ``trimap_source``.
 
 ``synthetic-video`` (:class:`SyntheticVideoDataset`)
     ``SyntheticVideoDataset(root=None, n_clips=4, frames=20, size=(320, 256), seed=0)``: clips
