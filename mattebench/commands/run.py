@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
+from typing import Optional
 
 from tabulate import tabulate
 
 from .. import metrics as M
-from ..runner import evaluate
-from ._options import parse_options
+from ..runner import Executor, evaluate
+from ._options import OptionError, parse_options
 
 EXIT_SAMPLE_ERRORS = 3
 
@@ -36,13 +38,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fresh", action="store_true", help="start over instead of resuming")
     p.add_argument("--fail-fast", action="store_true", help="stop at the first failed sample")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--executor", choices=("local",), default="local", help="where samples are scored")
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="where samples are scored: local (this process, default) or ray (Ray actors; needs mattebench[ray])")
+    p.add_argument("--ray-address", default=os.environ.get("RAY_ADDRESS") or None, metavar="ADDR",
+                   help="existing Ray cluster: auto, HOST:PORT or ray://HOST:10001 (default: $RAY_ADDRESS, "
+                   "else a local Ray instance is started and shut down)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="Ray workers, each builds the method once (default: one per CPU of the cluster, or per GPU slot)")
+    p.add_argument("--gpus-per-worker", type=float, default=0.0, metavar="G",
+                   help="GPUs per Ray worker, may be fractional (0.5 = two workers per GPU); pair with --device cuda")
     p.set_defaults(func=run)
 
 
-def make_executor(args: argparse.Namespace):
+def make_executor(args: argparse.Namespace) -> Optional[Executor]:
     """The executor named by --executor (None = local, in this process)."""
-    return None
+    if getattr(args, "executor", "local") != "ray":
+        given = [flag for flag, value in (("--workers", getattr(args, "workers", None)),
+                                          ("--gpus-per-worker", getattr(args, "gpus_per_worker", 0.0) or None)) if value]
+        if given:
+            raise OptionError(f"{' and '.join(given)} need --executor ray (the local executor is one process)")
+        return None
+    from ..executors.ray import RayExecutor  # imported here: Ray is an optional extra
+
+    return RayExecutor(address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
 
 
 def run(args: argparse.Namespace) -> int:

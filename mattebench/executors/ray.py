@@ -1,0 +1,371 @@
+"""Score a run's samples on a Ray cluster.
+
+Each worker is a Ray actor that builds the method and dataset once, from the picklable
+:class:`~mattebench.runner.ScorerSpec`, and then scores chunks of sample ids with the same
+:class:`~mattebench.scorer.Scorer` code as a local run, so every per-sample value is the same.
+Rows stream back to the driver as chunks finish; the driver is the only writer of the run
+folder (the executor only yields rows).
+
+Choices, written down:
+
+- **Chunks.** Ray's per-task overhead is about a millisecond, so a method that takes seconds per
+  image (classical solvers, KNN at 800x600 about 9 s) is sent one sample per task: the best
+  balance, and a dead worker loses one sample's work. A fast method would spend its time in
+  overhead, so the chunk grows until a chunk takes about ``target_chunk_s`` seconds (measured
+  on the workers, from the chunks already done), capped so that the tail still spreads over all
+  workers. A video clip is always one unit of work: its frames stay in order on one worker (the
+  Scorer runs the whole clip), whatever the chunk size.
+- **Retries.** A worker that dies (process killed, ``os._exit``, out-of-memory kill, node lost)
+  or a task that raises past the Scorer (which already turns every ordinary exception into an
+  error row) fails its chunk. A failed chunk of several samples is split into single samples
+  (not counted against them: only one of them may be the culprit); a single sample is retried
+  up to ``max_retries`` times, each time on a live worker (a dead one is replaced by a fresh
+  actor), and then recorded as an error row naming the failure, and the run goes on.
+- **Build failures are fatal.** If a worker cannot build the method or the dataset (unknown
+  plug-in on the cluster, missing checkpoint, no GPU), every sample would fail the same way, so
+  the run stops with that message instead of writing one error row per sample.
+- **Ray instance.** Without an address a private local instance is started (``address="local"``,
+  never a stray cluster found on this machine) and shut down at the end; with an address
+  (``auto``, ``host:port`` or ``ray://host:10001``) the existing cluster is used and left
+  running. If Ray is already initialised in this process (a notebook, a test fixture), that
+  instance is used and left running.
+"""
+
+from __future__ import annotations
+
+import collections
+import importlib
+import logging
+import math
+import os
+import time
+import traceback
+import warnings
+from typing import Any, Iterator, Optional, Sequence
+
+from ..errors import MattebenchError
+from ..runner import ScorerSpec
+from ..scorer import Scorer
+
+INSTALL_HINT = "pip install 'mattebench[ray]' (or: pip install ray)"
+
+
+class RayNotInstalled(MattebenchError):
+    """The ray executor was asked for but the ``ray`` package is missing."""
+
+
+class RayExecutorError(MattebenchError):
+    """The Ray executor cannot run (no spec, cluster unreachable, workers cannot build the method)."""
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError as exc:
+        raise RayNotInstalled(f"--executor ray needs the Ray package, which is not installed: {INSTALL_HINT}") from exc
+    return ray
+
+
+class _ScorerWorker:
+    """Body of the Ray actor: one Scorer, built once, fed chunks of ids.
+
+    Building is caught rather than raised so that the driver can tell "cannot build" (fatal,
+    reported once) from "died while scoring" (retried).
+    """
+
+    def __init__(self, spec: ScorerSpec, imports: Sequence[str] = ()) -> None:
+        self.scorer: Optional[Scorer] = None
+        self.build_error: Optional[str] = None
+        try:
+            for module in imports:  # plug-ins registered in code (not by entry point) must exist here too
+                importlib.import_module(module)
+            self.scorer = spec.build()
+        except BaseException as exc:  # noqa: BLE001 - reported to the driver verbatim
+            self.build_error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"
+
+    def score(self, ids: list[str]) -> dict[str, Any]:
+        if self.scorer is None:
+            return {"build_error": self.build_error or "unknown error"}
+        t0 = time.perf_counter()
+        rows = [self.scorer.score(i) for i in ids]
+        return {"rows": rows, "seconds": time.perf_counter() - t0, "pid": os.getpid()}
+
+
+def code_plugin_modules(spec: ScorerSpec) -> list[str]:
+    """Modules that registered the spec's method/dataset in code (not by entry point).
+
+    A worker process knows entry-point plug-ins by itself, but a ``register_method`` call in some
+    module only happens where that module is imported, so each worker imports it before building
+    (it must be importable there: installed, or on ``PYTHONPATH``). A registration made in
+    ``__main__`` cannot be imported elsewhere: the worker then reports an unknown name.
+    """
+    from .. import registry
+
+    modules: list[str] = []
+    for reg, name in ((registry._methods, spec.method), (registry._datasets, spec.dataset)):
+        try:
+            entry = reg.entry(name)
+        except MattebenchError:
+            continue  # the worker reports the unknown name with its own message
+        module = getattr(entry.factory, "__module__", None)
+        if entry.origin.startswith("code") and module and module != "__main__" and module not in modules:
+            modules.append(module)
+    return modules
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".strip()
+
+
+class RayExecutor:
+    """Implements :class:`mattebench.runner.Executor` on Ray actors.
+
+    ``workers``: number of actors (default: as many as the cluster's CPUs allow, or its GPUs when
+    ``gpus_per_worker`` > 0). ``gpus_per_worker`` may be fractional (0.5 = two workers share a
+    GPU); Ray sets ``CUDA_VISIBLE_DEVICES`` so each worker's method sees its GPU(s) as ``cuda:0``.
+    ``imports``: extra modules imported in every worker before building (the modules that
+    registered the method or dataset in code are found and imported by themselves). ``runtime_env``: passed to ``ray.init`` (e.g. ``{"env_vars": {...}}``).
+    """
+
+    name = "ray"
+
+    def __init__(
+        self,
+        address: Optional[str] = None,
+        workers: Optional[int] = None,
+        gpus_per_worker: float = 0.0,
+        cpus_per_worker: float = 1.0,
+        max_retries: int = 2,
+        chunk_size: Optional[int] = None,
+        target_chunk_s: float = 2.0,
+        in_flight_per_worker: int = 2,
+        imports: Sequence[str] = (),
+        runtime_env: Optional[dict[str, Any]] = None,
+    ) -> None:
+        if workers is not None and workers < 1:
+            raise RayExecutorError(f"--workers must be at least 1, got {workers}")
+        if gpus_per_worker < 0 or cpus_per_worker < 0:
+            raise RayExecutorError("--gpus-per-worker and cpus per worker cannot be negative")
+        if max_retries < 0:
+            raise RayExecutorError(f"max_retries must be 0 or more, got {max_retries}")
+        if chunk_size is not None and chunk_size < 1:
+            raise RayExecutorError(f"chunk_size must be at least 1, got {chunk_size}")
+        import_ray()  # fail early, with the install hint, before any work starts
+        self.address = address
+        self.requested_workers = workers
+        self.workers = workers or 0  # the real count is known once connected; the summary reads it after the run
+        self.gpus_per_worker = float(gpus_per_worker)
+        self.cpus_per_worker = float(cpus_per_worker)
+        self.max_retries = int(max_retries)
+        self.chunk_size = chunk_size
+        self.target_chunk_s = float(target_chunk_s)
+        self.in_flight_per_worker = max(1, int(in_flight_per_worker))
+        self.imports = tuple(imports)
+        self.runtime_env = runtime_env
+        # What happened in the last run (for tests, benchmarks and logs).
+        self.stats: dict[str, Any] = {}
+
+    # -- connection -----------------------------------------------------------------------
+    def _connect(self, ray: Any) -> bool:
+        """Initialise Ray if needed; returns True when this executor started it (and must shut it down)."""
+        if ray.is_initialized():
+            return False
+        kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "runtime_env": self.runtime_env}
+        if self.address:
+            kwargs["address"] = self.address
+        else:
+            need = (self.requested_workers or 0) * self.cpus_per_worker
+            # A private instance; asking for more workers than cores oversubscribes on purpose.
+            kwargs.update(address="local", num_cpus=int(max(os.cpu_count() or 1, math.ceil(need))), include_dashboard=False)
+        try:
+            ray.init(**kwargs)
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            where = self.address or "a local instance"
+            hint = ""
+            if self.address and self.address.startswith("ray://"):
+                hint = " A ray:// address goes through Ray Client, which needs: pip install 'ray[client]'."
+            raise RayExecutorError(f"cannot start or reach the Ray cluster at {where}: {_first_line(exc)}.{hint}") from exc
+        return True
+
+    def _resolve_workers(self, ray: Any) -> int:
+        res = ray.cluster_resources()
+        cpus, gpus = float(res.get("CPU", 0)), float(res.get("GPU", 0))
+        if self.requested_workers:
+            n = self.requested_workers
+            if self.gpus_per_worker > 0 and n * self.gpus_per_worker > gpus + 1e-9:
+                warnings.warn(
+                    f"{n} Ray workers x {self.gpus_per_worker:g} GPU need {n * self.gpus_per_worker:g} GPUs but the cluster has "
+                    f"{gpus:g} now; the extra workers wait until GPUs free up or the autoscaler adds them",
+                    stacklevel=3,
+                )
+            elif n * self.cpus_per_worker > cpus + 1e-9:
+                warnings.warn(
+                    f"{n} Ray workers x {self.cpus_per_worker:g} CPU need more than the cluster's {cpus:g} CPUs; "
+                    f"the extra workers wait for the autoscaler",
+                    stacklevel=3,
+                )
+            return n
+        if self.gpus_per_worker > 0:
+            n = int(gpus // self.gpus_per_worker)
+            if n < 1:
+                raise RayExecutorError(f"--gpus-per-worker {self.gpus_per_worker:g} but the Ray cluster has {gpus:g} GPUs")
+            return n
+        return max(1, int(cpus // self.cpus_per_worker)) if self.cpus_per_worker > 0 else 1
+
+    # -- the Executor protocol -----------------------------------------------------------
+    def run(self, scorer: Scorer, spec: Optional[ScorerSpec], ids: list[str]) -> Iterator[dict[str, Any]]:
+        if not ids:
+            return
+        if spec is None:
+            raise RayExecutorError(
+                "the ray executor builds the method and dataset on each worker from their registered names; "
+                "pass names (not objects) to evaluate(), or register your method/dataset (see `mattebench list`)"
+            )
+        imports = tuple(dict.fromkeys([*self.imports, *code_plugin_modules(spec)]))
+        ray = import_ray()
+        started = self._connect(ray)
+        actor_cls = ray.remote(_ScorerWorker)
+        actors: dict[int, Any] = {}
+        try:
+            n = self._resolve_workers(ray)
+            self.workers = n
+            video = getattr(scorer.dataset.card, "kind", "image") == "video"
+            yield from self._schedule(ray, actor_cls, actors, scorer, spec, imports, list(ids), n, video)
+        finally:
+            for handle in actors.values():
+                try:
+                    ray.kill(handle, no_restart=True)
+                except Exception:  # already dead or the cluster is gone: nothing to clean
+                    pass
+            if started:
+                ray.shutdown()
+
+    def _spawn(self, actor_cls: Any, spec: ScorerSpec, imports: tuple[str, ...]) -> Any:
+        return actor_cls.options(
+            num_cpus=self.cpus_per_worker,
+            num_gpus=self.gpus_per_worker,
+            max_restarts=0,  # a dead worker is replaced by the scheduler below, which also owns the retry count
+            max_task_retries=0,
+        ).remote(spec, imports)
+
+    def _schedule(
+        self,
+        ray: Any,
+        actor_cls: Any,
+        actors: dict[int, Any],
+        scorer: Scorer,
+        spec: ScorerSpec,
+        imports: tuple[str, ...],
+        ids: list[str],
+        n: int,
+        video: bool,
+    ) -> Iterator[dict[str, Any]]:
+        pending = collections.deque(ids)  # ids never tried, in order
+        retry: collections.deque[list[str]] = collections.deque()  # chunks to try again, first
+        attempts: collections.Counter[str] = collections.Counter()  # failures of each id tried alone
+        in_flight: dict[Any, tuple[int, Any, list[str], int]] = {}  # ref -> (slot, actor handle, ids, submission number)
+        queued_behind: set[Any] = set()  # refs lost with a dead worker before they started: not their fault
+        per_slot: collections.Counter[int] = collections.Counter()
+        sec_per_sample: Optional[float] = None
+        stats = {"workers": n, "chunks": 0, "worker_deaths": 0, "task_errors": 0, "retried": 0, "gave_up": 0, "pids": set()}
+        self.stats = stats
+
+        def next_chunk() -> Optional[list[str]]:
+            if retry:
+                return retry.popleft()
+            if not pending:
+                return None
+            if video:
+                size = 1
+            elif self.chunk_size is not None:
+                size = self.chunk_size
+            elif sec_per_sample is None:
+                size = 1  # measure first
+            else:
+                size = max(1, int(self.target_chunk_s / max(sec_per_sample, 1e-6)))
+                size = min(size, max(1, len(pending) // (2 * n)))  # keep the tail spread over the workers
+            return [pending.popleft() for _ in range(min(size, len(pending)))]
+
+        def fill() -> None:
+            # Round-robin, one level of depth at a time, so that the first chunks reach every worker
+            # (a second chunk per worker is queued so that it never waits for the driver).
+            for depth in range(1, self.in_flight_per_worker + 1):
+                for slot in range(n):
+                    if per_slot[slot] >= depth:
+                        continue
+                    chunk = next_chunk()
+                    if chunk is None:
+                        return
+                    handle = actors[slot]
+                    in_flight[handle.score.remote(chunk)] = (slot, handle, chunk, stats["chunks"])
+                    per_slot[slot] += 1
+                    stats["chunks"] += 1
+
+        def error_row(sample_id: str, reason: str) -> dict[str, Any]:
+            row: dict[str, Any] = {
+                "id": sample_id,
+                "status": "error",
+                "error": f"{sample_id}: gave up after {attempts[sample_id]} failed attempts on Ray workers (last: {reason})",
+            }
+            for c in scorer.columns:
+                row[c] = None
+            return row
+
+        for slot in range(n):
+            actors[slot] = self._spawn(actor_cls, spec, imports)
+        fill()
+        while in_flight:
+            done, _ = ray.wait(list(in_flight), num_returns=1)
+            ref = done[0]
+            slot, handle, chunk, seq = in_flight.pop(ref)
+            per_slot[slot] -= 1
+            failure: Optional[str] = None
+            try:
+                out = ray.get(ref)
+            except ray.exceptions.RayActorError as exc:  # the worker process died (or its node)
+                failure = f"worker died: {_first_line(exc)}"
+                if actors.get(slot) is handle:  # first news of this death: replace the worker once
+                    stats["worker_deaths"] += 1
+                    # An actor runs its calls in submission order: only its oldest chunk was running,
+                    # the later ones were waiting and are retried without counting against them.
+                    lost = {r: v[3] for r, v in in_flight.items() if v[1] is handle}
+                    lost[ref] = seq
+                    running = min(lost, key=lambda r: lost[r])
+                    queued_behind.update(r for r in lost if r is not running)
+                    try:
+                        ray.kill(handle, no_restart=True)
+                    except Exception:
+                        pass
+                    actors[slot] = self._spawn(actor_cls, spec, imports)
+            except ray.exceptions.RayError as exc:  # the task raised past the Scorer, or its result was lost
+                failure = f"task failed: {_first_line(exc)}"
+                stats["task_errors"] += 1
+            if failure is not None:
+                if ref in queued_behind:
+                    queued_behind.discard(ref)
+                    retry.appendleft(chunk)
+                elif len(chunk) > 1:
+                    retry.extendleft([i] for i in reversed(chunk))
+                else:
+                    sid = chunk[0]
+                    attempts[sid] += 1
+                    if attempts[sid] > self.max_retries:
+                        stats["gave_up"] += 1
+                        yield error_row(sid, failure)
+                    else:
+                        stats["retried"] += 1
+                        retry.append([sid])
+            else:
+                if "build_error" in out:
+                    raise RayExecutorError(
+                        f"a Ray worker could not build method {spec.method!r} on dataset {spec.dataset!r}: {out['build_error']}"
+                        "Check that mattebench and the plug-in are installed on every node (same versions), and that "
+                        "paths given as options (data root, checkpoint) exist there."
+                    )
+                stats["pids"].add(out["pid"])
+                if chunk:
+                    per = out["seconds"] / len(chunk)
+                    sec_per_sample = per if sec_per_sample is None else 0.7 * sec_per_sample + 0.3 * per
+                yield from out["rows"]
+            fill()  # also gives a queued retry to an idle worker
