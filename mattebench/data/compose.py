@@ -20,9 +20,9 @@ floats and NumPy float64), and at a == 255 / a == 0 the formula equals the copy 
 Pixels depend on the Pillow version only through BICUBIC resizing (stable since Pillow 4).
 
 Composites are not cached on disk: on a 1000x800 foreground over a 500x375 VOC background,
-composing costs about 50 ms of CPU (decode, bicubic upscale, blend), and reading a cached PNG of
-the composite plus refitting the background (``Sample.bg``) measured the same (54 ms; writing it
-135 ms), see benchmarks/datasets.py. Only the decoded foreground and alpha are kept in memory
+loading and composing costs about 42-49 ms of CPU per sample (decode, bicubic upscale, blend), and
+reading a cached PNG of the composite plus refitting the background (``Sample.bg``) measured the
+same (54 ms; writing it 135 ms), see benchmarks/datasets.py. Only the decoded foreground and alpha are kept in memory
 between the 20 composites of one foreground.
 """
 

@@ -12,7 +12,6 @@ background or trimap raises SampleError naming the file when that sample loads, 
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -81,7 +80,7 @@ class CompositeDataset(RealDataset):
         self.fg_names, self.bg_names = fg_names, bg_names
         self.fg_dirs, self.alpha_dirs = list(fg_dirs), list(alpha_dirs)
         self.bg_dir, self.trimap_dir, self.per_fg = bg_dir, trimap_dir, per_fg
-        self._decoded: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._last: Optional[tuple[str, np.ndarray, np.ndarray]] = None
         if len(bg_names) != per_fg * len(fg_names):
             self.problems.append(
                 f"the background list has {len(bg_names)} names but {len(fg_names)} foregrounds x {per_fg} need "
@@ -155,16 +154,17 @@ class CompositeDataset(RealDataset):
 
     # -- loading -----------------------------------------------------------------------------------
     def _fg_alpha(self, e: Entry) -> tuple[np.ndarray, np.ndarray]:
-        """Decoded foreground and alpha, kept for the next composites of the same foreground."""
-        hit = self._decoded.get(e.fg_name)
-        if hit is not None:
-            self._decoded.move_to_end(e.fg_name)
-            return hit
+        """Decoded foreground and alpha, kept for the next composites of the same foreground.
+
+        Sorted ids put the 20 composites of a foreground together, so one slot is enough. The slot
+        is replaced by one assignment (safe under threads, and the dataset stays picklable).
+        """
+        last = self._last
+        if last is not None and last[0] == e.fg_name:
+            return last[1], last[2]
         fg = foreground_array(open_image(e.fg_path))
         alpha = read_alpha_u8(e.alpha_path)
-        self._decoded[e.fg_name] = (fg, alpha)
-        while len(self._decoded) > 2:
-            self._decoded.popitem(last=False)
+        self._last = (e.fg_name, fg, alpha)
         return fg, alpha
 
     def trimap_for(self, e: Entry, alpha_u8: np.ndarray) -> tuple[Optional[np.ndarray], dict[str, Any]]:
@@ -198,7 +198,11 @@ class CompositeDataset(RealDataset):
             **tmeta,
         }
         alpha = alpha_u8.astype(np.float32) / np.float32(255.0)
-        return Sample(id=id, image=image, alpha=alpha, trimap=trimap, fg=fg, bg=bg, metadata=metadata)
+        # fg (and a shared generated trimap) come from the one-foreground slot: hand out copies so a
+        # caller that edits its sample in place cannot change the next composites.
+        if trimap is not None and not tmeta.get("trimap_path"):
+            trimap = trimap.copy()
+        return Sample(id=id, image=image, alpha=alpha, trimap=trimap, fg=fg.copy(), bg=bg, metadata=metadata)
 
     def describe_lists(self, fg_list: Optional[Path], bg_list: Path) -> None:
         src = f"order from {rel(fg_list, self.root)}" if fg_list is not None else "natural name order (no foreground list found)"

@@ -22,7 +22,6 @@ foreground (80 in the repository's list, 100 reported in the archive) is detecte
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Optional
 
@@ -135,19 +134,19 @@ VOCdevkit/VOC2012/JPEGImages/<voc name>.jpg   (or -d bg_dir=PATH)""",
                 self.problems.append(f"alpha {p} has no foreground in the list / FG folder")
         self.describe_lists(fg_list_path, bg_list_path)
         self.manifest = TrimapManifest("d646", Path(trimap_manifest) if trimap_manifest else None) if split == "test" else None
-        self._trimaps: OrderedDict[str, tuple[np.ndarray, str]] = OrderedDict()
+        self._last_trimap: Optional[tuple[str, np.ndarray, str]] = None  # all 20 composites share it
 
     def trimap_for(self, e: Entry, alpha_u8: np.ndarray) -> tuple[Optional[np.ndarray], dict[str, Any]]:
-        hit = self._trimaps.get(e.fg_name)
-        if hit is None:
+        last = self._last_trimap
+        if last is not None and last[0] == e.fg_name:
+            hit = (last[1], last[2])
+        else:
             trimap = trimap_from_alpha(alpha_u8)
             th = ""
             if self.manifest is not None:
                 th = self.manifest.verify(e.alpha_path, file_sha256(e.alpha_path), trimap, e.id)
             hit = (trimap, th)
-            self._trimaps[e.fg_name] = hit
-            while len(self._trimaps) > 2:
-                self._trimaps.popitem(last=False)
+            self._last_trimap = (e.fg_name, trimap, th)
         meta: dict[str, Any] = {"trimap_source": "generated:" + RECIPE_NAME}
         if hit[1]:
             meta["trimap_sha256"] = hit[1]
