@@ -60,7 +60,12 @@ def run_check(args: argparse.Namespace) -> int:
         if manifest is None:
             print(f"error: {args.name} has no generated-trimap manifest to freeze", file=sys.stderr)
             return 2
-        print(f"froze {manifest.frozen_count()} trimap hashes into {manifest.freeze_into_package()}")
+        try:
+            path = manifest.freeze_into_package()
+        except OSError as exc:
+            print(f"error: cannot write the packaged manifest ({exc}); run from an editable checkout", file=sys.stderr)
+            return 1
+        print(f"froze {manifest.frozen_count()} trimap hashes into {path}")
     return 0
 
 
