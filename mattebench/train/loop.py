@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from .batches import TRIMAP_RECIPE, BatchMaker, TrainingError, is_stream
+from .distributed import context_for
 
 DEFAULT_OPTIMIZER = {"name": "adam", "lr": 1e-4}
 DEFAULT_SCHEDULE = {"name": "constant"}
@@ -204,6 +205,7 @@ def train(
     }
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    dist_ctx = context_for(model)  # torchrun: join the group, this rank's GPU (a no-op in one process)
     device = _device_of(model)
     state_path, settings_path = out / "resume.pt", out / "train.json"
 
@@ -216,9 +218,11 @@ def train(
         saved = torch.load(state_path, map_location=device, weights_only=True)
         model.load_state_dict(saved["model"])
         start, optim_states = int(saved["step"]), saved["optimizers"]
-    settings_path.write_text(json.dumps(settings, indent=2, default=str))
+    if dist_ctx.writes:
+        settings_path.write_text(json.dumps(settings, indent=2, default=str))
     log = _CsvLog(out / "loss.csv")
-    log.truncate_after(start)  # rows logged after the last saved state are recomputed
+    if dist_ctx.writes:
+        log.truncate_after(start)  # rows logged after the last saved state are recomputed
 
     maker = BatchMaker(dataset, size, batch, seed, steps)
     torch.manual_seed(seed + start)
@@ -248,6 +252,8 @@ def train(
 
     def save_state(step: int) -> Path:
         ck = out / "last.ckpt"
+        if not dist_ctx.writes:
+            return ck
         method.save_checkpoint(ck)
         tmp = state_path.with_suffix(".tmp")
         torch.save({"step": step, "model": model.state_dict(), "optimizers": {k: o.state_dict() for k, o in optimizers.items()}}, tmp)
@@ -256,12 +262,13 @@ def train(
 
     loader: Iterator[dict[str, torch.Tensor]]
     indices = list(range(start, steps))
+    source = dist_ctx.shard(maker)  # DDP: this rank's share of each global batch
     if workers > 0:
-        loader = iter(torch.utils.data.DataLoader(torch.utils.data.Subset(maker, indices), batch_size=None, num_workers=workers, persistent_workers=False))
+        loader = iter(torch.utils.data.DataLoader(torch.utils.data.Subset(source, indices), batch_size=None, num_workers=workers, persistent_workers=False))
     else:
-        loader = (maker[i] for i in indices)
+        loader = (source[i] for i in indices)
     bar = None
-    if progress and indices:
+    if progress and indices and dist_ctx.writes:
         try:
             from tqdm import tqdm
 
@@ -272,6 +279,7 @@ def train(
     t0, window, history, last_loss = time.perf_counter(), [], [], float("nan")
     window_t0 = t0
     current_stage: Optional[str] = None
+    dist_ctx.wrap(model)
     model.train()
     for step in indices:
         stage, s0, s1 = next(p for p in plan if p[1] <= step < p[2])
@@ -284,7 +292,7 @@ def train(
             g["lr"] = lr_now
         batch_t = {k: v.to(device, non_blocking=True) for k, v in next(loader).items()}
         model.zero_grad(set_to_none=True)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda"), dist_ctx.forward_through(method):
             loss, parts = method.training_step(batch_t, stage)
         if not torch.isfinite(loss):
             raise TrainingError(f"the loss became {float(loss.detach())} at step {step} (stage {stage}, lr {lr_now:g}); lower --lr or check the data")
@@ -302,12 +310,16 @@ def train(
             now = time.perf_counter()
             keys = list(dict.fromkeys(k for w in window for k in w))
             row = {"step": done, "epoch": round(done * batch / len(maker.ids), 3) if maker.ids else "", "stage": stage, "lr": f"{lr_now:.6g}"}
-            row.update({k: f"{sum(w.get(k, 0.0) for w in window) / len(window):.6g}" for k in keys})
+            means = dist_ctx.mean({k: sum(w.get(k, 0.0) for w in window) / len(window) for k in keys})  # over ranks
+            row.update({k: f"{means[k]:.6g}" for k in keys})
             row["samples_per_s"] = f"{len(window) * batch / max(now - window_t0, 1e-9):.3f}"
             row["elapsed_s"] = f"{now - t0:.1f}"
-            log.add(row)
+            if dist_ctx.active:
+                last_loss = dist_ctx.mean({"loss": last_loss})["loss"]
+            if dist_ctx.writes:
+                log.add(row)
             history.append(row)
-            if on_log:
+            if on_log and dist_ctx.writes:
                 on_log(row)
             window, window_t0 = [], now
         if save_every and done % save_every == 0 and done < steps:
@@ -319,5 +331,7 @@ def train(
     model.eval()
     save_state(steps)
     final = out / "final.ckpt"
-    method.save_checkpoint(final)
+    if dist_ctx.writes:
+        method.save_checkpoint(final)
+    dist_ctx.close()
     return TrainResult(steps=steps, out=out, checkpoint=final, seconds=time.perf_counter() - t0, last_loss=last_loss, history=history)
