@@ -193,7 +193,8 @@ def render_table(table: PaperTable, runs: dict[RunKey, dict[str, Any]], notes: _
             used.add(key)
             label = e.run_name + (f" ({e.note})" if e.note else "")
             trimap = "yes" if e.method in EXTRA_TRIMAP else "no"
-            extras.append([label, trimap, *_measured(runs[key], None, notes, None)[:2], _measured(runs[key], None, notes, None)[4]])
+            mse, mad, _, _, run = _measured(runs[key], None, notes, None)
+            extras.append([label, trimap, mse, mad, run])
     if extras:
         lines += ["Not in the paper, measured here:", ""]
         lines += [tabulate(extras, headers=["Method", "Trimap", "Measured MSE", "Measured MAD", "Run"], tablefmt="github", disable_numparse=True), ""]
@@ -230,7 +231,7 @@ def _stands_for(s: dict[str, Any], table: Optional[PaperTable]) -> str:
             return row.label
     for e in EXTRAS_FOR_TABLE.get(table.number, ()):
         if e.method == s.get("method") and e.tag == (s.get("tag") or None):
-            return "(not in the paper)"
+            return "(not in the paper; trimap-based)" if e.method in EXTRA_TRIMAP else "(not in the paper)"
     return "(no paper row)"
 
 
@@ -246,7 +247,7 @@ def _plain_table(summaries: list[dict[str, Any]], notes: _Notes, table: Optional
             _stands_for(s, table),
             fmt_value(mse) + (f" ({', '.join(marks)})" if marks else ""),
             fmt_value(mad),
-            f"{c.get('ok', 0)}/{c.get('total', 0)}",
+            f"{c.get('ok', 0)}/{c.get('total', 0)}" + (f" of {s.get('n_dataset')}" if s.get("subset") else ""),
             f"`{os.path.basename(str(ck))}`" if ck else "none",
             notes.ref(s),
         ])
