@@ -426,39 +426,40 @@ _PHI_CUT = np.float32(0.15)
 _HIST_EXACT = 1 << 24  # calcHist counts in float32: exact below 2**24 pixels
 
 
-def _largest_component(mask: np.ndarray, wide_labels: bool) -> tuple[np.ndarray, int, bool]:
-    """Label the 4-connected components of ``mask`` and pick the largest.
+def _largest_component(mask: np.ndarray, narrow: bool = True) -> tuple[np.ndarray, int]:
+    """Label the 4-connected components of a 0/1 ``mask`` and pick the largest.
 
-    Returns (labels, winner, wide_labels); winner 0 means the mask is empty (the background is
-    never a component). Ties between equal sizes go to the component whose first pixel comes
-    first in column-major order (MATLAB bwconncomp's numbering); a rectangular crop keeps that
-    order, so the caller may pass the mask's bounding box. 16-bit labels with an OpenCV histogram
-    are tried first (fast); OpenCV refuses them when there are too many provisional labels, and
-    ``wide_labels`` then switches to 32-bit labels for the remaining thresholds.
+    Returns (labels, winner); winner 0 means the mask is empty (the background is never a
+    component). Ties between equal sizes go to the component whose first pixel comes first in
+    column-major order (MATLAB bwconncomp's numbering); a rectangular crop keeps that order, so
+    the caller may pass the mask's bounding box. 16-bit labels counted with an OpenCV histogram
+    are the fast path (``narrow``); OpenCV refuses them when a mask has more than 65535
+    provisional labels, and those masks, or ``narrow=False``, take 32-bit labels and a
+    bincount (int32 labels come back: the caller may then skip the 16-bit attempt next time).
     """
     labels: np.ndarray
-    if not wide_labels:
+    narrow = narrow and mask.size < _HIST_EXACT
+    if narrow:
         try:
             n, labels = cv2.connectedComponents(mask, connectivity=4, ltype=cv2.CV_16U)
-        except cv2.error:
-            wide_labels = True
-    if wide_labels:
+        except cv2.error:  # "Total number of labels overflowed label type"
+            narrow = False
+    if not narrow:
         n, labels = cv2.connectedComponents(mask, connectivity=4, ltype=cv2.CV_32S)
     if n <= 1:
-        return labels, 0, wide_labels
-    if labels.dtype == np.uint16 and labels.size < _HIST_EXACT:
+        return labels, 0
+    if narrow:
         sizes = cv2.calcHist([labels], [0], None, [n], [0, n]).ravel()
     else:
         sizes = np.bincount(labels.reshape(-1), minlength=n).astype(np.float64)
     sizes[0] = 0  # background
-    best = sizes.max()
-    candidates = np.flatnonzero(sizes == best)
+    candidates = np.flatnonzero(sizes == sizes.max())
     if candidates.size == 1:
-        return labels, int(candidates[0]), wide_labels
+        return labels, int(candidates[0])
     tied = np.isin(labels, candidates)
     col = int(np.flatnonzero(tied.any(axis=0))[0])
     row = int(np.flatnonzero(tied[:, col])[0])
-    return labels, int(labels[row, col]), wide_labels
+    return labels, int(labels[row, col])
 
 
 def _conn(p: np.ndarray, g: np.ndarray, t: np.ndarray, u: _Unknown) -> float:
@@ -474,29 +475,37 @@ def _conn(p: np.ndarray, g: np.ndarray, t: np.ndarray, u: _Unknown) -> float:
         lowest = np.minimum(_alpha32(p), _alpha32(g))
         cuts = _CONN_TH  # compared in float32
         level = np.searchsorted(_CONN_TH[1:], np.minimum(_alpha32(pu), _alpha32(gu)), side="right")
-    # (p >= th) & (t >= th) is min(p, t) >= th; level[j] = number of thresholds th[1..10] the
-    # unknown pixel j reaches. Only the unknown pixels' l is ever read, so only they are tracked.
+    # (p >= th) & (t >= th) is min(p, t) >= th; level[j] = how many of th[1..10] the unknown pixel
+    # j reaches. Only the unknown pixels' l is ever read, so only they are tracked: pixel j keeps
+    # l == -1 while it is in omega_1..omega_{i-1}, and leaves at the first step i where it is not
+    # in omega_i, with l = th[i-1]; pixels still in at the end get l = 1.
+    leave = np.full(u.count, _CONN_TH.size, dtype=np.int64)
     ys, xs = u.coords()
-    l_u = np.full(u.count, -1.0, dtype=np.float32)
-    live = np.arange(u.count)  # unknown pixels with l == -1 so far, all inside omega_1..omega_{i-1}
+    live = np.arange(u.count)  # the unknown pixels that have not left
+    ly, lx, lev = ys, xs, level
     crop, oy, ox = lowest, 0, 0
-    wide = False
+    narrow = True  # 16-bit labels until a mask has too many components for them
     for i in range(1, _CONN_TH.size):
-        out = level[live] < i  # not in M_i, so not in omega_i
-        l_u[live[out]] = _CONN_TH[i - 1]
-        live = live[~out]
-        if live.size == 0:
-            break  # later thresholds only touch pixels that still have l == -1
+        if lev.max() < i:  # none is in M_i: all leave now, later thresholds change nothing
+            leave[live] = i
+            break
         mask = np.greater_equal(crop, cuts[i]).view(np.uint8)  # 0/1, same dtype as crop: no upcast
-        bx, by, bw, bh = cv2.boundingRect(mask)  # non-empty: the live pixels are in M_i
-        # Components live inside M_i's bounding box; M_{i+1} is a subset of M_i.
+        bx, by, bw, bh = cv2.boundingRect(mask)
+        # Components lie inside M_i's bounding box, and M_{i+1} is a subset of M_i.
         mask, crop = mask[by : by + bh, bx : bx + bw], crop[by : by + bh, bx : bx + bw]
         oy, ox = oy + by, ox + bx
-        labels, winner, wide = _largest_component(mask, wide)
-        inside = labels[ys[live] - oy, xs[live] - ox] == winner
-        l_u[live[~inside]] = _CONN_TH[i - 1]
-        live = live[inside]
-    l_u[live] = 1.0
+        labels, winner = _largest_component(mask, narrow)
+        narrow = labels.dtype == np.uint16
+        # Pixels outside M_i may fall outside the box: 'clip' keeps the lookup in range, and
+        # lev >= i discards what it read for them.
+        found = labels.reshape(-1).take((ly - oy) * bw + (lx - ox), mode="clip")
+        stay = (found == winner) & (lev >= i)
+        if not stay.all():
+            leave[live[~stay]] = i
+            live, ly, lx, lev = live[stay], ly[stay], lx[stay], lev[stay]
+            if live.size == 0:
+                break
+    l_u = np.append(_CONN_TH[:-1], np.float32(1.0))[leave - 1]  # leave == 11: never left, l = 1
     d_p = _alpha32(pu) - l_u
     d_t = _alpha32(gu) - l_u
     phi_p = 1 - d_p * (d_p >= _PHI_CUT)
