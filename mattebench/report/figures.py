@@ -228,8 +228,8 @@ def speed_section(points: Sequence[BenchPoint], figures: Sequence[Path], relativ
               "in its text; latencies below come from `mattebench bench` on the device named in each row.", ""]
     at = [p for p in points if p.size in (None, size)]
     if not at:
-        lines += [f"No bench results at {size}x{size} yet: run `mattebench bench --method M --size {size} --save runs/bench` "
-                  "for each method (the plan lists them).", ""]
+        lines += [f"No bench results at {size}x{size} yet: run `mattebench bench --method M --size {size} --device cuda --json "
+                  f"> runs/bench/M-cuda-{size}.json` for each method (`mattebench tables --plan` lists them).", ""]
         return "\n".join(lines)
     for f in figures:
         rel = os.path.relpath(f, relative_to)
