@@ -126,14 +126,15 @@ def _header(key: str) -> tuple[str, str]:
     unit = getattr(info, "unit", "") if info is not None else ""
     name = getattr(info, "label", "") if info is not None else ""
     if name and unit and name != unit and name not in unit:
-        inner = f"{_e(name)}<span class=\"unit\">{_e(unit)}</span>"
+        inner = f"{_e(name)} <span class=\"unit\">{_e(unit)}</span>"
     else:
         inner = _e(label)
     return inner, title
 
 
 def _higher_is_better(key: str) -> bool:
-    return bool(getattr(_metric_info(key), "higher_is_better", False))
+    info = _metric_info(key)
+    return info is not None and not getattr(info, "lower_is_better", True)
 
 
 def _asset(name: str) -> str:
@@ -211,7 +212,7 @@ def _table(dataset: str, proto: Protocol, cols: list[str], primary: str, shown: 
         t = f' title="{_e(title)}"' if title else ""
         heads.append(f'<th scope="col" class="num" data-sort="{_e(k)}"{sort}{t}>{inner}</th>')
     heads.append('<th scope="col" class="num" data-sort="predict_ms" title="median prediction time per sample, '
-                 'on the device named in the run\'s provenance">Time<span class="unit">ms / sample</span></th>')
+                 'on the device named in the run\'s provenance">Time <span class="unit">ms / sample</span></th>')
     heads.append('<th scope="col" class="num">Samples</th>')
     heads.append('<th scope="col">Run</th>')
     ncols = len(heads)
@@ -301,8 +302,9 @@ def _dataset_section(dataset: str, shown: list[dict[str, Any]], paper: Optional[
         facts.append(f'Source: <a href="{_e(dcard["url"])}">{ref}</a>' if dcard.get("url") else f"Source: {ref}")
     if dcard.get("licence") and dcard.get("licence") != "unknown":
         facts.append(f"Licence: {_e(dcard['licence'])}")
-    for f in facts:
-        parts.append(f'<p class="note">{f}</p>')
+    if facts:  # folded, so the tables come first on a phone; <details> opens without JavaScript
+        parts.append(f'<details class="about"><summary>About {_e(dataset)}</summary>'
+                     + "".join(f'<p class="note">{f}</p>' for f in facts) + "</details>")
     primary = dcard.get("primary_metric", "mse_whole")
     present = {k for s in shown for k, v in s.get("means", {}).items() if k in M.METRICS}
     for proto in protocols():
@@ -371,6 +373,12 @@ def render_index(summaries: Sequence[dict[str, Any]], *, paper_values: Optional[
 
 
 # -- run and method pages ------------------------------------------------------------------------
+def _recipe(recipe: Any) -> str:
+    if isinstance(recipe, Mapping):
+        return ": ".join(str(recipe[k]) for k in ("name", "rule") if recipe.get(k)) or json.dumps(recipe, sort_keys=True)
+    return "" if recipe is None else str(recipe)
+
+
 def render_run_page(s: Mapping[str, Any]) -> str:
     """Provenance of one run: versions, commit, device, data fingerprint, checkpoint, options, counts."""
     dataset, name = str(s["dataset"]), run_name(s)
@@ -401,7 +409,7 @@ def render_run_page(s: Mapping[str, Any]) -> str:
         ("Method options", _code(json.dumps(st.get("method_options", {}), sort_keys=True))),
         ("Dataset options", _code(json.dumps(st.get("dataset_options", {}), sort_keys=True))),
         ("Data root", _code(st.get("data_root"))),
-        ("Trimap recipe", _e(p.get("trimap_recipe"))),
+        ("Trimap recipe", _e(_recipe(p.get("trimap_recipe")))),
         ("Quantisation", _e(p.get("quantisation"))),
         ("Executor", _e(f"{p.get('executor')} ({p.get('workers')} worker{'s' if p.get('workers') != 1 else ''})") if p.get("executor") else ""),
         ("Started", _e(p.get("started"))),
@@ -412,13 +420,15 @@ def render_run_page(s: Mapping[str, Any]) -> str:
     excluded = s.get("excluded", {})
     mrows = []
     for k, v in means.items():
+        if k not in M.METRICS:  # predict_ms has its own row below
+            continue
         inner, _ = _header(k)
         ex = excluded.get(k) or 0
         mrows.append(f'<tr><th scope="row">{inner}</th><td class="num">{_e(_fmt(_number(v), k))}</td>'
                      f'<td class="num">{ex}</td></tr>')
     ms = s.get("predict_ms", {})
     if ms.get("median") is not None:
-        mrows.append(f'<tr><th scope="row">Time<span class="unit">ms / sample, median</span></th>'
+        mrows.append(f'<tr><th scope="row">Time <span class="unit">ms / sample, median</span></th>'
                      f'<td class="num">{_e(format(ms["median"], ".4g"))}</td><td class="num"></td></tr>')
     body = [
         f'<nav aria-label="Breadcrumb"><a href="../../index.html#ds-{_slug(dataset)}">← leaderboard</a></nav>',
