@@ -274,3 +274,30 @@ def test_page_reads_without_javascript(site, tmp_path):
         assert len(rows) == sum(1 + (s["dataset"] == "tiny") for s in summaries)
     finally:
         b.quit()
+
+
+def test_synthetic_demo_run_through_the_command(browser, tmp_path):
+    """The issue's path end to end: a run on the embedded synthetic set, `leaderboard --html`, the browser."""
+    import argparse
+
+    from mattebench.commands import leaderboard as leaderboard_command
+    from mattebench.runner import evaluate
+
+    runs = tmp_path / "runs"
+    _, summary = evaluate("trimap-midpoint", "synthetic", limit=2, out=runs)
+    parser = argparse.ArgumentParser()
+    leaderboard_command.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["leaderboard", "--html", "--runs", str(runs), "--out", str(tmp_path / "out")])
+    assert args.func(args) == 0
+    index = tmp_path / "out" / "site" / "index.html"
+    browser.size(1280, 1000)
+    browser.get(index.as_uri())
+    cell = browser.js("return document.querySelector(\"#t-synthetic-whole tr[data-run='trimap-midpoint'] "
+                      "td[data-value]\").getAttribute('data-value');")
+    assert float(cell) == summary["means"]["mse_whole"]
+    browser.click("#t-synthetic-whole tr[data-run='trimap-midpoint'] a[href^='runs/']")
+    assert browser.js("return document.title;") == "trimap-midpoint on synthetic: provenance"
+    text = browser.js("return document.body.innerText;")
+    assert summary["provenance"]["dataset_fingerprint"] in text and "dilate-erode-v1" in text
+    browser.click("a[href^='../../methods/']")
+    assert browser.js("return document.querySelector('h1').textContent;") == "trimap-midpoint"
