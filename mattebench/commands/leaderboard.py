@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if args.html:
         from ..report.site import find_figures, paper_values_from_tables, write_site
 
-        figures = find_figures(args.figures if args.figures else Path(args.out) / "figures")
+        datasets = [f.stem for f in written]
+        figures = find_figures(args.figures if args.figures else Path(args.out) / "figures", datasets)
         print(f"wrote {write_site(args.runs, args.out, paper_values=paper_values_from_tables(), figures=figures)}")
     return 0
