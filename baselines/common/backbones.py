@@ -351,9 +351,11 @@ def map_backbone_state_dict(encoder: nn.Module, sd: "OrderedDict[str, Tensor]") 
         out = OrderedDict((k, v) for k, v in sd.items() if not k.startswith("fc."))
         first = "conv1.weight"
     elif isinstance(encoder, MobileNetV2Encoder):
+        # torchvision nests its blocks (features.1.conv.0.0.weight); MODNet / SPS files are flat already
+        nested = any(re.match(r"^features\.\d+\.conv\.\d+\.\d+\.", k) for k in sd)
         for k, v in sd.items():
             if k.startswith("features."):
-                out[_torchvision_mobilenetv2_to_modnet(k)] = v
+                out[_torchvision_mobilenetv2_to_modnet(k) if nested else k] = v
         first = "features.0.0.weight"
     else:
         raise CheckpointError(f"no key mapping for encoder {type(encoder).__name__}")

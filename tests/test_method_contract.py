@@ -1,0 +1,160 @@
+"""The method contract, checked on every registered method (built-in, classical, reference, plug-ins).
+
+predict(image, trimap=None) -> HxW float32 in [0,1], same size, deterministic; trimap-based methods
+refuse a missing trimap and keep the known regions; trimap-free ones ignore a trimap; trainable
+torch methods take one optimiser step per training stage. Images are tiny (64 x 96) so the whole
+file stays cheap on 2 CPU cores; the training smoke of networks above 30 M parameters is marked slow.
+"""
+
+from __future__ import annotations
+
+import inspect
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import mattebench
+from mattebench.errors import MattebenchError
+from mattebench.types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP, Sample
+
+H, W = 64, 96
+METHODS = mattebench.list_methods()
+# Networks above 30 M parameters (DIM 130.6 M, HAtt 104 M, SHM 74.6 M, LFM 37.6 M): their training
+# smoke is marked slow. Their predict contract always runs.
+HEAVY = {"dim", "dim-free", "hatt", "shm", "lfm"}
+# Known deviations (reported to the owner of the method): pymatting's large-kernel solver holds known
+# pixels only weakly (up to 0.44 off on this image) and its wrapper does not paste the known regions.
+KNOWN_REGION_DRIFT = {"large-kernel": "large-kernel does not keep the trimap's known regions (wrapper does not paste them)"}
+
+
+def _factory_takes(name: str, option: str) -> bool:
+    """Whether the method's factory names ``option`` explicitly (not through **kwargs)."""
+    for ep in metadata.entry_points(group="mattebench.methods"):
+        if ep.name == name:
+            try:
+                return option in inspect.signature(ep.load()).parameters
+            except (TypeError, ValueError):
+                return False
+    return False
+
+
+def make_method(name: str) -> Any:
+    # Trimap-free methods upscale small images to their reference size (512, MODNet's rule); a
+    # reference size equal to the test image keeps the contract test cheap without changing the code path.
+    options = {"ref_size": min(H, W)} if _factory_takes(name, "ref_size") and not mattebench.method_card(name).needs_trimap else {}
+    return mattebench.create_method(name, **options)
+
+
+def make_sample() -> Sample:
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float64)
+    r = np.hypot(yy - H / 2, xx - W / 2)
+    a8 = np.clip(np.round((20.0 - r) / 6.0 * 255), 0, 255).astype(np.uint8)
+    rng = np.random.default_rng(1)
+    fg = rng.integers(100, 256, (H, W, 3), dtype=np.uint8)
+    bg = rng.integers(0, 120, (H, W, 3), dtype=np.uint8)
+    a = a8[..., None] / 255.0
+    image = np.round(a * fg + (1 - a) * bg).astype(np.uint8)
+    trimap = np.full((H, W), 128, np.uint8)
+    trimap[r > 26] = 0
+    trimap[r < 12] = 255
+    return Sample(id="contract", image=image, alpha=a8.astype(np.float32) / 255, trimap=trimap, fg=fg, bg=bg)
+
+
+def predict(method: Any, sample: Sample, trimap: Any) -> np.ndarray:
+    if callable(getattr(method, "observe", None)):
+        method.observe(sample)
+    return method.predict(sample.image.copy(), None if trimap is None else trimap.copy())
+
+
+@pytest.fixture(scope="module")
+def sample() -> Sample:
+    return make_sample()
+
+
+def test_every_planned_baseline_is_registered():
+    for name in ("dim", "dim-free", "indexnet", "fdmpa", "lfm", "shm", "bshm", "hatt"):
+        assert name in METHODS
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_card(name):
+    card = mattebench.method_card(name)
+    assert card.name == name
+    assert card.family in (FAMILY_TRIMAP, FAMILY_FREE, FAMILY_REFERENCE)
+    assert isinstance(card.needs_trimap, bool)
+    assert (card.family == FAMILY_TRIMAP) == card.needs_trimap or card.family == FAMILY_REFERENCE
+    assert card.code_licence and card.weights_licence and card.input_size
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_predict_contract(name, sample):
+    method = make_method(name)
+    card = mattebench.method_card(name)
+    trimap = sample.trimap if card.needs_trimap else None
+    alpha = predict(method, sample, trimap)
+    assert isinstance(alpha, np.ndarray)
+    assert alpha.shape == (H, W) and alpha.dtype == np.float32
+    assert np.isfinite(alpha).all()
+    assert alpha.min() >= 0.0 and alpha.max() <= 1.0
+    again = predict(method, sample, trimap)
+    np.testing.assert_array_equal(alpha, again)  # deterministic
+    if card.needs_trimap:
+        # known regions are kept (solvers holding them as soft constraints get a small tolerance)
+        off = max(np.abs(alpha[sample.trimap == 0]).max(), np.abs(alpha[sample.trimap == 255] - 1).max())
+        if name in KNOWN_REGION_DRIFT and off > 0.02:
+            pytest.xfail(KNOWN_REGION_DRIFT[name])
+        assert off <= 0.02
+        if not callable(getattr(method, "observe", None)):
+            with pytest.raises((MattebenchError, ValueError)):
+                method.predict(sample.image.copy(), None)
+    else:
+        with_trimap = predict(method, sample, sample.trimap)
+        np.testing.assert_array_equal(alpha, with_trimap)  # a trimap-free method ignores a trimap
+
+
+def _training_batch(sample: Sample, batch: int = 2) -> dict[str, torch.Tensor]:
+    def img(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(a).permute(2, 0, 1).float().div(255)[None].repeat(batch, 1, 1, 1)
+
+    fg, bg = img(sample.fg), img(sample.bg)
+    alpha = torch.from_numpy(sample.alpha)[None, None].repeat(batch, 1, 1, 1)
+    tri = torch.from_numpy(sample.trimap.astype(np.float32) / 255)[None, None].repeat(batch, 1, 1, 1)
+    tri = torch.round(tri * 2) / 2  # {0, 0.5, 1}
+    image = alpha * fg + (1 - alpha) * bg
+    return {"image": image, "alpha": alpha, "trimap": tri, "fg": fg, "bg": bg}
+
+
+def _trainable(name: str) -> bool:
+    return mattebench.method_card(name).trainable
+
+
+TRAINABLE = [n for n in METHODS if _trainable(n)]
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in HEAVY else n for n in TRAINABLE])
+def test_one_training_step_per_stage(name, sample):
+    method = make_method(name)
+    model = method.model
+    assert isinstance(model, torch.nn.Module)
+    stages = [s for s, _ in (getattr(method, "train_stages", None) or [("joint", 1.0)])]
+    batch = _training_batch(sample)
+    torch.manual_seed(0)
+    model.train()
+    for stage in stages:
+        chooser = getattr(method, "stage_parameters", None)
+        params = list(chooser(stage)) if callable(chooser) else list(model.parameters())
+        assert params, f"stage {stage} has no parameters"
+        before = [p.detach().clone() for p in params]
+        opt = torch.optim.SGD(params, lr=1e-2)
+        opt.zero_grad()
+        loss, parts = method.training_step(batch, stage)
+        assert loss.dim() == 0 and torch.isfinite(loss), (stage, loss)
+        assert all(isinstance(v, float) for v in parts.values())
+        loss.backward()
+        opt.step()
+        changed = sum(not torch.equal(b, p.detach()) for b, p in zip(before, params))
+        assert changed > 0, f"stage {stage}: no parameter moved"
+    model.eval()
