@@ -135,7 +135,9 @@ _NOTES = (
     "backbone='mobilenetv2' (the † variant; bilinear 2x upsampling replaces unpooling), "
     "backbone_checkpoint=PATH (torchvision vgg16_bn/vgg16 state_dict incl. classifier.0 for fc6, "
     "or MobileNetV2/SPS weights); extra input channels zero-initialised. Loss 0.5 alpha + 0.5 comp "
-    "(Charbonnier eps 1e-6); stages encoder-decoder 0.5, refinement 0.25, joint 0.25."
+    "(Charbonnier eps 1e-6); stages encoder-decoder 0.5, refinement 0.25, joint 0.25. Without fc6 the network "
+    "has 25,945,793 parameters and 154.6 GMACs at 512 (the figures quoted for DIM without fc6, 28.4 M and "
+    "175.5 GFLOPs, come from a layout that is not published; ours drops conv6 and makes deconv6 1x1 512->512)."
 )
 
 DIM_CARD = MethodCard(

@@ -240,7 +240,8 @@ INDEXNET_CARD = MethodCard(
         "M2O depth-wise index blocks with nonlinearity and context, ASPP, 5x5 decoder; module names of the "
         "official release, whose checkpoint loads via checkpoint=PATH. Default size 5,953,515 parameters "
         "(the release); paper_size=True widens each index branch to 2C and gives the paper's 8.15 M "
-        "(8,153,771). trimap=False is the trimap-free variant (first conv 4 -> 3); "
+        "(8,153,771); the paper's 6.30 GFLOPs compare with 6.71 GMACs of paper_size=True at 224x224 (5.52 for the "
+        "release; the paper's input size is not stated). trimap=False is the trimap-free variant (first conv 4 -> 3); "
         "backbone_checkpoint=PATH initialises the encoder from MobileNetV2 weights (SPS for †). "
         "Loss 0.5 alpha + 0.5 comp on the unknown region, on the unclipped output."
     ),
