@@ -10,6 +10,7 @@ the end-to-end ``predict``.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, ClassVar, Iterable, Optional
 
 import numpy as np
@@ -76,6 +77,13 @@ class TorchMattingMethod:
         self.checkpoint = os.fspath(checkpoint) if checkpoint else None
         if checkpoint:
             self.load_checkpoint(checkpoint)
+        else:
+            warnings.warn(
+                f"{self.name}: no checkpoint given: the network is UNTRAINED (random initialisation, plus any "
+                f"backbone_checkpoint) and its mattes are meaningless. Pass checkpoint=PATH or train it with "
+                f"`mattebench train --method {self.name}`.",
+                stacklevel=4,
+            )
 
     @property
     def name(self) -> str:
