@@ -109,7 +109,9 @@ def _largest_component(mask: np.ndarray) -> np.ndarray:
     sizes = np.bincount(lab.ravel())[1:]
     best = sizes.max()
     candidates = np.flatnonzero(sizes == best) + 1
-    # first occurrence of every label in column-major order
+    if candidates.size == 1:
+        return lab == candidates[0]
+    # a tie: the first occurrence of every label in column-major order decides
     labels_f, first_f = np.unique(lab.ravel(order="F"), return_index=True)
     first = dict(zip(labels_f.tolist(), first_f.tolist()))
     winner = min(candidates.tolist(), key=first.__getitem__)
