@@ -89,6 +89,24 @@ def test_executor_arguments():
     assert (args.ray_address, args.workers, args.gpus_per_worker) == ("auto", 3, 0.5)
 
 
+def test_workers_get_the_drivers_thread_settings(monkeypatch):
+    from mattebench.executors.ray import worker_thread_settings
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    env, _ = worker_thread_settings()
+    assert env["OMP_NUM_THREADS"] == "3" and env["OPENBLAS_NUM_THREADS"] == "2"
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    env, torch_threads = worker_thread_settings()
+    assert env["OMP_NUM_THREADS"] == str(len(os.sched_getaffinity(0)))  # OpenBLAS's own default
+    import torch
+
+    assert torch_threads == torch.get_num_threads()
+    env, torch_threads = worker_thread_settings(threads=1)
+    assert env == {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"} and torch_threads == 1
+
+
 def test_missing_ray_gives_install_hint(monkeypatch, tmp_path):
     from mattebench.executors.ray import RayNotInstalled
 

@@ -1,0 +1,130 @@
+"""Throughput of the local executor against Ray with 1 and 2 workers, for a CPU-bound method.
+
+    python benchmarks/scale.py                                  # closed-form, 12 synthetic images at 320 px
+    python benchmarks/scale.py --method knn --n 16 --size 400 --workers 1 2
+
+Every configuration scores the same samples of the embedded ``synthetic`` dataset (nothing is
+written: ``out=None``). One local Ray instance with as many CPUs as the largest worker count is
+shared by the Ray configurations; its start is not timed, but each configuration starts its own
+actors (each builds the method once), and that start-up *is* in the wall time, as it is in a real
+run. Reported per configuration: wall time, samples/s, the time until the first row came back
+(start-up), the steady rate after it, and whether every per-sample value equals the local run's.
+
+Each Ray worker uses the driver's thread settings (for identical numbers), so with 2 workers on 2
+cores and no OMP_NUM_THREADS the machine is oversubscribed; ``OMP_NUM_THREADS=1 python
+benchmarks/scale.py`` compares one-thread processes. On a shared machine the numbers move with the load of other processes: compare them only within
+one invocation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import time
+import warnings
+from typing import Any, Iterator, Optional
+
+from tabulate import tabulate
+
+from mattebench.runner import Executor, LocalExecutor, evaluate
+
+# metrics.grad differs across processes by ~5e-7 relative (float32 gradient magnitudes); every
+# other value must be bit-identical.
+RTOL = {"grad": 1e-5}
+
+
+class Timed:
+    """Wraps an executor and records when each row reached the driver."""
+
+    def __init__(self, inner: Executor) -> None:
+        self.inner, self.name = inner, inner.name
+        self.arrivals: list[float] = []
+        self.t0 = 0.0
+
+    @property
+    def workers(self) -> int:
+        return self.inner.workers
+
+    def run(self, scorer: Any, spec: Any, ids: list[str]) -> Iterator[dict[str, Any]]:
+        self.t0 = time.perf_counter()
+        for row in self.inner.run(scorer, spec, ids):
+            self.arrivals.append(time.perf_counter() - self.t0)
+            yield row
+
+
+def same(a: list[dict[str, Any]], b: list[dict[str, Any]], columns: list[str]) -> tuple[bool, float]:
+    """(all values equal within RTOL, largest relative difference seen)."""
+    by_id = {r["id"]: r for r in b}
+    ok, worst = True, 0.0
+    for r in a:
+        s = by_id.get(r["id"])
+        if s is None or s["status"] != r["status"]:
+            return False, math.inf
+        for c in columns:
+            x, y = r.get(c), s.get(c)
+            if x is None or y is None or (isinstance(x, float) and math.isnan(x) and math.isnan(y)):
+                ok = ok and (x is None) == (y is None)
+                continue
+            rel = abs(x - y) / max(abs(x), abs(y), 1e-300)
+            worst = max(worst, rel)
+            ok = ok and rel <= RTOL.get(c, 0.0)
+    return ok, worst
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--method", default="closed-form", help="a CPU-bound method (closed-form, knn, ...)")
+    ap.add_argument("--n", type=int, default=12, help="synthetic test images")
+    ap.add_argument("--size", type=int, default=320, help="image size in pixels (synthetic's size option)")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="Ray worker counts to time")
+    args = ap.parse_args(argv)
+    warnings.simplefilter("ignore")
+    dopts = {"n": args.n, "size": args.size}
+
+    # Warm-up in the driver: the first pymatting call compiles with numba (cached on disk, which
+    # the Ray workers then reuse), and the first synthetic render fills caches.
+    evaluate(args.method, "synthetic", dataset_options=dopts, limit=1)
+
+    results = []
+    t = Timed(LocalExecutor())
+    start = time.perf_counter()
+    base_rows, base = evaluate(args.method, "synthetic", dataset_options=dopts, executor=t)
+    results.append(("local (1 process)", time.perf_counter() - start, t, base_rows))
+    columns = [c for c in base["means"] if c != "predict_ms"]
+
+    import ray
+
+    from mattebench.executors.ray import RayExecutor
+
+    ray.init(address="local", num_cpus=max(args.workers), include_dashboard=False, logging_level=logging.WARNING)
+    try:
+        for w in args.workers:
+            t = Timed(RayExecutor(workers=w))
+            start = time.perf_counter()
+            rows, _ = evaluate(args.method, "synthetic", dataset_options=dopts, executor=t)
+            results.append((f"ray, {w} worker{'s' if w > 1 else ''}", time.perf_counter() - start, t, rows))
+    finally:
+        ray.shutdown()
+
+    table = []
+    for name, wall, t, rows in results:
+        first = t.arrivals[0] if t.arrivals else math.nan
+        steady = (len(t.arrivals) - 1) / (t.arrivals[-1] - first) if len(t.arrivals) > 1 and t.arrivals[-1] > first else math.nan
+        ok, worst = same(base_rows, rows, columns)
+        table.append([name, f"{wall:.1f}", f"{args.n / wall:.3f}", f"{first:.1f}", f"{steady:.3f}",
+                      "yes" if ok else "NO", f"{worst:.1e}"])
+    from mattebench.executors.ray import worker_thread_settings
+
+    env, torch_threads = worker_thread_settings()
+    print(f"{args.method} on {args.n} synthetic images of {args.size} px; {os.cpu_count()} CPUs; "
+          f"threads per process (driver and each worker): {env}, torch {torch_threads}; "
+          f"load average {os.getloadavg()[0]:.1f} at the end")
+    print(tabulate(table, headers=["executor", "wall s", "samples/s", "first row s", "steady samples/s",
+                                   "same values", "max rel diff"], tablefmt="github"))
+    return 0 if all(same(base_rows, r, columns)[0] for *_, r in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
