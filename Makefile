@@ -29,7 +29,7 @@ demo: install
 	done
 	@if [ -f checkpoints/modnet-synthetic.ckpt ]; then \
 		$(BIN)/mattebench run --method modnet --dataset synthetic --checkpoint checkpoints/modnet-synthetic.ckpt --limit $(DEMO_LIMIT) --quiet; fi
-	$(BIN)/mattebench leaderboard --runs runs --out leaderboards --print
+	$(BIN)/mattebench leaderboard --runs runs --out leaderboards --html --print
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -44,8 +44,12 @@ class PymattingMethod:
             if (tri > 1 - 1e-6).any():
                 return np.ones(trimap.shape, np.float32)
             return np.zeros(trimap.shape, np.float32)
-        alpha = self._function()(img, tri, **self.options)
-        return np.clip(alpha, 0.0, 1.0).astype(np.float32)
+        alpha = np.clip(self._function()(img, tri, **self.options), 0.0, 1.0).astype(np.float32)
+        # The trimap's known regions are given, not estimated: some solvers (large kernel's
+        # approximate Laplacian) drift there, and a matte must agree with the user's constraints.
+        alpha[trimap == 0] = 0.0
+        alpha[trimap == 255] = 1.0
+        return alpha
 
 
 def _factory(name: str, function_name: str, paper: str, url: str, notes: str, min_size: int = 1) -> Callable[..., PymattingMethod]:

@@ -66,12 +66,12 @@ class GroundTruthEcho:
         return [self._frames.get(i, np.zeros(f.shape[:2], np.float32)).astype(np.float32) for i, f in enumerate(frames)]
 
 
-def trimap_midpoint(**options: Any) -> TrimapMidpoint:
-    return TrimapMidpoint(**options)
+def trimap_midpoint() -> TrimapMidpoint:
+    return TrimapMidpoint()
 
 
-def gt_echo(**options: Any) -> GroundTruthEcho:
-    return GroundTruthEcho(**options)
+def gt_echo() -> GroundTruthEcho:
+    return GroundTruthEcho()
 
 
 trimap_midpoint.card = TrimapMidpoint.card  # type: ignore[attr-defined]

@@ -41,7 +41,8 @@ class _Registry:
         self.group = group
         self.card_type = card_type
         self._entries: dict[str, _Entry] = {}
-        self._plugins_loaded = False
+        self._plugins_scanned = False
+        self._pending: dict[str, Any] = {}  # entry points found but not imported yet
         self.broken: dict[str, str] = {}  # plug-in name -> reason it could not load
 
     # -- registration -------------------------------------------------------------------
@@ -71,30 +72,41 @@ class _Registry:
             card = dataclasses.replace(card, family=FAMILY_TRIMAP)
         return card
 
-    def _load_plugins(self) -> None:
-        if self._plugins_loaded:
+    def _scan(self) -> None:
+        """Read the entry points' names (cheap: no import) once."""
+        if self._plugins_scanned:
             return
-        self._plugins_loaded = True
+        self._plugins_scanned = True
         for ep in sorted(metadata.entry_points(group=self.group), key=lambda e: e.name):
-            origin = f"entry point {ep.name} = {ep.value}"
-            if ep.name in self._entries and self._entries[ep.name].origin == origin:
-                continue
-            try:
-                factory = ep.load()
-            except Exception as exc:  # a broken plug-in must not break the others
-                reason = f"{type(exc).__name__}: {exc}"
-                self.broken[ep.name] = reason
-                warnings.warn(
-                    f"mattebench: the {self.kind} plug-in {ep.name!r} ({ep.value}) failed to load and is skipped: {reason}. "
-                    f"Reinstall or fix the package that provides it.",
-                    stacklevel=3,
-                )
-                continue
-            try:
-                self.register(ep.name, factory, origin=origin)
-            except RegistryError as exc:
-                self.broken[ep.name] = str(exc)
-                warnings.warn(f"mattebench: {exc}", stacklevel=3)
+            self._pending.setdefault(ep.name, ep)
+
+    def _load_one(self, name: str) -> None:
+        """Import one plug-in on first use, so `run --method knn` does not import every network."""
+        ep = self._pending.pop(name, None)
+        if ep is None:
+            return
+        origin = f"entry point {ep.name} = {ep.value}"
+        try:
+            factory = ep.load()
+        except Exception as exc:  # a broken plug-in must not break the others
+            reason = f"{type(exc).__name__}: {exc}"
+            self.broken[ep.name] = reason
+            warnings.warn(
+                f"mattebench: the {self.kind} plug-in {ep.name!r} ({ep.value}) failed to load and is skipped: {reason}. "
+                f"Reinstall or fix the package that provides it.",
+                stacklevel=4,
+            )
+            return
+        try:
+            self.register(ep.name, factory, origin=origin)
+        except RegistryError as exc:
+            self.broken[ep.name] = str(exc)
+            warnings.warn(f"mattebench: {exc}", stacklevel=4)
+
+    def _load_plugins(self) -> None:
+        self._scan()
+        for name in sorted(self._pending):
+            self._load_one(name)
 
     # -- lookup ---------------------------------------------------------------------------
     def names(self) -> list[str]:
@@ -102,8 +114,11 @@ class _Registry:
         return sorted(self._entries)
 
     def entry(self, name: str) -> _Entry:
-        self._load_plugins()
+        self._scan()
+        if name not in self._entries and name in self._pending:
+            self._load_one(name)
         if name not in self._entries:
+            self._load_plugins()  # for the list of known names in the message
             hint = ""
             if name in self.broken:
                 hint = f" Its plug-in failed to load: {self.broken[name]}."

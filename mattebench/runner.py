@@ -135,9 +135,12 @@ def evaluate(
     method_options = dict(method_options or {})
     dataset_options = dict(dataset_options or {})
     spec: Optional[ScorerSpec] = None
+    remote = bool(getattr(executor, "remote", False))
     if isinstance(method, str):
         mname = method_name or method
-        method_obj = create_method(method, **method_options)
+        # A remote executor builds the method on its workers (where the GPUs are): the driver
+        # needs only the card, so it does not load the model a second time.
+        method_obj = None if remote else create_method(method, **method_options)
     else:
         method_obj = method
         mname = method_name or getattr(getattr(method, "card", None), "name", None) or getattr(method, "name", None) or type(method).__name__
@@ -149,10 +152,12 @@ def evaluate(
         dname = dataset_name or ds.card.name
     if isinstance(method, str) and isinstance(dataset, str):
         spec = ScorerSpec(method, method_options, dataset, data_root, dataset_options, debug)
-    card = _card_of(method_obj, mname)
+    card = method_card(mname) if method_obj is None else _card_of(method_obj, mname)
     scorer = Scorer(method_obj, ds, card, debug=debug)
     columns = scorer_columns(scorer)
     executor = executor or LocalExecutor()
+    if method_obj is None and spec is None:
+        raise MattebenchError("a remote executor needs the method and the dataset given by registered name")
 
     ids = list(ds.ids())
     if limit is not None:

@@ -12,12 +12,12 @@ import math
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
 
 from . import metrics as M
-from .errors import MattebenchError, PredictionError, SampleError
+from .errors import PredictionError, SampleError
 from .types import Clip, DatasetCard, MethodCard, Sample
 
 QUANTISATION = "unknown protocol: pred and gt as uint8(clip(round(255*a))); whole protocol: float prediction"
@@ -59,8 +59,7 @@ def check_prediction(pred: Any, shape: tuple[int, int], where: str) -> np.ndarra
 def _unknown_scores(pred: np.ndarray, gt: np.ndarray, trimap: Optional[np.ndarray]) -> dict[str, float]:
     if trimap is None:
         return {k: math.nan for k in M.UNKNOWN_METRICS}
-    p8, g8 = M.quantize(pred), M.quantize(gt)
-    return {k: float(getattr(M, k)(p8, g8, trimap)) for k in M.UNKNOWN_METRICS}
+    return {k: float(v) for k, v in M.unknown_metrics(M.quantize(pred), M.quantize(gt), trimap).items()}
 
 
 def _whole_scores(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
@@ -139,22 +138,30 @@ class Scorer:
         """Every frame is predicted in order (temporal methods see the sequence); annotated frames are scored."""
         if not c.alphas:
             raise SampleError("clip has no annotated frames", path=str(c.metadata.get("path", c.id)))
-        frames = list(c.frames)
+        frames = c.frames
+        n = len(frames)
+        idx = sorted(c.alphas)
         seq = getattr(self.method, "predict_sequence", None)
-        tri_all = [c.trimaps.get(i) for i in range(len(frames))]
         t0 = time.perf_counter()
         if callable(seq):
             observe = getattr(self.method, "observe", None)
             if callable(observe):
                 observe(c)
-            preds = list(seq(frames, tri_all if self.method_card.needs_trimap else None))
+            tri_all = [c.trimaps.get(i) for i in range(n)] if self.method_card.needs_trimap else None
+            preds = dict(enumerate(seq(list(frames), tri_all)))
+            n_pred = n
+        elif self.method_card.needs_trimap:
+            # A trimap-based method can only run where a trimap exists: the annotated frames.
+            preds = {i: self._predict(frames[i], c.trimaps.get(i), c, f"{c.id} frame {i}")[0] for i in idx}
+            n_pred = len(idx)
         else:
-            preds = []
-            for i, f in enumerate(frames):
-                preds.append(self._predict(f, tri_all[i], c, f"{c.id} frame {i}")[0])
-        dt = (time.perf_counter() - t0) / max(1, len(frames))
-        idx = sorted(c.alphas)
-        checked = {i: check_prediction(preds[i], frames[i].shape[:2], f"{c.id} frame {i}") for i in idx}
+            # Every frame in order, so that methods with state (OFD, recurrent nets) see the sequence.
+            preds = {}
+            for i in range(n):
+                preds[i] = self._predict(frames[i], None, c, f"{c.id} frame {i}")[0]
+            n_pred = n
+        dt = (time.perf_counter() - t0) / max(1, n_pred)
+        checked = {i: check_prediction(preds.get(i), frames[i].shape[:2], f"{c.id} frame {i}") for i in idx}
         per_frame: list[dict[str, float]] = []
         for i in idx:
             scores: dict[str, float] = {}
@@ -163,7 +170,7 @@ class Scorer:
             if "sad" in self.columns:
                 scores.update(_unknown_scores(checked[i], c.alphas[i], c.trimaps.get(i)))
             per_frame.append(scores)
-        out: dict[str, Any] = {"predict_ms": dt * 1000.0, "frames": len(frames), "annotated": len(idx)}
+        out: dict[str, Any] = {"predict_ms": dt * 1000.0, "frames": n, "annotated": len(idx)}
         for k in per_frame[0]:
             vals = [f[k] for f in per_frame if not math.isnan(f[k])]
             out[k] = float(np.mean(vals)) if vals else math.nan
@@ -188,9 +195,3 @@ def scorer_columns(scorer: Scorer) -> list[str]:
         cols += ["frames", "annotated"]
     return cols
 
-
-ScorerFactory = Callable[[], Scorer]
-
-
-def describe_error(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, MattebenchError) else f"{type(exc).__name__}: {exc}"

@@ -25,9 +25,6 @@ METHODS = mattebench.list_methods()
 # Networks above 30 M parameters (DIM 130.6 M, HAtt 104 M, SHM 74.6 M, LFM 37.6 M): their training
 # smoke is marked slow. Their predict contract always runs.
 HEAVY = {"dim", "dim-free", "hatt", "shm", "lfm"}
-# Known deviations (reported to the owner of the method): pymatting's large-kernel solver holds known
-# pixels only weakly (up to 0.44 off on this image) and its wrapper does not paste the known regions.
-KNOWN_REGION_DRIFT = {"large-kernel": "large-kernel does not keep the trimap's known regions (wrapper does not paste them)"}
 
 
 def _factory_takes(name: str, option: str) -> bool:
@@ -104,8 +101,6 @@ def test_predict_contract(name, sample):
     if card.needs_trimap:
         # known regions are kept (solvers holding them as soft constraints get a small tolerance)
         off = max(np.abs(alpha[sample.trimap == 0]).max(), np.abs(alpha[sample.trimap == 255] - 1).max())
-        if name in KNOWN_REGION_DRIFT and off > 0.02:
-            pytest.xfail(KNOWN_REGION_DRIFT[name])
         assert off <= 0.02
         if not callable(getattr(method, "observe", None)):
             with pytest.raises((MattebenchError, ValueError)):

@@ -160,6 +160,7 @@ class RayExecutor:
     """
 
     name = "ray"
+    remote = True  # the runner then builds the method only on the workers
 
     def __init__(
         self,
