@@ -86,7 +86,7 @@ def test_export_torchscript_matches_eager(trained, tmp_path):
     method = create_modnet(checkpoint=str(trained))
     for shape in ((1, 3, 64, 96), (2, 3, 128, 160)):  # the trace holds for other sizes too (scale factors, not sizes)
         x = torch.rand(shape) * 2 - 1
-        with torch.no_grad():
+        with torch.no_grad(), torch.jit.optimized_execution(False):
             torch.testing.assert_close(scripted(x), method.model(x, True)[2], atol=1e-5, rtol=1e-5)
 
 
