@@ -135,6 +135,13 @@ def evaluate(
     method_options = dict(method_options or {})
     dataset_options = dict(dataset_options or {})
     spec: Optional[ScorerSpec] = None
+    # The dataset first: a missing data root should fail before a model is built.
+    if isinstance(dataset, str):
+        dname = dataset_name or dataset
+        ds = load_dataset(dataset, root=data_root, **dataset_options)
+    else:
+        ds = dataset
+        dname = dataset_name or ds.card.name
     remote = bool(getattr(executor, "remote", False))
     if isinstance(method, str):
         mname = method_name or method
@@ -144,12 +151,6 @@ def evaluate(
     else:
         method_obj = method
         mname = method_name or getattr(getattr(method, "card", None), "name", None) or getattr(method, "name", None) or type(method).__name__
-    if isinstance(dataset, str):
-        dname = dataset_name or dataset
-        ds = load_dataset(dataset, root=data_root, **dataset_options)
-    else:
-        ds = dataset
-        dname = dataset_name or ds.card.name
     if isinstance(method, str) and isinstance(dataset, str):
         spec = ScorerSpec(method, method_options, dataset, data_root, dataset_options, debug)
     card = method_card(mname) if method_obj is None else _card_of(method_obj, mname)
