@@ -93,3 +93,29 @@ def test_shared_terms():
     assert float(masked_mean(alpha, mask)) == pytest.approx(0.125)
     empty = masked_mean(alpha, torch.zeros_like(alpha))
     assert float(empty) == 0.0 and not math.isnan(float(empty))
+
+
+def test_loss_weights_switch_terms_off_for_the_ablation():
+    """Table 3: lambda_s = 0 / lambda_d = 0 remove L_s / L_d; the other terms are unchanged."""
+    args = _case()
+    total, parts = paper_loss(*args)
+    total0, parts0 = paper_loss(*args, lambda_s=0.0, lambda_d=0.0)
+    assert float(parts0["semantic"]) == 0.0 and float(parts0["detail"]) == 0.0
+    assert float(parts0["matte"]) == float(parts["matte"]) and float(parts0["comp"]) == float(parts["comp"])
+    assert abs(float(total0) - float(parts["matte"] + parts["comp"])) < 1e-6
+    _, parts2 = paper_loss(*args, lambda_s=2.0)
+    assert abs(float(parts2["semantic"]) - 2.0 * float(parts["semantic"])) < 1e-7
+
+
+def test_method_passes_loss_weights_to_either_variant():
+    import mattebench
+
+    for loss in ("paper", "official"):
+        with pytest.warns(UserWarning, match="UNTRAINED"):
+            m = mattebench.create_method("modnet", loss=loss, lambda_s=0.0, lambda_d=0.0)
+        g = torch.Generator().manual_seed(0)
+        alpha = torch.rand(1, 1, 64, 64, generator=g)
+        fg, bg = torch.rand(1, 3, 64, 64, generator=g), torch.rand(1, 3, 64, 64, generator=g)
+        batch = {"image": alpha * fg + (1 - alpha) * bg, "alpha": alpha, "trimap": torch.full_like(alpha, 0.5), "fg": fg, "bg": bg}
+        _, parts = m.training_step(batch)
+        assert parts["semantic"] == 0.0 and parts["detail"] == 0.0, loss

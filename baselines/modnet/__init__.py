@@ -14,6 +14,7 @@ from typing import Optional
 
 from mattebench.types import FAMILY_FREE, MethodCard
 
+from .losses import LAMBDA_D, LAMBDA_S
 from .method import MODNetMethod
 from .model import MODNet
 
@@ -33,9 +34,11 @@ def create_modnet(
     ref_size: int = 512,
     threads: Optional[int] = None,
     half: bool = False,
+    lambda_s: float = LAMBDA_S,
+    lambda_d: float = LAMBDA_D,
 ) -> MODNetMethod:
     """MODNet v1. ``checkpoint``: the official .ckpt (with or without ``module.``) or a mattebench .ckpt."""
-    return MODNetMethod("v1", checkpoint, device, backbone_checkpoint, loss, ref_size, threads, half)
+    return MODNetMethod("v1", checkpoint, device, backbone_checkpoint, loss, ref_size, threads, half, lambda_s, lambda_d)
 
 
 def create_modnet_easpp(
@@ -46,9 +49,11 @@ def create_modnet_easpp(
     ref_size: int = 512,
     threads: Optional[int] = None,
     half: bool = False,
+    lambda_s: float = LAMBDA_S,
+    lambda_d: float = LAMBDA_D,
 ) -> MODNetMethod:
     """MODNet with e-ASPP in the low-resolution branch (paper Fig. 3, Appendix A)."""
-    return MODNetMethod("easpp", checkpoint, device, backbone_checkpoint, loss, ref_size, threads, half)
+    return MODNetMethod("easpp", checkpoint, device, backbone_checkpoint, loss, ref_size, threads, half, lambda_s, lambda_d)
 
 
 create_modnet.card = MethodCard(  # type: ignore[attr-defined]

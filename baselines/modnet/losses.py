@@ -39,14 +39,15 @@ def thumbnail(alpha: torch.Tensor) -> torch.Tensor:
     return blur(F.interpolate(alpha, scale_factor=1 / 16, mode="bilinear", align_corners=False))
 
 
-def paper_loss(pred_semantic, pred_detail, pred_matte, batch: dict[str, torch.Tensor]):
+def paper_loss(pred_semantic, pred_detail, pred_matte, batch: dict[str, torch.Tensor], lambda_s: float = LAMBDA_S, lambda_d: float = LAMBDA_D):
     """Eq. 2-5.
 
     - L_s = 1/2 mean (s_p - G(alpha_g))^2 (the L2 norm read as a mean square, as the official code does);
     - L_d = mean over the transition region m_d of |d_p - alpha_g| (m_d = the unknown band of the training
       trimap, which is dilation minus erosion of alpha_g);
     - L_a = mean |alpha_p - alpha_g| + L_c, L_c the compositional loss with the true F and B;
-    - L = L_s + 10 L_d + L_a.
+    - L = L_s + 10 L_d + L_a (``lambda_s``/``lambda_d`` change the weights; 0 switches a term off, as in
+      the ablation of Table 3).
     """
     alpha = batch["alpha"]
     m_d = unknown_mask(batch["trimap"])
@@ -58,7 +59,7 @@ def paper_loss(pred_semantic, pred_detail, pred_matte, batch: dict[str, torch.Te
     else:
         warnings.warn("MODNet paper loss: the batch has no true fg/bg, so the compositional term L_c is left out", stacklevel=2)
         l_c = alpha.new_zeros(())
-    parts = {"semantic": LAMBDA_S * l_s, "detail": LAMBDA_D * l_d, "matte": LAMBDA_A * l_a, "comp": LAMBDA_A * l_c}
+    parts = {"semantic": lambda_s * l_s, "detail": lambda_d * l_d, "matte": LAMBDA_A * l_a, "comp": LAMBDA_A * l_c}
     return sum(parts.values()), parts
 
 

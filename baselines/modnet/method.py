@@ -13,7 +13,7 @@ from torch import nn
 from mattebench.errors import MattebenchError
 
 from . import checkpoint as ckpt
-from .losses import LOSSES
+from .losses import LAMBDA_D, LAMBDA_S, LOSSES
 from .model import MODNet
 from .preprocess import REF_SIZE, prepare, restore
 
@@ -50,6 +50,8 @@ class MODNetMethod:
         ref_size: int = REF_SIZE,
         threads: Optional[int] = None,
         half: bool = False,
+        lambda_s: float = LAMBDA_S,
+        lambda_d: float = LAMBDA_D,
     ):
         if variant not in VARIANTS:
             raise MattebenchError(f"unknown MODNet variant {variant!r}; choose from {sorted(VARIANTS)}")
@@ -60,6 +62,14 @@ class MODNetMethod:
         self.variant = variant
         self.name = "modnet" if variant == "v1" else "modnet-easpp"
         self.loss = loss
+        # Loss weights of eq. 5 (paper defaults 1 and 10). With loss="official" the released code's
+        # semantic and detail scales (10 and 10) are multiplied by lambda_s / 1 and lambda_d / 10, so
+        # 0 switches a term off under either variant (Table 3's ablation).
+        self.lambda_s, self.lambda_d = float(lambda_s), float(lambda_d)
+        if loss == "paper":
+            self.loss_options = {"lambda_s": self.lambda_s, "lambda_d": self.lambda_d}
+        else:
+            self.loss_options = {"semantic_scale": 10.0 * self.lambda_s / LAMBDA_S, "detail_scale": 10.0 * self.lambda_d / LAMBDA_D}
         self.ref_size = int(ref_size)
         self.device = resolve_device(device)
         self.half = bool(half) and self.device.type == "cuda"
@@ -109,11 +119,11 @@ class MODNetMethod:
     def training_step(self, batch: dict[str, torch.Tensor], stage: str = "joint") -> tuple[torch.Tensor, dict[str, float]]:
         x = (batch["image"] - 0.5) / 0.5
         pred_semantic, pred_detail, pred_matte = self.model(x, False)
-        total, parts = LOSSES[self.loss](pred_semantic, pred_detail, pred_matte, batch)
+        total, parts = LOSSES[self.loss](pred_semantic, pred_detail, pred_matte, batch, **self.loss_options)
         return total, {k: float(v.detach()) for k, v in parts.items()}
 
     def save_checkpoint(self, path: str | os.PathLike[str], meta: Optional[dict[str, Any]] = None) -> None:
-        ckpt.save_weights(self.model, path, self.variant, {"loss": self.loss, **(meta or {})})
+        ckpt.save_weights(self.model, path, self.variant, {"loss": self.loss, "lambda_s": self.lambda_s, "lambda_d": self.lambda_d, **(meta or {})})
 
     # -- SOC -------------------------------------------------------------------------------------------
     def adapt(self, source: str | os.PathLike[str], steps: Optional[int] = None, lr: float = 1e-4, out: Optional[str | os.PathLike[str]] = None,
