@@ -61,10 +61,18 @@ def _sort_key(primary: str):
     return key
 
 
+def is_pretrained_run(s: dict[str, Any]) -> bool:
+    """† marks a run whose network started from the SPS backbone: a backbone checkpoint was given, or the
+    run is tagged as such (``sps``, ``official``). The card only says that a † variant exists."""
+    opts = s.get("settings", {}).get("method_options", {}) or {}
+    tag = str(s.get("tag") or "")
+    return bool(opts.get("backbone_checkpoint")) or "sps" in tag.split("-") or tag == "official"
+
+
 def _method_cell(s: dict[str, Any]) -> str:
     card = s.get("method_card", {})
     name = s["method"] + (f" @{s['tag']}" if s.get("tag") else "")
-    if card.get("pretrained"):
+    if is_pretrained_run(s):
         name += " †"
     if card.get("family") == FAMILY_REFERENCE or card.get("name") in ("trimap-midpoint",):
         name += " (reference)"

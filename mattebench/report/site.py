@@ -40,7 +40,7 @@ from .. import __version__
 from .. import metrics as M
 from ..store import load_summaries
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP
-from .leaderboard import SECTIONS, _fmt, _label, family_of
+from .leaderboard import SECTIONS, _fmt, _label, family_of, is_pretrained_run
 
 # dataset -> run or method name -> metric -> the paper's value (a float, or the string as printed).
 PaperValues = Mapping[str, Mapping[str, Mapping[str, Union[float, str]]]]
@@ -254,7 +254,7 @@ def _row(dataset: str, s: dict[str, Any], rank: int, cols: list[str], best: dict
     card = s.get("method_card", {})
     name = run_name(s)
     fam = card.get("family", FAMILY_FREE)
-    dagger = ' <span title="pretrained variant">†</span>' if card.get("pretrained") else ""
+    dagger = ' <span title="pretrained variant">†</span>' if is_pretrained_run(s) else ""
     method_link = f'<a href="{_href("methods", _file_name(str(s["method"])) + ".html")}">{_e(s["method"])}</a>'
     tag = f' <span class="note">@{_e(s["tag"])}</span>' if s.get("tag") else ""
     # The row group names the family (the method card page shows it as a badge).
