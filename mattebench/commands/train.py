@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..registry import create_method, load_dataset
 from ..train import TrainingError, train
+from ..train.distributed import env_world
 from ._options import parse_options
 
 
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             mopts[key] = value
     mopts["device"] = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     out = Path(args.out or Path("runs") / "train" / f"{args.method}-{args.dataset}")
-    if (out / "resume.pt").exists() and not args.restart:
+    if (out / "resume.pt").exists() and not args.restart and env_world()[0] == 0:
         print(f"resuming the run in {out}")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*UNTRAINED.*")  # training an untrained model is the point
@@ -90,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
         info={"method": args.method, "dataset": args.dataset, "method_options": {k: str(v) for k, v in mopts.items()},
               "dataset_options": parse_options(args.dataset_opts)},
     )
+    if env_world()[0] != 0:
+        return 0  # under torchrun only rank 0 reports (it also wrote the checkpoints and the log)
     print(f"trained {args.method} for {result.steps} steps in {result.seconds:.0f} s; last loss {result.last_loss:.4f}")
     print(f"checkpoint: {result.checkpoint}   loss log: {out / 'loss.csv'}")
     print(f"evaluate:   mattebench run --method {args.method} --dataset {args.dataset} --checkpoint {result.checkpoint}")
