@@ -91,3 +91,17 @@ def test_bench_classical_method_has_only_end_to_end_time(capsys):
 def test_bench_unknown_method_is_a_usage_error(capsys):
     assert main(["bench", "--method", "no-such-method", "--json"]) == 2
     assert "unknown method" in capsys.readouterr().err
+
+
+def test_autocast_and_channels_last_are_checked_against_fp32():
+    from mattebench.commands.bench import bench
+
+    plain = bench("fdmpa", size=64, warmup=1, iters=3, e2e=False)
+    assert "max_abs_diff_vs_fp32" not in plain and plain["autocast"] is False
+    fast = bench("fdmpa", size=64, precision="bf16", channels_last=True, warmup=1, iters=3, e2e=False)
+    assert fast["autocast"] is True and fast["channels_last"] is True
+    # bf16 keeps 8 bits of mantissa: a sigmoid alpha differs from fp32 by a few 1e-3 at most, never 0 exactly
+    assert 0.0 < fast["max_abs_diff_vs_fp32"] < 0.05
+    assert fast["latency_ms"] > 0 and fast["params"] == plain["params"]
+    same = bench("fdmpa", size=64, channels_last=True, warmup=1, iters=3, e2e=False)
+    assert same["max_abs_diff_vs_fp32"] < 1e-5  # a memory layout alone changes (almost) nothing

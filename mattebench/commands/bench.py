@@ -34,7 +34,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, default=512, help="square input size S (default 512)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps (default cpu)")
     p.add_argument("--batch", type=int, default=1, help="batch of the model-only timing (default 1)")
-    p.add_argument("--precision", choices=sorted(PRECISIONS), default="fp32")
+    p.add_argument("--precision", choices=sorted(PRECISIONS), default="fp32",
+                   help="fp16/bf16 run the model under torch.autocast; the output is checked against fp32 (max_abs_diff_vs_fp32)")
+    p.add_argument("--channels-last", action="store_true", help="model and input in channels_last memory format")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model before timing (needs a working compiler toolchain)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads to pin (default: torch's current setting)")
     p.add_argument("--warmup", type=int, default=3, help="untimed calls before timing (default 3)")
     p.add_argument("--iters", type=int, default=20, help="timed calls (default 20)")
@@ -60,6 +63,18 @@ def timing_target(method: Any, size: int, needs_trimap: bool, device: torch.devi
     return method.model, lambda b: torch.rand(b, 4 if needs_trimap else 3, size, size, generator=g).to(device)
 
 
+def _first_tensor(out: Any) -> torch.Tensor:
+    """The alpha output of a forward: the tensor itself, or the last tensor of a tuple (MODNet's matte)."""
+    if isinstance(out, torch.Tensor):
+        return out
+    if isinstance(out, dict):
+        out = list(out.values())
+    tensors = [o for o in out if isinstance(o, torch.Tensor)]
+    if not tensors:
+        raise MattebenchError("the model returned no tensor to compare")
+    return tensors[-1]
+
+
 def _example_image(size: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
@@ -71,7 +86,8 @@ def _example_image(size: int) -> tuple[np.ndarray, np.ndarray]:
 
 def bench(method_name: str, *, size: int = 512, device: str = "cpu", batch: int = 1, precision: str = "fp32",
           threads: Optional[int] = None, warmup: int = 3, iters: int = 20, max_seconds: Optional[float] = 60.0,
-          e2e: bool = True, options: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+          e2e: bool = True, options: Optional[dict[str, Any]] = None, channels_last: bool = False,
+          compile: bool = False) -> dict[str, Any]:
     """Run the protocol and return the result record (what ``--json`` prints)."""
     if size < 1 or batch < 1:
         raise MattebenchError("--size and --batch must be positive")
@@ -92,6 +108,7 @@ def bench(method_name: str, *, size: int = 512, device: str = "cpu", batch: int 
         "method": method_name, "options": options, "size": size, "batch": batch, "precision": precision,
         "device": str(dev), "threads": n_threads, "warmup": warmup, "torch": torch.__version__, "mattebench": __version__,
         "timer": "cuda-events" if dev.type == "cuda" else "perf_counter",
+        "autocast": precision != "fp32", "channels_last": channels_last, "compiled": compile,
     }
     record["device_name"] = torch_info(str(dev)).get("device_name")
     model = getattr(method, "model", None)
@@ -102,18 +119,36 @@ def bench(method_name: str, *, size: int = 512, device: str = "cpu", batch: int 
         # The MAC count (batch 1, fp32) is a forward pass: it stands in for the first warm-up call
         # when that call would be identical (batch 1, fp32), saving one pass on large networks.
         record["gmacs"] = round(count_macs(module, make_input(1)) / 1e9, 4)
-        counted_as_warmup = batch == 1 and precision == "fp32" and warmup > 0
-        if precision != "fp32":
-            model.to(PRECISIONS[precision])
-            module.to(PRECISIONS[precision])
-        x = make_input(batch).to(PRECISIONS[precision])
-
-        def call_model() -> None:
+        optimised = precision != "fp32" or channels_last or compile
+        # The MAC count doubles as the first warm-up call only when the timed call is the same plain forward.
+        counted_as_warmup = batch == 1 and not optimised and warmup > 0
+        x = make_input(batch)
+        reference = None
+        if optimised:  # every optimisation is checked against the plain fp32 output of the same input
             with torch.inference_mode():
-                module(x)
+                reference = _first_tensor(module(x)).float()
+        if channels_last:
+            module = module.to(memory_format=torch.channels_last)
+            x = x.contiguous(memory_format=torch.channels_last)
+        if compile:
+            try:
+                module = torch.compile(module)
+            except Exception as exc:  # no toolchain, unsupported backend
+                raise MattebenchError(f"torch.compile failed for {method_name} on {dev}: {exc}") from exc
+        autocast = torch.autocast(device_type=dev.type, dtype=PRECISIONS[precision], enabled=precision != "fp32")
 
+        def call_model() -> Any:
+            with torch.inference_mode(), autocast:
+                return module(x)
+
+        if reference is not None:
+            try:
+                out = _first_tensor(call_model()).float()
+            except RuntimeError as exc:
+                raise MattebenchError(f"{method_name} cannot run in {precision} on {dev}: {exc}. Try --precision fp32 or another --device.") from exc
+            record["max_abs_diff_vs_fp32"] = float((out - reference).abs().max())
         try:
-            times = time_calls(call_model, dev, warmup=warmup - 1 if counted_as_warmup else warmup, iters=iters, max_seconds=max_seconds)
+            times = time_calls(call_model, dev, warmup=max(0, warmup - 1) if counted_as_warmup else warmup, iters=iters, max_seconds=max_seconds)
         except RuntimeError as exc:
             raise MattebenchError(f"{method_name} cannot run in {precision} on {dev}: {exc}. Try --precision fp32 or another --device.") from exc
         stats = summarize(times)
@@ -138,7 +173,8 @@ def bench(method_name: str, *, size: int = 512, device: str = "cpu", batch: int 
 def run(args: argparse.Namespace) -> int:
     record = bench(args.method, size=args.size, device=args.device, batch=args.batch, precision=args.precision,
                    threads=args.threads, warmup=args.warmup, iters=args.iters, max_seconds=args.max_seconds,
-                   e2e=not args.no_e2e, options=parse_options(args.method_option))
+                   e2e=not args.no_e2e, options=parse_options(args.method_option),
+                   channels_last=args.channels_last, compile=args.compile)
     if args.json:
         print(json.dumps(record, sort_keys=True))
         return 0
@@ -150,6 +186,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"  GMACs        {fmt(record['gmacs'])}")
     print(f"  model-only   median {fmt(record['latency_ms'], ' ms')} (p10 {fmt(record['p10_ms'])}, p90 {fmt(record['p90_ms'])}; "
           f"{record['iters']} calls) = {fmt(record['fps'])} fps")
+    if "max_abs_diff_vs_fp32" in record:
+        print(f"  vs fp32      max |difference| {record['max_abs_diff_vs_fp32']:.3g} "
+              f"(autocast {record['precision']}, channels_last {record['channels_last']}, compiled {record['compiled']})")
     if "e2e_ms" in record:
         print(f"  end-to-end   median {fmt(record['e2e_ms'], ' ms')} (p10 {fmt(record.get('e2e_p10_ms'))}, p90 {fmt(record.get('e2e_p90_ms'))})"
               + (f"  [{record['e2e_error']}]" if record.get("e2e_error") else ""))
