@@ -105,3 +105,28 @@ def test_autocast_and_channels_last_are_checked_against_fp32():
     assert fast["latency_ms"] > 0 and fast["params"] == plain["params"]
     same = bench("fdmpa", size=64, channels_last=True, warmup=1, iters=3, e2e=False)
     assert same["max_abs_diff_vs_fp32"] < 1e-5  # a memory layout alone changes (almost) nothing
+
+
+def _gpu_protocol():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_protocol.py"
+    spec = importlib.util.spec_from_file_location("gpu_protocol", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gpu_protocol_records_gains_failures_and_the_best_batch():
+    gp = _gpu_protocol()
+    settings = [("fp32", {}), ("bf16 autocast", {"precision": "bf16"}),
+                ("bad", {"compile": True, "compile_mode": "no-such-mode"})]
+    result = gp.run_protocol("fdmpa", size=32, device="cpu", iters=2, warmup=1, max_batch=2, settings=settings)
+    by = {r["setting"]: r for r in result["latency"]}
+    assert by["fp32"]["gain_vs_fp32"] == 1.0 and "max_abs_diff_vs_fp32" not in by["fp32"]
+    assert by["bf16 autocast"]["max_abs_diff_vs_fp32"] > 0 and by["bf16 autocast"]["gain_vs_fp32"] > 0
+    assert "compile-mode" in by["bad"]["error"] and by["bad"]["gain_vs_fp32"] is None
+    assert [r["batch"] for r in result["throughput"]] == [1, 2]
+    assert result["best"]["batch"] in (1, 2) and result["best"]["setting"] in ("fp32", "bf16 autocast")
+    text = gp.render(result)
+    assert "| bad | could not run: MattebenchError" in text and "Best: batch" in text and "1080Ti" in text

@@ -318,3 +318,25 @@ def test_modnet_easpp_builds_and_counts():
     assert count_parameters(m.model) == 6_487_075 - 2 * 1280 * 320 + easpp_parameters(1280)
     with torch.no_grad():
         assert m.model(torch.zeros(1, 3, 64, 64), True)[2].shape == (1, 1, 64, 64)
+
+
+def test_ofd_option_corrects_clip_flicker(official_file, monkeypatch):
+    """-m ofd=true: MODNet takes whole clips (predict_sequence), and a one-frame flicker in the raw mattes is removed."""
+    plain = quiet_modnet(checkpoint=str(official_file))
+    assert not hasattr(plain, "predict_sequence")  # without OFD, frames are predicted one by one
+    method = quiet_modnet(checkpoint=str(official_file), ofd="true")
+    steady = np.full((6, 8), 0.8, np.float32)
+    raw = [steady, steady, np.full((6, 8), 0.1, np.float32), steady, steady]
+    calls: list[int] = []
+
+    def fake_batch(images, trimaps=None):
+        start = sum(calls)
+        calls.append(len(images))
+        return [raw[start + i] for i in range(len(images))]
+
+    monkeypatch.setattr(method, "predict_batch", fake_batch)
+    frames = [np.zeros((6, 8, 3), np.uint8)] * len(raw)
+    out = method.predict_sequence(frames, None)
+    assert len(out) == len(raw) and calls == [5]
+    for a in out:  # frame 2 differed from both agreeing neighbours: replaced by their mean
+        np.testing.assert_allclose(a, steady)

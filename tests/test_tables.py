@@ -217,9 +217,11 @@ def test_plan_lists_exactly_the_missing_cells(fixture_runs, tmp_path):
     paper_part, synth_part = plan.split("# == the embedded synthetic sets")
     lines = paper_part.splitlines()
     runs_lines = [ln.removeprefix("# ").removeprefix("step ") for ln in lines if "step mattebench run " in ln]
-    # a command this install cannot run yet (an option its method lacks) is written, commented out, with the reason
-    gap = [i for i, ln in enumerate(lines) if ln.startswith("# step mattebench run") and "trimap_input=true" in ln]
-    assert gap and lines[gap[0] - 1].startswith("# NOT YET RUNNABLE (modnet-easpp does not accept trimap_input=")
+    # every paper row with an implementation is runnable now: nothing is commented out as NOT YET RUNNABLE
+    assert "NOT YET RUNNABLE" not in paper_part
+    # MODNet (trimap), Tables 1-2: its own registered method, trained once, evaluated with the dataset's trimaps
+    assert paper_part.count('mattebench train --method modnet-trimap') == 1
+    assert any(ln.startswith("step mattebench run --method modnet-trimap --dataset ppm100") and "--tag trimap" in ln for ln in lines)
     assert any(ln.startswith("step mattebench run --method dim --dataset ppm100") for ln in lines)
     # filled: modnet-easpp@sps on ppm100 and d646, dim-free@scratch on ppm100
     assert not any("--dataset ppm100" in ln and "--tag sps" in ln and "modnet-easpp" in ln for ln in runs_lines)
@@ -286,3 +288,14 @@ def test_empty_runs_folder_gives_all_paper_values_and_marks(tmp_path):
         for label, trimap, mse, mad in rows:
             assert f"| {mse} " in block and f"| {mad} " in block
     assert md.count(f"| {NOT_RUN} ") == len(missing) == sum(len(t.rows) for t in P.TABLES) - 1  # CRGNN: not available
+
+
+def test_a_command_with_an_option_the_method_lacks_is_commented_out_with_the_reason():
+    from mattebench.report.table_spec import unsupported
+    from mattebench.report.tables import _step
+
+    gaps = unsupported("modnet-easpp", {"no_such_option": 1})
+    assert gaps and "no_such_option" in gaps[0]
+    lines = _step("", "mattebench run --method modnet-easpp -m no_such_option=1", gaps)
+    assert lines[0].startswith("# NOT YET RUNNABLE (") and lines[1] == "# step mattebench run --method modnet-easpp -m no_such_option=1"
+    assert unsupported("modnet-trimap", {"variant": "v1"}) == []

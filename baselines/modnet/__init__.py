@@ -4,6 +4,7 @@ Registered methods (entry points in pyproject.toml):
 
 - ``modnet``: the public v1 release (SE block in the low-resolution branch); loads the official checkpoints.
 - ``modnet-easpp``: the paper's variant with e-ASPP (Appendix A); no released weights, train it.
+- ``modnet-trimap``: "MODNet (trimap)" of Tables 1-2, RGB + trimap in (e-ASPP by default); train it.
 
 Both keep the official module call ``model(x, inference) -> (pred_semantic, pred_detail, pred_matte)``.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from mattebench.types import FAMILY_FREE, MethodCard
+from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP, MethodCard
 
 from .losses import LAMBDA_D, LAMBDA_S
 from .method import MODNetMethod
@@ -36,9 +37,11 @@ def create_modnet(
     half: bool = False,
     lambda_s: float = LAMBDA_S,
     lambda_d: float = LAMBDA_D,
+    ofd: bool = False,
 ) -> MODNetMethod:
-    """MODNet v1. ``checkpoint``: the official .ckpt (with or without ``module.``) or a mattebench .ckpt."""
-    return MODNetMethod("v1", checkpoint, device, backbone_checkpoint, loss, ref_size, threads, half, lambda_s, lambda_d)
+    """MODNet v1. ``checkpoint``: the official .ckpt (with or without ``module.``) or a mattebench .ckpt.
+    ``ofd=True``: One-Frame-Delay over each clip of a video dataset."""
+    return MODNetMethod("v1", checkpoint, device, backbone_checkpoint, loss, ref_size, threads, half, lambda_s, lambda_d, ofd)
 
 
 def create_modnet_easpp(
@@ -51,9 +54,29 @@ def create_modnet_easpp(
     half: bool = False,
     lambda_s: float = LAMBDA_S,
     lambda_d: float = LAMBDA_D,
+    ofd: bool = False,
 ) -> MODNetMethod:
     """MODNet with e-ASPP in the low-resolution branch (paper Fig. 3, Appendix A)."""
-    return MODNetMethod("easpp", checkpoint, device, backbone_checkpoint, loss, ref_size, threads, half, lambda_s, lambda_d)
+    return MODNetMethod("easpp", checkpoint, device, backbone_checkpoint, loss, ref_size, threads, half, lambda_s, lambda_d, ofd)
+
+
+def create_modnet_trimap(
+    checkpoint: Optional[str] = None,
+    device: Optional[str] = "cpu",
+    backbone_checkpoint: Optional[str] = None,
+    loss: str = "paper",
+    ref_size: int = 512,
+    threads: Optional[int] = None,
+    half: bool = False,
+    lambda_s: float = LAMBDA_S,
+    lambda_d: float = LAMBDA_D,
+    ofd: bool = False,
+    variant: str = "easpp",
+) -> MODNetMethod:
+    """MODNet taking the trimap as a fourth input channel in training and testing (paper, Sec. 'Results on
+    PPM-100': 'regarding MODNet as a trimap-based method'). ``variant``: 'easpp' (the paper's) or 'v1'."""
+    return MODNetMethod(variant, checkpoint, device, backbone_checkpoint, loss, ref_size, threads, half, lambda_s, lambda_d, ofd,
+                        trimap_input=True)
 
 
 create_modnet.card = MethodCard(  # type: ignore[attr-defined]
@@ -83,4 +106,18 @@ create_modnet_easpp.card = MethodCard(  # type: ignore[attr-defined]
     trainable=True,
 )
 
-__all__ = ["MODNet", "MODNetMethod", "create_modnet", "create_modnet_easpp"]
+create_modnet_trimap.card = MethodCard(  # type: ignore[attr-defined]
+    name="modnet-trimap",
+    needs_trimap=True,
+    family=FAMILY_TRIMAP,
+    paper=PAPER,
+    url=URL,
+    code_licence="Apache-2.0",
+    weights_licence="none released; your own when trained here",
+    input_size=INPUT_RULE + "; the trimap is resized by nearest neighbour and coded -1 / 0 / 1",
+    notes="Tables 1-2's 'MODNet (trimap)'. The paper does not say where the trimap enters: here it is a fourth input "
+    "channel wherever the image enters (backbone, D and F). -m backbone_checkpoint= loads RGB filters, trimap channel 0.",
+    trainable=True,
+)
+
+__all__ = ["MODNet", "MODNetMethod", "create_modnet", "create_modnet_easpp", "create_modnet_trimap"]

@@ -72,12 +72,19 @@ def _key_list(keys: list[str], limit: int = 8) -> str:
     return shown + (f", ... ({len(keys)} in all)" if len(keys) > limit else "")
 
 
+def method_for_variant(variant: str) -> str:
+    """The command-line words that build the network a checkpoint of ``variant`` was saved from."""
+    base, _, trimap = str(variant).partition("-")
+    if trimap == "trimap":
+        return f"--method modnet-trimap -m variant={base}"
+    return "--method modnet" if base == "v1" else "--method modnet-easpp"
+
+
 def load_weights(model: nn.Module, path: str | os.PathLike[str], variant: str) -> str:
     """Load strictly; on any mismatch raise CheckpointError listing missing/unexpected keys. Returns the format."""
     state, fmt, meta = read_checkpoint(path)
     if meta and meta.get("variant") not in (None, variant):
-        other = "modnet" if meta["variant"] == "v1" else "modnet-easpp"
-        raise CheckpointError(f"{path}: a mattebench checkpoint of the {meta['variant']!r} variant; load it with --method {other}")
+        raise CheckpointError(f"{path}: a mattebench checkpoint of the {meta['variant']!r} variant; load it with {method_for_variant(meta['variant'])}")
     if state and all(k.startswith("features.") or k.startswith("classifier.") for k in state):
         raise CheckpointError(
             f"{path}: holds a MobileNetV2 alone (keys features.*), e.g. mobilenetv2_human_seg.ckpt; "
@@ -122,6 +129,13 @@ def load_backbone(model: nn.Module, path: str | os.PathLike[str]) -> None:
     state = {k: v for k, v in state.items() if not k.startswith("classifier.")}
     target = model.backbone.model  # type: ignore[union-attr]
     expected = target.state_dict()
+    first = "features.0.0.weight"
+    if first in state and first in expected and state[first].shape[1] == 3 and expected[first].shape[1] == 4:
+        # RGB + trimap input (trimap_input=True): the RGB filters come from the checkpoint and the trimap
+        # channel starts at zero, so the network starts as the RGB backbone (as DIM extends VGG-16).
+        w = torch.zeros(expected[first].shape, dtype=state[first].dtype)
+        w[:, :3] = state[first]
+        state = {**state, first: w}
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
     if missing or unexpected:

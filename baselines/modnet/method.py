@@ -15,7 +15,7 @@ from mattebench.errors import MattebenchError
 from . import checkpoint as ckpt
 from .losses import LAMBDA_D, LAMBDA_S, LOSSES
 from .model import MODNet
-from .preprocess import REF_SIZE, prepare, restore
+from .preprocess import REF_SIZE, encode_trimap, prepare, restore
 
 VARIANTS = {"v1": "se", "easpp": "easpp"}
 
@@ -27,6 +27,11 @@ def resolve_device(device: Optional[str]) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise MattebenchError(f"device {device!r} requested but this torch ({torch.__version__}) sees no CUDA GPU; use --device cpu")
     return dev
+
+
+def _flag(value: Any) -> bool:
+    """A boolean option given as a bool or as text from the command line (-m ofd=true)."""
+    return value.strip().lower() in ("1", "true", "yes", "on") if isinstance(value, str) else bool(value)
 
 
 class MODNetMethod:
@@ -52,6 +57,8 @@ class MODNetMethod:
         half: bool = False,
         lambda_s: float = LAMBDA_S,
         lambda_d: float = LAMBDA_D,
+        ofd: bool = False,
+        trimap_input: bool = False,
     ):
         if variant not in VARIANTS:
             raise MattebenchError(f"unknown MODNet variant {variant!r}; choose from {sorted(VARIANTS)}")
@@ -60,7 +67,12 @@ class MODNetMethod:
         if threads:
             torch.set_num_threads(int(threads))
         self.variant = variant
-        self.name = "modnet" if variant == "v1" else "modnet-easpp"
+        # "MODNet (trimap)" of Tables 1-2: RGB + trimap in (model.py says where the trimap enters).
+        self.trimap_input = _flag(trimap_input)
+        self.needs_trimap = self.trimap_input
+        # Checkpoints record the variant; a trimap-input network has other input shapes, so its own name.
+        self.checkpoint_variant = variant + ("-trimap" if self.trimap_input else "")
+        self.name = "modnet-trimap" if self.trimap_input else ("modnet" if variant == "v1" else "modnet-easpp")
         self.loss = loss
         # Loss weights of eq. 5 (paper defaults 1 and 10). With loss="official" the released code's
         # semantic and detail scales (10 and 10) are multiplied by lambda_s / 1 and lambda_d / 10, so
@@ -73,10 +85,10 @@ class MODNetMethod:
         self.ref_size = int(ref_size)
         self.device = resolve_device(device)
         self.half = bool(half) and self.device.type == "cuda"
-        self.model = MODNet(context=VARIANTS[variant])
+        self.model = MODNet(in_channels=4 if self.trimap_input else 3, context=VARIANTS[variant])
         self.checkpoint: dict[str, Any] = {}
         if checkpoint:
-            fmt = ckpt.load_weights(self.model, checkpoint, variant)
+            fmt = ckpt.load_weights(self.model, checkpoint, self.checkpoint_variant)
             self.checkpoint = {"path": os.fspath(checkpoint), "sha256": ckpt.sha256(checkpoint), "format": fmt}
         elif backbone_checkpoint:
             ckpt.load_backbone(self.model, backbone_checkpoint)
@@ -88,17 +100,37 @@ class MODNetMethod:
                 stacklevel=3,
             )
         self.model.to(self.device).eval()
+        # One-Frame-Delay (paper, Sec. "OFD"): on clip datasets the scorer hands over the whole clip, and
+        # each frame's matte is corrected from its raw neighbours (offline, so without the one-frame lag).
+        self.ofd = _flag(ofd)
+        if self.ofd:
+            self.predict_sequence = self._predict_sequence_ofd
 
     # -- inference -------------------------------------------------------------------------------
     @torch.inference_mode()
     def predict(self, image: np.ndarray, trimap: Optional[np.ndarray] = None) -> np.ndarray:
-        return self.predict_batch([image])[0]
+        return self.predict_batch([image], [trimap] if trimap is not None else None)[0]
+
+    def _predict_sequence_ofd(self, frames: Sequence[np.ndarray], trimaps: Optional[Sequence[Any]] = None) -> list[np.ndarray]:
+        """Mattes of consecutive frames, then OFD over them (thresholds in mattebench.video.ofd)."""
+        from mattebench.video.ofd import one_frame_delay
+
+        raw: list[np.ndarray] = []
+        for start in range(0, len(frames), 8):  # a few frames per forward: same result, fewer calls
+            raw.extend(self.predict_batch(list(frames[start:start + 8]), list(trimaps[start:start + 8]) if trimaps else None))
+        return list(one_frame_delay(raw))
 
     @torch.inference_mode()
     def predict_batch(self, images: Sequence[np.ndarray], trimaps: Optional[Iterable[Any]] = None) -> list[np.ndarray]:
         """Images that share an inference size run as one batch; each matte returns at its image's size."""
         self.model.eval()
         prepared = [prepare(im, self.ref_size) for im in images]
+        if self.trimap_input:
+            tri = list(trimaps) if trimaps is not None else []
+            if len(tri) != len(images) or any(t is None for t in tri):
+                raise MattebenchError(f"{self.name} takes a trimap with every image (trimap_input=True): evaluate it on a "
+                                      f"dataset with trimaps, or pass one to predict(image, trimap)")
+            prepared = [(torch.cat((x, encode_trimap(t, tuple(x.shape[-2:]))), 1), hw) for (x, hw), t in zip(prepared, tri)]
         out: list[Optional[np.ndarray]] = [None] * len(images)
         groups: dict[tuple[int, ...], list[int]] = {}
         for i, (x, _) in enumerate(prepared):
@@ -111,6 +143,10 @@ class MODNetMethod:
             for j, i in enumerate(idx):
                 alpha = restore(matte[j : j + 1], prepared[i][1])[0, 0]
                 out[i] = alpha.clamp_(0, 1).cpu().numpy().astype(np.float32)
+                if self.trimap_input:  # as every trimap-based method here: the trimap's known regions are kept
+                    t = np.asarray(tri[i])
+                    t = t[:, :, 0] if t.ndim == 3 else t
+                    out[i][t == 0], out[i][t == 255] = 0.0, 1.0
         if self.half:
             self.model.float()
         return out  # type: ignore[return-value]
@@ -118,15 +154,17 @@ class MODNetMethod:
     # -- training contract -----------------------------------------------------------------------
     def training_step(self, batch: dict[str, torch.Tensor], stage: str = "joint") -> tuple[torch.Tensor, dict[str, float]]:
         x = (batch["image"] - 0.5) / 0.5
+        if self.trimap_input:  # training trimaps are 0 / 0.5 / 1: the same -1 / 0 / 1 code as encode_trimap
+            x = torch.cat((x, (batch["trimap"] - 0.5) / 0.5), 1)
         pred_semantic, pred_detail, pred_matte = self.model(x, False)
         total, parts = LOSSES[self.loss](pred_semantic, pred_detail, pred_matte, batch, **self.loss_options)
         return total, {k: float(v.detach()) for k, v in parts.items()}
 
     def save_checkpoint(self, path: str | os.PathLike[str], meta: Optional[dict[str, Any]] = None) -> None:
-        ckpt.save_weights(self.model, path, self.variant, {"loss": self.loss, "lambda_s": self.lambda_s, "lambda_d": self.lambda_d, **(meta or {})})
+        ckpt.save_weights(self.model, path, self.checkpoint_variant, {"loss": self.loss, "lambda_s": self.lambda_s, "lambda_d": self.lambda_d, **(meta or {})})
 
     # -- SOC -------------------------------------------------------------------------------------------
-    def adapt(self, source: str | os.PathLike[str], steps: Optional[int] = None, lr: float = 1e-4, out: Optional[str | os.PathLike[str]] = None,
+    def adapt(self, source: str | os.PathLike[str], steps: Optional[int] = None, lr: float = 1e-5, out: Optional[str | os.PathLike[str]] = None,
               ref_size: Optional[int] = None, progress: bool = True) -> list[dict[str, Any]]:
         """SOC (paper eq. 6-8) on the unlabeled images of ``source`` (an image folder or a video), batch 1, each
         image preprocessed by the inference rule. ``steps`` defaults to one pass. Writes soc.ckpt/soc.csv to ``out``."""
@@ -134,6 +172,8 @@ class MODNetMethod:
 
         from .soc import adapt
 
+        if self.trimap_input:
+            raise MattebenchError("SOC adapts trimap-free MODNet on unlabeled images; it is not defined for trimap_input=True")
         ref = int(ref_size or self.ref_size)
 
         def images():
@@ -147,7 +187,7 @@ class MODNetMethod:
     # -- export ------------------------------------------------------------------------------------
     def export_module(self, height: int = 512, width: int = 512) -> tuple[nn.Module, torch.Tensor]:
         """An inference-only module ``x in [-1, 1] (Bx3xHxW, multiples of 32) -> matte`` and an example input."""
-        return MatteOnly(self.model).eval(), torch.zeros(1, 3, height, width, device=self.device)
+        return MatteOnly(self.model).eval(), torch.zeros(1, self.model.in_channels, height, width, device=self.device)
 
 
 class MatteOnly(nn.Module):

@@ -4,6 +4,10 @@
 variant with e-ASPP in S. The call is the official one: ``model(x, inference)`` returns
 ``(pred_semantic, pred_detail, pred_matte)``; the first two are None when ``inference`` is True.
 ``x`` is Bx3xHxW in [-1, 1] with H and W multiples of 32.
+
+``MODNet(in_channels=4)`` is the paper's "MODNet (trimap)" of Tables 1-2 ("taking a trimap as input during
+both training and testing"): the paper does not say where the trimap enters, so it is a fourth input
+channel wherever the image enters (the backbone, and the image concatenations of D and F).
 """
 
 from __future__ import annotations
@@ -55,15 +59,15 @@ class LRBranch(nn.Module):
 class HRBranch(nn.Module):
     """D: boundary details at 1/4 and 1/2 from the image, low-level features and S(I); d_p at full size."""
 
-    def __init__(self, hr: int = 32, enc: tuple[int, ...] = MobileNetV2Backbone.enc_channels):
+    def __init__(self, hr: int = 32, enc: tuple[int, ...] = MobileNetV2Backbone.enc_channels, img: int = 3):
         super().__init__()
         self.tohr_enc2x = Conv(enc[0], hr, 1)
-        self.conv_enc2x = Conv(hr + 3, hr, 3, stride=2)
+        self.conv_enc2x = Conv(hr + img, hr, 3, stride=2)
         self.tohr_enc4x = Conv(enc[1], hr, 1)
         self.conv_enc4x = Conv(2 * hr, 2 * hr, 3)
-        self.conv_hr4x = nn.Sequential(Conv(3 * hr + 3, 2 * hr, 3), Conv(2 * hr, 2 * hr, 3), Conv(2 * hr, hr, 3))
+        self.conv_hr4x = nn.Sequential(Conv(3 * hr + img, 2 * hr, 3), Conv(2 * hr, 2 * hr, 3), Conv(2 * hr, hr, 3))
         self.conv_hr2x = nn.Sequential(Conv(2 * hr, 2 * hr, 3), Conv(2 * hr, hr, 3), Conv(hr, hr, 3), Conv(hr, hr, 3))
-        self.conv_hr = nn.Sequential(Conv(hr + 3, hr, 3), Conv(hr, 1, 1, plain=True))
+        self.conv_hr = nn.Sequential(Conv(hr + img, hr, 3), Conv(hr, 1, 1, plain=True))
 
     def forward(self, img, enc2x, enc4x, lr8x, inference: bool):
         img2x, img4x = resize(img, 1 / 2), resize(img, 1 / 4)
@@ -79,11 +83,11 @@ class HRBranch(nn.Module):
 class FusionBranch(nn.Module):
     """F: upsampled semantics + details -> alpha matte alpha_p."""
 
-    def __init__(self, hr: int = 32, enc: tuple[int, ...] = MobileNetV2Backbone.enc_channels):
+    def __init__(self, hr: int = 32, enc: tuple[int, ...] = MobileNetV2Backbone.enc_channels, img: int = 3):
         super().__init__()
         self.conv_lr4x = Conv(enc[2], hr, 5)
         self.conv_f2x = Conv(2 * hr, hr, 3)
-        self.conv_f = nn.Sequential(Conv(hr + 3, hr // 2, 3), Conv(hr // 2, 1, 1, plain=True))
+        self.conv_f = nn.Sequential(Conv(hr + img, hr // 2, 3), Conv(hr // 2, 1, 1, plain=True))
 
     def forward(self, img, lr8x, hr2x):
         lr2x = up2(self.conv_lr4x(up2(lr8x)))
@@ -99,8 +103,9 @@ class MODNet(nn.Module):
         super().__init__()
         self.backbone = MobileNetV2Backbone(in_channels)
         self.lr_branch = LRBranch(self.backbone, context)
-        self.hr_branch = HRBranch(hr_channels, self.backbone.enc_channels)
-        self.f_branch = FusionBranch(hr_channels, self.backbone.enc_channels)
+        self.in_channels = in_channels
+        self.hr_branch = HRBranch(hr_channels, self.backbone.enc_channels, in_channels)
+        self.f_branch = FusionBranch(hr_channels, self.backbone.enc_channels, in_channels)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -23,6 +23,8 @@ from ..timing import count_macs, count_parameters, set_threads, summarize, time_
 from ._options import parse_options
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+# torch.compile modes; "reduce-overhead" records CUDA graphs, which removes per-kernel launch cost at batch 1.
+COMPILE_MODES = ["default", "reduce-overhead", "max-autotune"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +40,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="fp16/bf16 run the model under torch.autocast; the output is checked against fp32 (max_abs_diff_vs_fp32)")
     p.add_argument("--channels-last", action="store_true", help="model and input in channels_last memory format")
     p.add_argument("--compile", action="store_true", help="torch.compile the model before timing (needs a working compiler toolchain)")
+    p.add_argument("--compile-mode", choices=COMPILE_MODES, default="default",
+                   help="torch.compile mode; reduce-overhead captures CUDA graphs on GPU (default: default)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads to pin (default: torch's current setting)")
     p.add_argument("--warmup", type=int, default=3, help="untimed calls before timing (default 3)")
     p.add_argument("--iters", type=int, default=20, help="timed calls (default 20)")
@@ -87,12 +91,14 @@ def _example_image(size: int) -> tuple[np.ndarray, np.ndarray]:
 def bench(method_name: str, *, size: int = 512, device: str = "cpu", batch: int = 1, precision: str = "fp32",
           threads: Optional[int] = None, warmup: int = 3, iters: int = 20, max_seconds: Optional[float] = 60.0,
           e2e: bool = True, options: Optional[dict[str, Any]] = None, channels_last: bool = False,
-          compile: bool = False) -> dict[str, Any]:
+          compile: bool = False, compile_mode: str = "default") -> dict[str, Any]:
     """Run the protocol and return the result record (what ``--json`` prints)."""
     if size < 1 or batch < 1:
         raise MattebenchError("--size and --batch must be positive")
     if precision not in PRECISIONS:
         raise MattebenchError(f"--precision must be one of {sorted(PRECISIONS)}")
+    if compile_mode not in COMPILE_MODES:
+        raise MattebenchError(f"--compile-mode must be one of {COMPILE_MODES}")
     options = dict(options or {})
     n_threads = set_threads(threads)
     card = method_card(method_name)
@@ -109,6 +115,7 @@ def bench(method_name: str, *, size: int = 512, device: str = "cpu", batch: int 
         "device": str(dev), "threads": n_threads, "warmup": warmup, "torch": torch.__version__, "mattebench": __version__,
         "timer": "cuda-events" if dev.type == "cuda" else "perf_counter",
         "autocast": precision != "fp32", "channels_last": channels_last, "compiled": compile,
+        "compile_mode": compile_mode if compile else None,
     }
     record["device_name"] = torch_info(str(dev)).get("device_name")
     model = getattr(method, "model", None)
@@ -132,9 +139,12 @@ def bench(method_name: str, *, size: int = 512, device: str = "cpu", batch: int 
             x = x.contiguous(memory_format=torch.channels_last)
         if compile:
             try:
-                module = torch.compile(module)
+                module = torch.compile(module, mode=compile_mode)
             except Exception as exc:  # no toolchain, unsupported backend
                 raise MattebenchError(f"torch.compile failed for {method_name} on {dev}: {exc}") from exc
+        setting = f"in {precision}" + (" with channels_last" if channels_last else "") + (f" under torch.compile(mode={compile_mode!r})" if compile else "")
+        advice = ("Drop --compile (it needs a C++ compiler, and Triton on GPU) or try another --compile-mode." if compile
+                  else "Try --precision fp32 or another --device.")
         autocast = torch.autocast(device_type=dev.type, dtype=PRECISIONS[precision], enabled=precision != "fp32")
 
         def call_model() -> Any:
@@ -144,13 +154,13 @@ def bench(method_name: str, *, size: int = 512, device: str = "cpu", batch: int 
         if reference is not None:
             try:
                 out = _first_tensor(call_model()).float()
-            except RuntimeError as exc:
-                raise MattebenchError(f"{method_name} cannot run in {precision} on {dev}: {exc}. Try --precision fp32 or another --device.") from exc
+            except Exception as exc:  # torch.compile compiles lazily: its failures surface here, on the first call
+                raise MattebenchError(f"{method_name} cannot run {setting} on {dev}: {exc}. {advice}") from exc
             record["max_abs_diff_vs_fp32"] = float((out - reference).abs().max())
         try:
             times = time_calls(call_model, dev, warmup=max(0, warmup - 1) if counted_as_warmup else warmup, iters=iters, max_seconds=max_seconds)
         except RuntimeError as exc:
-            raise MattebenchError(f"{method_name} cannot run in {precision} on {dev}: {exc}. Try --precision fp32 or another --device.") from exc
+            raise MattebenchError(f"{method_name} cannot run {setting} on {dev}: {exc}. {advice}") from exc
         stats = summarize(times)
         record.update(latency_ms=round(stats.median_ms, 3), p10_ms=round(stats.p10_ms, 3), p90_ms=round(stats.p90_ms, 3),
                       fps=round(batch * 1000.0 / stats.median_ms, 3) if stats.median_ms > 0 else None, iters=stats.n)
@@ -174,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
     record = bench(args.method, size=args.size, device=args.device, batch=args.batch, precision=args.precision,
                    threads=args.threads, warmup=args.warmup, iters=args.iters, max_seconds=args.max_seconds,
                    e2e=not args.no_e2e, options=parse_options(args.method_option),
-                   channels_last=args.channels_last, compile=args.compile)
+                   channels_last=args.channels_last, compile=args.compile, compile_mode=args.compile_mode)
     if args.json:
         print(json.dumps(record, sort_keys=True))
         return 0
