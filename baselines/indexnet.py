@@ -34,7 +34,7 @@ from torch import Tensor, nn
 
 from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP, MethodCard
 
-from .common.checkpoints import read_state_dict, strip_module_prefix
+from .common.checkpoints import read_state_dict
 from .common.losses import dim_loss, unknown_mask
 from .common.torch_method import TorchMattingMethod
 

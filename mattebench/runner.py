@@ -13,8 +13,7 @@ import os
 import statistics
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional, Protocol, Union
+from typing import Any, Iterator, Optional, Protocol, Union
 
 from . import provenance
 from .data import trimap as trimap_recipe

@@ -4,7 +4,6 @@ import math
 import numpy as np
 import pytest
 
-import mattebench
 from mattebench.errors import RunConflict
 from mattebench.runner import SampleFailed, evaluate
 from mattebench.store import read_rows

@@ -12,8 +12,6 @@ channel wherever the image enters (the backbone, and the image concatenations of
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 import torch.nn.functional as F
 from torch import nn
