@@ -72,6 +72,13 @@ class BenchPoint:
         return self.method + "".join(f" {k}={v}" for k, v in sorted(opts.items()))
 
     @property
+    def short_label(self) -> str:
+        """The label as the paper writes it: ``backbone=mobilenetv2`` is the † mark."""
+        opts = {k: v for k, v in (self.extra.get("options") or {}).items() if k not in ("checkpoint", "device", "threads")}
+        text = self.method + (" †" if str(opts.pop("backbone", "")).lower() == "mobilenetv2" else "")
+        return text + "".join(f" {k}={v}" for k, v in sorted(opts.items()))
+
+    @property
     def group(self) -> tuple[str, str, int]:
         return (self.device_name or self.device, self.precision, self.batch)
 
@@ -174,6 +181,7 @@ def figure6(points: Sequence[BenchPoint], out_dir: str | os.PathLike[str], size:
     for (device, precision, batch), pts in sorted(groups.items()):
         fig, ax = plt.subplots(figsize=(7.5, 5.0), dpi=120)
         with_params = [p for p in pts if p.params and p.model_ms is not None]
+        labels: list[tuple[str, float, float]] = []
         for p in sorted(pts, key=lambda q: q.method):
             y = p.params / 1e6 if p.params else None
             if y is None or p.model_ms is None:
@@ -184,7 +192,8 @@ def figure6(points: Sequence[BenchPoint], out_dir: str | os.PathLike[str], size:
             if p.e2e_ms:
                 ax.scatter([p.e2e_ms], [y], s=60, facecolors="none", edgecolors="0.3", zorder=3)
                 ax.plot([p.model_ms, p.e2e_ms], [y, y], color="0.6", lw=0.8, ls=":", zorder=1)
-            ax.annotate(p.label, (p.model_ms, y), textcoords="offset points", xytext=(6, 5), fontsize=8)
+            labels.append((p.short_label, p.model_ms, y))
+        _place_labels(fig, ax, labels)
         for ref in FIGURE6_REFERENCES:
             ax.axvline(ref.ms, color="0.45", ls="--", lw=1, zorder=0)
             ax.text(ref.ms, 0.98, f"{ref.note}, {ref.device} ", transform=ax.get_xaxis_transform(),
@@ -209,6 +218,28 @@ def figure6(points: Sequence[BenchPoint], out_dir: str | os.PathLike[str], size:
         plt.close(fig)
         written.append(f)
     return written
+
+
+# Label positions tried in turn (offset in points, horizontal alignment): right-above, right-below,
+# left-above, left-below, then further out; the first that overlaps no placed label wins.
+_LABEL_SPOTS = [((6, 5), "left"), ((6, -11), "left"), ((-6, 5), "right"), ((-6, -11), "right"),
+                ((6, 15), "left"), ((6, -21), "left"), ((-6, 15), "right"), ((-6, -21), "right")]
+
+
+def _place_labels(fig: Any, ax: Any, labels: Sequence[tuple[str, float, float]]) -> None:
+    """Annotate each point, moving a label around its point until it overlaps no earlier one."""
+    renderer = fig.canvas.get_renderer()
+    placed: list[Any] = []
+    for text, x, y in sorted(labels, key=lambda t: (-t[2], t[1])):  # top to bottom
+        ann = None
+        for offset, ha in _LABEL_SPOTS:
+            if ann is not None:
+                ann.remove()
+            ann = ax.annotate(text, (x, y), textcoords="offset points", xytext=offset, ha=ha, fontsize=8)
+            box = ann.get_window_extent(renderer)
+            if not any(box.overlaps(b) for b in placed):
+                break
+        placed.append(ann.get_window_extent(renderer))
 
 
 def _slug(text: str) -> str:
