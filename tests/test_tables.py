@@ -299,3 +299,15 @@ def test_a_command_with_an_option_the_method_lacks_is_commented_out_with_the_rea
     lines = _step("", "mattebench run --method modnet-easpp -m no_such_option=1", gaps)
     assert lines[0].startswith("# NOT YET RUNNABLE (") and lines[1] == "# step mattebench run --method modnet-easpp -m no_such_option=1"
     assert unsupported("modnet-trimap", {"variant": "v1"}) == []
+
+
+def test_an_embedded_set_run_names_the_row_of_its_method_without_claiming_it():
+    from mattebench.report.tables import _stands_for
+
+    t1, t4 = P.TABLES[0], P.TABLES[3]
+    # the trimap MODNet is the method of exactly one Table 1 row: named, marked as trained otherwise
+    assert _stands_for({"method": "modnet-trimap", "tag": None}, t1) == "same method as MODNet (trimap); other training"
+    # the exact (method, tag) of a row is that row
+    assert _stands_for({"method": "modnet-trimap", "tag": "trimap"}, t1) == "MODNet"
+    # v1 MODNet is not the paper's model (e-ASPP): no row, even with a SOC tag
+    assert _stands_for({"method": "modnet", "tag": "soc"}, t4) == "(no paper row)"

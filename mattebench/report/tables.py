@@ -231,6 +231,12 @@ def _stands_for(s: dict[str, Any], table: Optional[PaperTable]) -> str:
     for e in EXTRAS_FOR_TABLE.get(table.number, ()):
         if e.method == s.get("method") and e.tag == (s.get("tag") or None):
             return "(not in the paper; trimap-based)" if e.method in EXTRA_TRIMAP else "(not in the paper)"
+    # Same method as exactly one row, other settings (an embedded-set run is trained differently): say which
+    # row it resembles without claiming it reproduces it.
+    same = [row for row in table.rows if (spec := ROW_SPECS.get(row.key)) is not None and spec.method == s.get("method")]
+    if len(same) == 1:
+        row = same[0]
+        return f"same method as {row.label} ({'trimap' if row.trimap else 'no trimap'}); other training"
     return "(no paper row)"
 
 
