@@ -12,6 +12,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from mattebench.data.trimap import keep_known
 from mattebench.errors import SampleError
 from mattebench.types import FAMILY_TRIMAP, MethodCard
 
@@ -45,11 +46,8 @@ class PymattingMethod:
                 return np.ones(trimap.shape, np.float32)
             return np.zeros(trimap.shape, np.float32)
         alpha = np.clip(self._function()(img, tri, **self.options), 0.0, 1.0).astype(np.float32)
-        # The trimap's known regions are given, not estimated: some solvers (large kernel's
-        # approximate Laplacian) drift there, and a matte must agree with the user's constraints.
-        alpha[trimap == 0] = 0.0
-        alpha[trimap == 255] = 1.0
-        return alpha
+        # Large kernel's approximate Laplacian drifts in the known regions (up to 0.44 here).
+        return keep_known(alpha, trimap)
 
 
 def _factory(name: str, function_name: str, paper: str, url: str, notes: str, min_size: int = 1) -> Callable[..., PymattingMethod]:

@@ -6,6 +6,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from mattebench.data.trimap import keep_known
 from mattebench.errors import SampleError
 from mattebench.types import FAMILY_TRIMAP, FAMILY_REFERENCE, MethodCard, Sample
 
@@ -25,10 +26,7 @@ class TrimapMidpoint:
     def predict(self, image: np.ndarray, trimap: Optional[np.ndarray] = None) -> np.ndarray:
         if trimap is None:
             raise SampleError("trimap-midpoint needs a trimap")
-        alpha = np.full(trimap.shape, 0.5, dtype=np.float32)
-        alpha[trimap == 0] = 0.0
-        alpha[trimap == 255] = 1.0
-        return alpha
+        return keep_known(np.full(trimap.shape, 0.5, dtype=np.float32), trimap)
 
 
 class GroundTruthEcho:

@@ -38,3 +38,13 @@ def test_float_and_uint8_inputs_agree_and_deterministic():
 def test_rejects_non_2d():
     with pytest.raises(ValueError, match="HxW"):
         trimap_from_alpha(np.zeros((4, 4, 3)))
+
+
+def test_keep_known_sets_exactly_the_known_regions():
+    from mattebench.data.trimap import keep_known
+
+    alpha = np.array([[0.25, 0.25, 0.25, 0.25]], np.float32)
+    trimap = np.array([[0, 128, 255, 7]], np.uint8)
+    out = keep_known(alpha, trimap)
+    np.testing.assert_array_equal(out, [[0.0, 0.25, 1.0, 0.25]])  # 7 is neither 0 nor 255: unknown
+    assert out is alpha  # in place

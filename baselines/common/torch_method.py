@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mattebench.data.trimap import keep_known
 from mattebench.errors import MattebenchError, SampleError
 from mattebench.types import MethodCard
 
@@ -159,8 +160,7 @@ class TorchMattingMethod:
                 alpha = F.interpolate(alpha, size=(h, w), mode="bilinear", align_corners=False)
         out = alpha[0, 0].float().clamp(0, 1).cpu().numpy().astype(np.float32)
         if self.needs_trimap and trimap is not None:  # known regions exactly, at the original resolution
-            out[trimap == 0] = 0.0
-            out[trimap == 255] = 1.0
+            keep_known(out, trimap)
         return out
 
     # -- training hooks (shared loop in mattebench.train) ---------------------------------------

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mattebench.data.trimap import keep_known
 from mattebench.errors import MattebenchError
 
 from . import checkpoint as ckpt
@@ -144,9 +145,7 @@ class MODNetMethod:
                 alpha = restore(matte[j : j + 1], prepared[i][1])[0, 0]
                 out[i] = alpha.clamp_(0, 1).cpu().numpy().astype(np.float32)
                 if self.trimap_input:  # as every trimap-based method here: the trimap's known regions are kept
-                    t = np.asarray(tri[i])
-                    t = t[:, :, 0] if t.ndim == 3 else t
-                    out[i][t == 0], out[i][t == 255] = 0.0, 1.0
+                    keep_known(out[i], tri[i])
         if self.half:
             self.model.float()
         return out  # type: ignore[return-value]

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..common.torch_method import trimap_to_tensor  # the {0, 0.5, 1} trimap coding every network here uses
+
 REF_SIZE = 512
 MULTIPLE = 32
 
@@ -65,11 +67,4 @@ def encode_trimap(trimap: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
     """HxW uint8 trimap (0 background, 255 foreground, anything else unknown) -> 1x1xH'xW' in {-1, 0, 1}
     at the inference size, resized by nearest neighbour so that no new unknown values appear. The
     training trimaps (0, 0.5, 1 in [0, 1]) map to the same three values by ``(t - 0.5) / 0.5``."""
-    t = np.asarray(trimap)
-    if t.ndim == 3:
-        t = t[:, :, 0]
-    code = np.zeros(t.shape, np.float32)
-    code[t == 0] = -1.0
-    code[t == 255] = 1.0
-    x = torch.from_numpy(code)[None, None]
-    return F.interpolate(x, size=size, mode="nearest")
+    return F.interpolate((trimap_to_tensor(trimap) - 0.5) / 0.5, size=size, mode="nearest")

@@ -49,6 +49,15 @@ def trimap_from_alpha(alpha: np.ndarray, radius: int | None = None) -> np.ndarra
     return trimap
 
 
+def keep_known(alpha: np.ndarray, trimap: np.ndarray) -> np.ndarray:
+    """``alpha`` (HxW float, modified in place and returned) with the trimap's known regions set: 0 where
+    the trimap is 0, 1 where it is 255. Every trimap-based method ends with this: the known regions are
+    the user's constraints, not estimates (solvers drift there, networks run at another resolution)."""
+    alpha[trimap == 0] = 0.0
+    alpha[trimap == 255] = 1.0
+    return alpha
+
+
 def describe() -> dict[str, str]:
     """The recipe as it goes into provenance and leaderboards."""
     return {
