@@ -48,7 +48,7 @@ ROWS: list[tuple[str, str, dict[str, Any]]] = [
     ("HAtt †", "hatt", {"backbone": "mobilenetv2"}),
 ]
 
-# Published figures (./shared/facts/baselines.md and modnet.md), shown beside ours, never instead.
+# Published figures (each baseline's paper, and MODNet's Table/Figure 6), shown beside ours, never instead.
 PUBLISHED: dict[str, tuple[str, str, Optional[int]]] = {
     # label: (params, MACs, size at which the published MACs were given, to recount ours there)
     "MODNet": ("6,487,075", "15.47 GMACs at 512²", 512),

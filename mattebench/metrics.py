@@ -1,7 +1,9 @@
 """Matting metrics: exact to the reference conventions, and fast.
 
 Pure functions, numpy in, float out. The conventions (regions, units, thresholds, tie-breaks)
-are those of ``shared/facts/metrics.md``; each function's docstring names the one it follows.
+are those of the Deep Image Matting evaluation code (Xu et al., CVPR 2017, its MATLAB ``compute_*_loss``
+scripts) and of the MODNet paper (Ke et al., AAAI 2022, arXiv:2011.11961); each function's docstring
+names the one it follows.
 
 Protocols
 ---------

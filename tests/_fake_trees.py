@@ -40,7 +40,7 @@ def save(path: Path, arr: np.ndarray, **kw) -> Path:
 def reference_composite(fg_path: Path, alpha_path: Path, bg_path: Path) -> np.ndarray:
     """An independent, literal per-pixel implementation of the official rule (slow; tiny images only).
 
-    Follows the description in facts/datasets.md: PIL open, RGB conversion, BICUBIC upscale to
+    Follows the official Composition_code.py of the Deep Image Matting dataset: PIL open, RGB conversion, BICUBIC upscale to
     ceil(size * ratio) only when ratio > 1, top-left crop, per-channel int(a/255*fg + (1-a/255)*bg)
     with a == 255 copying fg and a == 0 keeping bg.
     """

@@ -1,7 +1,8 @@
 """Slow, literal reference implementations of the matting metrics.
 
-Written line by line from ``/work/shared/facts/metrics.md`` (the Deep Image Matting MATLAB
-evaluation code's conventions), independently of ``mattebench.metrics``: whole-image float64
+Written line by line from the Deep Image Matting MATLAB evaluation code's conventions (Xu et al.,
+CVPR 2017: ``compute_sad_loss``, ``compute_mse_loss``, ``compute_gradient_loss``,
+``compute_connectivity_error``), independently of ``mattebench.metrics``: whole-image float64
 arrays, ``scipy.ndimage.convolve(mode='nearest')`` for the gradient filter and
 ``scipy.ndimage.label`` with 4-connectivity for the connectivity error. Nothing here is
 optimised; the tests and ``benchmarks/metrics.py`` compare the fast code against it.

@@ -1,5 +1,5 @@
 """MODNet v1: parameter count, official checkpoint format, module equality with an independent reading of
-the facts (shared/facts/modnet.md), preprocessing sizes, e-ASPP (eq. 13)."""
+the released code (github.com/ZHKKKe/MODNet) and the paper, preprocessing sizes, e-ASPP (eq. 13)."""
 
 from __future__ import annotations
 

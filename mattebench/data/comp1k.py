@@ -31,7 +31,7 @@ from .trimap import RECIPE_NAME, trimap_from_alpha
 COMBINED_CANDIDATES = ("", "Combined_Dataset", "Adobe_Deep_Matting_Dataset/Combined_Dataset", "Adobe_Deep_Matting_Dataset")
 ADOBE = "Adobe-licensed images"
 
-# The 11 portrait foregrounds of the Composition-1k test set (facts/datasets.md).
+# The 11 portrait foregrounds of the Composition-1k test set (Xu et al. 2017, the Adobe Deep Image Matting dataset's test list).
 AMD_PORTRAITS = (
     "boy-1518482_1920.png",
     "girl-1219339_1920.png",

@@ -1,7 +1,8 @@
 """The MODNet paper's Tables 1-5 and its Figure-6 reference point, as data.
 
-Transcribed from the seed paper (Ke et al., AAAI 2022; ``/work/shared/seed/seed-paper.txt``) through
-``shared/facts/paper-tables.md``; each number was checked against the seed's text. Values are kept as
+Transcribed from the paper (Ke et al., "MODNet: Real-Time Trimap-Free Portrait Matting via Objective
+Decomposition", AAAI 2022, arXiv:2011.11961, Tables 1-5 and Figure 6); each number was checked
+against the paper's text. Values are kept as
 the strings printed in the paper (``"0.0016"``) so that a regenerated table shows them exactly, digit
 for digit; :attr:`PaperRow.mse` / :attr:`PaperRow.mad` give the floats for differences.
 
