@@ -29,7 +29,7 @@ from typing import Any, Optional
 import torch
 
 import mattebench
-from mattebench.commands.bench import bench
+from mattebench.bench import bench
 from mattebench.provenance import torch_info
 
 # (label, bench keyword arguments): each optimisation alone, then combined.

@@ -24,7 +24,7 @@ from typing import Any, Optional
 import torch
 
 import mattebench
-from mattebench.commands.bench import bench
+from mattebench.bench import bench
 from mattebench.timing import count_macs
 
 # (row label, registered name, factory options)

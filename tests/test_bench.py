@@ -94,7 +94,7 @@ def test_bench_unknown_method_is_a_usage_error(capsys):
 
 
 def test_autocast_and_channels_last_are_checked_against_fp32():
-    from mattebench.commands.bench import bench
+    from mattebench.bench import bench
 
     plain = bench("fdmpa", size=64, warmup=1, iters=3, e2e=False)
     assert "max_abs_diff_vs_fp32" not in plain and plain["autocast"] is False

@@ -74,7 +74,7 @@ def test_load_bench_normalises_records(tmp_path):
 
 def test_real_bench_record_is_understood(tmp_path):
     """A record from the real `mattebench bench` (tiny size, few calls: no time is asserted)."""
-    bench_mod = pytest.importorskip("mattebench.commands.bench")
+    bench_mod = pytest.importorskip("mattebench.bench")
     with pytest.warns(UserWarning, match="UNTRAINED"):
         record = bench_mod.bench("modnet", size=64, device="cpu", warmup=1, iters=2, max_seconds=5.0)
     (tmp_path / "modnet.json").write_text(json.dumps(record))
