@@ -29,12 +29,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--json", action="store_true", help="print the report as JSON")
     c.add_argument("--freeze", action="store_true", help="maintainers: after a good deep check, write the generated-trimap hashes into the packaged manifest")
     c.set_defaults(func=run_check)
-    s = dsub.add_parser("show", help="save a grid of samples (image, alpha, trimap) as a PNG", description="Save a grid of the first N samples.")
+    s = dsub.add_parser("show", help="save a grid of samples (image, alpha, trimap) as a PNG",
+                        description="Save a grid of N samples spread evenly over the ids (or the ones given with --ids).")
     s.add_argument("name")
     s.add_argument("--data-root", default=None)
     s.add_argument("-d", dest="dataset_opts", action="append", default=[], metavar="KEY=VALUE")
     s.add_argument("--out", default=None, help="output PNG (default: <name>-samples.png)")
     s.add_argument("-n", type=int, default=8, help="number of samples (default 8)")
+    s.add_argument("--ids", nargs="+", default=None, help="explicit sample ids instead of -n")
+    s.add_argument("--columns", type=int, default=3, help="tiles per row (default 3)")
+    s.add_argument("--dpi", type=int, default=80, help="resolution of the PNG (default 80)")
+    s.add_argument("--max-colours", type=int, default=None, help="store with an adaptive palette of this many colours (smaller file)")
     s.set_defaults(func=run_show)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
@@ -78,6 +83,6 @@ def run_show(args: argparse.Namespace) -> int:
         return 2
     ds = load_dataset(args.name, root=args.data_root, **parse_options(args.dataset_opts))
     out = args.out or f"{args.name}-samples.png"
-    save_sample_grid(ds, out, n=args.n)
+    save_sample_grid(ds, out, n=args.n, ids=args.ids, columns=args.columns, dpi=args.dpi, max_colours=args.max_colours)
     print(f"wrote {out}")
     return 0

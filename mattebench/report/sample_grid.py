@@ -6,15 +6,13 @@ sample id and, for the synthetic set, its diversity factors. Works for any objec
 contract (``ids()``, ``load(id)``); for video datasets it shows the first annotated frame of each
 clip. Headless (Agg backend).
 
-Command line::
+Command line (``mattebench data show``)::
 
-    python -m mattebench.report.sample_grid synthetic leaderboards/figures/synthetic-samples.png -n 12 \
-        --dpi 80 --max-colours 256
+    mattebench data show synthetic --out leaderboards/figures/synthetic-samples.png -n 12 --dpi 80 --max-colours 256
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -117,31 +115,3 @@ def save_sample_grid(dataset: Any, path: "str | Path", n: int = 12, ids: Optiona
         # error diffusion against that palette: no banding on gradients and blurred backgrounds
         rgb.quantize(palette=palette, dither=Image.Dither.FLOYDSTEINBERG).save(out, optimize=True)
     return out
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    from ..registry import load_dataset
-
-    ap = argparse.ArgumentParser(description="save a grid of samples (image, alpha, trimap) of a dataset as PNG")
-    ap.add_argument("dataset", help="registered dataset name, e.g. synthetic")
-    ap.add_argument("out", help="output PNG path")
-    ap.add_argument("-n", type=int, default=12, help="number of samples (spread evenly over the ids)")
-    ap.add_argument("--ids", nargs="*", default=None, help="explicit sample ids instead")
-    ap.add_argument("--data-root", default=None)
-    ap.add_argument("--columns", type=int, default=3)
-    ap.add_argument("--dpi", type=int, default=80)
-    ap.add_argument("--max-colours", type=int, default=None, help="store with an adaptive palette (smaller file)")
-    ap.add_argument("-d", dest="opts", action="append", default=[], metavar="KEY=VALUE", help="dataset option")
-    args = ap.parse_args(argv)
-    opts: dict[str, Any] = {}
-    for kv in args.opts:
-        k, _, v = kv.partition("=")
-        opts[k] = int(v) if v.lstrip("-").isdigit() else v
-    ds = load_dataset(args.dataset, root=args.data_root, **opts)
-    print(save_sample_grid(ds, args.out, n=args.n, ids=args.ids, columns=args.columns, dpi=args.dpi,
-                           max_colours=args.max_colours))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
