@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from ..report.figures import BENCH_DIR, figure6, load_bench, speed_section
-from ..report.tables import build_plan, render_document
+from ..report.plan import build_plan
+from ..report.tables import render_document
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -29,18 +29,10 @@ from .paper_values import TABLES, PaperRow, PaperTable
 from .table_spec import (
     EXTRA_TRIMAP,
     EXTRAS_FOR_TABLE,
-    OFFICIAL_CHECKPOINT_VAR,
-    PLAN_VARIABLES,
     ROW_SPECS,
-    TRAIN_CONFIGS,
     RowSpec,
-    bench_command,
-    bench_targets,
-    extra_command,
     proxy_dataset,
-    required_training,
     row_spec,
-    unsupported,
 )
 
 NOT_RUN = "— not run"
@@ -303,133 +295,9 @@ def render_document(
     return "\n".join(out), all_missing
 
 
-# -- the plan --------------------------------------------------------------------------------------
-def _unique_cells(cells: Sequence[Cell]) -> list[Cell]:
-    seen: set[RunKey] = set()
-    out = []
-    for c in cells:
-        key = (c.dataset, c.spec.method, c.spec.tag)
-        if key not in seen:
-            seen.add(key)
-            out.append(c)
-    return out
-
-
-def _step(indent: str, command: str, gaps: Sequence[str], guard: str = "") -> list[str]:
-    """One plan line: ``step CMD`` (a failure is counted, the script goes on), commented out with the reason
-    when this install cannot run it yet."""
-    line = f"{guard}step {command}"
-    if gaps:
-        return [f"{indent}# NOT YET RUNNABLE ({'; '.join(gaps)}):", f"{indent}# {line}"]
-    return [indent + line]
-
-
-def _plan_block(all_cells: Sequence[Cell], indent: str = "", trained: Optional[set[str]] = None) -> list[str]:
-    """Training lines (each config once per script: ``trained`` collects them) then evaluation lines."""
-    cells = _unique_cells(all_cells)
-    lines: list[str] = []
-    trained = trained if trained is not None else set()
-    train = [cfg for cfg in required_training([c.spec.key for c in cells]) if cfg.name not in trained]
-    trained.update(cfg.name for cfg in train)
-    if train:
-        lines.append(f"{indent}# training ({len(train)} models; a checkpoint that exists is not retrained)")
-        for cfg in train:
-            lines.append(f"{indent}# {cfg.description}")
-            gaps = cfg.gaps() + (TRAIN_CONFIGS[cfg.start_from].gaps() if cfg.start_from else [])
-            lines += _step(indent, cfg.command(), gaps, guard=f'[ -f "{cfg.checkpoint}" ] || ')
-        lines.append("")
-    lines.append(f"{indent}# evaluation ({len(cells)} runs)")
-    for c in cells:
-        nums = sorted({x.table for x in all_cells if (x.dataset, x.spec.method, x.spec.tag) == (c.dataset, c.spec.method, c.spec.tag)})
-        label = c.row.label + (" (trimap)" if c.row.trimap else "")
-        lines.append(f"{indent}# Table {', '.join(map(str, nums))}: {label}")
-        lines += _step(indent, c.spec.run_command(c.dataset), c.spec.gaps())
-    return lines
-
-
-def build_plan(runs_dir: str | os.PathLike[str], *, summaries: Optional[Sequence[dict[str, Any]]] = None,
-               tables: Sequence[PaperTable] = TABLES, bench: Optional[Sequence[Any]] = None) -> str:
-    """A bash script with every command still needed to fill the tables (paper datasets first, then synthetic,
-    optional extras, then the bench runs of Figure 6 missing from ``bench``, a list of figures.BenchPoint)."""
-    runs = index_runs(summaries if summaries is not None else load_summaries(runs_dir))
-    missing: list[Cell] = []
-    synth_missing: list[Cell] = []
-    unavailable: list[tuple[int, PaperRow, RowSpec]] = []
-    for t in tables:
-        proxy = proxy_dataset(t)
-        for row in t.rows:
-            spec = row_spec(row.key)
-            if not spec.available:
-                unavailable.append((t.number, row, spec))
-                continue
-            if (t.dataset, spec.method, spec.tag) not in runs:
-                missing.append(Cell(t.number, row, spec, t.dataset))
-            if (proxy, spec.method, spec.tag) not in runs:
-                synth_missing.append(Cell(t.number, row, spec, proxy))
-    lines = [
-        "#!/usr/bin/env bash",
-        "# Commands still needed to fill the MODNet paper's Tables 1-5 (written by `mattebench tables --plan`).",
-        f"# Runs already stored under {runs_dir}/ are left out; rerun `mattebench tables --plan` after a partial run.",
-        "# Every command resumes where it stopped, so this script can be rerun after an interruption. A failed",
-        "# command (missing data, missing weights) is reported and the script goes on with the others.",
-        "set -uo pipefail",
-        "FAILED=0",
-        'step() { "$@" || { echo "FAILED ($?): $*" >&2; FAILED=$((FAILED + 1)); }; }',
-        "",
-    ]
-    for name, default, what in (*PLAN_VARIABLES, OFFICIAL_CHECKPOINT_VAR):
-        lines.append(f'{name}="${{{name}:-{default}}}"  # {what}')
-    lines.append("")
-    if unavailable:
-        for num, row, spec in unavailable:
-            lines.append(f"# Table {num}, {row.label}: {spec.note} (the cell keeps the paper's value only)")
-        lines.append("")
-    trained: set[str] = set()
-    lines.append(f"# == the paper's datasets ({len(_unique_cells(missing))} runs missing) ==")
-    if missing:
-        lines += _plan_block(missing, trained=trained)
-    else:
-        lines.append("# every cell on the paper's datasets has a run")
-    lines += ["", f"# == the embedded synthetic sets, no downloads ({len(_unique_cells(synth_missing))} runs missing; "
-              "not comparable with the paper) ==", 'if [ "${WITH_SYNTHETIC:-1}" = 1 ]; then']
-    if synth_missing:
-        lines += _plan_block(synth_missing, indent="  ", trained=trained)
-    else:
-        lines.append("  :  # every row has a synthetic run")
-    lines += ["fi", ""]
-    extras = _extra_commands(tables, runs)
-    if extras:
-        lines += ["# == optional: rows not in the paper (official v1 checkpoint, classical methods) ==",
-                  'if [ "${WITH_EXTRAS:-0}" = 1 ]; then', *["  " + e for e in extras], "fi", ""]
-    benched = {(p.method, tuple(sorted(((p.extra.get("options") or {})).items()))) for p in (bench or []) if p.size in (None, 512)}
-    todo = [(m, o) for m, o in bench_targets() if (m, tuple(sorted(o.items()))) not in benched]
-    lines.append(f"# == Figure 6: parameters and latency at 512x512 ({len(todo)} methods without a bench result) ==")
-    if todo:
-        lines.append('mkdir -p "$RUNS/bench"')
-        for m, o in todo:
-            lines += _step("", bench_command(m, o), unsupported(m, o))
-    lines += ["", 'mattebench tables --runs "$RUNS"', 'echo "$FAILED command(s) failed" >&2', '[ "$FAILED" = 0 ]', ""]
-    return "\n".join(lines)
-
-
-def _extra_commands(tables: Sequence[PaperTable], runs: dict[RunKey, dict[str, Any]]) -> list[str]:
-    out: list[str] = []
-    seen: set[RunKey] = set()
-    for t in tables:
-        for e in EXTRAS_FOR_TABLE.get(t.number, ()):
-            key = (t.dataset, e.method, e.tag)
-            if key in runs or key in seen:
-                continue
-            seen.add(key)
-            guard = '[ ! -f "$MODNET_OFFICIAL" ] || ' if e.key == "modnet-official" else ""
-            out += _step("", extra_command(e, t.dataset), unsupported(e.method, {}), guard=guard)
-    return out
-
-
 __all__ = [
     "Cell",
     "NOT_RUN",
-    "build_plan",
     "fmt_diff",
     "fmt_value",
     "index_runs",
