@@ -120,38 +120,13 @@ def _pick(rng: np.random.Generator, palette: np.ndarray, jitter: float = 0.03) -
     return np.clip(c * rng.uniform(1 - jitter, 1 + jitter, 3), 0, 1)
 
 
-def sample_portrait(
-    rng: np.random.Generator,
-    height: int,
-    width: int,
-    full_body: bool,
-    holds_object: bool,
-    veil: Optional[bool] = None,
-    object_kind: Optional[str] = None,
-) -> Portrait:
-    """Draw one person. ``full_body`` and ``holds_object`` are the PPM-100 factors (set by the caller
-    so that a split can balance them); everything else is drawn here."""
-    style = HAIR_STYLES[int(rng.integers(len(HAIR_STYLES)))]
-    bangs = bool(rng.random() < 0.35)
-    hair = make_hair(rng, style, bangs, full_body)
-    veil = bool(rng.random() < 0.22) if veil is None else veil
-    kind = (object_kind or OBJECT_KINDS[int(rng.integers(len(OBJECT_KINDS)))]) if holds_object else None
-    if kind is not None and kind not in OBJECT_KINDS:
-        raise ValueError(f"unknown object {kind!r}; choose from {', '.join(OBJECT_KINDS)}")
-    if kind is None:
-        pose = "relaxed"
-    elif full_body:
-        pose = "relaxed"  # full body: the object hangs from the hand at hip height
-    else:
-        pose = "side" if kind in ("wine_glass", "balloon", "book") else "front"
-    side = float(rng.choice([-1.0, 1.0]))
-
-    shoulder = float(rng.uniform(2.35, 2.85))
+def _colours(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Skin, hair, clothes, eyes, lips, object, veil and spectacle-frame colours of one person."""
     skin = _pick(rng, SKIN_TONES)
     hair_c = HAIR_COLOURS[int(rng.choice(len(HAIR_COLOURS), p=HAIR_WEIGHTS))] * rng.uniform(0.94, 1.06, 3)
     hair_c = np.clip(hair_c, 0, 1)
     shirt = _hsv(rng.random(), rng.uniform(0.15, 0.85), rng.uniform(0.25, 0.95))
-    colours = {
+    return {
         "skin": skin,
         "hair": hair_c,
         "shirt": shirt,
@@ -165,10 +140,12 @@ def sample_portrait(
         "veil": np.array([0.97, 0.96, 0.93]) * rng.uniform(0.93, 1.0),
         "frames": np.array([(0.08, 0.07, 0.07), (0.45, 0.3, 0.15), (0.7, 0.6, 0.4), (0.2, 0.2, 0.35)][int(rng.integers(4))]),
     }
-    eyeglasses = bool(rng.random() < 0.3)
-    sunglasses = eyeglasses and bool(rng.random() < 0.35)
 
-    # framing: the extent of the person (head units) that must stay in the picture
+
+def _framing(rng: np.random.Generator, height: int, width: int, hair: Hair, veil: bool, shoulder: float,
+             kind: Optional[str], pose: str, side: float, full_body: bool) -> tuple[float, float, float]:
+    """The scale (pixels per head unit) and the head centre (cx, cy) that keep the person in the picture."""
+    # the extent of the person (head units) that must stay in the picture
     top = -(1.28 + hair.volume) - (0.15 if veil else 0.0)
     reach = max(shoulder + 0.6, 1.0 + hair.volume + 0.2, 3.4 if veil else 0.0)
     left, right = -reach, reach
@@ -198,7 +175,41 @@ def sample_portrait(
         cy = -top * a + float(rng.uniform(0.02, 0.1)) * height
     lo, hi = -left * a + 0.02 * width, width - right * a - 0.02 * width
     cx = float(rng.uniform(lo, hi)) if hi > lo else 0.5 * (lo + hi)
+    return a, cx, cy
 
+
+def sample_portrait(
+    rng: np.random.Generator,
+    height: int,
+    width: int,
+    full_body: bool,
+    holds_object: bool,
+    veil: Optional[bool] = None,
+    object_kind: Optional[str] = None,
+) -> Portrait:
+    """Draw one person. ``full_body`` and ``holds_object`` are the PPM-100 factors (set by the caller
+    so that a split can balance them); everything else is drawn here."""
+    style = HAIR_STYLES[int(rng.integers(len(HAIR_STYLES)))]
+    bangs = bool(rng.random() < 0.35)
+    hair = make_hair(rng, style, bangs, full_body)
+    veil = bool(rng.random() < 0.22) if veil is None else veil
+    kind = (object_kind or OBJECT_KINDS[int(rng.integers(len(OBJECT_KINDS)))]) if holds_object else None
+    if kind is not None and kind not in OBJECT_KINDS:
+        raise ValueError(f"unknown object {kind!r}; choose from {', '.join(OBJECT_KINDS)}")
+    if kind is None:
+        pose = "relaxed"
+    elif full_body:
+        pose = "relaxed"  # full body: the object hangs from the hand at hip height
+    else:
+        pose = "side" if kind in ("wine_glass", "balloon", "book") else "front"
+    side = float(rng.choice([-1.0, 1.0]))
+
+    shoulder = float(rng.uniform(2.35, 2.85))
+    colours = _colours(rng)
+    eyeglasses = bool(rng.random() < 0.3)
+    sunglasses = eyeglasses and bool(rng.random() < 0.35)
+
+    a, cx, cy = _framing(rng, height, width, hair, veil, shoulder, kind, pose, side, full_body)
     obj: dict[str, float] = {
         "tilt": float(rng.uniform(-0.25, 0.25)),
         "wine": float(rng.random() < 0.5),
@@ -442,106 +453,137 @@ def _draw_face(img8: np.ndarray, p: Portrait, fr: Frame) -> None:
 # held objects: each returns its sub-layers (coverage * opacity, colour)
 
 
-def _object_layers(p: Portrait, fr: Frame, hand: np.ndarray, u: np.ndarray, v: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    h, w = u.shape
-    kind = p.object_kind
-    hu, hv = float(hand[0]), float(hand[1])
-    tilt = p.object_params["tilt"]
-    out: list[tuple[np.ndarray, np.ndarray]] = []
-    c1, c2 = p.colours["object"], p.colours["object2"]
+@dataclass(frozen=True)
+class _ObjectCanvas:
+    """What every held-object drawer needs: the portrait, the window's frame and grid, the hand."""
 
-    def flat(colour: np.ndarray, shade: Optional[np.ndarray] = None) -> np.ndarray:
-        f = np.broadcast_to(colour.astype(np.float32), (h, w, 3))
+    p: Portrait
+    fr: Frame
+    u: np.ndarray
+    v: np.ndarray
+    hu: float
+    hv: float
+
+    def flat(self, colour: np.ndarray, shade: Optional[np.ndarray] = None) -> np.ndarray:
+        f = np.broadcast_to(colour.astype(np.float32), (*self.u.shape, 3))
         return f if shade is None else np.clip(f * shade[..., None], 0, 1).astype(np.float32)
 
-    def rot(pts: np.ndarray, centre: tuple[float, float], ang: float) -> np.ndarray:
-        c, s = np.cos(ang), np.sin(ang)
-        d = pts - np.array(centre)
-        return np.stack([c * d[:, 0] - s * d[:, 1], s * d[:, 0] + c * d[:, 1]], axis=-1) + np.array(centre)
-
-    def cov(shapes: list[np.ndarray], holes: Optional[list[np.ndarray]] = None) -> np.ndarray:
-        cv_ = Canvas(h, w, fr)
+    def cov(self, shapes: list[np.ndarray], holes: Optional[list[np.ndarray]] = None) -> np.ndarray:
+        cv_ = Canvas(*self.u.shape, self.fr)
         cv_.fill_many(shapes, 255)
         if holes:
             cv_.fill_many(holes, 0)
         return cv_.coverage()
 
-    cyl = np.clip(1.0 - 0.45 * ((u - hu) / 0.55) ** 2, 0.5, 1.1)
-    if kind == "mug":
-        body = chaikin(np.array([[hu - 0.42, hv - 0.75], [hu + 0.42, hv - 0.75], [hu + 0.38, hv + 0.3], [hu - 0.38, hv + 0.3]]), 2)
-        hx = hu - p.object_side * 0.45
-        ring = [ellipse(hx, hv - 0.25, 0.27, 0.3, 32)]
-        hole = [ellipse(hx, hv - 0.25, 0.15, 0.18, 32)]
-        out.append((cov(ring, hole), flat(c1 * 0.85)))
-        out.append((cov([body]), flat(c1, cyl)))
-    elif kind == "phone":
-        r = chaikin(np.array([[-0.3, -0.6], [0.3, -0.6], [0.3, 0.6], [-0.3, 0.6]]), 3) + np.array([hu, hv - 0.5])
-        r = rot(r, (hu, hv - 0.5), tilt)
-        scr = chaikin(np.array([[-0.25, -0.52], [0.25, -0.52], [0.25, 0.52], [-0.25, 0.52]]), 2) + np.array([hu, hv - 0.5])
-        scr = rot(scr, (hu, hv - 0.5), tilt)
-        out.append((cov([r]), flat(np.array([0.08, 0.08, 0.09]))))
-        grad = np.clip(0.6 + 0.4 * (v - hv) / 1.2, 0.3, 1.0)
-        out.append((cov([scr]), flat(c2 * 0.6 + 0.15, grad)))
-    elif kind == "book":
-        ctr = (hu, hv - 0.5)
-        cover = rot(np.array([[-0.65, -0.85], [0.65, -0.85], [0.65, 0.85], [-0.65, 0.85]]) + np.array(ctr), ctr, tilt)
-        pages = rot(np.array([[-0.6, -0.8], [0.6, -0.8], [0.6, -0.68], [-0.6, -0.68]]) + np.array(ctr), ctr, tilt)
-        out.append((cov([cover]), flat(c1, 0.85 + 0.15 * p.noise_cloth.sample(u * 5, v * 5, 0.3, 0.3))))
-        out.append((cov([pages]), flat(np.array([0.93, 0.9, 0.82]))))
-    elif kind == "flowers":
-        rng = np.random.default_rng(int(p.object_params["seed"]))
-        n = int(p.object_params["n_flowers"])
-        stems, heads, leaves, centres = [], [], [], []
-        for _ in range(n):
-            top = np.array([hu + rng.uniform(-0.9, 0.9), hv - rng.uniform(1.6, 2.7)])
-            mid = np.array([hu, hv]) * 0.5 + top * 0.5 + np.array([rng.uniform(-0.25, 0.25), 0])
-            stem = quad_bezier(np.array([hu, hv + 0.4]), mid, top, 12)
-            stems.append(capsule(stem, np.full(len(stem), 0.035)))
-            lp = stem[int(rng.integers(3, 8))]
-            leaves.append(ellipse(lp[0] + 0.12, lp[1], 0.18, 0.07, 16, rng.uniform(-1, 1)))
-            for k in range(6):
-                ang = 2 * np.pi * k / 6 + rng.uniform(0, 1)
-                heads.append(ellipse(top[0] + 0.16 * np.cos(ang), top[1] + 0.16 * np.sin(ang), 0.16, 0.09, 16, ang))
-            centres.append(ellipse(top[0], top[1], 0.08, 0.08, 12))
-        green = np.array([0.2, 0.45, 0.15])
-        out.append((cov(stems + leaves), flat(green, 0.8 + 0.3 * p.noise_cloth.sample(u * 3, v * 3, 0.2, 0.2))))
-        out.append((cov(heads), flat(c2, 0.85 + 0.2 * p.noise_cloth.sample(u * 6, v * 6, 0.15, 0.15))))
-        out.append((cov(centres), flat(np.array([0.95, 0.78, 0.2]))))
-    elif kind == "balloon":
-        bc = np.array([hu + p.object_side * 0.5, hv - 4.3])
-        knot = bc + np.array([0.0, 1.0])
-        string = quad_bezier(np.array([hu, hv]), np.array([hu - p.object_side * 0.5, (hv + knot[1]) / 2]), knot, 24)
-        cs = Canvas(h, w, fr)
-        cs.lines(fr.to_px(string)[None], thickness=2)  # half a pixel wide
-        out.append((cs.coverage(), flat(np.array([0.85, 0.85, 0.82]))))
-        shade = np.clip(1.15 - 0.35 * np.sqrt(((u - bc[0] + 0.3) / 0.9) ** 2 + ((v - bc[1] + 0.35) / 1.0) ** 2), 0.55, 1.2)
-        spot = np.exp(-(((u - bc[0] + 0.35) ** 2) + (v - bc[1] + 0.45) ** 2) / 0.01)
-        colour = np.clip(c1[None, None, :] * shade[..., None] + 0.6 * spot[..., None], 0, 1).astype(np.float32)
-        out.append((cov([ellipse(bc[0], bc[1], 0.8, 0.97, 48), np.array([knot + [-0.1, 0.05], knot + [0.1, 0.05], knot + [0, -0.15]])]), colour))
-    elif kind == "wine_glass":
-        # held by the stem: bowl above the hand, foot below; the glass is sheer, its rim and
-        # outline catch the light and are more opaque
-        op = p.object_params["glass_opacity"]
-        top_v, bot_v = hv - 1.95, hv - 0.75
-        bowl = np.vstack([
-            quad_bezier(np.array([hu - 0.42, top_v]), np.array([hu - 0.45, bot_v + 0.1]), np.array([hu, bot_v]), 16),
-            quad_bezier(np.array([hu, bot_v]), np.array([hu + 0.45, bot_v + 0.1]), np.array([hu + 0.42, top_v]), 16),
-        ])
-        stem = capsule(np.array([[hu, bot_v], [hu, hv + 0.45]]), np.array([0.05, 0.05]))
-        foot = ellipse(hu, hv + 0.48, 0.35, 0.07, 24)
-        glass = np.array([0.88, 0.92, 0.95], dtype=np.float32)
-        glint = np.clip(1.0 + 0.25 * np.exp(-((u - hu + 0.25) ** 2) / 0.004), 0, 1.3)
-        out.append((cov([bowl]) * op, flat(glass, glint)))
-        if p.object_params["wine"] > 0.5:
-            level = top_v + 0.55
-            wine = np.vstack([bowl[(bowl[:, 1] >= level)], [[hu + 0.4, level], [hu - 0.4, level]]])
-            wine = chaikin(wine[np.argsort(np.arctan2(wine[:, 1] - (bot_v - 0.2), wine[:, 0] - hu))], 1)
-            out.append((cov([wine]) * 0.85, flat(np.array([0.42, 0.04, 0.1]))))
-        rim = Canvas(h, w, fr)
-        rim.lines(fr.to_px(bowl)[None], thickness=max(1, int(round(fr.a * 0.03 * 4))))
-        out.append((rim.coverage() * 0.7, flat(np.array([0.97, 0.98, 1.0]))))
-        out.append((cov([stem, foot]) * min(1.0, op + 0.25), flat(glass)))
+
+def _rot(pts: np.ndarray, centre: tuple[float, float], ang: float) -> np.ndarray:
+    c, s = np.cos(ang), np.sin(ang)
+    d = pts - np.array(centre)
+    return np.stack([c * d[:, 0] - s * d[:, 1], s * d[:, 0] + c * d[:, 1]], axis=-1) + np.array(centre)
+
+
+Layers = list[tuple[np.ndarray, np.ndarray]]
+
+
+def _mug(o: _ObjectCanvas) -> Layers:
+    hu, hv, c1 = o.hu, o.hv, o.p.colours["object"]
+    cyl = np.clip(1.0 - 0.45 * ((o.u - hu) / 0.55) ** 2, 0.5, 1.1)
+    body = chaikin(np.array([[hu - 0.42, hv - 0.75], [hu + 0.42, hv - 0.75], [hu + 0.38, hv + 0.3], [hu - 0.38, hv + 0.3]]), 2)
+    hx = hu - o.p.object_side * 0.45
+    ring = [ellipse(hx, hv - 0.25, 0.27, 0.3, 32)]
+    hole = [ellipse(hx, hv - 0.25, 0.15, 0.18, 32)]
+    return [(o.cov(ring, hole), o.flat(c1 * 0.85)), (o.cov([body]), o.flat(c1, cyl))]
+
+
+def _phone(o: _ObjectCanvas) -> Layers:
+    hu, hv, tilt = o.hu, o.hv, o.p.object_params["tilt"]
+    r = chaikin(np.array([[-0.3, -0.6], [0.3, -0.6], [0.3, 0.6], [-0.3, 0.6]]), 3) + np.array([hu, hv - 0.5])
+    r = _rot(r, (hu, hv - 0.5), tilt)
+    scr = chaikin(np.array([[-0.25, -0.52], [0.25, -0.52], [0.25, 0.52], [-0.25, 0.52]]), 2) + np.array([hu, hv - 0.5])
+    scr = _rot(scr, (hu, hv - 0.5), tilt)
+    grad = np.clip(0.6 + 0.4 * (o.v - hv) / 1.2, 0.3, 1.0)
+    return [(o.cov([r]), o.flat(np.array([0.08, 0.08, 0.09]))), (o.cov([scr]), o.flat(o.p.colours["object2"] * 0.6 + 0.15, grad))]
+
+
+def _book(o: _ObjectCanvas) -> Layers:
+    ctr, tilt = (o.hu, o.hv - 0.5), o.p.object_params["tilt"]
+    cover = _rot(np.array([[-0.65, -0.85], [0.65, -0.85], [0.65, 0.85], [-0.65, 0.85]]) + np.array(ctr), ctr, tilt)
+    pages = _rot(np.array([[-0.6, -0.8], [0.6, -0.8], [0.6, -0.68], [-0.6, -0.68]]) + np.array(ctr), ctr, tilt)
+    grain = 0.85 + 0.15 * o.p.noise_cloth.sample(o.u * 5, o.v * 5, 0.3, 0.3)
+    return [(o.cov([cover]), o.flat(o.p.colours["object"], grain)), (o.cov([pages]), o.flat(np.array([0.93, 0.9, 0.82])))]
+
+
+def _flowers(o: _ObjectCanvas) -> Layers:
+    hu, hv, p = o.hu, o.hv, o.p
+    rng = np.random.default_rng(int(p.object_params["seed"]))
+    stems, heads, leaves, centres = [], [], [], []
+    for _ in range(int(p.object_params["n_flowers"])):
+        top = np.array([hu + rng.uniform(-0.9, 0.9), hv - rng.uniform(1.6, 2.7)])
+        mid = np.array([hu, hv]) * 0.5 + top * 0.5 + np.array([rng.uniform(-0.25, 0.25), 0])
+        stem = quad_bezier(np.array([hu, hv + 0.4]), mid, top, 12)
+        stems.append(capsule(stem, np.full(len(stem), 0.035)))
+        lp = stem[int(rng.integers(3, 8))]
+        leaves.append(ellipse(lp[0] + 0.12, lp[1], 0.18, 0.07, 16, rng.uniform(-1, 1)))
+        for k in range(6):
+            ang = 2 * np.pi * k / 6 + rng.uniform(0, 1)
+            heads.append(ellipse(top[0] + 0.16 * np.cos(ang), top[1] + 0.16 * np.sin(ang), 0.16, 0.09, 16, ang))
+        centres.append(ellipse(top[0], top[1], 0.08, 0.08, 12))
+    green = np.array([0.2, 0.45, 0.15])
+    return [
+        (o.cov(stems + leaves), o.flat(green, 0.8 + 0.3 * p.noise_cloth.sample(o.u * 3, o.v * 3, 0.2, 0.2))),
+        (o.cov(heads), o.flat(p.colours["object2"], 0.85 + 0.2 * p.noise_cloth.sample(o.u * 6, o.v * 6, 0.15, 0.15))),
+        (o.cov(centres), o.flat(np.array([0.95, 0.78, 0.2]))),
+    ]
+
+
+def _balloon(o: _ObjectCanvas) -> Layers:
+    hu, hv, u, v, side = o.hu, o.hv, o.u, o.v, o.p.object_side
+    bc = np.array([hu + side * 0.5, hv - 4.3])
+    knot = bc + np.array([0.0, 1.0])
+    string = quad_bezier(np.array([hu, hv]), np.array([hu - side * 0.5, (hv + knot[1]) / 2]), knot, 24)
+    cs = Canvas(*u.shape, o.fr)
+    cs.lines(o.fr.to_px(string)[None], thickness=2)  # half a pixel wide
+    shade = np.clip(1.15 - 0.35 * np.sqrt(((u - bc[0] + 0.3) / 0.9) ** 2 + ((v - bc[1] + 0.35) / 1.0) ** 2), 0.55, 1.2)
+    spot = np.exp(-(((u - bc[0] + 0.35) ** 2) + (v - bc[1] + 0.45) ** 2) / 0.01)
+    colour = np.clip(o.p.colours["object"][None, None, :] * shade[..., None] + 0.6 * spot[..., None], 0, 1).astype(np.float32)
+    knot_tri = np.array([knot + [-0.1, 0.05], knot + [0.1, 0.05], knot + [0, -0.15]])
+    return [(cs.coverage(), o.flat(np.array([0.85, 0.85, 0.82]))), (o.cov([ellipse(bc[0], bc[1], 0.8, 0.97, 48), knot_tri]), colour)]
+
+
+def _wine_glass(o: _ObjectCanvas) -> Layers:
+    """Held by the stem: bowl above the hand, foot below; the glass is sheer, its rim and outline
+    catch the light and are more opaque."""
+    hu, hv, p = o.hu, o.hv, o.p
+    op = p.object_params["glass_opacity"]
+    top_v, bot_v = hv - 1.95, hv - 0.75
+    bowl = np.vstack([
+        quad_bezier(np.array([hu - 0.42, top_v]), np.array([hu - 0.45, bot_v + 0.1]), np.array([hu, bot_v]), 16),
+        quad_bezier(np.array([hu, bot_v]), np.array([hu + 0.45, bot_v + 0.1]), np.array([hu + 0.42, top_v]), 16),
+    ])
+    stem = capsule(np.array([[hu, bot_v], [hu, hv + 0.45]]), np.array([0.05, 0.05]))
+    foot = ellipse(hu, hv + 0.48, 0.35, 0.07, 24)
+    glass = np.array([0.88, 0.92, 0.95], dtype=np.float32)
+    glint = np.clip(1.0 + 0.25 * np.exp(-((o.u - hu + 0.25) ** 2) / 0.004), 0, 1.3)
+    out: Layers = [(o.cov([bowl]) * op, o.flat(glass, glint))]
+    if p.object_params["wine"] > 0.5:
+        level = top_v + 0.55
+        wine = np.vstack([bowl[(bowl[:, 1] >= level)], [[hu + 0.4, level], [hu - 0.4, level]]])
+        wine = chaikin(wine[np.argsort(np.arctan2(wine[:, 1] - (bot_v - 0.2), wine[:, 0] - hu))], 1)
+        out.append((o.cov([wine]) * 0.85, o.flat(np.array([0.42, 0.04, 0.1]))))
+    rim = Canvas(*o.u.shape, o.fr)
+    rim.lines(o.fr.to_px(bowl)[None], thickness=max(1, int(round(o.fr.a * 0.03 * 4))))
+    out.append((rim.coverage() * 0.7, o.flat(np.array([0.97, 0.98, 1.0]))))
+    out.append((o.cov([stem, foot]) * min(1.0, op + 0.25), o.flat(glass)))
     return out
+
+
+# One drawer per held object (OBJECT_KINDS), each returning its sub-layers back to front.
+_OBJECT_DRAWERS = {"mug": _mug, "phone": _phone, "book": _book, "flowers": _flowers, "balloon": _balloon, "wine_glass": _wine_glass}
+
+
+def _object_layers(p: Portrait, fr: Frame, hand: np.ndarray, u: np.ndarray, v: np.ndarray) -> Layers:
+    drawer = _OBJECT_DRAWERS.get(str(p.object_kind))
+    return drawer(_ObjectCanvas(p, fr, u, v, float(hand[0]), float(hand[1]))) if drawer else []
 
 
 def _grip_layer(shape: tuple[int, int], fr: Frame, hand: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -618,57 +660,25 @@ def _window(p: Portrait, fr: Frame, point_sets: list[np.ndarray]) -> tuple[int, 
     return y0, y1, x0, x1
 
 
-def render_portrait(p: Portrait, offset: tuple[float, float] = (0.0, 0.0), sway: float = 0.0) -> Rendered:
-    """Render the person moved by ``offset`` pixels with the hair tips swayed by ``sway`` head units.
+def _veil_layer(p: Portrait, fr: Frame, u: np.ndarray, v: np.ndarray, outline: np.ndarray, length: float) -> tuple[np.ndarray, np.ndarray]:
+    """Sheer fabric from the crown to below the shoulders: folds modulate its opacity, the hem is denser."""
+    cv_ = Canvas(*u.shape, fr)
+    cv_.fill(outline)
+    folds = 1.0 + 0.22 * np.sin(2 * np.pi * (u * 1.6 + 0.4 * p.noise_cloth.sample(u, v, 1.0, 2.0)))
+    hem = np.clip((v - (length - 0.35)) / 0.1, 0, 1) * 0.3
+    opacity = np.clip(p.veil_opacity * folds + hem, 0.2, 0.8)
+    veil_col = np.broadcast_to(p.colours["veil"].astype(np.float32), (*u.shape, 3)) * (0.92 + 0.08 * folds / 1.22)[..., None]
+    return cv_.coverage() * opacity, veil_col.astype(np.float32)
 
-    Only the window around the person is rendered (everything outside it has alpha 0); the
-    result is pasted into the full frame.
-    """
-    H, W = p.height, p.width
-    full = p.frame(offset)
-    fpts = p.hair.front.swayed(sway)
-    bpts = p.hair.back.swayed(sway)
-    flypts = p.hair.flyaways.swayed(sway)
-    shapes, hand, _ = _body_shapes(p)
-    veil_outline, veil_length = _veil_outline(p) if p.veil else (np.zeros((0, 2)), 0.0)
-    reach = [fpts, bpts, flypts, veil_outline] + [o for _, o in shapes]
-    if p.holds_object and np.all(np.isfinite(hand)):
-        du0, du1, dv0, dv1 = _OBJECT_REACH[str(p.object_kind)]
-        reach.append(np.array([[hand[0] + du0, hand[1] + dv0], [hand[0] + du1, hand[1] + dv1]]))
-    y0, y1, x0, x1 = _window(p, full, reach)
-    alpha_full = np.zeros((H, W), np.float32)
-    if y1 <= y0 or x1 <= x0:  # the person is entirely outside the picture
-        mean = np.broadcast_to(p.colours["shirt"].astype(np.float32), (H, W, 3)).copy()
-        return Rendered(alpha_full, mean, np.zeros((H, W), bool), {})
-    h, w = y1 - y0, x1 - x0
-    fr = Frame(full.ox - x0, full.oy - y0, full.a)
-    u, v = fr.grid(h, w)
-    layers: list[tuple[str, np.ndarray, np.ndarray]] = []
-    tone = _strand_tone((h, w), fr, [(bpts, p.hair.back.tone()), (fpts, p.hair.front.tone())])
-    hair_col = _hair_field(p, u, v, tone)
 
-    # 1. hair behind the neck and shoulders
-    if len(bpts):
-        a_back = np.maximum(_strand_canvas((h, w), fr, bpts, p.hair.back.thick), _hair_core(p, (h, w), fr, bpts))
-        layers.append(("hair_back", a_back, hair_col * 0.85))
-
-    # 2. the veil: sheer fabric from the crown to below the shoulders, folds and a denser hem
-    if p.veil:
-        cv_ = Canvas(h, w, fr)
-        cv_.fill(veil_outline)
-        folds = 1.0 + 0.22 * np.sin(2 * np.pi * (u * 1.6 + 0.4 * p.noise_cloth.sample(u, v, 1.0, 2.0)))
-        hem = np.clip((v - (veil_length - 0.35)) / 0.1, 0, 1) * 0.3
-        opacity = np.clip(p.veil_opacity * folds + hem, 0.2, 0.8)
-        veil_col = np.broadcast_to(p.colours["veil"].astype(np.float32), (h, w, 3)) * (0.92 + 0.08 * folds / 1.22)[..., None]
-        layers.append(("veil", cv_.coverage() * opacity, veil_col.astype(np.float32)))
-
-    # 3. the body: one supersampled label canvas, coverage per label
+def _body_layer(p: Portrait, fr: Frame, u: np.ndarray, v: np.ndarray, shapes: list[tuple[int, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The body from one supersampled label canvas, coverage per label: (alpha, colour, skin colour)."""
+    h, w = u.shape
     lab = Canvas(h, w, fr)
     for label, outline in shapes:
         lab.fill(outline, label)
     folds = p.noise_cloth.sample(u, v, 0.9, 1.4)
-    skin_col = _skin_field(p, u, v)
-    skin8 = np.clip(np.round(skin_col * 255), 0, 255).astype(np.uint8)
+    skin8 = np.clip(np.round(_skin_field(p, u, v) * 255), 0, 255).astype(np.uint8)
     _draw_face(skin8, p, fr)
     skin_col = skin8.astype(np.float32) / 255.0
     fields = {
@@ -686,45 +696,87 @@ def render_portrait(p: Portrait, offset: tuple[float, float] = (0.0, 0.0), sway:
         a_body += c
         prem += c[..., None] * field_of()
     a_body = np.minimum(a_body, 1.0)
-    body_col = prem / np.maximum(a_body, 1e-6)[..., None]
-    layers.append(("body", a_body, body_col))
+    return a_body, prem / np.maximum(a_body, 1e-6)[..., None], skin_col
 
-    # 4. hair in front: the combed strands over the head, falling over the shoulders, flyaways
-    a_front = np.maximum(_strand_canvas((h, w), fr, fpts, p.hair.front.thick), _hair_core(p, (h, w), fr, fpts))
-    if len(flypts):
-        a_fly = _strand_canvas((h, w), fr, flypts, p.hair.flyaways.thick)
-        a_front = 1.0 - (1.0 - a_front) * (1.0 - a_fly)
-    layers.append(("hair", a_front, hair_col))
 
-    # 5. the held object, and the fingers over it
-    if p.holds_object and np.all(np.isfinite(hand)):
-        for k, (a_o, c_o) in enumerate(_object_layers(p, fr, hand, u, v)):
-            layers.append((f"object{k}", a_o.astype(np.float32), np.asarray(c_o, np.float32)))
-        a_g, c_g = _grip_layer((h, w), fr, hand, skin_col)
-        layers.append(("grip", a_g, c_g))
-
-    # over-composite the layers (premultiplied)
+def _over(layers: list[tuple[str, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Over-composite the layers back to front, premultiplied: (alpha, premultiplied colour, cover by
+    anything but the rigid body)."""
+    h, w = layers[0][1].shape
     A = np.zeros((h, w), np.float32)
     P = np.zeros((h, w, 3), np.float32)
-    other = np.zeros((h, w), np.float32)  # cover by anything but the rigid body
+    other = np.zeros((h, w), np.float32)
     for name, a_k, c_k in layers:
         # P <- a C + (1 - a) P  ==  P + a (C - P)
         P += a_k[..., None] * (c_k - P)
         A += a_k * (1.0 - A)
         if name != "body":
             other += a_k * (1.0 - other)
-    fg = _extend_colour(P, A)
-    # paste the window into the full frame; the colour extension continues outwards
+    return A, P, other
+
+
+def _paste(p: Portrait, window: tuple[int, int, int, int], A: np.ndarray, fg: np.ndarray, solid: np.ndarray,
+           layers: list[tuple[str, np.ndarray, np.ndarray]]) -> Rendered:
+    """Paste the window into the full frame; the colour extension continues outwards."""
+    H, W = p.height, p.width
+    y0, y1, x0, x1 = window
+    alpha_full = np.zeros((H, W), np.float32)
     alpha_full[y0:y1, x0:x1] = np.clip(A, 0, 1)
     fg_full = cv2.copyMakeBorder(fg, y0, H - y1, x0, W - x1, cv2.BORDER_REPLICATE)
-    solid = np.zeros((H, W), bool)
-    solid[y0:y1, x0:x1] = (a_body >= 1.0) & (other <= 0.0)
+    solid_full = np.zeros((H, W), bool)
+    solid_full[y0:y1, x0:x1] = solid
     named = {}
     for n, a, _ in layers:
         m = np.zeros((H, W), np.float32)
         m[y0:y1, x0:x1] = a
         named[n] = m
-    return Rendered(alpha=alpha_full, fg=fg_full, solid=solid, layers=named)
+    return Rendered(alpha=alpha_full, fg=fg_full, solid=solid_full, layers=named)
+
+
+def render_portrait(p: Portrait, offset: tuple[float, float] = (0.0, 0.0), sway: float = 0.0) -> Rendered:
+    """Render the person moved by ``offset`` pixels with the hair tips swayed by ``sway`` head units.
+
+    Only the window around the person is rendered (everything outside it has alpha 0); the
+    result is pasted into the full frame. Layers, back to front: hair behind the shoulders, the
+    veil, the body, the hair in front, the held object and the fingers over it.
+    """
+    full = p.frame(offset)
+    fpts, bpts, flypts = p.hair.front.swayed(sway), p.hair.back.swayed(sway), p.hair.flyaways.swayed(sway)
+    shapes, hand, _ = _body_shapes(p)
+    veil_outline, veil_length = _veil_outline(p) if p.veil else (np.zeros((0, 2)), 0.0)
+    holds = p.holds_object and bool(np.all(np.isfinite(hand)))
+    reach = [fpts, bpts, flypts, veil_outline] + [o for _, o in shapes]
+    if holds:
+        du0, du1, dv0, dv1 = _OBJECT_REACH[str(p.object_kind)]
+        reach.append(np.array([[hand[0] + du0, hand[1] + dv0], [hand[0] + du1, hand[1] + dv1]]))
+    y0, y1, x0, x1 = _window(p, full, reach)
+    if y1 <= y0 or x1 <= x0:  # the person is entirely outside the picture
+        mean = np.broadcast_to(p.colours["shirt"].astype(np.float32), (p.height, p.width, 3)).copy()
+        return Rendered(np.zeros((p.height, p.width), np.float32), mean, np.zeros((p.height, p.width), bool), {})
+    h, w = y1 - y0, x1 - x0
+    fr = Frame(full.ox - x0, full.oy - y0, full.a)
+    u, v = fr.grid(h, w)
+    layers: list[tuple[str, np.ndarray, np.ndarray]] = []
+    hair_col = _hair_field(p, u, v, _strand_tone((h, w), fr, [(bpts, p.hair.back.tone()), (fpts, p.hair.front.tone())]))
+    if len(bpts):
+        a_back = np.maximum(_strand_canvas((h, w), fr, bpts, p.hair.back.thick), _hair_core(p, (h, w), fr, bpts))
+        layers.append(("hair_back", a_back, hair_col * 0.85))
+    if p.veil:
+        layers.append(("veil", *_veil_layer(p, fr, u, v, veil_outline, veil_length)))
+    a_body, body_col, skin_col = _body_layer(p, fr, u, v, shapes)
+    layers.append(("body", a_body, body_col))
+    # the combed strands over the head, falling over the shoulders, and the flyaways
+    a_front = np.maximum(_strand_canvas((h, w), fr, fpts, p.hair.front.thick), _hair_core(p, (h, w), fr, fpts))
+    if len(flypts):
+        a_fly = _strand_canvas((h, w), fr, flypts, p.hair.flyaways.thick)
+        a_front = 1.0 - (1.0 - a_front) * (1.0 - a_fly)
+    layers.append(("hair", a_front, hair_col))
+    if holds:
+        for k, (a_o, c_o) in enumerate(_object_layers(p, fr, hand, u, v)):
+            layers.append((f"object{k}", a_o.astype(np.float32), np.asarray(c_o, np.float32)))
+        layers.append(("grip", *_grip_layer((h, w), fr, hand, skin_col)))
+    A, P, other = _over(layers)
+    return _paste(p, (y0, y1, x0, x1), A, _extend_colour(P, A), (a_body >= 1.0) & (other <= 0.0), layers)
 
 
 def _extend_colour(P: np.ndarray, A: np.ndarray) -> np.ndarray:
