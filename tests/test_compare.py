@@ -249,6 +249,9 @@ def test_site_shows_interval_marks_and_p_first(runs, tmp_path):
     assert ci.text().startswith("± ") and ci.attrs["title"].startswith("95% CI [")
     assert float(by_run["noisy-midpoint@s0.2"][mse].attrs["data-value"]) == s["means"]["mse_whole"]
     assert "Holm-corrected" in index.read_text()
+    page = (index.parent / "runs" / "tiny" / "noisy-midpoint@s0.2.html").read_text()
+    lo, hi = s["ci"]["mse_whole"]
+    assert f"[{_fmt(lo, 'mse_whole')}, {_fmt(hi, 'mse_whole')}]" in page and "95% CI" in page
 
 
 def test_cli_end_to_end_on_synthetic(tmp_path, capsys):

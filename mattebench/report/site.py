@@ -439,12 +439,14 @@ def render_run_page(s: Mapping[str, Any]) -> str:
             continue
         inner, _ = _header(k)
         ex = excluded.get(k) or 0
+        iv = board_stats.interval(s, k)
+        ci = "–" if iv is None else f"[{_fmt(iv[0], k)}, {_fmt(iv[1], k)}]"
         mrows.append(f'<tr><th scope="row">{inner}</th><td class="num">{_e(_fmt(_number(v), k))}</td>'
-                     f'<td class="num">{ex}</td></tr>')
+                     f'<td class="num">{_e(ci)}</td><td class="num">{ex}</td></tr>')
     ms = s.get("predict_ms", {})
     if ms.get("median") is not None:
         mrows.append(f'<tr><th scope="row">Time <span class="unit">ms / sample, median</span></th>'
-                     f'<td class="num">{_e(format(ms["median"], ".4g"))}</td><td class="num"></td></tr>')
+                     f'<td class="num">{_e(format(ms["median"], ".4g"))}</td><td class="num"></td><td class="num"></td></tr>')
     body = [
         f'<nav aria-label="Breadcrumb"><a href="../../index.html#ds-{_slug(dataset)}">← leaderboard</a></nav>',
         f"<header><h1>{_e(name)} on {_e(dataset)}</h1>"
@@ -453,7 +455,9 @@ def render_run_page(s: Mapping[str, Any]) -> str:
         _dl(facts),
         "<h2>Means</h2>",
         '<div class="table-wrap"><table class="board"><thead><tr><th scope="col">Metric</th>'
-        '<th scope="col" class="num">Mean</th><th scope="col" class="num" title="samples whose value was NaN '
+        '<th scope="col" class="num">Mean</th>'
+        f'<th scope="col" class="num" title="{_e(board_stats.method_text(s))}">95% CI</th>'
+        '<th scope="col" class="num" title="samples whose value was NaN '
         '(e.g. no unknown pixels) and were left out of the mean">Excluded</th></tr></thead><tbody>'
         + "".join(mrows) + "</tbody></table></div>",
     ]
