@@ -64,6 +64,8 @@ class Comparison:
     results: tuple[MetricComparison, ...]
     skipped: tuple[str, ...]  # metrics with no paired units, named with the reason
     ci_method: Mapping[str, Any]
+    n_a: int  # units A scored ok
+    n_b: int
 
 
 def resolve_run(spec: str, runs: str | os.PathLike[str] = "runs") -> StoredRun:
@@ -155,4 +157,5 @@ def compare_runs(a: StoredRun, b: StoredRun, metrics: Optional[Sequence[str]] = 
         better, verdict = _verdict(k, lower, d.mean_diff, ph, d.n)
         results.append(MetricComparison(k, d.n, ma, mb, d.mean_diff, (d.lo, d.hi), d.p_value, ph, lower, better, verdict))
     unit = "clip" if (a.summary.get("dataset_card") or {}).get("kind") == "video" else "sample"
-    return Comparison(a.label, b.label, tuple(results), tuple(skipped), spec.as_dict(unit))
+    n_a, n_b = (int((r.summary.get("counts") or {}).get("ok", 0)) for r in (a, b))
+    return Comparison(a.label, b.label, tuple(results), tuple(skipped), spec.as_dict(unit), n_a, n_b)

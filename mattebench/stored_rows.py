@@ -57,8 +57,11 @@ def load_stored_rows(summary: Mapping[str, Any], run_dir: Optional[Path] = None)
     ok = [r for r in read_rows(csv_path) if r.get("status") == "ok"]
     n_ok = int(summary.get("counts", {}).get("ok", -1))
     if len(ok) != n_ok or len({r["id"] for r in ok}) != len(ok):
+        hint = ("the record covers fewer samples than the folder holds, as after a rerun with a smaller --limit: "
+                "rerun with the limit the rows were written with, or with --fresh" if len(ok) > n_ok else
+                "rerun the same `mattebench run` command to rescore the missing rows and rewrite the record")
         raise StoredRowsError(f"{_label(summary)}: {csv_path} holds {len(ok)} ok rows but summary.json counts {n_ok}; "
-                              "the rows and the record disagree (rerun the same `mattebench run` command to rewrite them)")
+                              f"the rows and the record disagree ({hint})")
     values: dict[str, Mapping[str, float]] = {}
     for metric, mean in (summary.get("means") or {}).items():
         col = {str(r["id"]): f for r in ok if (f := _finite(r.get(metric))) is not None}

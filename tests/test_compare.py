@@ -99,7 +99,7 @@ def test_uniformly_worse_method_is_significant(runs, capsys):
 def test_text_output_names_runs_and_gives_a_verdict_per_metric(runs, capsys):
     assert main(["compare", "tiny/trimap-midpoint", "tiny/noisy-midpoint@s0.2", "--runs", str(runs)]) == 0
     out = capsys.readouterr().out
-    assert "A = tiny/trimap-midpoint" in out and "B = tiny/noisy-midpoint@s0.2" in out
+    assert f"A = tiny/trimap-midpoint ({N} samples scored)" in out and "B = tiny/noisy-midpoint@s0.2 (" in out
     assert "MSE (whole): A is better" in out and "percentile bootstrap" in out
     verdicts = [x for x in out.splitlines() if ": A is better" in x or ": B is better" in x or "no significant difference" in x]
     assert len(verdicts) == 6

@@ -16,7 +16,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "compare",
         help="paired comparison of two stored runs (bootstrap CI, Wilcoxon, Holm)",
         description="Compare RUN_A with RUN_B on the samples both scored: per metric the mean paired difference "
-        "A - B with its 95%% bootstrap interval, the Wilcoxon signed-rank p-value and its Holm correction across "
+        "A - B with its 95% bootstrap interval, the Wilcoxon signed-rank p-value and its Holm correction across "
         "the metrics compared, and a verdict at 0.05. Runs are folders, or dataset/method[@tag] under --runs. "
         "Runs on different dataset fingerprints, protocols or trimap recipes are refused (exit 2).",
     )
@@ -46,7 +46,9 @@ def _g(v: float) -> str:
 
 
 def print_comparison(c: Comparison) -> None:
-    print(f"A = {c.a}\nB = {c.b}")
+    unit = str(c.ci_method.get("unit", "sample"))
+    print(f"A = {c.a} ({c.n_a} {unit}s scored)\nB = {c.b} ({c.n_b} {unit}s scored)\n"
+          f"paired on the {unit}s both scored with a finite value (n per metric below)")
     rows = []
     for r in c.results:
         label = M.METRICS[r.metric].unit if r.metric in M.METRICS else r.metric
