@@ -108,7 +108,7 @@ def _resampled_means(columns: np.ndarray, spec: BootstrapSpec) -> np.ndarray:
     n, k = columns.shape
     rng = np.random.default_rng(spec.seed)
     out = np.empty((spec.resamples, k), dtype=np.float64)
-    step = max(1, _CHUNK // max(n, 1))
+    step = max(1, _CHUNK // max(n * k, 1))
     for start in range(0, spec.resamples, step):
         stop = min(spec.resamples, start + step)
         idx = rng.integers(0, n, size=(stop - start, n))

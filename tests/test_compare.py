@@ -264,3 +264,15 @@ def test_cli_end_to_end_on_synthetic(tmp_path, capsys):
     assert rc == 0 and objs and all(o["n"] == 3 and o["mean_diff"] == 0 and o["p_holm"] == 1.0 for o in objs)
     s = json.loads((tmp_path / "runs" / "synthetic" / "trimap-midpoint@a" / SUMMARY).read_text())
     assert s["ci_method"]["unit"] == "sample" and all(s["ci"][k] is not None for k in s["means"])
+
+
+def test_marks_follow_a_runs_folder_that_moved(runs, tmp_path):
+    moved = tmp_path / "moved"
+    shutil.copytree(runs, moved)
+    for f in moved.glob("*/*/summary.json"):  # as if written relative to another working directory
+        s = json.loads(f.read_text())
+        s["run_dir"] = "runs-elsewhere/" + f.parent.name
+        f.write_text(json.dumps(s))
+    rows = _md_rows(render_dataset("tiny", load_summaries(moved)), "Trimap-based methods")
+    assert rows["trimap-midpoint"]["vs #1"] == "best"
+    assert rows["trimap-midpoint@again"]["vs #1"].startswith("≈") and rows["noisy-midpoint@s0.2"]["P(first)"] == "0.00"
