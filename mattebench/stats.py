@@ -223,9 +223,10 @@ def record_intervals(values_by_metric: Mapping[str, Sequence[float]], unit: str 
     """The ``ci`` and ``ci_method`` entries of a run record: ``{metric: [lo, hi]}`` (None without values)."""
     ci: dict[str, Optional[list[float]]] = {}
     for k, vals in values_by_metric.items():
-        if len(vals) == 0:
-            ci[k] = None
+        arr = np.asarray(vals, dtype=np.float64).ravel()
+        if arr.size == 0 or not np.isfinite(arr).all():
+            ci[k] = None  # no values, or an infinite one: the mean itself is not a number to bound
             continue
-        r = mean_ci(vals, spec)
+        r = mean_ci(arr, spec)
         ci[k] = [r.lo, r.hi]
     return ci, spec.as_dict(unit)

@@ -106,6 +106,8 @@ def test_degenerate_and_invalid_inputs():
         S.mean_ci([])
     with pytest.raises(ValueError, match="finite"):
         S.mean_ci([1.0, float("nan")])
+    ci, how = S.record_intervals({"a": [1.0, 2.0], "b": [], "c": [1.0, float("inf")]})
+    assert ci["a"] is not None and ci["b"] is None and ci["c"] is None and how["resamples"] == S.RESAMPLES
     with pytest.raises(ValueError, match="same length"):
         S.paired_difference([1.0, 2.0], [1.0])
 
