@@ -276,3 +276,34 @@ def test_marks_follow_a_runs_folder_that_moved(runs, tmp_path):
     rows = _md_rows(render_dataset("tiny", load_summaries(moved)), "Trimap-based methods")
     assert rows["trimap-midpoint"]["vs #1"] == "best"
     assert rows["trimap-midpoint@again"]["vs #1"].startswith("≈") and rows["noisy-midpoint@s0.2"]["P(first)"] == "0.00"
+
+
+def test_runs_on_other_data_are_not_paired_with_the_leader(runs):
+    tiny = [s for s in load_summaries(runs) if s["dataset"] == "tiny" and s["method"] == "trimap-midpoint"]
+    other = load_summaries(runs.parent / "other")[0]  # 12 samples of another fingerprint, same ids s00..s11
+    other = {**other, "tag": "other-data"}
+    group = [*tiny, other]
+    g = board_stats.group_stats(group, "mse_whole")
+    fp = {board_stats.run_key(s): s["provenance"]["dataset_fingerprint"] for s in group}
+    apart = [k for k in fp if k != g.leader and fp[k] != fp[g.leader]]
+    together = [k for k in fp if k != g.leader and fp[k] == fp[g.leader]]
+    assert apart
+    for k in apart:
+        m = g.mark(k)
+        assert m.p_holm is None and m.p_first is None and "different dataset fingerprints" in m.reason
+    for k in together:
+        assert g.mark(k).p_holm is not None
+    assert any("no P(first)" in n for n in g.notes)
+
+
+def test_p_first_names_the_common_samples_when_runs_scored_different_sets(runs, tmp_path):
+    summaries = [s for s in load_summaries(runs) if s["dataset"] == "tiny" and s["tag"] in (None, "s0.2")]
+    short = tmp_path / "short"
+    evaluate("trimap-midpoint", TinyDataset(n=N), out=short, limit=10)  # same data, a --limit subset
+    sub = load_summaries(short)[0]
+    sub = {**sub, "tag": "first10"}
+    g = board_stats.group_stats([*summaries, sub], "mse_whole")
+    assert g.n_first == 10 and any("on the 10 samples every run" in n for n in g.notes)
+    # whichever of the two is not the leader was paired with it on the 10 samples both scored
+    assert {g.mark(k).n for k in ("trimap-midpoint", "trimap-midpoint@first10") if k != g.leader} == {10}
+    assert g.mark("noisy-midpoint@s0.2").n == (10 if g.leader == "trimap-midpoint@first10" else N)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from .. import stats
+from ..compare import why_not_comparable
 from ..stored_rows import StoredRows, StoredRowsError, load_stored_rows
 
 TIE_MARK = "≈"
@@ -116,6 +117,12 @@ def group_stats(group: Sequence[Mapping[str, Any]], metric: str) -> GroupStats:
     if leader is None:
         return GroupStats(metric, None, {}, 0, ())
     rows, why = _rows(ranked)
+    by_key = {run_key(s): s for s in ranked}
+    for k in keys:  # a run on other data or other trimaps is never paired with the leader's rows
+        reasons = why_not_comparable(by_key[leader], by_key[k]) if k != leader else []
+        if reasons and k in rows:
+            del rows[k]
+            why[k] = f"{k} is not comparable with the leader {leader}: " + "; ".join(reasons)
     notes: list[str] = []
     others = [k for k in keys if k != leader]
     marks: dict[str, RunMark] = {}
@@ -129,9 +136,11 @@ def group_stats(group: Sequence[Mapping[str, Any]], metric: str) -> GroupStats:
     missing = [k for k in keys if k not in rows]
     p_first, n_first = ({}, 0) if missing else _first(keys, rows, metric)
     if missing and len(keys) > 1:
-        notes.append(f"no P(first): {', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no usable samples.csv")
+        notes.append(f"no P(first): {', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no rows usable here")
     elif len(keys) > 1 and not n_first:
         notes.append("no P(first): no sample was scored by every run of this group")
+    if n_first and any(len(rows[k].values.get(metric, {})) != n_first for k in keys):
+        notes.append(f"P(first) is computed on the {n_first} samples every run of this group scored")
     for k in missing:
         if k != leader and why.get(k):
             notes.append(why[k])
