@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Protocol, Union
 
-from . import provenance
+from . import provenance, stats
 from .data import trimap as trimap_recipe
 from .errors import MattebenchError
 from .registry import create_method, load_dataset, method_card
@@ -92,15 +92,21 @@ def summarise(rows: list[dict[str, Any]], columns: list[str], ids: list[str]) ->
     errs = [r for r in mine if r.get("status") != "ok"]
     means: dict[str, Optional[float]] = {}
     excluded: dict[str, int] = {}
+    finite_by_column: dict[str, list[float]] = {}
     for c in columns:
         vals = [r.get(c) for r in ok]
         finite = [float(v) for v in vals if isinstance(v, (int, float)) and not math.isnan(float(v))]
         means[c] = float(statistics.fmean(finite)) if finite else None
         excluded[c] = len(ok) - len(finite)
+        finite_by_column[c] = finite
+    # Every mean carries its bootstrap interval over the same values (one row = one sample, or one clip).
+    ci, ci_method = stats.record_intervals(finite_by_column, unit="clip" if any("frames" in r for r in ok) else "sample")
     times = [float(r["predict_ms"]) for r in ok if isinstance(r.get("predict_ms"), (int, float))]
     return {
         "counts": {"total": len(ids), "ok": len(ok), "error": len(errs), "pending": len(ids) - len(mine)},
         "means": means,
+        "ci": ci,
+        "ci_method": ci_method,
         "excluded": excluded,
         "errors": [{"id": r["id"], "error": r.get("error", "")} for r in errs],
         "predict_ms": {"median": statistics.median(times) if times else None, "mean": statistics.fmean(times) if times else None},

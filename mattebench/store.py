@@ -178,6 +178,6 @@ def load_summaries(runs: str | os.PathLike[str]) -> list[dict[str, Any]]:
             s = json.loads(f.read_text())
         except (OSError, ValueError):
             continue
-        s.setdefault("run_dir", str(f.parent))
+        s["run_dir"] = str(f.parent)  # where the record is now (it may have moved, or been written relative to another cwd)
         out.append(s)
     return out

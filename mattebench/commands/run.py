@@ -99,10 +99,12 @@ def print_summary(summary: dict) -> None:
             continue
         info = M.METRICS.get(k)
         label = info.unit if info is not None else k
-        rows.append([label, "–" if v is None else f"{v:.6g}", summary["excluded"].get(k, 0)])
+        ci = (summary.get("ci") or {}).get(k)
+        rows.append([label, "–" if v is None else f"{v:.6g}", "–" if not ci else f"[{ci[0]:.4g}, {ci[1]:.4g}]",
+                     summary["excluded"].get(k, 0)])
     print(f"\n{summary['method']} on {summary['dataset']}: {c['ok']}/{c['total']} scored, {c['error']} failed"
           + (f" (subset of {summary['n_dataset']})" if summary.get("subset") else ""))
-    print(tabulate(rows, headers=["metric", "mean", "excluded"], tablefmt="simple"))
+    print(tabulate(rows, headers=["metric", "mean", "95% CI", "excluded"], tablefmt="simple", disable_numparse=True))
     ms = summary["predict_ms"]["median"]
     if ms is not None:
         print(f"median prediction time: {ms:.1f} ms/sample")

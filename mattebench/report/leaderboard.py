@@ -18,6 +18,7 @@ from tabulate import tabulate
 from .. import metrics as M
 from ..store import load_summaries
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP
+from . import board_stats
 
 SECTIONS = ((FAMILY_TRIMAP, "Trimap-based methods"), (FAMILY_FREE, "Trimap-free methods"))
 
@@ -147,18 +148,24 @@ def render_dataset(dataset: str, summaries: list[dict[str, Any]]) -> str:
         group = sorted(by_family.get(family, []), key=_sort_key(primary))
         if not group:
             continue
-        headers = ["#", "Method", *[_label(k) for k in cols], "ms / sample", "Samples", "Paper", "Run"]
+        headers = ["#", "Method", *[_label(k) for k in cols], "vs #1", "P(first)", "ms / sample", "Samples", "Paper", "Run"]
         table = []
+        marks = board_stats.group_stats(group, primary)
         for rank, s in enumerate(group, 1):
             notes.append(_provenance_note(s))
             c = s.get("counts", {})
             ms = s.get("predict_ms", {}).get("median")
             samples = f"{c.get('ok', 0)}/{c.get('total', 0)}" + ("*" if s.get("subset") else "")
+            mark = marks.mark(board_stats.run_key(s))
             table.append(
-                [rank, _method_cell(s), *[_fmt(s.get("means", {}).get(k), k) for k in cols],
+                [rank, _method_cell(s), *[board_stats.mean_cell(s, k, _fmt) for k in cols],
+                 board_stats.vs_leader_text(mark), board_stats.p_first_text(mark),
                  "–" if ms is None else f"{ms:.0f}", samples, _paper_cell(s), f"[^{len(notes)}]"]
             )
         lines += [f"## {title}", "", tabulate(table, headers=headers, tablefmt="github", disable_numparse=True), ""]
+        lines += [f"Note: {n}" for n in marks.notes] + ([""] if marks.notes else [])
+    if shown:
+        lines += [board_stats.explanation(_label(primary), shown), ""]
     if any(s.get("subset") for s in shown):
         lines += ["\\* evaluated on a subset of the dataset (`--limit`); compare such rows only with each other.", ""]
     if notes:

@@ -40,6 +40,7 @@ from .. import __version__
 from .. import metrics as M
 from ..store import load_summaries
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP
+from . import board_stats
 from .leaderboard import SECTIONS, _fmt, _label, family_of, is_pretrained_run
 
 # dataset -> run or method name -> metric -> the paper's value (a float, or the string as printed).
@@ -211,6 +212,8 @@ def _table(dataset: str, proto: Protocol, cols: list[str], primary: str, shown: 
         sort = ' aria-sort="descending"' if k == primary and _higher_is_better(k) else sort
         t = f' title="{_e(title)}"' if title else ""
         heads.append(f'<th scope="col" class="num" data-sort="{_e(k)}"{sort}{t}>{inner}</th>')
+    heads.append(f'<th scope="col" title="{_e(board_stats.VS_TITLE)}">vs #1</th>')
+    heads.append(f'<th scope="col" class="num" data-sort="p_first" title="{_e(board_stats.P_FIRST_TITLE)}">P(first)</th>')
     heads.append('<th scope="col" class="num" data-sort="predict_ms" title="median prediction time per sample, '
                  'on the device named in the run\'s provenance">Time <span class="unit">ms / sample</span></th>')
     heads.append('<th scope="col" class="num">Samples</th>')
@@ -221,6 +224,7 @@ def _table(dataset: str, proto: Protocol, cols: list[str], primary: str, shown: 
     for s in shown:
         groups[family_of(s)].append(s)
     bodies = []
+    notes: list[str] = []
     for family, title in SECTIONS:
         group = _ordered(groups.get(family, []), primary)
         if not group:
@@ -231,8 +235,10 @@ def _table(dataset: str, proto: Protocol, cols: list[str], primary: str, shown: 
             if len(vals) > 1:
                 best[k] = max(vals) if _higher_is_better(k) else min(vals)
         rows = [f'<tr class="group"><th scope="rowgroup" colspan="{ncols}">{_e(title)}</th></tr>']
+        marks = board_stats.group_stats(group, primary)
+        notes.extend(marks.notes)
         for rank, s in enumerate(group, 1):
-            rows.append(_row(dataset, s, rank, cols, best, _paper_for(paper, dataset, s)))
+            rows.append(_row(dataset, s, rank, cols, best, _paper_for(paper, dataset, s), marks.mark(board_stats.run_key(s))))
         bodies.append(f'<tbody data-family="{_e(family)}">\n' + "\n".join(rows) + "\n</tbody>")
     better = "higher" if _higher_is_better(primary) else "lower"
     # The caption names the table for screen readers; sighted readers get the heading and the note
@@ -245,12 +251,14 @@ def _table(dataset: str, proto: Protocol, cols: list[str], primary: str, shown: 
         f'<div class="table-wrap" role="region" tabindex="0" aria-labelledby="{tid}-caption">\n'
         f'<table class="board" id="{tid}" data-dataset="{_e(dataset)}" data-protocol="{_e(proto.key)}">\n{caption}\n'
         f"<thead><tr>{''.join(heads)}</tr></thead>\n" + "\n".join(bodies) + "\n</table>\n</div>\n"
-        '<p class="empty note" hidden>No run in this table matches the filter.</p>\n</div>'
+        '<p class="empty note" hidden>No run in this table matches the filter.</p>\n'
+        + "".join(f'<p class="note stats">{_e(n)}</p>\n' for n in [board_stats.explanation(_label(primary), shown), *notes])
+        + "</div>"
     )
 
 
 def _row(dataset: str, s: dict[str, Any], rank: int, cols: list[str], best: dict[str, float],
-         paper: Mapping[str, Union[float, str]]) -> str:
+         paper: Mapping[str, Union[float, str]], mark: board_stats.RunMark = board_stats.RunMark()) -> str:
     card = s.get("method_card", {})
     name = run_name(s)
     fam = card.get("family", FAMILY_FREE)
@@ -267,9 +275,16 @@ def _row(dataset: str, s: dict[str, Any], rank: int, cols: list[str], best: dict
             text = _fmt(v, k)
         cls = "num best" if k in best and v == best[k] else "num"
         extra = ""
+        if k != "predict_ms" and board_stats.half_width_text(s, k):
+            extra = (f'<span class="ci" title="{_e(board_stats.interval_title(s, k))}">'
+                     f'{_e(board_stats.half_width_text(s, k))}</span>')
         if k in paper:
-            extra = f'<span class="paper">paper {_e(_paper_text(paper[k], k))}</span>'
+            extra += f'<span class="paper">paper {_e(_paper_text(paper[k], k))}</span>'
         cells.append(f'<td class="{cls}" data-value="{"" if v is None else repr(v)}">{_e(text)}{extra}</td>')
+        if k == cols[-1]:
+            cells.append(f'<td class="vs">{_e(board_stats.vs_leader_text(mark))}</td>')
+            pf = "" if mark.p_first is None else repr(mark.p_first)
+            cells.append(f'<td class="num" data-value="{pf}">{_e(board_stats.p_first_text(mark))}</td>')
     c = s.get("counts", {})
     subset = s.get("subset")
     samples = f"{c.get('ok', 0)}/{c.get('total', 0)}"
@@ -424,12 +439,14 @@ def render_run_page(s: Mapping[str, Any]) -> str:
             continue
         inner, _ = _header(k)
         ex = excluded.get(k) or 0
+        iv = board_stats.interval(s, k)
+        ci = "–" if iv is None else f"[{_fmt(iv[0], k)}, {_fmt(iv[1], k)}]"
         mrows.append(f'<tr><th scope="row">{inner}</th><td class="num">{_e(_fmt(_number(v), k))}</td>'
-                     f'<td class="num">{ex}</td></tr>')
+                     f'<td class="num">{_e(ci)}</td><td class="num">{ex}</td></tr>')
     ms = s.get("predict_ms", {})
     if ms.get("median") is not None:
         mrows.append(f'<tr><th scope="row">Time <span class="unit">ms / sample, median</span></th>'
-                     f'<td class="num">{_e(format(ms["median"], ".4g"))}</td><td class="num"></td></tr>')
+                     f'<td class="num">{_e(format(ms["median"], ".4g"))}</td><td class="num"></td><td class="num"></td></tr>')
     body = [
         f'<nav aria-label="Breadcrumb"><a href="../../index.html#ds-{_slug(dataset)}">← leaderboard</a></nav>',
         f"<header><h1>{_e(name)} on {_e(dataset)}</h1>"
@@ -438,7 +455,9 @@ def render_run_page(s: Mapping[str, Any]) -> str:
         _dl(facts),
         "<h2>Means</h2>",
         '<div class="table-wrap"><table class="board"><thead><tr><th scope="col">Metric</th>'
-        '<th scope="col" class="num">Mean</th><th scope="col" class="num" title="samples whose value was NaN '
+        '<th scope="col" class="num">Mean</th>'
+        f'<th scope="col" class="num" title="{_e(board_stats.method_text(s))}">95% CI</th>'
+        '<th scope="col" class="num" title="samples whose value was NaN '
         '(e.g. no unknown pixels) and were left out of the mean">Excluded</th></tr></thead><tbody>'
         + "".join(mrows) + "</tbody></table></div>",
     ]

@@ -1,0 +1,161 @@
+"""Paired comparison of two stored runs on the samples both scored (the engine of ``mattebench compare``).
+
+For each metric: the units (samples, or clips for video) that both runs scored ok with a finite value,
+the mean of the paired difference A - B with its bootstrap interval, the Wilcoxon signed-rank
+p-value, and Holm's correction across the metrics compared (see :mod:`mattebench.stats`). Two runs
+are only compared when their numbers mean the same thing: the same dataset fingerprint, protocols,
+trimap recipe and quantisation; otherwise :class:`NotComparable` says what differs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+from . import stats
+from .errors import MattebenchError
+from .metrics import METRICS
+from .store import SUMMARY
+from .stored_rows import load_stored_rows
+
+
+class RunNotFound(MattebenchError):
+    """A run given to compare does not exist."""
+
+
+class NotComparable(MattebenchError):
+    """Two runs whose numbers do not mean the same thing (other data, protocol or trimaps)."""
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    path: Path
+    label: str  # dataset/method[@tag]
+    summary: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class MetricComparison:
+    metric: str
+    n: int
+    mean_a: float
+    mean_b: float
+    mean_diff: float  # mean of A - B over the n paired units
+    ci: tuple[float, float]
+    p_value: float
+    p_holm: float
+    lower_is_better: bool
+    better: Optional[str]  # "A", "B" or None when the difference is not significant at stats.ALPHA
+    verdict: str
+
+    def as_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["ci"] = list(self.ci)
+        return d
+
+
+@dataclass(frozen=True)
+class Comparison:
+    a: str
+    b: str
+    results: tuple[MetricComparison, ...]
+    skipped: tuple[str, ...]  # metrics with no paired units, named with the reason
+    ci_method: Mapping[str, Any]
+    n_a: int  # units A scored ok
+    n_b: int
+
+
+def resolve_run(spec: str, runs: str | os.PathLike[str] = "runs") -> StoredRun:
+    """A run folder given by path, or as ``dataset/method[@tag]`` under ``runs``."""
+    candidates = [Path(spec), Path(runs) / spec]
+    for folder in candidates:
+        f = folder / SUMMARY
+        if f.is_file():
+            try:
+                summary = json.loads(f.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise RunNotFound(f"{f} cannot be read ({exc}); rerun the run to rewrite it") from exc
+            summary = {**summary, "run_dir": str(folder)}  # the folder it is in now, not where it was written
+            name = f"{summary.get('method')}@{summary['tag']}" if summary.get("tag") else str(summary.get("method"))
+            return StoredRun(folder, f"{summary.get('dataset')}/{name}", summary)
+    raise RunNotFound(f"no run {spec!r}: neither {candidates[0] / SUMMARY} nor {candidates[1] / SUMMARY} exists "
+                      "(give a run folder, or dataset/method[@tag] with --runs DIR)")
+
+
+def _trimap_facts(s: Mapping[str, Any]) -> Any:
+    opts = (s.get("settings") or {}).get("dataset_options") or {}
+    return {"recipe": (s.get("provenance") or {}).get("trimap_recipe"),
+            "options": {k: v for k, v in sorted(opts.items()) if "trimap" in k}}
+
+
+def why_not_comparable(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
+    """The reasons two runs' numbers cannot be paired (empty when they can)."""
+    reasons = []
+    pa, pb = a.get("provenance") or {}, b.get("provenance") or {}
+    if pa.get("dataset_fingerprint") != pb.get("dataset_fingerprint"):
+        reasons.append(f"different dataset fingerprints ({str(pa.get('dataset_fingerprint'))[:12]} vs "
+                       f"{str(pb.get('dataset_fingerprint'))[:12]}): the runs scored different data")
+    proto_a = list((a.get("dataset_card") or {}).get("protocols") or [])
+    proto_b = list((b.get("dataset_card") or {}).get("protocols") or [])
+    if proto_a != proto_b:
+        reasons.append(f"different protocols ({', '.join(proto_a) or 'none'} vs {', '.join(proto_b) or 'none'})")
+    ta, tb = _trimap_facts(a), _trimap_facts(b)
+    if ta != tb:
+        reasons.append(f"different trimap recipes ({json.dumps(ta, sort_keys=True)} vs {json.dumps(tb, sort_keys=True)}): "
+                       "the unknown region, hence every unknown-protocol metric, differs")
+    if pa.get("quantisation") != pb.get("quantisation"):
+        reasons.append(f"different quantisation ({pa.get('quantisation')!r} vs {pb.get('quantisation')!r})")
+    return reasons
+
+
+def _metrics_to_compare(a: Mapping[str, Any], b: Mapping[str, Any], wanted: Optional[Sequence[str]]) -> list[str]:
+    common = [k for k in METRICS if k in (a.get("means") or {}) and k in (b.get("means") or {})]
+    if not wanted:
+        return common
+    unknown = [m for m in wanted if m not in common]
+    if unknown:
+        raise MattebenchError(f"metric {', '.join(unknown)} is not in both runs; choose from {', '.join(common) or 'none'}")
+    return list(dict.fromkeys(wanted))
+
+
+def _verdict(metric: str, lower: bool, diff: float, p_holm: float, n: int) -> tuple[Optional[str], str]:
+    label = METRICS[metric].unit if metric in METRICS else metric
+    if p_holm >= stats.ALPHA or diff == 0:
+        return None, f"{label}: no significant difference (p_holm = {p_holm:.3g}, n = {n})"
+    a_better = diff < 0 if lower else diff > 0
+    side = "A" if a_better else "B"
+    return side, f"{label}: {side} is better ({'lower' if lower else 'higher'} is better; p_holm = {p_holm:.3g}, n = {n})"
+
+
+def compare_runs(a: StoredRun, b: StoredRun, metrics: Optional[Sequence[str]] = None,
+                 spec: stats.BootstrapSpec = stats.DEFAULT) -> Comparison:
+    """Paired comparison of A and B; raises :class:`NotComparable` when their numbers cannot be paired."""
+    reasons = why_not_comparable(a.summary, b.summary)
+    if reasons:
+        raise NotComparable(f"{a.label} and {b.label} cannot be compared: " + "; ".join(reasons))
+    keys = _metrics_to_compare(a.summary, b.summary, metrics)
+    rows_a, rows_b = load_stored_rows(a.summary, a.path), load_stored_rows(b.summary, b.path)
+    paired: list[tuple[str, stats.PairedDifference, float, float]] = []
+    skipped = []
+    for k in keys:
+        va, vb = rows_a.values.get(k, {}), rows_b.values.get(k, {})
+        ids = sorted(set(va) & set(vb))
+        if not ids:
+            skipped.append(f"{k}: no sample scored with a finite value by both runs")
+            continue
+        xa, xb = [va[i] for i in ids], [vb[i] for i in ids]
+        paired.append((k, stats.paired_difference(xa, xb, spec), sum(xa) / len(xa), sum(xb) / len(xb)))
+    if not paired:
+        raise MattebenchError(f"{a.label} and {b.label} share no scored sample: nothing to compare")
+    adjusted = stats.holm([d.p_value for _, d, _, _ in paired])
+    results = []
+    for (k, d, ma, mb), ph in zip(paired, adjusted):
+        lower = stats.lower_is_better(k)
+        better, verdict = _verdict(k, lower, d.mean_diff, ph, d.n)
+        results.append(MetricComparison(k, d.n, ma, mb, d.mean_diff, (d.lo, d.hi), d.p_value, ph, lower, better, verdict))
+    unit = "clip" if (a.summary.get("dataset_card") or {}).get("kind") == "video" else "sample"
+    n_a, n_b = (int((r.summary.get("counts") or {}).get("ok", 0)) for r in (a, b))
+    return Comparison(a.label, b.label, tuple(results), tuple(skipped), spec.as_dict(unit), n_a, n_b)

@@ -1,0 +1,219 @@
+"""What the leaderboards say about uncertainty: intervals, ties with the leader, P(ranked first).
+
+Computed only from stored results: the interval of each mean is read from the run record
+(``summary.json``: ``ci``, ``ci_method``); the paired tests and P(first) from the rows the runs wrote
+(``samples.csv``, checked against the record by :mod:`mattebench.stored_rows`). No method or dataset
+is built. Within one ranked group (trimap-based or trimap-free methods on one dataset):
+
+- the leader is the run with the best mean of the ranking metric (lower or higher as
+  ``metrics.METRICS`` says);
+- every other run is tested against it with the paired Wilcoxon signed-rank test on the samples both
+  scored, the p-values Holm-corrected across the group; a run whose corrected p-value is at least 0.05
+  is marked as not significantly different from the leader;
+- P(first) is the bootstrap probability of having the best mean, on the samples every run of the
+  group scored (see :func:`mattebench.stats.prob_first`); it is only given when every ranked run of
+  the group has its rows, since a probability among some of the contenders would mislead.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+from .. import stats
+from ..compare import why_not_comparable
+from ..stored_rows import StoredRows, StoredRowsError, load_stored_rows
+
+TIE_MARK = "≈"
+VS_TITLE = (f"paired Wilcoxon signed-rank test against the best run of this group, Holm-corrected across the group; "
+            f"{TIE_MARK}: not significantly different from the best at 0.05")
+P_FIRST_TITLE = "bootstrap probability of having the best mean, on the samples every run of this group scored"
+
+
+@dataclass(frozen=True)
+class RunMark:
+    """One run's standing against the leader of its group on the ranking metric."""
+
+    is_leader: bool = False
+    n: Optional[int] = None  # samples paired with the leader
+    p_value: Optional[float] = None
+    p_holm: Optional[float] = None
+    tied: Optional[bool] = None  # not significantly different from the leader; None: not tested
+    p_first: Optional[float] = None
+    reason: str = ""  # why it was not tested, when it was not
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    metric: str
+    leader: Optional[str]
+    marks: Mapping[str, RunMark]
+    n_first: int  # samples P(first) was computed on (0: not computed)
+    notes: tuple[str, ...]
+
+    def mark(self, key: str) -> RunMark:
+        return self.marks.get(key, RunMark(reason="not ranked"))
+
+
+def run_key(s: Mapping[str, Any]) -> str:
+    return f"{s['method']}@{s['tag']}" if s.get("tag") else str(s["method"])
+
+
+def _mean(s: Mapping[str, Any], metric: str) -> Optional[float]:
+    v = (s.get("means") or {}).get(metric)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(float(v)):
+        return None
+    return float(v)
+
+
+def _rows(group: Sequence[Mapping[str, Any]]) -> tuple[dict[str, StoredRows], dict[str, str]]:
+    rows, why = {}, {}
+    for s in group:
+        try:
+            rows[run_key(s)] = load_stored_rows(s)
+        except StoredRowsError as exc:
+            why[run_key(s)] = str(exc)
+    return rows, why
+
+
+def _leader(group: Sequence[Mapping[str, Any]], metric: str) -> Optional[str]:
+    sign = 1.0 if stats.lower_is_better(metric) else -1.0
+    ranked = [(sign * v, i, run_key(s)) for i, s in enumerate(group) if (v := _mean(s, metric)) is not None]
+    return min(ranked)[2] if ranked else None
+
+
+def _tests(leader: str, others: list[str], rows: dict[str, StoredRows], metric: str) -> dict[str, RunMark]:
+    lead = rows[leader].values.get(metric, {})
+    tested: list[tuple[str, int, float]] = []
+    marks: dict[str, RunMark] = {}
+    for k in others:
+        mine = rows[k].values.get(metric, {})
+        ids = sorted(set(mine) & set(lead))
+        if not ids:
+            marks[k] = RunMark(reason=f"no sample in common with the leader {leader}")
+            continue
+        d = stats.paired_difference([mine[i] for i in ids], [lead[i] for i in ids])
+        tested.append((k, len(ids), d.p_value))
+    for (k, n, p), ph in zip(tested, stats.holm([p for _, _, p in tested])):
+        marks[k] = RunMark(n=n, p_value=p, p_holm=ph, tied=ph >= stats.ALPHA)
+    return marks
+
+
+def _first(keys: list[str], rows: dict[str, StoredRows], metric: str) -> tuple[dict[str, float], int]:
+    common = set.intersection(*(set(rows[k].values.get(metric, {})) for k in keys)) if keys else set()
+    if not common:
+        return {}, 0
+    ids = sorted(common)
+    values = {k: [rows[k].values[metric][i] for i in ids] for k in keys}
+    return stats.prob_first(values, stats.lower_is_better(metric)), len(ids)
+
+
+def group_stats(group: Sequence[Mapping[str, Any]], metric: str) -> GroupStats:
+    """Leader, ties with it and P(first) for one ranked group of runs (same dataset and family)."""
+    ranked = [s for s in group if _mean(s, metric) is not None]
+    keys = [run_key(s) for s in ranked]
+    leader = _leader(ranked, metric)
+    if leader is None:
+        return GroupStats(metric, None, {}, 0, ())
+    rows, why = _rows(ranked)
+    by_key = {run_key(s): s for s in ranked}
+    for k in keys:  # a run on other data or other trimaps is never paired with the leader's rows
+        reasons = why_not_comparable(by_key[leader], by_key[k]) if k != leader else []
+        if reasons and k in rows:
+            del rows[k]
+            why[k] = f"{k} is not comparable with the leader {leader}: " + "; ".join(reasons)
+    notes: list[str] = []
+    others = [k for k in keys if k != leader]
+    marks: dict[str, RunMark] = {}
+    if leader in rows:
+        marks.update(_tests(leader, [k for k in others if k in rows], rows, metric))
+        for k in others:
+            marks.setdefault(k, RunMark(reason=why.get(k, "")))
+    else:
+        notes.append(f"no significance marks: the leader's rows cannot be used ({why[leader]})")
+        marks.update({k: RunMark(reason="the leader's rows are not stored") for k in others})
+    missing = [k for k in keys if k not in rows]
+    p_first, n_first = ({}, 0) if missing else _first(keys, rows, metric)
+    if missing and len(keys) > 1:
+        notes.append(f"no P(first): {', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no rows usable here")
+    elif len(keys) > 1 and not n_first:
+        notes.append("no P(first): no sample was scored by every run of this group")
+    if n_first and any(len(rows[k].values.get(metric, {})) != n_first for k in keys):
+        notes.append(f"P(first) is computed on the {n_first} samples every run of this group scored")
+    for k in missing:
+        if k != leader and why.get(k):
+            notes.append(why[k])
+    final = {k: replace(marks.get(k, RunMark()), p_first=p_first.get(k)) for k in others}
+    final[leader] = RunMark(is_leader=True, p_first=p_first.get(leader))
+    return GroupStats(metric, leader, final, n_first, tuple(notes))
+
+
+# -- cell texts (plain text; the markdown and HTML renderers escape as they need) -------------------
+def interval(s: Mapping[str, Any], metric: str) -> Optional[tuple[float, float]]:
+    """The run record's interval of ``metric``, when it is present and brackets the stored mean."""
+    ci = (s.get("ci") or {}).get(metric)
+    mean = _mean(s, metric)
+    if mean is None or not isinstance(ci, (list, tuple)) or len(ci) != 2:
+        return None
+    try:
+        lo, hi = float(ci[0]), float(ci[1])
+    except (TypeError, ValueError):
+        return None
+    slack = 1e-12 * max(1.0, abs(mean))
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo - slack <= mean <= hi + slack):
+        return None  # a record whose interval does not contain its mean is not shown as one
+    return lo, hi
+
+
+def half_width_text(s: Mapping[str, Any], metric: str) -> str:
+    """``± h`` (h: the larger distance from the mean to an end of the interval, 2 significant digits)."""
+    iv = interval(s, metric)
+    mean = _mean(s, metric)
+    if iv is None or mean is None:
+        return ""
+    h = max(mean - iv[0], iv[1] - mean)
+    return f"± {h:.2g}" if h == 0 or h >= 1e-3 else f"± {h:.1e}"
+
+
+def mean_cell(s: Mapping[str, Any], metric: str, fmt: Callable[[Optional[float], str], str]) -> str:
+    text = fmt(_mean(s, metric), metric)
+    hw = half_width_text(s, metric)
+    return f"{text} {hw}" if hw else text
+
+
+def interval_title(s: Mapping[str, Any], metric: str) -> str:
+    iv = interval(s, metric)
+    return "" if iv is None else f"95% CI [{iv[0]:.4g}, {iv[1]:.4g}]"
+
+
+def vs_leader_text(mark: RunMark) -> str:
+    if mark.is_leader:
+        return "best"
+    if mark.p_holm is None:
+        return "–"
+    p = f"p={mark.p_holm:.2g}, n={mark.n}"
+    return f"{TIE_MARK} {p}" if mark.tied else p
+
+
+def p_first_text(mark: RunMark) -> str:
+    return "–" if mark.p_first is None else f"{mark.p_first:.2f}"
+
+
+def method_text(s: Mapping[str, Any]) -> str:
+    """How the interval was computed, from the record (the first run that says)."""
+    m = s.get("ci_method") or {}
+    return str(m.get("description", ""))
+
+
+def explanation(metric_label: str, summaries: Sequence[Mapping[str, Any]]) -> str:
+    """The footnote under a leaderboard: how the ± and the marks were computed."""
+    how = next((method_text(s) for s in summaries if method_text(s)), "")
+    ci = (f"± is the larger distance from the mean to an end of its 95% confidence interval ({how}); "
+          "[lo, hi] is stored in each run's summary.json. " if how else
+          "The runs' records carry no confidence intervals (written before mattebench stored them). ")
+    return (ci + f"*vs #1*: paired two-sided Wilcoxon signed-rank test of each run against the best run of its group "
+            f"on {metric_label}, on the n samples both scored, Holm-corrected across the group; {TIE_MARK} marks the runs "
+            f"not significantly different from the best at 0.05. *P(first)*: the share of {stats.RESAMPLES} joint "
+            f"bootstrap resamples (seed {stats.SEED}) of the samples every run of the group scored in which the run "
+            "has the best mean. Computed from the stored samples.csv of each run; – where a run's rows are not usable.")
