@@ -108,7 +108,8 @@ def score_clip(preds: Sequence[np.ndarray], gts: Sequence[np.ndarray], names: Se
     return out
 
 
-TABLE_HEADERS = ("convention", "metric", "column", "unit/scale", "region", "quantisation", "thresholds/filters", "differs from the reference", "source")
+TABLE_HEADERS = ("convention", "metric", "column", "unit/scale", "region", "quantisation", "thresholds/filters",
+                 "differs from the reference", "reference column", "source")
 
 
 def table_rows(names: Optional[Sequence[str]] = None) -> list[dict[str, str]]:
@@ -119,6 +120,6 @@ def table_rows(names: Optional[Sequence[str]] = None) -> list[dict[str, str]]:
         for m in conv.metrics:
             rows.append(dict(zip(TABLE_HEADERS, (
                 n, m.label, conv.column(m), m.scale, m.region, m.quantisation, m.filters, m.differs,
-                f"{conv.repo}@{conv.commit}: {m.source}",
+                m.reference or "–", f"{conv.repo}@{conv.commit}: {m.source}",
             ))))
     return rows

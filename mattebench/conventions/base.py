@@ -38,6 +38,8 @@ class ConventionMetric:
     before scoring; ``filters`` thresholds, kernels and borders; ``differs`` one sentence on how it
     differs from the DIM MATLAB reference; ``source`` the file and lines it follows at the pinned
     commit. Exactly one of ``image`` (per image or frame) and ``clip`` (per clip) computes it.
+    ``reference`` names the mattebench reference column that measures the same thing in its own
+    convention (``""``: none does), for side-by-side displays; it is never used for ranking.
     """
 
     metric: str
@@ -50,6 +52,7 @@ class ConventionMetric:
     source: str
     image: Optional[Callable[[Pair], float]] = None
     clip: Optional[Callable[[Clip], float]] = None
+    reference: str = ""
 
 
 @dataclass(frozen=True)

@@ -111,19 +111,19 @@ CONVENTION = Convention(
     metrics=(
         ConventionMetric("sad", "SAD", "/1000", _U, _Q, "–",
                          "Same sum as the reference, over a wider unknown band and on a truncated prediction.",
-                         "utils/evaluate.py L102-106", image=sad),
+                         "utils/evaluate.py L102-106", image=sad, reference="sad"),
         ConventionMetric("mse", "MSE", "raw", _U, _Q, "divisor |U| + 1e-8",
                          "Divides by |U| + 1e-8, so an image without unknown pixels scores 0 instead of NaN.",
-                         "utils/evaluate.py L95-99", image=mse),
+                         "utils/evaluate.py L95-99", image=mse, reference="mse"),
         ConventionMetric("grad", "Grad", "/1000", _U, _Q,
                          "9x9 DoG sigma 1.4, unit Frobenius norm, scipy convolve mode='nearest'",
                          "Maps are divided by 255 instead of min-max stretched (mat2gray).",
-                         "utils/evaluate.py L17-60", image=grad),
+                         "utils/evaluate.py L17-60", image=grad, reference="grad"),
         ConventionMetric("conn", "Conn", "/1000", _U, _Q,
                          "np.arange(0, 1.1, 0.1) float64 for the prediction (153/255 fails 0.6), float32 for the ground truth; "
                          "skimage 4-connected labels; argmax(bincount) with the background included",
                          "The background can be the 'largest component' (and wins ties), an empty intersection assigns "
                          "nothing, and ties between components go to the first in row-major order.",
-                         "utils/evaluate.py L63-92", image=conn),
+                         "utils/evaluate.py L63-92", image=conn, reference="conn"),
     ),
 )

@@ -85,9 +85,9 @@ CONVENTION = Convention(
     metrics=(
         ConventionMetric("mad", "MAD", "x1e3", "whole frame", _Q, "–",
                          "Not in the DIM reference; whole-frame mean |p - g| times 1e3 on the truncated prediction.",
-                         "evaluation/evaluate_lr.py L148-150", image=mad),
+                         "evaluation/evaluate_lr.py L148-150", image=mad, reference="mad_whole"),
         ConventionMetric("mse", "MSE", "x1e3", "whole frame", _Q, "–",
-                         "Whole frame instead of trimap == 128, times 1e3.", "evaluation/evaluate_lr.py L153-155", image=mse),
+                         "Whole frame instead of trimap == 128, times 1e3.", "evaluation/evaluate_lr.py L153-155", image=mse, reference="mse_whole"),
         ConventionMetric("grad", "Grad", "/1000", "whole frame", _Q,
                          "cv2.normalize NORM_MINMAX, 9x9 DoG sigma 1.4, cv2.filter2D BORDER_REPLICATE, float32",
                          "Summed over the whole frame instead of trimap == 128.", "evaluation/evaluate_lr.py L158-204", image=grad),
@@ -97,6 +97,6 @@ CONVENTION = Convention(
                          "evaluation/evaluate_lr.py L207-241", image=conn),
         ConventionMetric("dtssd", "dtSSD", "x1e2", "whole frame, scored frames of a clip", _Q, "frame 0 counted as 0",
                          "Not in the DIM reference; differs from mattebench's dtssd column by counting frame 0 as 0 in the mean.",
-                         "evaluation/evaluate_lr.py L126-130, L244-249", clip=dtssd),
+                         "evaluation/evaluate_lr.py L126-130, L244-249", clip=dtssd, reference="dtssd"),
     ),
 )
