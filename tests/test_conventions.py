@@ -68,6 +68,14 @@ def test_parse_orders_dedups_and_refuses_unknown_names():
         C.parse("gca,mmedit")
 
 
+def test_docs_list_every_convention_column():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "conventions.md").read_text()
+    for col in C.columns(tuple(C.CONVENTIONS), video=True):
+        assert f"`{col}`" in doc, col
+
+
 def test_arange_thresholds_are_numpys():
     # GCA/mmagic/RVM: np.arange(0, 1 + step, step); IndexNet/P3M: np.arange(0, 1.1, step).
     assert np.array_equal(connectivity.ARANGE_THRESHOLDS, np.arange(0, 1 + 0.1, 0.1))
@@ -136,6 +144,10 @@ def test_background_ties_with_a_component_gca_vs_reference():
     # GCA: bincount = [1, 1], argmax -> 0: the background {B} wins the tie, so A gets l = 0 at
     # th 0.1 and B keeps -1 (-> 1). A: phi_p = 1 - 1 = 0, phi_g = 1 - 115/255 -> 140/255 / 1000.
     assert conn_of("gca", p, g, t) == pytest.approx(140 / 255 / 1000, abs=1e-9)
+    # P3M: `continue` once M is empty at 0.5, so A ends with l = 1: phi_p = 1 (1 - 1 = 0), phi_g = 1
+    # (115/255 - 1 < 0) -> 0. IndexNet stretches g to [255, 0] first: p == g everywhere -> 0.
+    assert conn_of("p3m-whole", p, g, t) == pytest.approx(0.0, abs=1e-12)
+    assert conn_of("indexnet", p, g, t) == pytest.approx(0.0, abs=1e-12)
 
 
 # ---------------------------------------------------------------------------------------------
