@@ -488,3 +488,15 @@ def test_cli_conventions_table_json_and_pair(tmp_path, capsys):
     assert main(["conventions", "--only", "nope"]) == 2
     assert "unknown convention" in capsys.readouterr().err
     assert main(["conventions", "--pred", str(tmp_path / "pred.npy")]) == 2
+
+
+def test_bad_inputs_raise_clear_errors():
+    g = u8([[0, 255]])
+    with pytest.raises(ValueError, match="shape"):
+        C.score(np.zeros((2, 2), np.float32), g, None, ("rvm",))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        C.score(np.array([[0, 200.0]], np.float32), g, None, ("rvm",))
+    with pytest.raises(ValueError, match="trimap"):
+        C.score(np.zeros((1, 2), np.float32), g, np.zeros((1, 2), np.float32), ("gca",))
+    with pytest.raises(ValueError, match="needs a trimap"):
+        C.CONVENTIONS["gca"].metrics[0].image(Pair(np.zeros((1, 2), np.float32), g, None))

@@ -79,13 +79,29 @@ def _as_u8(gt: np.ndarray) -> np.ndarray:
     return M.quantize(np.asarray(gt))
 
 
+def _pred(pred: np.ndarray, shape: Optional[tuple[int, ...]] = None) -> np.ndarray:
+    """An HxW float32 alpha in [0, 1] (uint8 k as k/255); ValueError naming the problem otherwise."""
+    p = np.asarray(pred)
+    if p.ndim != 2 or (shape is not None and p.shape != shape):
+        raise ValueError(f"pred: expected an HxW alpha{'' if shape is None else f' of shape {shape}'}, got shape {p.shape}")
+    p = p.astype(np.float32) / np.float32(255.0) if p.dtype == np.uint8 else p.astype(np.float32)
+    if not np.isfinite(p).all() or p.min() < -1e-3 or p.max() > 1 + 1e-3:
+        raise ValueError("pred: expected finite alpha values in [0, 1]")
+    return np.clip(p, 0.0, 1.0)
+
+
 def score(pred: np.ndarray, gt: np.ndarray, trimap: Optional[np.ndarray], names: Sequence[str]) -> dict[str, float]:
     """Every image metric of the named conventions for one pair, keyed by column.
 
-    ``pred``: HxW float alpha in [0, 1] (as the runner checked it); ``gt``: uint8 or float k/255;
-    ``trimap``: uint8 0..255 or None. A convention that needs a trimap gives NaN without one.
+    ``pred``: HxW float alpha in [0, 1] (as the runner checked it; uint8 is read as k/255);
+    ``gt``: uint8 or float k/255; ``trimap``: integer 0..255 or None. A convention that needs a
+    trimap gives NaN without one.
     """
-    pair = Pair(np.asarray(pred, dtype=np.float32), _as_u8(gt), None if trimap is None else np.asarray(trimap))
+    g = _as_u8(gt)
+    t = None if trimap is None else np.asarray(trimap)
+    if t is not None and (t.shape != g.shape or not np.issubdtype(t.dtype, np.integer)):
+        raise ValueError(f"trimap: expected integer values 0..255 of shape {g.shape}, got {t.dtype} {t.shape}")
+    pair = Pair(_pred(pred, g.shape), g, t)
     out: dict[str, float] = {}
     for n in parse(names):
         conv = CONVENTIONS[n]
@@ -98,7 +114,10 @@ def score(pred: np.ndarray, gt: np.ndarray, trimap: Optional[np.ndarray], names:
 
 def score_clip(preds: Sequence[np.ndarray], gts: Sequence[np.ndarray], names: Sequence[str]) -> dict[str, float]:
     """The clip metrics of the named conventions over the scored frames of one clip, in order."""
-    clip = Clip(tuple(np.asarray(p, dtype=np.float32) for p in preds), tuple(_as_u8(g) for g in gts))
+    if len(preds) != len(gts):
+        raise ValueError(f"{len(preds)} predictions for {len(gts)} ground-truth frames")
+    g8 = tuple(_as_u8(g) for g in gts)
+    clip = Clip(tuple(_pred(p, g.shape) for p, g in zip(preds, g8)), g8)
     out: dict[str, float] = {}
     for n in parse(names):
         conv = CONVENTIONS[n]

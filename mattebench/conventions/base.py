@@ -7,7 +7,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-__all__ = ["Pair", "Clip", "ConventionMetric", "Convention"]
+__all__ = ["Pair", "Clip", "ConventionMetric", "Convention", "trimap_of"]
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,13 @@ class Pair:
     pred: np.ndarray
     gt: np.ndarray
     trimap: Optional[np.ndarray] = None
+
+
+def trimap_of(pair: Pair) -> np.ndarray:
+    """The pair's trimap, for the conventions that need one (``score`` gives them NaN without)."""
+    if pair.trimap is None:
+        raise ValueError("this convention needs a trimap (trimap=None given)")
+    return np.asarray(pair.trimap)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Convention, ConventionMetric, Pair
+from .base import Convention, ConventionMetric, Pair, trimap_of
 from .connectivity import ARANGE_THRESHOLDS, connectivity_error, largest_including_background
 from .gradients import dim_magnitude
 
@@ -32,16 +32,15 @@ def unknown(trimap: np.ndarray) -> np.ndarray:
 
 def prediction(pair: Pair) -> np.ndarray:
     """The uint8 map GCA scores: trimap-clamped, then float32 ``* 255`` truncated."""
-    assert pair.trimap is not None
     p = np.array(pair.pred, dtype=np.float32)
-    t = np.asarray(pair.trimap)
+    t = trimap_of(pair)
     p[t >= 170] = 1.0
     p[t < 85] = 0.0
     return (p * np.float32(255.0)).astype(np.uint8)
 
 
 def _diff(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
-    u = unknown(pair.trimap)  # type: ignore[arg-type]
+    u = unknown(trimap_of(pair))
     d = prediction(pair).astype(np.float64) - pair.gt.astype(np.float64)
     return d / 255.0, u
 
@@ -66,7 +65,7 @@ def grad(pair: Pair) -> float:
     ground truth without 0 or 255 pixels gives other numbers than the reference. The prediction
     is float64 (uint8 / 255.0), the ground truth float32 (float32 / 255.0), as in the source.
     """
-    u = unknown(pair.trimap)  # type: ignore[arg-type]
+    u = unknown(trimap_of(pair))
     p = prediction(pair) / 255.0
     g = pair.gt.astype(np.float32) / np.float32(255.0)
     e = dim_magnitude(p, "scipy") - dim_magnitude(g, "scipy").astype(np.float64)
@@ -82,7 +81,7 @@ def conn(pair: Pair) -> float:
     153/255 passes. ``getLargestCC`` is ``argmax(bincount(labels))`` with label 0 included: the
     background competes and wins ties; an empty intersection makes omega every pixel.
     """
-    u = unknown(pair.trimap)  # type: ignore[arg-type]
+    u = unknown(trimap_of(pair))
     p = prediction(pair) / 255.0
     g = pair.gt.astype(np.float32) / np.float32(255.0)
     return connectivity_error(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Convention, ConventionMetric, Pair
+from .base import Convention, ConventionMetric, Pair, trimap_of
 from .connectivity import ARANGE_THRESHOLDS, connectivity_error, largest_excluding_background
 from .gradients import minmax, scipy_gaussian_magnitude
 
@@ -21,8 +21,7 @@ __all__ = ["CONVENTION", "maps", "sad", "mse", "grad", "conn"]
 
 def maps(pair: Pair) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(pd, gt, mask): both maps float32 on 0..255 after the in-place stretch, mask = trimap == 128."""
-    assert pair.trimap is not None
-    t = np.asarray(pair.trimap).astype(np.float32)
+    t = trimap_of(pair).astype(np.float32)
     mask = (t == 128).astype(np.float32)
     alpha = np.clip(np.asarray(pair.pred, dtype=np.float32), 0.0, 1.0) * np.float32(255.0)
     pd = (1 - mask) * t + mask * alpha  # outside the unknown band the trimap value is the prediction

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Convention, ConventionMetric, Pair
+from .base import Convention, ConventionMetric, Pair, trimap_of
 from .connectivity import ARANGE_THRESHOLDS, connectivity_error, largest_excluding_background
 from .gradients import dim_magnitude, minmax
 
@@ -22,16 +22,15 @@ __all__ = ["CONVENTION", "prediction", "sad", "mse", "grad", "conn"]
 
 def prediction(pair: Pair) -> np.ndarray:
     """The uint8 map mmagic scores: clamped, trimap-masked, ``round(p * 255)`` half to even."""
-    assert pair.trimap is not None
     p = np.clip(np.asarray(pair.pred, dtype=np.float32), 0.0, 1.0)
-    t = np.asarray(pair.trimap)
+    t = trimap_of(pair)
     p[t == 255] = 1.0
     p[t == 0] = 0.0
     return np.rint(p * np.float32(255.0)).astype(np.uint8)  # np.rint, like torch.round: half to even
 
 
 def _maps(pair: Pair) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return prediction(pair) / 255.0, pair.gt / 255.0, np.asarray(pair.trimap) == 128
+    return prediction(pair) / 255.0, pair.gt / 255.0, trimap_of(pair) == 128
 
 
 def sad(pair: Pair) -> float:

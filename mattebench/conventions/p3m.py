@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from .base import Convention, ConventionMetric, Pair
+from .base import Convention, ConventionMetric, Pair, trimap_of
 from .connectivity import ARANGE_THRESHOLDS, connectivity_error, largest_excluding_background
 from .gradients import scipy_gaussian_magnitude
 
@@ -71,10 +71,9 @@ def trimap_divisor(trimap: np.ndarray) -> int:
 
 
 def _trimap_diff(pair: Pair) -> tuple[np.ndarray, int]:
-    assert pair.trimap is not None
+    t = trimap_of(pair)
     p, g = _maps(pair)
     p = p.copy()
-    t = np.asarray(pair.trimap)
     p[t == 255] = 1.0
     p[t == 0] = 0.0
     return p - g, trimap_divisor(t)
