@@ -449,10 +449,12 @@ def test_run_with_conventions_stores_columns_apart_and_in_identity(tmp_path):
     md = render_dataset("tiny", [s, {**plain, "method": "zz-plain"}])
     ranked, _, rest = md.partition("## Toolkit conventions")
     assert "@" not in ranked.split("## Provenance")[0].replace("trimap-midpoint @", "")
-    assert "sad@gca (/1000)" in rest and "mse@rvm (x1e3)" in rest and "Yaoyi-Li/GCA-Matting @ 5a999be" in rest
+    gca, rvm = rest.split("### `gca`")[1].split("### `rvm`")
+    assert "SAD (/1000)" in gca and "Yaoyi-Li/GCA-Matting @ 5a999be" in gca and "tester.py" in gca
+    assert "MSE (x1e3)" in rvm and "frame 0" in rvm
     assert "zz-plain" not in rest.split("## Provenance")[0]  # runs without convention columns are left out
     html = render_index([s])
-    assert "Toolkit conventions" in html and "sad@gca (/1000)" in html and 'class="conventions-table"' in html
+    assert "Toolkit conventions" in html and "MAD (x1e3)" in html and 'class="conventions-table"' in html
 
 
 def test_video_run_gets_clip_convention(tmp_path):

@@ -33,7 +33,7 @@ def convention_columns(summaries: Sequence[dict[str, Any]]) -> list[str]:
 
 def _header(col: str) -> str:
     _, m = C.metric_of(col)
-    return f"{col} ({m.scale})"
+    return f"{m.label} ({m.scale})"
 
 
 def _value(v: Optional[float]) -> str:
@@ -51,20 +51,27 @@ def _rows(summaries: Sequence[dict[str, Any]], cols: list[str]) -> list[list[str
     return [[_run_name(s), *[_value(s.get("means", {}).get(c)) for c in cols]] for s in runs]
 
 
-def _used(cols: list[str]) -> list[C.Convention]:
-    names = {c.partition("@")[2] for c in cols}
-    return [C.CONVENTIONS[n] for n in C.CONVENTIONS if n in names]
+def _groups(summaries: Sequence[dict[str, Any]], cols: list[str]) -> list[dict[str, Any]]:
+    """One table per convention: its columns' headers and one row per run that has them."""
+    out = []
+    for conv in C.CONVENTIONS.values():
+        mine = [c for c in cols if c.partition("@")[2] == conv.name]
+        if mine:
+            out.append({"conv": conv, "headers": [_header(c) for c in mine], "rows": _rows(summaries, mine)})
+    return out
 
 
 def render_markdown(summaries: Sequence[dict[str, Any]]) -> list[str]:
-    """Markdown lines of the section; [] when no run has convention columns."""
+    """Markdown lines of the section (one table per convention); [] when no run has convention columns."""
     cols = convention_columns(summaries)
     if not cols:
         return []
-    table = tabulate(_rows(summaries, cols), headers=["Method", *[_header(c) for c in cols]], tablefmt="github", disable_numparse=True)
-    lines = [f"## {TITLE}", "", INTRO, "", table, ""]
-    lines += [f"- `{c.name}` ({c.toolkit}, {c.repo} @ {c.commit}): {c.description}" for c in _used(cols)]
-    lines += ["", "`mattebench conventions` prints every metric's region, quantisation, thresholds and filters.", ""]
+    lines = [f"## {TITLE}", "", INTRO, ""]
+    for grp in _groups(summaries, cols):
+        conv = grp["conv"]
+        lines += [f"### `{conv.name}`: {conv.toolkit} ({conv.repo} @ {conv.commit})", "", conv.description, "",
+                  tabulate(grp["rows"], headers=["Method", *grp["headers"]], tablefmt="github", disable_numparse=True), ""]
+    lines += ["`mattebench conventions` prints every metric's region, quantisation, thresholds and filters.", ""]
     return lines
 
 
@@ -72,12 +79,13 @@ _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).fr
     """<section class="conventions" aria-labelledby="{{ anchor }}-h">
 <h3 id="{{ anchor }}-h">{{ title }}</h3>
 <p class="note">{{ intro }}</p>
+{% for g in groups %}<h4><code>{{ g.conv.name }}</code>: {{ g.conv.toolkit }} ({{ g.conv.repo }} @ {{ g.conv.commit }})</h4>
+<p class="note">{{ g.conv.description }}</p>
 <div class="table-wrap"><table class="conventions-table">
-<thead><tr><th scope="col">Method</th>{% for h in headers %}<th scope="col">{{ h }}</th>{% endfor %}</tr></thead>
-<tbody>{% for row in rows %}<tr><th scope="row">{{ row[0] }}</th>{% for v in row[1:] %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</tbody>
+<thead><tr><th scope="col">Method</th>{% for h in g.headers %}<th scope="col">{{ h }}</th>{% endfor %}</tr></thead>
+<tbody>{% for row in g.rows %}<tr><th scope="row">{{ row[0] }}</th>{% for v in row[1:] %}<td class="num">{{ v }}</td>{% endfor %}</tr>{% endfor %}</tbody>
 </table></div>
-<dl class="conventions-list">{% for c in used %}<dt><code>{{ c.name }}</code>: {{ c.toolkit }} ({{ c.repo }} @ {{ c.commit }})</dt><dd>{{ c.description }}</dd>{% endfor %}</dl>
-</section>"""
+{% endfor %}</section>"""
 )
 
 
@@ -87,5 +95,4 @@ def render_html(dataset: str, summaries: Sequence[dict[str, Any]]) -> str:
     if not cols:
         return ""
     anchor = "conv-" + "".join(ch if ch.isalnum() else "-" for ch in dataset.lower())
-    return _HTML.render(anchor=anchor, title=TITLE, intro=INTRO.replace("`", ""), headers=[_header(c) for c in cols],
-                        rows=_rows(summaries, cols), used=_used(cols))
+    return _HTML.render(anchor=anchor, title=TITLE, intro=INTRO.replace("`", ""), groups=_groups(summaries, cols))
