@@ -38,11 +38,12 @@ class ScorerSpec:
     data_root: Optional[str] = None
     dataset_options: dict[str, Any] = field(default_factory=dict)
     debug: bool = False
+    conventions: tuple[str, ...] = ()
 
     def build(self) -> Scorer:
         m = create_method(self.method, **self.method_options)
         d = load_dataset(self.dataset, root=self.data_root, **self.dataset_options)
-        return Scorer(m, d, _card_of(m, self.method), debug=self.debug)
+        return Scorer(m, d, _card_of(m, self.method), debug=self.debug, conventions=self.conventions)
 
 
 class Executor(Protocol):
@@ -131,12 +132,18 @@ def evaluate(
     dataset_name: Optional[str] = None,
     debug: bool = False,
     command: Optional[str] = None,
+    conventions: Union[None, str, tuple[str, ...], list[str]] = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Score ``method`` on ``dataset``; returns (rows, summary).
 
     ``method``/``dataset`` are registered names or objects. With ``out`` the run is stored under
     ``<out>/<dataset>/<method>[@tag]/`` and resumes there; without, nothing is written.
+    ``conventions`` (e.g. ``"gca,rvm"``) adds the toolkit-convention columns of
+    :mod:`mattebench.conventions`; the set is part of the run's identity.
     """
+    from .conventions import parse as parse_conventions
+
+    conv = parse_conventions(conventions)
     method_options = dict(method_options or {})
     dataset_options = dict(dataset_options or {})
     spec: Optional[ScorerSpec] = None
@@ -157,9 +164,9 @@ def evaluate(
         method_obj = method
         mname = method_name or getattr(getattr(method, "card", None), "name", None) or getattr(method, "name", None) or type(method).__name__
     if isinstance(method, str) and isinstance(dataset, str):
-        spec = ScorerSpec(method, method_options, dataset, data_root, dataset_options, debug)
+        spec = ScorerSpec(method, method_options, dataset, data_root, dataset_options, debug, conv)
     card = method_card(mname) if method_obj is None else _card_of(method_obj, mname)
-    scorer = Scorer(method_obj, ds, card, debug=debug)
+    scorer = Scorer(method_obj, ds, card, debug=debug, conventions=conv)
     columns = scorer_columns(scorer)
     executor = executor or LocalExecutor()
     if method_obj is None and spec is None:
@@ -179,6 +186,8 @@ def evaluate(
         "dataset_fingerprint": fingerprint,
         "metrics": metric_columns(ds.card),
     }
+    if conv:  # absent without conventions, so earlier runs keep their identity and resume
+        identity["conventions"] = list(conv)
     started = provenance.now()
     store: Optional[RunStore] = None
     if out is not None:
@@ -227,6 +236,7 @@ def evaluate(
                 "data_root": str(data_root) if data_root else None,
                 "limit": limit,
                 "device": method_options.get("device", "cpu"),
+                "conventions": list(conv),
             },
             "provenance": {
                 **provenance.environment(method_options.get("device")),

@@ -66,6 +66,12 @@ def _whole_scores(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
     return {k: float(getattr(M, k)(pred, gt)) for k in M.WHOLE_METRICS}
 
 
+def _convention_scores(pred: np.ndarray, gt: np.ndarray, trimap: Optional[np.ndarray], names: tuple[str, ...]) -> dict[str, float]:
+    from . import conventions as C  # imported on use: runs without --conventions never load it
+
+    return C.score(pred, gt, trimap, names)
+
+
 @dataclass
 class Scorer:
     method: Any
@@ -74,10 +80,16 @@ class Scorer:
     columns: list[str] = field(default_factory=list)
     debug: bool = False
     _flow_note: Optional[str] = None
+    conventions: tuple[str, ...] = ()  # toolkit conventions (mattebench.conventions), scored after the reference
 
     def __post_init__(self) -> None:
         if not self.columns:
             self.columns = metric_columns(self.dataset.card)
+        if self.conventions:
+            from . import conventions as C
+
+            self.conventions = C.parse(self.conventions)
+            self.columns = self.columns + [c for c in C.columns(self.conventions, self.dataset.card.kind == "video") if c not in self.columns]
 
     # -- one id -> one row ---------------------------------------------------------------
     def score(self, sample_id: str) -> dict[str, Any]:
@@ -132,6 +144,8 @@ class Scorer:
             out.update(_whole_scores(pred, s.alpha))
         if "sad" in self.columns:
             out.update(_unknown_scores(pred, s.alpha, s.trimap))
+        if self.conventions:
+            out.update(_convention_scores(pred, s.alpha, s.trimap, self.conventions))
         return out
 
     def _score_clip(self, c: Clip) -> dict[str, Any]:
@@ -169,6 +183,8 @@ class Scorer:
                 scores.update(_whole_scores(checked[i], c.alphas[i]))
             if "sad" in self.columns:
                 scores.update(_unknown_scores(checked[i], c.alphas[i], c.trimaps.get(i)))
+            if self.conventions:
+                scores.update(_convention_scores(checked[i], c.alphas[i], c.trimaps.get(i), self.conventions))
             per_frame.append(scores)
         out: dict[str, Any] = {"predict_ms": dt * 1000.0, "frames": n, "annotated": len(idx)}
         for k in per_frame[0]:
@@ -186,6 +202,10 @@ class Scorer:
                 self._flow_note = "MESSDdt used a dense flow estimated on the ground truth (OpenCV DIS)"
         else:
             out["messddt"] = math.nan  # annotations are not on consecutive frames: MESSDdt is undefined
+        if self.conventions:
+            from . import conventions as C
+
+            out.update(C.score_clip([checked[i] for i in idx], [c.alphas[i] for i in idx], self.conventions))
         return out
 
 

@@ -36,6 +36,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="runs", help="runs folder (default: runs)")
     p.add_argument("--tag", default=None, help="suffix for the run folder (<method>@<tag>) to keep runs with other options apart")
     p.add_argument("--fresh", action="store_true", help="start over instead of resuming")
+    p.add_argument("--conventions", default=None, metavar="NAMES",
+                   help="also score with other toolkits' evaluation conventions, comma-separated: gca, mmagic, indexnet, "
+                   "p3m-whole, p3m-trimap, rvm or all (columns like sad@gca, kept apart from the reference; see `mattebench conventions`)")
     p.add_argument("--fail-fast", action="store_true", help="stop at the first failed sample")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--executor", choices=("local", "ray"), default="local",
@@ -85,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         executor=make_executor(args),
         debug=getattr(args, "debug", False),
         command="mattebench " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        conventions=args.conventions,
     )
     print_summary(summary)
     return EXIT_SAMPLE_ERRORS if summary["counts"]["error"] else 0

@@ -19,6 +19,7 @@ from .. import metrics as M
 from ..store import load_summaries
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP
 from . import board_stats
+from .conventions_section import render_markdown as render_conventions
 
 SECTIONS = ((FAMILY_TRIMAP, "Trimap-based methods"), (FAMILY_FREE, "Trimap-free methods"))
 
@@ -168,6 +169,7 @@ def render_dataset(dataset: str, summaries: list[dict[str, Any]]) -> str:
         lines += [board_stats.explanation(_label(primary), shown), ""]
     if any(s.get("subset") for s in shown):
         lines += ["\\* evaluated on a subset of the dataset (`--limit`); compare such rows only with each other.", ""]
+    lines += render_conventions(shown)  # apart from the ranked tables, never ranked
     if notes:
         lines += ["## Provenance", ""]
         lines += [f"[^{i}]: {n}" for i, n in enumerate(notes, 1)]

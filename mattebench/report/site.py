@@ -41,6 +41,7 @@ from .. import metrics as M
 from ..store import load_summaries
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP
 from . import board_stats
+from .conventions_section import render_html as render_conventions_html
 from .leaderboard import SECTIONS, _fmt, _label, family_of, is_pretrained_run
 
 # dataset -> run or method name -> metric -> the paper's value (a float, or the string as printed).
@@ -333,6 +334,7 @@ def _dataset_section(dataset: str, shown: list[dict[str, Any]], paper: Optional[
     if paper and paper.get(dataset):
         parts.append('<p class="note">“paper” values are the MODNet paper\'s own numbers, shown beside '
                      "what mattebench measured, never in place of it.</p>")
+    parts.append(render_conventions_html(dataset, shown))  # toolkit conventions: apart, unranked
     parts.extend(_figure(f) for f in figures)
     parts.append("</section>")
     return "\n".join(parts)

@@ -1,0 +1,98 @@
+"""The "toolkit conventions" section of the leaderboards: the ``metric@convention`` columns of
+stored runs, shown apart from the ranked tables, unranked, with how each convention differs from
+the DIM MATLAB reference. Reads only the runs' summaries.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional, Sequence
+
+import jinja2
+from tabulate import tabulate
+
+from .. import conventions as C
+
+__all__ = ["convention_columns", "render_markdown", "render_html"]
+
+TITLE = "Toolkit conventions (not ranked; not comparable with the tables above)"
+INTRO = (
+    "What other toolkits' evaluation code would print for the same predictions, reproduced from their public code "
+    "at a pinned commit (`mattebench run --conventions ...`). Each convention has its own region, quantisation, "
+    "filters and scale (in the column header), so compare a column only with itself and with published numbers "
+    "that used the same code. Rows are in name order, not ranked."
+)
+
+
+def convention_columns(summaries: Sequence[dict[str, Any]]) -> list[str]:
+    """The convention columns present in any run's means, in registry order."""
+    present = {k for s in summaries for k in s.get("means", {}) if C.is_convention_column(k)}
+    order = [c for n in C.CONVENTIONS for c in C.CONVENTIONS[n].columns(video=True)]
+    return [c for c in order if c in present]
+
+
+def _header(col: str) -> str:
+    _, m = C.metric_of(col)
+    return f"{m.label} ({m.scale})"
+
+
+def _value(v: Optional[float]) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return f"{v:.4g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.3e}"
+
+
+def _run_name(s: dict[str, Any]) -> str:
+    return str(s["method"]) + (f" @{s['tag']}" if s.get("tag") else "")
+
+
+def _rows(summaries: Sequence[dict[str, Any]], cols: list[str]) -> list[list[str]]:
+    runs = sorted((s for s in summaries if any(c in s.get("means", {}) for c in cols)), key=_run_name)
+    return [[_run_name(s), *[_value(s.get("means", {}).get(c)) for c in cols]] for s in runs]
+
+
+def _groups(summaries: Sequence[dict[str, Any]], cols: list[str]) -> list[dict[str, Any]]:
+    """One table per convention: its columns' headers and one row per run that has them."""
+    out = []
+    for conv in C.CONVENTIONS.values():
+        mine = [c for c in cols if c.partition("@")[2] == conv.name]
+        if mine:
+            out.append({"conv": conv, "headers": [_header(c) for c in mine], "rows": _rows(summaries, mine)})
+    return out
+
+
+def render_markdown(summaries: Sequence[dict[str, Any]]) -> list[str]:
+    """Markdown lines of the section (one table per convention); [] when no run has convention columns."""
+    cols = convention_columns(summaries)
+    if not cols:
+        return []
+    lines = [f"## {TITLE}", "", INTRO, ""]
+    for grp in _groups(summaries, cols):
+        conv = grp["conv"]
+        lines += [f"### `{conv.name}`: {conv.toolkit} ({conv.repo} @ {conv.commit})", "", conv.description, "",
+                  tabulate(grp["rows"], headers=["Method", *grp["headers"]], tablefmt="github", disable_numparse=True), ""]
+    lines += ["`mattebench conventions` prints every metric's region, quantisation, thresholds and filters.", ""]
+    return lines
+
+
+_HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
+    """<section class="conventions" aria-labelledby="{{ anchor }}-h">
+<h3 id="{{ anchor }}-h">{{ title }}</h3>
+<p class="note">{{ intro }}</p>
+{% for g in groups %}<h4><code>{{ g.conv.name }}</code>: {{ g.conv.toolkit }} ({{ g.conv.repo }} @ {{ g.conv.commit }})</h4>
+<p class="note">{{ g.conv.description }}</p>
+<div class="table-wrap"><table class="conventions-table">
+<thead><tr><th scope="col">Method</th>{% for h in g.headers %}<th scope="col">{{ h }}</th>{% endfor %}</tr></thead>
+<tbody>{% for row in g.rows %}<tr><th scope="row">{{ row[0] }}</th>{% for v in row[1:] %}<td class="num">{{ v }}</td>{% endfor %}</tr>{% endfor %}</tbody>
+</table></div>
+{% endfor %}</section>"""
+)
+
+
+def render_html(dataset: str, summaries: Sequence[dict[str, Any]]) -> str:
+    """The section as HTML for the site ("" when no run has convention columns)."""
+    cols = convention_columns(summaries)
+    if not cols:
+        return ""
+    anchor = "conv-" + "".join(ch if ch.isalnum() else "-" for ch in dataset.lower())
+    return _HTML.render(anchor=anchor, title=TITLE, intro=INTRO.replace("`", ""), groups=_groups(summaries, cols))
