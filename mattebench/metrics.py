@@ -324,9 +324,7 @@ _GRAD_MARGIN = (_GAUSS.size - 1) // 2  # 4: how far the filter reads beyond a pi
 # runs; runs closer than _RUN_GAP columns are merged (their filter margins would overlap anyway).
 _STRIP = 64
 _RUN_GAP = 32
-# Filtering a pixel costs far less than a rectangle's fixed cost (four filter calls, a selection,
-# two gathers: about 0.3 ms), so the bounding box is filtered whole unless the rectangles cover
-# less than this share of it (measured on a 1920x1080 frame, benchmarks/metrics.py).
+# The bounding box is filtered whole when the rectangles would cover more than this share of it.
 _BOX_SHARE = 0.6
 
 
@@ -337,11 +335,12 @@ def _cover(u: _Unknown, margin: int) -> list[tuple[int, int, int, int]]:
     when the rectangles would cover most of the box anyway, the box itself is returned.
     """
     h, w = u.shape
-    ys, xs = u.coords()
     n_strips = (h + _STRIP - 1) // _STRIP
-    occupied = np.zeros(n_strips * w, dtype=bool)
-    occupied[(ys // _STRIP) * w + xs] = True
-    occupied = occupied.reshape(n_strips, w)
+    # A column is occupied in a strip when any of its rows there is unknown: one reduction per
+    # strip over the 0/1 mask (no coordinates of the unknown pixels are computed).
+    occupied = np.zeros((n_strips, w), dtype=bool)
+    for s in range(n_strips):
+        occupied[s] = cv2.reduce(u.mask[s * _STRIP : (s + 1) * _STRIP], 0, cv2.REDUCE_MAX).ravel() > 0
     rects: list[tuple[int, int, int, int]] = []
     area = 0
     for s in np.flatnonzero(occupied.any(axis=1)):
@@ -353,7 +352,8 @@ def _cover(u: _Unknown, margin: int) -> list[tuple[int, int, int, int]]:
         for x0, x1 in zip(starts.tolist(), ends.tolist()):
             rects.append((y0, y1, x0, x1))
             area += (y1 - y0 + 2 * margin) * (x1 - x0 + 2 * margin)
-    by0, by1, bx0, bx1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    bx0, by0, bw, bh = cv2.boundingRect(u.mask)
+    by1, bx1 = by0 + bh, bx0 + bw
     if area > _BOX_SHARE * (by1 - by0 + 2 * margin) * (bx1 - bx0 + 2 * margin):
         return [(by0, by1, bx0, bx1)]
     return rects

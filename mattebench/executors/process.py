@@ -1,13 +1,18 @@
 """Score a run's samples in local worker processes (``run --jobs N``, ``run --timeout S``).
 
-Each worker is a fresh Python process (multiprocessing ``spawn``: no state copied from the
-driver, no fork of a process that holds threads or a CUDA context) that builds the method and
-the dataset once from the picklable :class:`~mattebench.runner.ScorerSpec` and then scores one
-id at a time with the same :class:`~mattebench.scorer.Scorer` code as a serial run. Rows go
-back to the driver, the only writer of the run folder, so resume, provenance and leaderboards
-do not depend on the executor.
+Each worker is a process that builds the method and the dataset once from the picklable
+:class:`~mattebench.runner.ScorerSpec` and then scores one id at a time with the same
+:class:`~mattebench.scorer.Scorer` code as a serial run. Rows go back to the driver, the only
+writer of the run folder, so resume, provenance and leaderboards do not depend on the executor.
 
 Choices, written down:
+
+- **Start method: forkserver** (spawn where the platform has no forkserver). Workers never fork
+  the driver, which may hold threads, open files or a CUDA context; they fork from a clean server
+  process that multiprocessing starts once per driver and that has imported mattebench and the
+  modules of the method and dataset factories, so a worker (and a replacement for a dead or hung
+  one) starts in milliseconds instead of re-importing torch. ``context="spawn"`` gives fresh
+  interpreters instead.
 
 - **One id per message.** A pipe round trip costs well under a millisecond, less than scoring
   the smallest sample, and one sample in flight per worker is what makes ``--timeout`` and a
