@@ -27,8 +27,9 @@ Speed (see ``benchmarks/metrics.py``): the gradient filter runs only on rectangl
 the unknown band plus the 4-pixel filter margin (separable OpenCV filters, float32, uint8 maps
 filtered directly); the connectivity error labels each threshold mask once with OpenCV
 (4-connectivity, 16-bit labels when they suffice) inside the mask's bounding box, tracks only
-the unknown pixels whose l can still change the sum (p != t), stops as soon as none is left,
-and never builds a float64 full-image array. Results are bit-for-bit repeatable.
+the unknown pixels whose l can still change the sum (p != t) as a 0/1 image (no index lists to
+compact at every threshold), stops as soon as none is left, reads phi of 8-bit maps from a
+table, and never builds a float64 full-image array. Results are bit-for-bit repeatable.
 """
 
 from __future__ import annotations
@@ -427,9 +428,8 @@ def grad(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray) -> float:
 # single, so 153/255 passes 0.6 (in float64 it would not).
 _CONN_TH = (np.arange(11, dtype=np.float64) / 10.0).astype(np.float32)
 # For uint8 maps: the smallest k with single(k)/255 >= th[i], so that k8 >= _CONN_K8[i] is exactly
-# the float32 comparison; and each k's level = how many of th[1..10] it reaches.
+# the float32 comparison.
 _CONN_K8 = np.array([int(np.argmax(_ALPHA8 >= th)) for th in _CONN_TH], dtype=np.int64)
-_CONN_LEVEL8 = np.searchsorted(_CONN_TH[1:], _ALPHA8, side="right").astype(np.int64)
 _PHI_CUT = np.float32(0.15)
 _HIST_EXACT = 1 << 24  # calcHist counts in float32: exact below 2**24 pixels
 

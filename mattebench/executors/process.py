@@ -200,6 +200,7 @@ class ProcessExecutor:
 
     # -- the Executor protocol -----------------------------------------------------------
     def run(self, scorer: Scorer, spec: Optional[ScorerSpec], ids: list[str]) -> Iterator[dict[str, Any]]:
+        self.name, self.workers = "process", self.jobs
         if not ids:
             return
         if spec is None:
@@ -351,7 +352,7 @@ class _Pool:
         kind = message[0]
         if kind == "build_error":
             exc, tb = message[1], message[2]
-            if "--debug" in sys.argv or os.environ.get("MATTEBENCH_DEBUG"):
+            if self.spec.debug:
                 sys.stderr.write(f"worker traceback:\n{tb}")
             raise exc
         if kind == "ready":
@@ -444,4 +445,8 @@ def pool_for(method: str, card: MethodCard, device: Optional[str], jobs: Optiona
     if n == 1 and timeout is None:
         return None
     gpus = visible_gpus((device or "").lower()) if n > 1 else []
+    if n > 1 and not gpus and not os.environ.get("OMP_NUM_THREADS"):
+        warnings.warn(f"{n} worker processes, each with as many BLAS/OpenMP threads as a serial run (OMP_NUM_THREADS is "
+                      "not set): for throughput run with OMP_NUM_THREADS=1 (the rows then equal a serial run with "
+                      "that setting)", stacklevel=2)
     return ProcessExecutor(jobs=n, timeout=timeout, gpus=gpus)
