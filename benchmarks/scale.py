@@ -1,10 +1,13 @@
-"""Throughput of the local executor against Ray with 1 and 2 workers, for a CPU-bound method.
+"""Throughput of serial scoring against the local worker pool (``run --jobs``) and Ray, for a
+CPU-bound method, in one run.
 
     python benchmarks/scale.py                                  # closed-form, 12 synthetic images at 320 px
-    python benchmarks/scale.py --method knn --n 16 --size 400 --workers 1 2
+    python benchmarks/scale.py --method knn --n 16 --size 400 --jobs 1 2 --workers 1 2
 
 Every configuration scores the same samples of the embedded ``synthetic`` dataset (nothing is
-written: ``out=None``). One local Ray instance with as many CPUs as the largest worker count is
+written: ``out=None``). Each pool configuration starts its own worker processes (each builds
+the method once; the forkserver that they fork from is started by the first one, untimed, in a
+warm-up), and that start-up is in the wall time. One local Ray instance with as many CPUs as the largest worker count is
 shared by the Ray configurations; its start is not timed, but each configuration starts its own
 actors (each builds the method once), and that start-up *is* in the wall time, as it is in a real
 run. Reported per configuration: wall time, samples/s, the time until the first row came back
@@ -40,12 +43,17 @@ class Timed:
 
     def __init__(self, inner: Executor) -> None:
         self.inner, self.name = inner, inner.name
+        self.remote = getattr(inner, "remote", False)  # the runner then leaves building to the workers
         self.arrivals: list[float] = []
         self.t0 = 0.0
 
     @property
     def workers(self) -> int:
         return self.inner.workers
+
+    @property
+    def notes(self) -> list[str]:
+        return list(getattr(self.inner, "notes", []))
 
     def run(self, scorer: Any, spec: Any, ids: list[str]) -> Iterator[dict[str, Any]]:
         self.t0 = time.perf_counter()
@@ -78,7 +86,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--method", default="closed-form", help="a CPU-bound method (closed-form, knn, ...)")
     ap.add_argument("--n", type=int, default=12, help="synthetic test images")
     ap.add_argument("--size", type=int, default=320, help="image size in pixels (synthetic's size option)")
-    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="Ray worker counts to time")
+    ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="local pool sizes to time (run --jobs N)")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="Ray worker counts to time (none: --workers 0)")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     dopts = {"n": args.n, "size": args.size}
@@ -94,19 +103,30 @@ def main(argv: Optional[list[str]] = None) -> int:
     results.append(("local (1 process)", time.perf_counter() - start, t, base_rows))
     columns = [c for c in base["means"] if c != "predict_ms"]
 
-    import ray
+    from mattebench.executors.process import ProcessExecutor
 
-    from mattebench.executors.ray import RayExecutor
+    evaluate(args.method, "synthetic", dataset_options=dopts, limit=1, executor=ProcessExecutor(jobs=1))  # starts the forkserver
+    for j in args.jobs:
+        t = Timed(ProcessExecutor(jobs=j))
+        start = time.perf_counter()
+        rows, _ = evaluate(args.method, "synthetic", dataset_options=dopts, executor=t)
+        results.append((f"local pool, --jobs {j}", time.perf_counter() - start, t, rows))
 
-    ray.init(address="local", num_cpus=max(args.workers), include_dashboard=False, logging_level=logging.WARNING)
-    try:
-        for w in args.workers:
-            t = Timed(RayExecutor(workers=w))
-            start = time.perf_counter()
-            rows, _ = evaluate(args.method, "synthetic", dataset_options=dopts, executor=t)
-            results.append((f"ray, {w} worker{'s' if w > 1 else ''}", time.perf_counter() - start, t, rows))
-    finally:
-        ray.shutdown()
+    workers = [w for w in args.workers if w > 0]
+    if workers:
+        import ray
+
+        from mattebench.executors.ray import RayExecutor
+
+        ray.init(address="local", num_cpus=max(workers), include_dashboard=False, logging_level=logging.WARNING)
+        try:
+            for w in workers:
+                t = Timed(RayExecutor(workers=w))
+                start = time.perf_counter()
+                rows, _ = evaluate(args.method, "synthetic", dataset_options=dopts, executor=t)
+                results.append((f"ray, {w} worker{'s' if w > 1 else ''}", time.perf_counter() - start, t, rows))
+        finally:
+            ray.shutdown()
 
     table = []
     for name, wall, t, rows in results:

@@ -29,8 +29,9 @@ Speed (see ``benchmarks/metrics.py``): the gradient filter runs only on rectangl
 the unknown band plus the 4-pixel filter margin (separable OpenCV filters, float32, uint8 maps
 filtered directly); the connectivity error labels each threshold mask once with OpenCV
 (4-connectivity, 16-bit labels when they suffice) inside the mask's bounding box, tracks only
-the unknown pixels whose l can still change the sum (p != t), stops as soon as none is left,
-and never builds a float64 full-image array. Results are bit-for-bit repeatable.
+the unknown pixels whose l can still change the sum (p != t) as a 0/1 image (no index lists to
+compact at every threshold), stops as soon as none is left, reads phi of 8-bit maps from a
+table, and never builds a float64 full-image array. Results are bit-for-bit repeatable.
 """
 
 from __future__ import annotations
@@ -235,6 +236,7 @@ class _Unknown:
 
     shape: tuple[int, int]
     idx: np.ndarray
+    mask: np.ndarray  # HxW uint8, 1 where trimap == 128 (an OpenCV mask)
 
     @property
     def count(self) -> int:
@@ -246,7 +248,8 @@ class _Unknown:
 
 
 def _unknown(trimap: np.ndarray) -> _Unknown:
-    return _Unknown(trimap.shape, np.flatnonzero(trimap == 128))  # 127, 129, 64... are not unknown
+    mask = np.equal(trimap, 128).view(np.uint8)  # 127, 129, 64... are not unknown
+    return _Unknown(trimap.shape, np.flatnonzero(mask), mask)
 
 
 def _values(x: np.ndarray, u: _Unknown) -> np.ndarray:
@@ -324,6 +327,8 @@ _GRAD_MARGIN = (_GAUSS.size - 1) // 2  # 4: how far the filter reads beyond a pi
 # runs; runs closer than _RUN_GAP columns are merged (their filter margins would overlap anyway).
 _STRIP = 64
 _RUN_GAP = 32
+# The bounding box is filtered whole when the rectangles would cover more than this share of it.
+_BOX_SHARE = 0.6
 
 
 def _cover(u: _Unknown, margin: int) -> list[tuple[int, int, int, int]]:
@@ -333,11 +338,12 @@ def _cover(u: _Unknown, margin: int) -> list[tuple[int, int, int, int]]:
     when the rectangles would cover most of the box anyway, the box itself is returned.
     """
     h, w = u.shape
-    ys, xs = u.coords()
     n_strips = (h + _STRIP - 1) // _STRIP
-    occupied = np.zeros(n_strips * w, dtype=bool)
-    occupied[(ys // _STRIP) * w + xs] = True
-    occupied = occupied.reshape(n_strips, w)
+    # A column is occupied in a strip when any of its rows there is unknown: one reduction per
+    # strip over the 0/1 mask (no coordinates of the unknown pixels are computed).
+    occupied = np.zeros((n_strips, w), dtype=bool)
+    for s in range(n_strips):
+        occupied[s] = cv2.reduce(u.mask[s * _STRIP : (s + 1) * _STRIP], 0, cv2.REDUCE_MAX).ravel() > 0
     rects: list[tuple[int, int, int, int]] = []
     area = 0
     for s in np.flatnonzero(occupied.any(axis=1)):
@@ -349,8 +355,9 @@ def _cover(u: _Unknown, margin: int) -> list[tuple[int, int, int, int]]:
         for x0, x1 in zip(starts.tolist(), ends.tolist()):
             rects.append((y0, y1, x0, x1))
             area += (y1 - y0 + 2 * margin) * (x1 - x0 + 2 * margin)
-    by0, by1, bx0, bx1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
-    if area > 0.6 * (by1 - by0 + 2 * margin) * (bx1 - bx0 + 2 * margin):
+    bx0, by0, bw, bh = cv2.boundingRect(u.mask)
+    by1, bx1 = by0 + bh, bx0 + bw
+    if area > _BOX_SHARE * (by1 - by0 + 2 * margin) * (bx1 - bx0 + 2 * margin):
         return [(by0, by1, bx0, bx1)]
     return rects
 
@@ -423,9 +430,8 @@ def grad(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray) -> float:
 # single, so 153/255 passes 0.6 (in float64 it would not).
 _CONN_TH = (np.arange(11, dtype=np.float64) / 10.0).astype(np.float32)
 # For uint8 maps: the smallest k with single(k)/255 >= th[i], so that k8 >= _CONN_K8[i] is exactly
-# the float32 comparison; and each k's level = how many of th[1..10] it reaches.
+# the float32 comparison.
 _CONN_K8 = np.array([int(np.argmax(_ALPHA8 >= th)) for th in _CONN_TH], dtype=np.int64)
-_CONN_LEVEL8 = np.searchsorted(_CONN_TH[1:], _ALPHA8, side="right").astype(np.int64)
 _PHI_CUT = np.float32(0.15)
 _HIST_EXACT = 1 << 24  # calcHist counts in float32: exact below 2**24 pixels
 
@@ -466,58 +472,73 @@ def _largest_component(mask: np.ndarray, narrow: bool = True) -> tuple[np.ndarra
     return labels, int(labels[row, col])
 
 
+# l (the threshold before the one where a pixel leaves) for leave = 1..11, indexed by the number
+# of thresholds a pixel survived (0..10): survived k -> th[k]; survived 10 (never left) -> 1.
+_CONN_L = np.append(_CONN_TH[:-1], np.float32(1.0))
+
+
 def _conn(p: np.ndarray, g: np.ndarray, t: np.ndarray, u: _Unknown) -> float:
     if u.count == 0:
         return 0.0
-    pu, gu = _values(p, u), _values(g, u)
-    ap, ag = _alpha32(pu), _alpha32(gu)  # single precision, as the reference
+    h, w = u.shape
     if p.dtype == np.uint8 and g.dtype == np.uint8:
         # Integer thresholds reproduce the float32 comparisons exactly, on 1-byte maps.
         lowest = cv2.min(p, g)
         cuts: np.ndarray = _CONN_K8.astype(np.uint8)
-        level = _CONN_LEVEL8[np.minimum(pu, gu)]
+        differ = cv2.compare(p, g, cv2.CMP_NE)
     else:
-        lowest = np.minimum(_alpha32(p), _alpha32(g))
+        p32, g32 = _alpha32(p), _alpha32(g)
+        lowest = np.minimum(p32, g32)
         cuts = _CONN_TH  # compared in float32
-        level = np.searchsorted(_CONN_TH[1:], np.minimum(ap, ag), side="right")
-    # (p >= th) & (t >= th) is min(p, t) >= th; level[j] = how many of th[1..10] the unknown pixel
-    # j reaches. Only the unknown pixels' l is ever read, so only they are tracked: pixel j keeps
-    # l == -1 while it is in omega_1..omega_{i-1}, and leaves at the first step i where it is not
-    # in omega_i, with l = th[i-1]; pixels still in at the end get l = 1.
-    # Where p == t, phi_p == phi_t whatever l is: those pixels add 0 and need no tracking. (So the
-    # top threshold, 1.0, where only p == t == 1 can remain, never needs a labelling.)
-    leave = np.full(u.count, _CONN_TH.size, dtype=np.int64)
-    live = np.flatnonzero(ap != ag).astype(np.int32)  # the tracked unknown pixels that have not left
-    ly, lx = np.divmod(u.idx[live].astype(np.int32), np.int32(u.shape[1]))
-    lev = level[live].astype(np.int8)
-    crop, oy, ox = lowest, 0, 0
-    narrow = True  # 16-bit labels until a mask has too many components for them
-    for i in range(1, _CONN_TH.size):
-        if live.size == 0:
-            break
-        if lev.max() < i:  # none is in M_i: all leave now, later thresholds change nothing
-            leave[live] = i
-            break
-        mask = np.greater_equal(crop, cuts[i]).view(np.uint8)  # 0/1, same dtype as crop: no upcast
-        bx, by, bw, bh = cv2.boundingRect(mask)
-        # Components lie inside M_i's bounding box, and M_{i+1} is a subset of M_i.
-        mask, crop = mask[by : by + bh, bx : bx + bw], crop[by : by + bh, bx : bx + bw]
-        oy, ox = oy + by, ox + bx
-        labels, winner = _largest_component(mask, narrow)
-        narrow = labels.dtype == np.uint16
-        # Pixels outside M_i may fall outside the box: 'clip' keeps the lookup in range, and
-        # lev >= i discards what it read for them.
-        found = labels.reshape(-1).take((ly - oy) * bw + (lx - ox), mode="clip")
-        stay = (found == winner) & (lev >= i)
-        if not stay.all():
-            leave[live[~stay]] = i
-            live, ly, lx, lev = live[stay], ly[stay], lx[stay], lev[stay]
-    l_u = np.append(_CONN_TH[:-1], np.float32(1.0))[leave - 1]  # leave == 11: never left, l = 1
-    d_p = ap - l_u
-    d_t = ag - l_u
-    phi_p = 1 - d_p * (d_p >= _PHI_CUT)
-    phi_t = 1 - d_t * (d_t >= _PHI_CUT)
+        differ = np.not_equal(p32, g32).view(np.uint8)
+    # (p >= th) & (g >= th) is min(p, g) >= th. Only the unknown pixels' l is ever read, and where
+    # p == g, phi_p == phi_g whatever l is: such pixels add 0. So only the unknown pixels with
+    # p != g are tracked, as a 0/1 image `alive` (those still in the largest component of every
+    # threshold so far); `survived` counts, per pixel, the thresholds it stayed in. A pixel that
+    # leaves at step i (in omega_1..omega_{i-1}, not in omega_i) has survived i - 1 and gets
+    # l = th[i-1]; one that never leaves has survived 10 and gets l = 1.
+    # Every later mask is a subset of M_1, so all work happens in M_1's bounding box (a crop keeps
+    # the column-major order of components, which the tie-break needs); each step shrinks the crop
+    # to M_i's box, and stops as soon as no tracked pixel is in M_i.
+    bx, by, bw, bh = cv2.boundingRect(np.greater_equal(lowest, cuts[1]).view(np.uint8))
+    survived = np.zeros((h, w), dtype=np.uint8)
+    if bw > 0:
+        box = (slice(by, by + bh), slice(bx, bx + bw))
+        crop = lowest[box]
+        alive = cv2.bitwise_and(differ[box], u.mask[box])
+        sub = survived[box]
+        narrow = True  # 16-bit labels until a mask has too many components for them
+        for i in range(1, _CONN_TH.size):
+            mask = np.greater_equal(crop, cuts[i]).view(np.uint8)  # 0/1, same dtype as crop: no upcast
+            if not cv2.countNonZero(cv2.bitwise_and(mask, alive)):
+                break  # the tracked pixels left are not in M_i: they all leave now
+            mx, my, mw, mh = cv2.boundingRect(mask)
+            inner = (slice(my, my + mh), slice(mx, mx + mw))
+            mask, crop, alive, sub = mask[inner], crop[inner], alive[inner], sub[inner]
+            labels, winner = _largest_component(mask, narrow)
+            narrow = labels.dtype == np.uint16
+            alive = cv2.bitwise_and(alive, np.equal(labels, winner).view(np.uint8))
+            np.add(sub, alive, out=sub)
+            if not cv2.countNonZero(alive):
+                break
+    s_u = _values(survived, u)
+    if p.dtype == np.uint8 and g.dtype == np.uint8:
+        # phi for every (survived, 8-bit value) pair, from the same float32 expression below.
+        key = s_u.astype(np.uint16) << np.uint16(8)
+        phi_p, phi_t = _CONN_PHI8[key | _values(p, u)], _CONN_PHI8[key | _values(g, u)]
+    else:
+        phi_p, phi_t = _phi(_alpha32(_values(p, u)), _CONN_L[s_u]), _phi(_alpha32(_values(g, u)), _CONN_L[s_u])
     return float(np.abs(phi_p - phi_t).sum(dtype=np.float64)) / 1000.0
+
+
+def _phi(alpha: np.ndarray, l: np.ndarray) -> np.ndarray:
+    """The reference's phi = 1 - d * (d >= 0.15), d = alpha - l, in single precision."""
+    d = alpha - l
+    return 1 - d * (d >= _PHI_CUT)
+
+
+# _CONN_PHI8[(s << 8) | k] = phi of the 8-bit value k for a pixel that survived s thresholds.
+_CONN_PHI8 = _phi(np.tile(_ALPHA8, 11), np.repeat(_CONN_L, 256))
 
 
 def conn(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray) -> float:

@@ -245,7 +245,7 @@ def evaluate(
                 "checkpoint_sha256": ck_hash,
                 "trimap_recipe": trimap_recipe.describe(),
                 "quantisation": QUANTISATION,
-                "notes": [n for n in [scorer._flow_note] if n],
+                "notes": [n for n in [scorer._flow_note, *getattr(executor, "notes", ())] if n],
                 "executor": executor.name,
                 "workers": executor.workers,
                 "started": started,

@@ -72,6 +72,21 @@ def _convention_scores(pred: np.ndarray, gt: np.ndarray, trimap: Optional[np.nda
     return C.score(pred, gt, trimap, names)
 
 
+def _call_method(fn: Any, where: str, *args: Any) -> Any:
+    """``fn(*args)``, with ``sys.exit()`` and other BaseExceptions (not Ctrl-C) made a PredictionError,
+    so that a method that exits or raises past ``Exception`` fails its sample, not the run."""
+    try:
+        return fn(*args)
+    except (KeyboardInterrupt, GeneratorExit):
+        raise
+    except SystemExit as exc:
+        raise PredictionError(f"{where}: the method called sys.exit({exc.code!r}) while predicting") from exc
+    except Exception:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a BaseException subclass from method code
+        raise PredictionError(f"{where}: the method raised {type(exc).__name__} (not an Exception): {exc}") from exc
+
+
 @dataclass
 class Scorer:
     method: Any
@@ -122,7 +137,7 @@ class Scorer:
         if self.method_card.needs_trimap and trimap is None:
             raise SampleError("the method needs a trimap and this sample has none", path=where)
         t0 = time.perf_counter()
-        pred = self.method.predict(image, tri)
+        pred = _call_method(self.method.predict, where, image, tri)
         dt = time.perf_counter() - t0
         return check_prediction(pred, image.shape[:2], where), dt
 
@@ -162,7 +177,7 @@ class Scorer:
             if callable(observe):
                 observe(c)
             tri_all = [c.trimaps.get(i) for i in range(n)] if self.method_card.needs_trimap else None
-            preds = dict(enumerate(seq(list(frames), tri_all)))
+            preds = dict(enumerate(_call_method(lambda: list(seq(list(frames), tri_all)), str(c.id))))
             n_pred = n
         elif self.method_card.needs_trimap:
             # A trimap-based method can only run where a trimap exists: the annotated frames.

@@ -76,6 +76,9 @@ class MethodCard:
     notes: str = ""
     trainable: bool = False
     on_leaderboard: bool = True
+    # False when two copies of the method must not run at once (one licence seat, a device it
+    # opens exclusively, files it writes at fixed paths): `run` then scores with one worker.
+    process_safe: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -11,6 +11,7 @@ from typing import Optional
 from tabulate import tabulate
 
 from .. import metrics as M
+from ..errors import MattebenchError
 from ..runner import Executor, evaluate
 from ._options import OptionError, parse_options
 
@@ -50,6 +51,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="Ray workers, each builds the method once (default: one per CPU of the cluster, or per GPU slot)")
     p.add_argument("--gpus-per-worker", type=float, default=0.0, metavar="G",
                    help="GPUs per Ray worker, may be fractional (0.5 = two workers per GPU); pair with --device cuda")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="local worker processes, each builds the method once (default: all cores for a CPU method, "
+                   "one per GPU with --device cuda, 1 for a method whose card says it is not process-safe); "
+                   "rows are identical to a serial run; set OMP_NUM_THREADS=1 for throughput")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="bound each sample's scoring (a clip: the whole clip) in a worker process: a sample past it "
+                   "is recorded as timed out, its worker replaced, and the run goes on")
     p.set_defaults(func=run)
 
 
@@ -61,9 +69,28 @@ def make_executor(args: argparse.Namespace) -> Optional[Executor]:
         if given:
             raise OptionError(f"{' and '.join(given)} need --executor ray (the local executor is one process)")
         return None
+    local_only = [flag for flag, value in (("--jobs", getattr(args, "jobs", None)), ("--timeout", getattr(args, "timeout", None)))
+                  if value is not None]
+    if local_only:
+        raise OptionError(f"{' and '.join(local_only)} are for local runs; with --executor ray use --workers")
     from ..executors.ray import RayExecutor  # imported here: Ray is an optional extra
 
     return RayExecutor(address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
+
+
+def local_pool(args: argparse.Namespace, mopts: dict) -> Optional[Executor]:
+    """Worker processes for --jobs/--timeout (None: serial in this process)."""
+    from ..executors.process import ProcessExecutorError, pool_for
+    from ..registry import method_card
+
+    try:
+        card = method_card(args.method)
+    except MattebenchError:
+        return None  # the runner reports the unknown name
+    try:
+        return pool_for(args.method, card, mopts.get("device"), getattr(args, "jobs", None), getattr(args, "timeout", None))
+    except ProcessExecutorError as exc:
+        raise OptionError(str(exc)) from exc
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         fresh=args.fresh,
         fail_fast=args.fail_fast,
         progress=not args.quiet,
-        executor=make_executor(args),
+        executor=make_executor(args) or local_pool(args, mopts),
         debug=getattr(args, "debug", False),
         command="mattebench " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         conventions=args.conventions,

@@ -1,0 +1,452 @@
+"""Score a run's samples in local worker processes (``run --jobs N``, ``run --timeout S``).
+
+Each worker is a process that builds the method and the dataset once from the picklable
+:class:`~mattebench.runner.ScorerSpec` and then scores one id at a time with the same
+:class:`~mattebench.scorer.Scorer` code as a serial run. Rows go back to the driver, the only
+writer of the run folder, so resume, provenance and leaderboards do not depend on the executor.
+
+Choices, written down:
+
+- **Start method: forkserver** (spawn where the platform has no forkserver). Workers never fork
+  the driver, which may hold threads, open files or a CUDA context; they fork from a clean server
+  process that multiprocessing starts once per driver and that has imported mattebench and the
+  modules of the method and dataset factories, so a worker (and a replacement for a dead or hung
+  one) starts in milliseconds instead of re-importing torch. ``context="spawn"`` gives fresh
+  interpreters instead.
+
+- **One id per message.** A pipe round trip costs well under a millisecond, less than scoring
+  the smallest sample, and one sample in flight per worker is what makes ``--timeout`` and a
+  dying worker attributable to exactly one sample. A video clip is one unit: its frames stay
+  in order in one worker.
+- **Threads.** BLAS reductions and torch kernels round differently with another thread count,
+  so a worker computes with the driver's per-process settings: it inherits the driver's
+  environment unchanged (``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``,
+  ``NUMBA_NUM_THREADS`` ...; unset stays unset) and the driver's torch thread count when the
+  driver uses torch. Rows are then bit-identical to a serial run in the driver. For throughput
+  with N workers on N cores run with ``OMP_NUM_THREADS=1`` (a serial run with the same setting
+  gives the same numbers); ``make demo`` does.
+- **Timeout.** ``timeout`` bounds the wall time of one unit of work in a worker (loading the
+  sample, the prediction, the metrics; a clip: the whole clip), counted from when the worker
+  receives it. A unit past its time is recorded as an error row ("timed out after S s"), its
+  worker is killed (SIGKILL: a hung C extension ignores anything gentler) and replaced, and the
+  run goes on.
+- **Crashes.** A worker that dies while scoring a sample (``os._exit``, a segfault, the kernel's
+  out-of-memory killer) gives that sample an error row naming the exit code or signal; the
+  worker is replaced and the run goes on. No retry: a crash in a method is usually the same
+  every time, and the row says how to reproduce it (``--jobs 1 --debug`` or a serial run).
+- **Build failures are fatal.** A worker that cannot build the method or dataset would fail
+  every sample the same way, so the run stops with the worker's own exception, as a serial run
+  would.
+- **Ctrl-C.** Workers ignore SIGINT (the terminal sends it to the whole process group); the
+  driver gets it, kills the workers and exits 130. Every row the driver received was written
+  already; a sample a worker was scoring is scored again on resume.
+- **In-process objects.** A method or dataset passed as an object (not a registered name)
+  cannot be rebuilt in another process: the executor then scores serially in the driver and
+  says so in a warning and in the run's provenance notes (``--timeout`` cannot be enforced
+  there).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import importlib
+import multiprocessing as mp
+import multiprocessing.connection as mpc
+import os
+import signal
+import sys
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Optional, Sequence
+
+from ..errors import MattebenchError
+from ..runner import LocalExecutor, ScorerSpec
+from ..scorer import Scorer
+from ..types import MethodCard
+
+
+class ProcessExecutorError(MattebenchError):
+    """The local worker pool cannot run (bad settings, a worker that died while starting)."""
+
+
+# -- the worker process ----------------------------------------------------------------------
+def _worker_main(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_threads: Optional[int], env: dict[str, str]) -> None:
+    """Body of a worker: build once, then answer ids with rows until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    os.environ.update(env)  # CUDA_VISIBLE_DEVICES: read when CUDA initialises, i.e. when the method is built
+    try:
+        if torch_threads:
+            import torch
+
+            torch.set_num_threads(torch_threads)
+        for module in imports:  # plug-ins registered in code (not by entry point) must exist here too
+            importlib.import_module(module)
+        scorer = spec.build()
+    except BaseException as exc:  # noqa: BLE001 - sent to the driver, which raises it there
+        _send(conn, ("build_error", _picklable(exc), traceback.format_exc(limit=6)))
+        return
+    _send(conn, ("ready", os.getpid()))
+    while True:
+        try:
+            sample_id = conn.recv()
+        except (EOFError, OSError):  # the driver is gone
+            return
+        if sample_id is None:
+            return
+        try:
+            row = scorer.score(sample_id)
+        except BaseException as exc:  # noqa: BLE001 - past the Scorer's net (e.g. observe() raised)
+            row = _error_row(scorer.columns, sample_id, f"{sample_id}: method raised {type(exc).__name__}: {exc}")
+        if not _send(conn, ("row", row, scorer._flow_note)):
+            return
+
+
+def _send(conn: Any, message: Any) -> bool:
+    try:
+        conn.send(message)
+        return True
+    except (BrokenPipeError, EOFError, OSError):
+        return False
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # an exception class that does not pickle: keep its text
+        return ProcessExecutorError(f"{type(exc).__name__}: {exc}")
+
+
+def _error_row(columns: Sequence[str], sample_id: str, error: str) -> dict[str, Any]:
+    row: dict[str, Any] = {"id": sample_id, "status": "error", "error": error}
+    for c in columns:
+        row[c] = None
+    return row
+
+
+def describe_exit(exitcode: Optional[int]) -> str:
+    """'exit code 3' or 'killed by signal SIGSEGV' for a dead process's exit code."""
+    if exitcode is None:
+        return "unknown exit status"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = str(-exitcode)
+        hint = " (out of memory? the kernel's OOM killer sends SIGKILL)" if -exitcode == signal.SIGKILL else ""
+        return f"killed by signal {name}{hint}"
+    return f"exit code {exitcode}"
+
+
+# -- the driver side -------------------------------------------------------------------------
+@dataclass
+class _Worker:
+    proc: Any
+    conn: Any
+    env: dict[str, str]
+    ready: bool = False
+    sample: Optional[str] = None
+    deadline: float = float("inf")
+
+
+@contextlib.contextmanager
+def _environ(overrides: dict[str, str]) -> Iterator[None]:
+    """Set environment variables while a worker is spawned (it copies the environment then)."""
+    old = {k: os.environ.get(k) for k in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@dataclass
+class ProcessExecutor:
+    """Implements :class:`mattebench.runner.Executor` with local worker processes.
+
+    ``jobs``: worker processes (capped at the number of samples to score). ``timeout``: seconds
+    one unit of work may take in a worker (None: no bound). ``gpus``: values of
+    ``CUDA_VISIBLE_DEVICES`` handed out round-robin to the workers (one worker per GPU), so that
+    each sees its GPU as ``cuda:0``. ``imports``: extra modules every worker imports before
+    building (those that registered the method or dataset in code are found by themselves).
+    """
+
+    jobs: int = 1
+    timeout: Optional[float] = None
+    gpus: Sequence[str] = ()
+    imports: Sequence[str] = ()
+    context: str = field(default_factory=lambda: default_context())
+    name: str = "process"
+    remote: bool = True  # the runner then builds the method only in the workers
+    workers: int = field(init=False, default=1)
+    notes: list[str] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.jobs < 1:
+            raise ProcessExecutorError(f"--jobs must be at least 1, got {self.jobs}")
+        if self.timeout is not None and not self.timeout > 0:
+            raise ProcessExecutorError(f"--timeout must be a positive number of seconds, got {self.timeout}")
+        self.workers = self.jobs
+
+    # -- the Executor protocol -----------------------------------------------------------
+    def run(self, scorer: Scorer, spec: Optional[ScorerSpec], ids: list[str]) -> Iterator[dict[str, Any]]:
+        self.name, self.workers = "process", self.jobs
+        if not ids:
+            return
+        if spec is None:
+            yield from self._serial(scorer, ids)
+            return
+        from .ray import code_plugin_modules, worker_thread_settings
+
+        n = min(self.jobs, len(ids))
+        self.workers = n
+        imports = tuple(dict.fromkeys([*self.imports, *code_plugin_modules(spec)]))
+        _, torch_threads = worker_thread_settings()  # the environment is inherited as it is
+        ctx = mp.get_context(self.context)
+        if self.context == "forkserver":
+            # The server imports these once; every worker (and every replacement) forks from it.
+            ctx.set_forkserver_preload(["mattebench.executors.process", *factory_modules(spec), *imports])
+        pool = _Pool(ctx, spec, imports, torch_threads, scorer.columns, self.timeout, self.gpus)
+        self.stats = pool.stats
+        note = f"scored by {n} local worker process{'es' if n > 1 else ''} ({self.context}), each with the driver's thread settings"
+        if self.timeout is not None:
+            note += f"; --timeout {self.timeout:g} s per sample"
+        self.notes[:] = [note]
+        try:
+            pool.start(n)
+            for row, flow_note in pool.rows(ids):
+                if flow_note and not scorer._flow_note:
+                    scorer._flow_note = flow_note  # the runner records the scorers' notes in provenance
+                yield row
+        finally:
+            pool.close()
+
+    def _serial(self, scorer: Scorer, ids: list[str]) -> Iterator[dict[str, Any]]:
+        if scorer.method is None:
+            raise ProcessExecutorError("worker processes need the method and the dataset given by registered name")
+        note = ("the method or dataset was passed as an object, which cannot be rebuilt in a worker process: "
+                "scored serially in this process" + (" without --timeout" if self.timeout is not None else ""))
+        warnings.warn(note, stacklevel=3)
+        self.notes[:] = [note]
+        self.name, self.workers = "local", 1
+        yield from LocalExecutor().run(scorer, None, ids)
+
+
+def default_context() -> str:
+    """forkserver where the platform has it (Linux), else spawn."""
+    return "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+
+
+def factory_modules(spec: ScorerSpec) -> list[str]:
+    """The modules that define the spec's method and dataset factories (entry points included)."""
+    from .. import registry
+
+    out: list[str] = []
+    for reg, name in ((registry._methods, spec.method), (registry._datasets, spec.dataset)):
+        try:
+            module = getattr(reg.entry(name).factory, "__module__", None)
+        except MattebenchError:
+            continue
+        if module and module != "__main__" and module not in out:
+            out.append(module)
+    return out
+
+
+class _Pool:
+    """The worker processes of one run and the loop that feeds them ids."""
+
+    def __init__(self, ctx: Any, spec: ScorerSpec, imports: tuple[str, ...], torch_threads: Optional[int],
+                 columns: Sequence[str], timeout: Optional[float], gpus: Sequence[str]) -> None:
+        self.ctx, self.spec, self.imports, self.torch_threads = ctx, spec, imports, torch_threads
+        self.columns, self.timeout, self.gpus = list(columns), timeout, list(gpus)
+        self.workers: list[_Worker] = []
+        self.stats: dict[str, Any] = {"started": 0, "deaths": 0, "timeouts": 0, "pids": set()}
+
+    def _spawn(self, env: dict[str, str]) -> _Worker:
+        ours, theirs = self.ctx.Pipe(duplex=True)
+        proc = self.ctx.Process(target=_worker_main, args=(theirs, self.spec, self.imports, self.torch_threads, env),
+                                name="mattebench-worker")
+        with _environ(env):
+            proc.start()
+        theirs.close()
+        self.stats["started"] += 1
+        return _Worker(proc, ours, env)
+
+    def start(self, n: int) -> None:
+        for k in range(n):
+            env = {"CUDA_VISIBLE_DEVICES": self.gpus[k % len(self.gpus)]} if self.gpus else {}
+            self.workers.append(self._spawn(env))
+
+    def _replace(self, w: _Worker) -> None:
+        self._stop(w, kill=True)
+        self.workers[self.workers.index(w)] = self._spawn(w.env)
+
+    @staticmethod
+    def _stop(w: _Worker, kill: bool) -> None:
+        if kill and w.proc.is_alive():
+            w.proc.kill()
+        w.proc.join(timeout=5)
+        if w.proc.is_alive():
+            w.proc.kill()
+            w.proc.join(timeout=5)
+        w.conn.close()
+
+    def close(self) -> None:
+        for w in self.workers:  # ask idle workers to stop, kill busy ones (an interrupt, --fail-fast)
+            if w.proc.is_alive() and w.sample is None and w.ready:
+                _send(w.conn, None)
+        for w in self.workers:
+            self._stop(w, kill=w.sample is not None or not w.ready)
+        self.workers = []
+
+    def rows(self, ids: list[str]) -> Iterator[tuple[dict[str, Any], Optional[str]]]:
+        pending = collections.deque(ids)
+        while pending or any(w.sample is not None for w in self.workers):
+            for w in self.workers:
+                if w.ready and w.sample is None and pending:
+                    w.sample = pending.popleft()
+                    w.deadline = time.monotonic() + self.timeout if self.timeout is not None else float("inf")
+                    if not _send(w.conn, w.sample):
+                        w.deadline = 0.0  # dead already: its sentinel reports it below
+            wait_s = None
+            if self.timeout is not None:
+                first = min((w.deadline for w in self.workers), default=float("inf"))
+                wait_s = None if first == float("inf") else max(0.0, first - time.monotonic())
+            handles = [w.conn for w in self.workers] + [w.proc.sentinel for w in self.workers]
+            ready = set(mpc.wait(handles, timeout=wait_s))
+            for w in list(self.workers):
+                if w.conn in ready:
+                    try:
+                        message = w.conn.recv()
+                    except (EOFError, OSError):
+                        message = None  # died mid-message: the sentinel says how
+                    if message is not None:
+                        out = self._handle(w, message)
+                        if out is not None:
+                            yield out
+                        continue
+                if w.proc.sentinel in ready or (w.conn in ready and not w.proc.is_alive()):
+                    row = self._died(w)
+                    if row is not None:
+                        yield row, None
+            now = time.monotonic()
+            for w in list(self.workers):
+                if w.sample is not None and now >= w.deadline and w.proc.is_alive():
+                    sid = w.sample
+                    self.stats["timeouts"] += 1
+                    self._replace(w)
+                    yield _error_row(self.columns, sid, f"{sid}: timed out after {self.timeout:g} s (--timeout); "
+                                     "the worker was stopped and a new one started"), None
+
+    def _handle(self, w: _Worker, message: tuple[Any, ...]) -> Optional[tuple[dict[str, Any], Optional[str]]]:
+        kind = message[0]
+        if kind == "build_error":
+            exc, tb = message[1], message[2]
+            if self.spec.debug:
+                sys.stderr.write(f"worker traceback:\n{tb}")
+            raise exc
+        if kind == "ready":
+            w.ready = True
+            self.stats["pids"].add(message[1])
+            return None
+        row, flow_note = message[1], message[2]
+        w.sample, w.deadline = None, float("inf")
+        return row, flow_note
+
+    def _died(self, w: _Worker) -> Optional[dict[str, Any]]:
+        w.proc.join(timeout=5)
+        how = describe_exit(w.proc.exitcode)
+        if not w.ready:
+            raise ProcessExecutorError(
+                f"a worker process died while building method {self.spec.method!r} on dataset {self.spec.dataset!r} ({how}); "
+                "run with --jobs 1 to see the error in this process"
+            )
+        sid = w.sample
+        self.stats["deaths"] += 1
+        self._replace(w)
+        if sid is None:
+            return None
+        return _error_row(self.columns, sid, f"{sid}: worker died: {how} while scoring this sample; "
+                          "the worker was replaced and the run went on")
+
+
+# -- how many workers ------------------------------------------------------------------------
+def cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def visible_gpus(device: str) -> list[str]:
+    """CUDA_VISIBLE_DEVICES values, one per GPU, for a bare ``cuda`` device; [] otherwise."""
+    if device != "cuda":
+        return []
+    import torch
+
+    n = torch.cuda.device_count()
+    given = [d.strip() for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
+    return given[:n] if given else [str(k) for k in range(n)]
+
+
+def default_jobs(card: MethodCard, device: Optional[str]) -> int:
+    """All cores for a CPU method, one per GPU for ``--device cuda``, one for ``cuda:K`` or a
+    method whose card says it is not process-safe."""
+    if not card.process_safe:
+        return 1
+    dev = (device or "cpu").lower()
+    if dev == "cpu":
+        return cpu_count()
+    if dev == "cuda":
+        return max(1, len(visible_gpus(dev)))
+    return 1
+
+
+def method_importable_by_workers(name: str) -> Optional[str]:
+    """None when a worker process can build registered method ``name``; otherwise the reason."""
+    from .. import registry
+
+    try:
+        entry = registry._methods.entry(name)
+    except MattebenchError:
+        return None  # unknown names are reported by the runner with its own message
+    factory = entry.factory
+    module = getattr(factory, "__module__", None)
+    if entry.origin.startswith("code") and (module in (None, "__main__") or "<locals>" in getattr(factory, "__qualname__", "")):
+        return f"method {name!r} was registered in {module or 'an unknown module'} by a function a worker process cannot import"
+    return None
+
+
+def pool_for(method: str, card: MethodCard, device: Optional[str], jobs: Optional[int], timeout: Optional[float]) -> Optional[ProcessExecutor]:
+    """The executor for ``run --jobs/--timeout``: None means serial in the driver (one job, no
+    timeout). Raises ProcessExecutorError for settings that cannot be honoured."""
+    if jobs is not None and jobs < 1:
+        raise ProcessExecutorError(f"--jobs must be at least 1, got {jobs}")
+    if timeout is not None and not timeout > 0:
+        raise ProcessExecutorError(f"--timeout must be a positive number of seconds, got {timeout}")
+    if jobs is not None and jobs > 1 and not card.process_safe:
+        raise ProcessExecutorError(f"method {method!r} says it is not safe to run in several processes at once "
+                                   "(its card has process_safe=False): use --jobs 1")
+    n = jobs if jobs is not None else default_jobs(card, device)
+    why_not = method_importable_by_workers(method)
+    if why_not is not None:
+        if timeout is not None:
+            raise ProcessExecutorError(f"--timeout needs a worker process, but {why_not}; register it in an importable module")
+        if jobs is not None and jobs > 1:
+            warnings.warn(f"{why_not}: scoring serially in this process", stacklevel=2)
+        return None
+    if n == 1 and timeout is None:
+        return None
+    gpus = visible_gpus((device or "").lower()) if n > 1 else []
+    if n > 1 and not gpus and not os.environ.get("OMP_NUM_THREADS"):
+        warnings.warn(f"{n} worker processes, each with as many BLAS/OpenMP threads as a serial run (OMP_NUM_THREADS is "
+                      "not set): for throughput run with OMP_NUM_THREADS=1 (the rows then equal a serial run with "
+                      "that setting)", stacklevel=2)
+    return ProcessExecutor(jobs=n, timeout=timeout, gpus=gpus)
