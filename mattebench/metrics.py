@@ -592,7 +592,11 @@ def _whole_pair(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarra
 def mse_whole(pred: np.ndarray, gt: np.ndarray) -> float:
     """Mean of (p - g)^2 over every pixel, alpha in [0, 1] (MODNet's MSE)."""
     p, g, scale = _whole_pair(pred, gt)
-    # cv2.norm accumulates in double (exact integers for uint8).
+    if p.dtype == np.uint8:
+        # Integer sum of squares, exact: cv2.norm's uint8 path was seen to return 27110018.999999996 for 27110019.
+        d = p.astype(np.int32) - g.astype(np.int32)
+        return float(np.einsum("ij,ij->", d, d, dtype=np.int64)) * scale * scale / p.size
+    # cv2.norm accumulates in double.
     return cv2.norm(p, g, cv2.NORM_L2SQR) * scale * scale / p.size
 
 
