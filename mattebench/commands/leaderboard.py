@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..report.leaderboard import write_leaderboards
+from ..report.summaries import load_published
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    written = write_leaderboards(args.runs, args.out)
+    summaries = load_published(args.runs)  # warns about every summary.json it skips, once
+    written = write_leaderboards(args.runs, args.out, summaries=summaries)
     if not written:
         print(f"no runs found under {args.runs}/ (run `mattebench run --method M --dataset D` first)")
         return 1
@@ -44,5 +46,5 @@ def run(args: argparse.Namespace) -> int:
 
         datasets = [f.stem for f in written]
         figures = find_figures(args.figures if args.figures else Path(args.out) / "figures", datasets)
-        print(f"wrote {write_site(args.runs, args.out, paper_values=paper_values_from_tables(), figures=figures)}")
+        print(f"wrote {write_site(args.runs, args.out, paper_values=paper_values_from_tables(), figures=figures, summaries=summaries)}")
     return 0
