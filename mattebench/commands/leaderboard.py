@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..report.leaderboard import write_leaderboards
@@ -26,7 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    summaries = load_published(args.runs)  # warns about every summary.json it skips, once
+    # Every summary.json that cannot be published is named on stderr (not through `warnings`, which filters can hide).
+    summaries = load_published(args.runs, warn=lambda message: print(f"warning: {message}", file=sys.stderr))
     written = write_leaderboards(args.runs, args.out, summaries=summaries)
     if not written:
         print(f"no runs found under {args.runs}/ (run `mattebench run --method M --dataset D` first)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Optional
@@ -186,7 +187,8 @@ def write_leaderboards(runs: str | os.PathLike[str], out: str | os.PathLike[str]
     for dataset, summaries in sorted(by_dataset.items()):
         f = out_dir / f"{file_stem(dataset)}.md"
         if not inside(out_dir, f):  # e.g. a symbolic link planted under that name
-            raise OSError(f"refusing to write {f}: it resolves outside {out_dir}")
+            warnings.warn(f"did not write {f}: it resolves outside {out_dir} (a symbolic link?); remove it and rerun")
+            continue
         f.write_text(render_dataset(dataset, summaries))
         written.append(f)
     return written

@@ -41,6 +41,7 @@ from .. import metrics as M
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP
 from .leaderboard import SECTIONS, _fmt, _label, family_of, is_pretrained_run
 from .markdown_safe import safe_url
+from .out_paths import file_stem
 from .site_manifest import remove_previous, write_manifest
 from .summaries import load_published
 
@@ -94,8 +95,9 @@ def _slug(text: str) -> str:
 
 
 def _file_name(text: str) -> str:
-    """A file name that keeps method names readable (``closed-form``, ``modnet@sps``) and is safe."""
-    return re.sub(r"[^A-Za-z0-9._@+-]+", "_", text).strip("._") or "run"
+    """A file name that keeps method names readable (``closed-form``, ``modnet@sps``) and is safe: no separator,
+    no ``..``, not too long, and distinct names never share a file (see :func:`.out_paths.file_stem`)."""
+    return file_stem(text)
 
 
 def _href(*parts: str) -> str:
