@@ -124,3 +124,14 @@ def test_unwritable_out_is_a_usage_error_before_any_prediction(tmp_path: Path, p
     (tmp_path / "file").write_text("x")
     assert main(["predict", "--method", picky, "--input", str(tmp_path / "in"), "--out", str(tmp_path / "file" / "o"), "--quiet"]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_broken_link_and_folder_named_like_an_image_are_reported_not_missing(tmp_path: Path, picky, capsys):
+    src = tmp_path / "in"
+    _img(src / "a.png")
+    (src / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    (src / "dir.jpg").mkdir()
+    assert main(["predict", "--method", picky, "--input", str(src), "--out", str(tmp_path / "out"), "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert "2 of 3 input(s) failed" in err and "broken symbolic link" in err and "is a folder" in err
+    assert _names(tmp_path / "out" / "alpha") == ["a.png"]

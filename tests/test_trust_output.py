@@ -202,3 +202,11 @@ def test_hostile_manifest_removes_nothing_outside(base, tmp_path: Path):
                                              "files": ["../../victim.txt", str(victim), "..", "/etc/hostname"]}))
     write_site(runs, out)
     assert victim.read_text() == "keep"
+
+
+def test_leaderboard_out_that_is_a_file_is_a_clear_error(base, tmp_path: Path, capsys):
+    _store(tmp_path / "runs", base)
+    (tmp_path / "out").write_text("a file")
+    assert main(["leaderboard", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "is a file, not a folder" in err and "Traceback" not in err

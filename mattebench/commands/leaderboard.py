@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..errors import MattebenchError
 from ..report.leaderboard import write_leaderboards
 from ..report.summaries import load_published
 
@@ -29,7 +30,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     # Every summary.json that cannot be published is named on stderr (not through `warnings`, which filters can hide).
     summaries = load_published(args.runs, warn=lambda message: print(f"warning: {message}", file=sys.stderr))
-    written = write_leaderboards(args.runs, args.out, summaries=summaries)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise MattebenchError(f"--out {out} is a file, not a folder: give a folder for the leaderboards")
+    try:
+        written = write_leaderboards(args.runs, args.out, summaries=summaries)
+    except OSError as exc:
+        raise MattebenchError(f"cannot write the leaderboards under {out}: {exc.strerror or exc} ({exc.filename or out})") from exc
     if not written:
         print(f"no runs found under {args.runs}/ (run `mattebench run --method M --dataset D` first)")
         return 1

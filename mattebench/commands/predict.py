@@ -80,14 +80,24 @@ def _frames(path: str, kind: str) -> Iterator[Frame]:
         for name, image in iter_frames(path):
             yield Frame(name, name, name, image)
         return
-    files = [Path(path)] if kind == "image" else list_images(path)
+    files = [Path(path)] if kind == "image" else _image_entries(Path(path))
     if not files:
         raise MattebenchError(f"folder {path} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
     for f, name in zip(files, output_names(files)):
         try:
-            yield Frame(name, str(f), f.stem, read_image(f))
+            yield Frame(name, str(f), f.stem, read_image(f))  # a broken link or a folder named x.png fails here, named
         except SampleError as exc:
             yield Frame(name, str(f), f.stem, None, str(exc))
+
+
+def _image_entries(folder: Path) -> list[Path]:
+    """Every visible entry with an image suffix, sorted: unlike :func:`list_images`, a broken link or a folder
+    named like an image is kept, so that it is reported instead of silently missing from the output."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError as exc:
+        raise MattebenchError(f"cannot list the folder {folder} ({exc.strerror or exc})") from exc
+    return sorted(f for f in entries if not f.name.startswith(".") and f.suffix.lower() in IMAGE_EXTENSIONS)
 
 
 def _trimap_for(frame: Frame, trimap: Optional[str], kind: str, snap: bool) -> Optional[np.ndarray]:
