@@ -126,7 +126,7 @@ def test_every_dataset_with_trimap_files_holds_them_to_three_values(tmp_path: Pa
     assert not report.ok and any(str(bad) in p and "127 (x4)" in p for p in report.problems), report.render()
     snapped = check_dataset(name, root=str(tmp_path), deep=True, trimap_snap=True)
     assert not any("0/128/255" in p for p in snapped.problems), snapped.render()  # (fake trees miss the counts)
-    assert any(str(bad) in n and "nearest class" in n for n in snapped.notes), snapped.render()
+    assert any(str(bad) in n and "nearest of 0/128/255" in n for n in snapped.notes), snapped.render()
 
 
 @pytest.mark.parametrize("name", ["ppm100", "synthetic"])
@@ -295,3 +295,14 @@ def test_data_check_json_carries_orientation_and_trimap_findings(tmp_path: Path,
     assert main(["data", "check", "folder", "--data-root", str(tmp_path), "--deep", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert any("127 (x4)" in p for p in report["problems"])
+
+
+def test_class_index_trimap_is_never_snapped_to_background(tmp_path: Path):
+    make_pairs(tmp_path / "image", tmp_path / "alpha", ["a"], image_ext=".png", trimap_dir=tmp_path / "trimap")
+    t = np.zeros((16, 20), np.uint8)
+    t[4:12] = 1
+    t[6:9, 5:15] = 2
+    save(tmp_path / "trimap" / "a.png", t)
+    for snap in (False, True):
+        with pytest.raises(SampleError, match="class indices"):
+            load_dataset("folder", root=str(tmp_path), trimap_snap=snap).load("a")

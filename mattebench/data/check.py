@@ -18,7 +18,7 @@ from typing import Any, Optional
 
 from ..errors import DatasetNotFound, SampleError
 from ..io import ImageInfo, alpha_channels_equal, image_info, read_matte, read_trimap
-from .trimap_values import SNAP_OPTION, describe_stray, stray_values
+from .trimap_values import SNAP_OPTION, checked_trimap
 from ..registry import load_dataset
 
 
@@ -133,16 +133,14 @@ def _check_files(ds: Any, report: CheckReport, deep: bool) -> None:
 def _deep_values(ds: Any, sid: str, role: str, path: Path, info: ImageInfo, report: CheckReport, colour_mattes: list[str]) -> None:
     """Pixel-level checks: stray trimap values, RGBA cut-out mattes, colour mattes."""
     try:
-        if role == "trimap":
-            trimap = read_trimap(path)
-            stray = stray_values(trimap)
-            if not stray:
+        if role == "trimap":  # exactly what the loader will do with it (fail, or snap with a note)
+            try:
+                _, snapped = checked_trimap(read_trimap(path), path, bool(getattr(ds, "trimap_snap", False)), sid)
+            except SampleError as exc:
+                report.problems.append(f"{sid}: trimap {exc}")
                 return
-            what = f"{sid}: trimap {path} has values other than 0/128/255: {describe_stray(stray, int(trimap.size))}"
-            if getattr(ds, "trimap_snap", False):
-                report.notes.append(what + f"; -d {SNAP_OPTION}=true maps them to the nearest class")
-            else:
-                report.problems.append(what + f"; the sample fails unless you re-export it or pass -d {SNAP_OPTION}=true")
+            if snapped:
+                report.notes.append(f"{sid}: {snapped} (-d {SNAP_OPTION}=true)")
         elif role == "alpha" and info.mode in ("RGB", "RGBA", "LA", "P", "PA"):
             _, notes = read_matte(path)
             if notes:

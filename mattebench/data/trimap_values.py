@@ -72,6 +72,15 @@ def checked_trimap(trimap: np.ndarray, path: Union[str, Path], snap_values: bool
     if not stray:
         return trimap, None
     what = describe_stray(stray, int(trimap.size))
+    if int(trimap.max()) <= 2:
+        # 0/1/2 class indices, not grey levels: snapping would turn the whole trimap into background, and which
+        # index means unknown depends on the dataset, so mattebench does not guess (even with trimap_snap).
+        raise SampleError(
+            f"trimap holds only the values 0, 1 and 2 ({what}): class indices, not 0/128/255 grey levels. "
+            "Re-encode it as 0 = background, 128 = unknown, 255 = foreground",
+            path=str(path),
+            sample_id=sample_id,
+        )
     if not snap_values:
         raise SampleError(
             f"trimap has values other than 0/128/255: {what} (a JPEG or a resized trimap?). Re-export it losslessly "
