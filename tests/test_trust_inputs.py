@@ -306,3 +306,17 @@ def test_class_index_trimap_is_never_snapped_to_background(tmp_path: Path):
     for snap in (False, True):
         with pytest.raises(SampleError, match="class indices"):
             load_dataset("folder", root=str(tmp_path), trimap_snap=snap).load("a")
+
+
+def test_zero_one_mask_as_matte_fails_instead_of_scoring_an_empty_matte(tmp_path: Path):
+    make_pairs(tmp_path / "image", tmp_path / "alpha", ["a", "b"], image_ext=".png")
+    m = np.zeros((16, 20), np.uint8)
+    m[4:12, 5:15] = 1
+    save(tmp_path / "alpha" / "b.png", m)
+    ds = load_dataset("folder", root=str(tmp_path))
+    ds.load("a")
+    with pytest.raises(SampleError, match="only the values 0 and 1") as e:
+        ds.load("b")
+    assert str(tmp_path / "alpha" / "b.png") in str(e.value)
+    report = check_dataset("folder", root=str(tmp_path), deep=True)
+    assert any(str(tmp_path / "alpha" / "b.png") in p and "0 and 1" in p for p in report.problems), report.render()

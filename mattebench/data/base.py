@@ -254,6 +254,14 @@ class RealDataset:
         return cached
 
 
+def check_matte_levels(alpha_u8: np.ndarray, path: Path) -> None:
+    """A ground-truth matte that holds only 0 and 1 is a 0/1 mask saved without scaling to 255: read as 8-bit
+    alpha it would be almost fully transparent and every method would score against an empty matte."""
+    if alpha_u8.size and int(alpha_u8.max()) == 1:
+        raise SampleError("the matte holds only the values 0 and 1: a 0/1 mask saved without scaling? "
+                          "Save it with 255 for foreground (8-bit alpha: 0 = background, 255 = foreground)", path=str(path))
+
+
 EXIF_ORIENTATION = "exif_orientation"
 _ORIENTATION_NAMES = {2: "mirrored", 3: "rotated 180", 4: "flipped", 5: "mirrored and rotated 90 counter-clockwise",
                       6: "rotated 90 clockwise", 7: "mirrored and rotated 90 clockwise", 8: "rotated 90 counter-clockwise"}
@@ -322,6 +330,7 @@ def load_pair(
     if alpha_path is None:
         raise SampleError("no ground-truth matte for this image (expected one with the same file stem)", path=str(image_path), sample_id=id)
     alpha_u8, alpha_notes = read_matte(alpha_path)
+    check_matte_levels(alpha_u8, alpha_path)
     alpha = alpha_u8.astype(np.float32) / np.float32(255.0)
     image, meta = read_image_matching(image_path, alpha.shape, alpha_path)
     notes: list[str] = [*alpha_notes, *meta.pop(NOTES, [])]

@@ -18,6 +18,7 @@ from typing import Any, Optional
 
 from ..errors import DatasetNotFound, SampleError
 from ..io import ImageInfo, alpha_channels_equal, image_info, read_matte, read_trimap
+from .base import check_matte_levels
 from .trimap_values import SNAP_OPTION, checked_trimap
 from ..registry import load_dataset
 
@@ -141,8 +142,9 @@ def _deep_values(ds: Any, sid: str, role: str, path: Path, info: ImageInfo, repo
                 return
             if snapped:
                 report.notes.append(f"{sid}: {snapped} (-d {SNAP_OPTION}=true)")
-        elif role == "alpha" and info.mode in ("RGB", "RGBA", "LA", "P", "PA"):
-            _, notes = read_matte(path)
+        elif role == "alpha":
+            matte, notes = read_matte(path)
+            check_matte_levels(matte, path)
             if notes:
                 report.notes.extend(f"{sid}: {n}" for n in notes)
             elif info.mode in ("RGB", "RGBA", "P") and not alpha_channels_equal(path):

@@ -22,7 +22,7 @@ from ..errors import SampleError
 from ..io import open_image, read_alpha_u8
 from ..sample_notes import NOTES
 from ..types import Sample
-from .base import FileRef, RealDataset, rel
+from .base import FileRef, RealDataset, check_matte_levels, rel
 from .compose import RULE_NAME, composite_arrays, foreground_array
 from .trimap_values import read_checked_trimap
 
@@ -166,6 +166,7 @@ class CompositeDataset(RealDataset):
             return last[1], last[2]
         fg = foreground_array(open_image(e.fg_path))
         alpha = read_alpha_u8(e.alpha_path)
+        check_matte_levels(alpha, e.alpha_path)
         self._last = (e.fg_name, fg, alpha)
         return fg, alpha
 
