@@ -19,8 +19,8 @@ NOTES = "notes"  # the metadata key and the samples.csv column
 _PROVENANCE_TEXT = {
     "trimap_snapped": "{n} sample(s) had trimap values other than 0/128/255 mapped to the nearest class "
                       "(-d trimap_snap=true)",
-    "exif_orientation": "{n} sample(s) have a photo with an EXIF orientation other than 1 (see each row for what "
-                        "the loader did)",
+    "exif_orientation": "{n} sample(s) have a photo with an EXIF orientation other than 1, applied or ignored as "
+                        "each row says",
     "matte_alpha_channel": "{n} sample(s) have an RGBA cut-out matte, read from its alpha channel",
 }
 
