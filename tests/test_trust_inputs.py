@@ -320,3 +320,16 @@ def test_zero_one_mask_as_matte_fails_instead_of_scoring_an_empty_matte(tmp_path
     assert str(tmp_path / "alpha" / "b.png") in str(e.value)
     report = check_dataset("folder", root=str(tmp_path), deep=True)
     assert any(str(tmp_path / "alpha" / "b.png") in p and "0 and 1" in p for p in report.problems), report.render()
+
+
+def test_runs_read_under_other_loading_rules_are_not_resumed(tmp_path: Path, monkeypatch):
+    """Rows scored when a stray trimap still scored as is must not be mixed into a run that reads it strictly."""
+    import mattebench.data.base as base
+    from mattebench.errors import RunConflict
+
+    make_pairs(tmp_path / "image", tmp_path / "alpha", ["a"], image_ext=".png")
+    monkeypatch.setattr(base, "READ_RULES", "older rules")
+    evaluate("trimap-midpoint", "folder", data_root=str(tmp_path), out=tmp_path / "runs")
+    monkeypatch.undo()
+    with pytest.raises(RunConflict, match="dataset_fingerprint"):
+        evaluate("trimap-midpoint", "folder", data_root=str(tmp_path), out=tmp_path / "runs")

@@ -30,6 +30,9 @@ from .trimap import RECIPE_NAME, trimap_from_alpha
 from .trimap_values import SNAP_OPTION, parse_snap_option, read_checked_trimap
 
 ENV_DATA = "MATTEBENCH_DATA"
+# How files become arrays, in the fingerprint: rows read under older rules (a trimap with 127s scored as is, a
+# cut-out matte read from its colour) must not be resumed into a run that reads them differently.
+READ_RULES = "trimap-values-v1 rgba-cutout-v1 mask01-v1"
 ENV_CACHE = "MATTEBENCH_CACHE"
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -230,7 +233,8 @@ class RealDataset:
     def fingerprint(self) -> str:
         """Hash of the manifest: relative file names and sizes, the options, the rules in force."""
         entries = [(f"{ref.role}:{rel(ref.path, self.root)}", ref.path) for i in self._ids for ref in self.files(i)]
-        extra = {"dataset": self.card.name, "options": self.options, "ids": len(self._ids), **self.fingerprint_extra()}
+        extra = {"dataset": self.card.name, "options": self.options, "ids": len(self._ids), "read_rules": READ_RULES,
+                 **self.fingerprint_extra()}
         return hash_files(entries, extra)
 
     def _check_count(self, found: int, what: str) -> None:
