@@ -333,3 +333,28 @@ def test_runs_read_under_other_loading_rules_are_not_resumed(tmp_path: Path, mon
     monkeypatch.undo()
     with pytest.raises(RunConflict, match="dataset_fingerprint"):
         evaluate("trimap-midpoint", "folder", data_root=str(tmp_path), out=tmp_path / "runs")
+
+
+def test_exif_option_makes_the_choice_for_ambiguous_photos(tmp_path: Path):
+    rng = np.random.default_rng(4)
+    arr = rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)
+    _exif_jpeg(tmp_path / "image" / "sq.jpg", arr, 6)
+    save(tmp_path / "alpha" / "sq.png", np.full((16, 16), 200, np.uint8))
+    auto = load_dataset("folder", root=str(tmp_path)).load("sq")
+    ignored = load_dataset("folder", root=str(tmp_path), exif="ignore").load("sq")
+    applied = load_dataset("folder", root=str(tmp_path), exif="apply").load("sq")
+    np.testing.assert_array_equal(auto.image, applied.image)
+    raw = read_image(tmp_path / "image" / "sq.jpg", apply_exif=False)
+    np.testing.assert_array_equal(ignored.image, raw)
+    assert not np.array_equal(auto.image, raw)
+    assert "-d exif=ignore" in ignored.metadata["notes"][0] and "-d exif=ignore" in auto.metadata["notes"][0]
+    assert load_dataset("folder", root=str(tmp_path), exif="ignore").fingerprint() != load_dataset("folder", root=str(tmp_path)).fingerprint()
+    notes = check_dataset("folder", root=str(tmp_path), exif="ignore").notes
+    assert any("ignores it (-d exif=ignore)" in n for n in notes), notes
+    with pytest.raises(MattebenchError, match="exif must be one of"):
+        load_dataset("folder", root=str(tmp_path), exif="sideways")
+    # a photo whose matte fits only the rotated pixels fails under exif=ignore, naming the orientation
+    _exif_jpeg(tmp_path / "image" / "tall.jpg", rng.integers(0, 255, (8, 12, 3), dtype=np.uint8), 6)
+    save(tmp_path / "alpha" / "tall.png", np.full((12, 8), 200, np.uint8))
+    with pytest.raises(SampleError, match="EXIF orientation 6, -d exif=ignore"):
+        load_dataset("folder", root=str(tmp_path), exif="ignore").load("tall")

@@ -278,7 +278,11 @@ def _orientation_of(path: Path) -> int:
         return 1  # read_image below names the real problem
 
 
-def read_image_matching(image_path: Path, alpha_shape: tuple[int, int], alpha_path: Path) -> tuple[np.ndarray, dict[str, Any]]:
+EXIF_CHOICES = ("auto", "apply", "ignore")
+
+
+def read_image_matching(image_path: Path, alpha_shape: tuple[int, int], alpha_path: Path,
+                        exif: str = "auto") -> tuple[np.ndarray, dict[str, Any]]:
     """Read a photo so that it matches its matte's size.
 
     The photo is read with its EXIF orientation applied (what a viewer and ``cv2.imread`` show). When
@@ -287,6 +291,7 @@ def read_image_matching(image_path: Path, alpha_shape: tuple[int, int], alpha_pa
     Every photo with an orientation other than 1 gets ``metadata["exif_orientation"]`` and a note saying
     what was done, counted in the run's provenance: where both orientations fit the matte (a square photo,
     a 180-degree turn, a mirror) the choice cannot be checked from sizes, and the note says so.
+    ``exif="apply"`` or ``"ignore"`` (``-d exif=...``) makes the choice for every photo instead.
     """
     image = read_image(image_path)
     orientation = _orientation_of(image_path)
@@ -297,21 +302,25 @@ def read_image_matching(image_path: Path, alpha_shape: tuple[int, int], alpha_pa
     else:
         raw = read_image(image_path, apply_exif=False)
     fits_shown, fits_raw = image.shape[:2] == alpha_shape, raw.shape[:2] == alpha_shape
+    if exif != "auto" and orientation != 1:
+        fits_shown, fits_raw = fits_shown and exif == "apply", fits_raw and exif == "ignore"
     if not fits_shown and not fits_raw:
         h, w = image.shape[:2]
         raise SampleError(
-            f"image is {w}x{h} but its matte {alpha_path} is {alpha_shape[1]}x{alpha_shape[0]}; one of the two files is wrong",
+            f"image is {w}x{h} but its matte {alpha_path} is {alpha_shape[1]}x{alpha_shape[0]}; one of the two files is wrong"
+            + (f" (EXIF orientation {orientation}, -d exif={exif})" if orientation != 1 else ""),
             path=str(image_path),
         )
     how = f"{image_path}: EXIF orientation {orientation} ({_ORIENTATION_NAMES.get(orientation, '?')})"
     if fits_shown and fits_raw:
         note = (f"{EXIF_ORIENTATION}: {how} applied, as image viewers and cv2.imread do; the matte fits either "
-                "orientation, so check that it follows the rotated photo (if it follows the stored pixels, save the photo "
-                "without the orientation tag)")
+                "orientation, so check that it follows the rotated photo (if it follows the stored pixels, pass -d exif=ignore)")
         return image, {EXIF_ORIENTATION: orientation, NOTES: [note]}
     if fits_shown:
-        return image, {EXIF_ORIENTATION: orientation, NOTES: [f"{EXIF_ORIENTATION}: {how} applied (only the rotated photo fits the matte)"]}
-    note = f"{EXIF_ORIENTATION}: {how} ignored: the matte follows the stored pixels"
+        why = "-d exif=apply" if exif == "apply" else "only the rotated photo fits the matte"
+        return image, {EXIF_ORIENTATION: orientation, NOTES: [f"{EXIF_ORIENTATION}: {how} applied ({why})"]}
+    why = "-d exif=ignore" if exif == "ignore" else "the matte follows the stored pixels"
+    note = f"{EXIF_ORIENTATION}: {how} ignored ({why})"
     return raw, {"exif_orientation_ignored": True, EXIF_ORIENTATION: orientation, NOTES: [note]}
 
 
@@ -323,6 +332,7 @@ def load_pair(
     generate_trimap: bool,
     extra_metadata: Optional[dict[str, Any]] = None,
     trimap_snap: bool = False,
+    exif: str = "auto",
 ) -> Sample:
     """One image/alpha(/trimap) sample with every failure as SampleError naming the file.
 
@@ -336,7 +346,7 @@ def load_pair(
     alpha_u8, alpha_notes = read_matte(alpha_path)
     check_matte_levels(alpha_u8, alpha_path)
     alpha = alpha_u8.astype(np.float32) / np.float32(255.0)
-    image, meta = read_image_matching(image_path, alpha.shape, alpha_path)
+    image, meta = read_image_matching(image_path, alpha.shape, alpha_path, exif)
     notes: list[str] = [*alpha_notes, *meta.pop(NOTES, [])]
     metadata: dict[str, Any] = {"image_path": str(image_path), "alpha_path": str(alpha_path), **meta}
     trimap: Optional[np.ndarray] = None
@@ -372,11 +382,16 @@ class PairedFolderDataset(RealDataset):
 
     trimaps_expected: ClassVar[bool] = False
 
-    def __init__(self, root: Optional[os.PathLike[str] | str] = None, trimap_snap: bool = False) -> None:
+    def __init__(self, root: Optional[os.PathLike[str] | str] = None, trimap_snap: bool = False, exif: str = "auto") -> None:
         super().__init__(root)
         self.image_dir, self.alpha_dir, self.trimap_dir = self._locate()
         self._index()
         self.set_trimap_snap(trimap_snap)
+        if exif not in EXIF_CHOICES:
+            raise DatasetNotFound(f"{self.card.name}: -d exif must be one of {', '.join(EXIF_CHOICES)}, got {exif!r}")
+        self.exif = exif
+        if exif != "auto":
+            self.options["exif"] = exif
 
     def _locate(self) -> tuple[Path, Path, Optional[Path]]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -426,7 +441,8 @@ class PairedFolderDataset(RealDataset):
             # Official trimaps are part of the protocol: never replace a missing one silently.
             where = self.trimap_dir if self.trimap_dir is not None else self.image_dir.parent / "trimap"
             raise SampleError(f"no trimap for this image (expected {where}/{id}.png); re-download the trimaps", path=str(image_path), sample_id=id)
-        return load_pair(id, image_path, alpha_path, trimap_path, generate_trimap=True, trimap_snap=self.trimap_snap)
+        return load_pair(id, image_path, alpha_path, trimap_path, generate_trimap=True, trimap_snap=self.trimap_snap,
+                         exif=self.exif)
 
 
 class LazyFrames(Sequence[np.ndarray]):

@@ -118,7 +118,8 @@ def _check_files(ds: Any, report: CheckReport, deep: bool) -> None:
             info = seen.get(ref.path)
             if info is not None and info.orientation != 1:
                 matte = next((seen.get(r.path) for r in ds.files(sid) if r.role == "alpha" and r.group == ref.group), None)
-                oriented.append(_orientation_note(sid, ref.role, ref.path, info, matte.size if matte is not None else None))
+                oriented.append(_orientation_note(sid, ref.role, ref.path, info, matte.size if matte is not None else None,
+                                                  getattr(ds, "exif", "auto")))
     report.files_checked = len(seen)
     if oriented:
         report.notes.append(f"{len(oriented)} file(s) carry an EXIF orientation other than 1 (each run counts them in its provenance):")
@@ -153,17 +154,22 @@ def _deep_values(ds: Any, sid: str, role: str, path: Path, info: ImageInfo, repo
         report.problems.append(f"{sid}: {role} {exc}")
 
 
-def _orientation_note(sid: str, role: str, path: Path, info: ImageInfo, ref_size: Optional[tuple[int, int]]) -> str:
+def _orientation_note(sid: str, role: str, path: Path, info: ImageInfo, ref_size: Optional[tuple[int, int]],
+                      exif: str = "auto") -> str:
     """What the loader does with a file whose EXIF orientation is not 1."""
     head = f"{sid}: {role} {path} has EXIF orientation {info.orientation}: "
     if role not in ("image", "frame"):
         return head + "the stored pixels are used (mattes, trimaps and the composites' foregrounds are never rotated)"
     if ref_size is None:
         return head + "the loader applies it"
+    if exif in ("apply", "ignore"):
+        fits = (info.display_size if exif == "apply" else info.size) == ref_size
+        return head + (f"the loader {'applies' if exif == 'apply' else 'ignores'} it (-d exif={exif})"
+                       + ("" if fits else "; the matte does not fit that orientation: the sample fails"))
     fits_shown, fits_raw = info.display_size == ref_size, info.size == ref_size
     if fits_shown and fits_raw:
         return head + ("the loader applies it, but the matte fits either orientation (square, mirror or 180-degree turn): "
-                       "check that the matte follows the rotated photo, else save the photo without the tag")
+                       "check that the matte follows the rotated photo, else pass -d exif=ignore")
     if fits_shown:
         return head + "the loader applies it (only the rotated photo fits the matte)"
     if fits_raw:
