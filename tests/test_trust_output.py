@@ -210,3 +210,17 @@ def test_leaderboard_out_that_is_a_file_is_a_clear_error(base, tmp_path: Path, c
     assert main(["leaderboard", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "is a file, not a folder" in err and "Traceback" not in err
+
+
+def test_summary_that_is_a_device_or_fifo_is_skipped_not_read_forever(base, tmp_path: Path):
+    import os
+
+    runs = tmp_path / "runs"
+    _store(runs, base, "good/m")
+    (runs / "dev" / "m").mkdir(parents=True)
+    (runs / "dev" / "m" / "summary.json").symlink_to("/dev/zero")
+    (runs / "fifo" / "m").mkdir(parents=True)
+    os.mkfifo(runs / "fifo" / "m" / "summary.json")
+    seen: list[str] = []
+    assert [s["dataset"] for s in load_published(runs, warn=seen.append)] == [base["dataset"]]
+    assert len(seen) == 2 and all("not a regular file" in w for w in seen)

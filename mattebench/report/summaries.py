@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional
 
 from ..store import SUMMARY
 
+MAX_BYTES = 256 * 1024 * 1024  # a summary lists at most every failed sample: far below this
 _OBJECTS = ("method_card", "dataset_card", "counts", "means", "excluded", "provenance", "settings", "predict_ms")
 
 
@@ -80,6 +81,12 @@ def load_published(runs: str | os.PathLike[str], warn: Callable[[str], None] = _
         return out
     for f in sorted(root.glob(f"*/*/{SUMMARY}")):
         try:
+            if not f.is_file():  # a folder, a device (/dev/zero behind a link) or a fifo would never end
+                warn(f"skipped {f}: not a regular file")
+                continue
+            if f.stat().st_size > MAX_BYTES:
+                warn(f"skipped {f}: {f.stat().st_size:,} bytes, larger than any run summary ({MAX_BYTES:,})")
+                continue
             s = json.loads(f.read_bytes().decode("utf-8"), parse_constant=lambda c: math.nan)
         except PermissionError as exc:
             warn(f"skipped {f}: permission denied ({exc.strerror}); give your user read access")
