@@ -62,6 +62,8 @@ def _check_path(p: Path) -> None:
         raise SampleError("file not found", path=str(p))
     if p.is_dir():
         raise SampleError("is a folder, not an image file", path=str(p))
+    if not p.is_file():  # reading a fifo or a device (/dev/zero behind a link) would block or never end
+        raise SampleError("is not a regular file (a device, fifo or socket)", path=str(p))
     try:
         size = p.stat().st_size
     except PermissionError as exc:

@@ -358,3 +358,11 @@ def test_exif_option_makes_the_choice_for_ambiguous_photos(tmp_path: Path):
     save(tmp_path / "alpha" / "tall.png", np.full((12, 8), 200, np.uint8))
     with pytest.raises(SampleError, match="EXIF orientation 6, -d exif=ignore"):
         load_dataset("folder", root=str(tmp_path), exif="ignore").load("tall")
+
+
+def test_device_or_fifo_named_like_an_image_is_refused_without_blocking(tmp_path: Path):
+    (tmp_path / "zero.png").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "pipe.png")
+    for name in ("zero.png", "pipe.png"):
+        with pytest.raises(SampleError, match="not a regular file"):
+            read_image(tmp_path / name)
