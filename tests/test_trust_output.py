@@ -224,3 +224,11 @@ def test_summary_that_is_a_device_or_fifo_is_skipped_not_read_forever(base, tmp_
     seen: list[str] = []
     assert [s["dataset"] for s in load_published(runs, warn=seen.append)] == [base["dataset"]]
     assert len(seen) == 2 and all("not a regular file" in w for w in seen)
+
+
+def test_only_unreadable_summaries_is_not_called_no_runs(tmp_path: Path, capsys):
+    (tmp_path / "runs" / "d" / "m").mkdir(parents=True)
+    (tmp_path / "runs" / "d" / "m" / "summary.json").write_text("{")
+    assert main(["leaderboard", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out")]) == 1
+    out = capsys.readouterr()
+    assert "1 summary.json file(s) skipped" in out.out and "not valid JSON" in out.err

@@ -29,7 +29,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Every summary.json that cannot be published is named on stderr (not through `warnings`, which filters can hide).
-    summaries = load_published(args.runs, warn=lambda message: print(f"warning: {message}", file=sys.stderr))
+    skipped: list[str] = []
+
+    def warn(message: str) -> None:
+        skipped.append(message)
+        print(f"warning: {message}", file=sys.stderr)
+
+    summaries = load_published(args.runs, warn=warn)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise MattebenchError(f"--out {out} is a file, not a folder: give a folder for the leaderboards")
@@ -38,7 +44,10 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise MattebenchError(f"cannot write the leaderboards under {out}: {exc.strerror or exc} ({exc.filename or out})") from exc
     if not written:
-        print(f"no runs found under {args.runs}/ (run `mattebench run --method M --dataset D` first)")
+        if skipped:
+            print(f"no readable runs under {args.runs}/: {len(skipped)} summary.json file(s) skipped (see the warnings above)")
+        else:
+            print(f"no runs found under {args.runs}/ (run `mattebench run --method M --dataset D` first)")
         return 1
     for f in written:
         print(f"wrote {f}")
