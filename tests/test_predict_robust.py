@@ -4,7 +4,7 @@ that returns NaN or the wrong shape or raises on one image. Each fails alone; th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 import pytest
