@@ -8,9 +8,11 @@ Every failure raises :class:`SampleError` naming the file, so a run records it a
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -22,19 +24,97 @@ PathLike = Union[str, "os.PathLike[str]"]
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
+ENV_MAX_PIXELS = "MATTEBENCH_MAX_PIXELS"
+# PIL's own hard limit (twice Image.MAX_IMAGE_PIXELS): above it PIL refuses to decode. Keeping it as the
+# default changes nothing for files PIL reads today; the variable raises (or lowers) it.
+DEFAULT_MAX_PIXELS = 2 * 89_478_485
+
+
+def max_pixels() -> int:
+    """The largest image (width x height) mattebench decodes: ``$MATTEBENCH_MAX_PIXELS`` or PIL's hard limit."""
+    text = os.environ.get(ENV_MAX_PIXELS, "").strip().replace("_", "")
+    if not text:
+        return DEFAULT_MAX_PIXELS
+    try:
+        value = int(float(text))
+    except ValueError:
+        raise SampleError(f"${ENV_MAX_PIXELS}={text!r} is not a number of pixels (for example {ENV_MAX_PIXELS}=400000000)") from None
+    if value < 1:
+        raise SampleError(f"${ENV_MAX_PIXELS}={text!r} must be at least 1")
+    return value
+
+
+def _too_large(p: Path, pixels: Optional[int], limit: int, size: str = "") -> SampleError:
+    what = f"{size} = {pixels:,} pixels" if pixels is not None else "more pixels than allowed"
+    need = f"{pixels}" if pixels is not None else f"{2 * limit}"
+    return SampleError(
+        f"image is too large to decode ({what}, limit {limit:,} pixels, a guard against decompression bombs). "
+        f"If the file is genuine, raise the limit: {ENV_MAX_PIXELS}={need} mattebench ...",
+        path=str(p),
+    )
+
+
+def _check_path(p: Path) -> None:
+    """Missing, broken link, folder, empty or unreadable: each said as what it is."""
+    if not p.exists():
+        if p.is_symlink():
+            raise SampleError(f"file not found (a broken symbolic link to {os.readlink(p)})", path=str(p))
+        raise SampleError("file not found", path=str(p))
+    if p.is_dir():
+        raise SampleError("is a folder, not an image file", path=str(p))
+    if not p.is_file():  # reading a fifo or a device (/dev/zero behind a link) would block or never end
+        raise SampleError("is not a regular file (a device, fifo or socket)", path=str(p))
+    try:
+        size = p.stat().st_size
+    except PermissionError as exc:
+        raise _permission(p, exc) from exc
+    if size == 0:
+        raise SampleError("file is empty (0 bytes); re-download or re-extract it", path=str(p))
+
+
+def _permission(p: Path, exc: OSError) -> SampleError:
+    return SampleError(f"permission denied reading the file ({exc.strerror or exc}); give your user read access "
+                       f"(e.g. chmod a+r on the file and a+x on its folders)", path=str(p))
+
+
+def _header(p: Path) -> Image.Image:
+    """``Image.open`` (header only) with every failure as a SampleError that says what happened."""
+    limit = max_pixels()
+    if limit > 2 * (Image.MAX_IMAGE_PIXELS or 0) and Image.MAX_IMAGE_PIXELS is not None:
+        Image.MAX_IMAGE_PIXELS = limit  # the user raised the limit: let PIL's own check follow it
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own check below decides
+            img = Image.open(p)
+    except Image.DecompressionBombError as exc:
+        m = re.search(r"\((\d+) pixels\)", str(exc))
+        raise _too_large(p, int(m.group(1)) if m else None, limit) from exc
+    except PermissionError as exc:
+        raise _permission(p, exc) from exc
+    except UnidentifiedImageError as exc:
+        raise SampleError("not an image file (no image format recognised; is it text, HTML or an archive?): "
+                          "re-download or re-extract it", path=str(p)) from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise SampleError(f"cannot read the image header ({exc}); the file is corrupt or not an image: re-download it", path=str(p)) from exc
+    w, h = img.size
+    if w * h > limit:
+        img.close()
+        raise _too_large(p, w * h, limit, f"{w}x{h}")
+    return img
+
+
 def _open(path: PathLike) -> Image.Image:
     p = Path(path)
-    if not p.exists():
-        raise SampleError("file not found", path=str(p))
-    if p.stat().st_size == 0:
-        raise SampleError("file is empty (0 bytes); re-download or re-extract it", path=str(p))
-    img = None
+    _check_path(p)
+    img = _header(p)
     try:
-        img = Image.open(p)
         img.load()  # force decoding now so a truncated file fails here, not later
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        if img is not None:
-            img.close()  # a failed decode must not leak the file handle
+    except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError, struct.error, ... on bad data
+        img.close()  # a failed decode must not leak the file handle
+        if isinstance(exc, PermissionError):
+            raise _permission(p, exc) from exc
+        if isinstance(exc, MemoryError):
+            raise SampleError(f"out of memory decoding a {img.size[0]}x{img.size[1]} image", path=str(p)) from exc
         raise SampleError(f"cannot decode image ({exc}); the file is corrupt or truncated: re-download it", path=str(p)) from exc
     return img
 
@@ -74,32 +154,55 @@ def read_image(path: PathLike, apply_exif: bool = True) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
 
 
+MATTE_FROM_ALPHA_CHANNEL = "matte_alpha_channel"
+
+
+def read_matte(path: PathLike) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Read a matte as HxW uint8, with notes on how it was read (see :func:`read_alpha_u8`).
+
+    An RGBA (or LA, or palette with transparency) matte whose alpha channel varies is a cut-out: the
+    matte is its alpha channel, whatever the colour channels hold (often the photo itself), and a note
+    says so. An RGBA file with a constant alpha channel is read from its colour, like an RGB file.
+    """
+    img = _open(path)
+    with img:
+        if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+            return _to_8bit(img, path), ()
+        if img.mode == "L":
+            return np.asarray(img, dtype=np.uint8).copy(), ()
+        if img.mode == "P":
+            img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        if img.mode == "PA":
+            img = img.convert("RGBA")
+        if img.mode in ("RGBA", "LA"):
+            arr = np.asarray(img)
+            colour, alpha = arr[..., :-1], arr[..., -1]
+            if alpha.min() != alpha.max():  # a cut-out: the alpha channel is the matte
+                notes: tuple[str, ...] = ()
+                if colour.min() != colour.max():
+                    notes = (f"{MATTE_FROM_ALPHA_CHANNEL}: {path} is an {img.mode} cut-out; the matte was read from its alpha "
+                             "channel, not its colour",)
+                return alpha.copy(), notes
+            if colour.min() == colour.max():  # flat colour, flat alpha: the alpha channel, as before
+                return alpha.copy(), ()
+            img = img.convert("RGB")
+        if img.mode != "RGB":
+            img = img.convert("RGB")
+        arr = np.asarray(img)
+        if np.array_equal(arr[..., 0], arr[..., 1]) and np.array_equal(arr[..., 0], arr[..., 2]):
+            return arr[..., 0].copy(), ()
+        return np.asarray(img.convert("L"), dtype=np.uint8).copy(), ()
+
+
 def read_alpha_u8(path: PathLike) -> np.ndarray:
     """Read a matte as HxW uint8.
 
     Grey files are taken as they are; RGB files with R == G == B (alphamatting.com) give channel 0;
-    other RGB files follow PIL ``convert('L')``; RGBA mattes whose colour is constant use the alpha
-    channel; palette files are converted to grey through their palette; 16-bit scales to 8 bits.
+    other RGB files follow PIL ``convert('L')``; RGBA mattes whose alpha channel varies (cut-outs) or
+    whose colour is constant use the alpha channel; palette files are converted to grey through their
+    palette; 16-bit scales to 8 bits. :func:`read_matte` also returns notes on what was done.
     """
-    img = _open(path)
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        return _to_8bit(img, path)
-    if img.mode == "L":
-        return np.asarray(img, dtype=np.uint8).copy()
-    if img.mode == "P":
-        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
-    if img.mode in ("RGBA", "LA"):
-        arr = np.asarray(img)
-        colour = arr[..., :-1]
-        if colour.min() == colour.max():  # a matte stored in the alpha channel of a flat image
-            return arr[..., -1].copy()
-        img = img.convert("RGB")
-    if img.mode != "RGB":
-        img = img.convert("RGB")
-    arr = np.asarray(img)
-    if np.array_equal(arr[..., 0], arr[..., 1]) and np.array_equal(arr[..., 0], arr[..., 2]):
-        return arr[..., 0].copy()
-    return np.asarray(img.convert("L"), dtype=np.uint8).copy()
+    return read_matte(path)[0]
 
 
 def read_alpha(path: PathLike) -> np.ndarray:
@@ -188,17 +291,11 @@ def image_info(path: PathLike, decode: bool = False) -> ImageInfo:
     """
     p = Path(path)
     if decode:
-        img = _open(p)
-        return ImageInfo(str(p), img.size[0], img.size[1], img.mode, img.format or "", _orientation(img))
-    if not p.exists():
-        raise SampleError("file not found", path=str(p))
-    if p.stat().st_size == 0:
-        raise SampleError("file is empty (0 bytes); re-download or re-extract it", path=str(p))
-    try:
-        with Image.open(p) as img:
+        with _open(p) as img:
             return ImageInfo(str(p), img.size[0], img.size[1], img.mode, img.format or "", _orientation(img))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise SampleError(f"cannot read the image header ({exc}); the file is corrupt or not an image: re-download it", path=str(p)) from exc
+    _check_path(p)
+    with _header(p) as img:
+        return ImageInfo(str(p), img.size[0], img.size[1], img.mode, img.format or "", _orientation(img))
 
 
 def open_image(path: PathLike) -> Image.Image:

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Protocol, Union
 
-from . import provenance, stats
+from . import provenance, sample_notes, stats
 from .data import trimap as trimap_recipe
 from .errors import MattebenchError
 from .registry import create_method, load_dataset, method_card
@@ -220,6 +220,8 @@ def evaluate(
             bar.close()
         all_rows = store.all_rows() if store is not None else rows_now
         summary = summarise(all_rows, [c for c in columns if c not in ("frames", "annotated")], ids)
+        wanted = set(ids)
+        note_counts = sample_notes.count_kinds(r for r in all_rows if r.get("id") in wanted)
         summary = {
             "dataset": dname,
             "method": mname,
@@ -245,7 +247,8 @@ def evaluate(
                 "checkpoint_sha256": ck_hash,
                 "trimap_recipe": trimap_recipe.describe(),
                 "quantisation": QUANTISATION,
-                "notes": [n for n in [scorer._flow_note, *getattr(executor, "notes", ())] if n],
+                "notes": [n for n in [scorer._flow_note, *getattr(executor, "notes", ())] if n] + sample_notes.provenance_lines(note_counts),
+                "sample_notes": note_counts,
                 "executor": executor.name,
                 "workers": executor.workers,
                 "started": started,

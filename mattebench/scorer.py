@@ -17,6 +17,7 @@ from typing import Any, Optional
 import numpy as np
 
 from . import metrics as M
+from . import sample_notes
 from .errors import PredictionError, SampleError
 from .types import Clip, DatasetCard, MethodCard, Sample
 
@@ -109,6 +110,7 @@ class Scorer:
     # -- one id -> one row ---------------------------------------------------------------
     def score(self, sample_id: str) -> dict[str, Any]:
         row: dict[str, Any] = {"id": sample_id, "status": "ok", "error": ""}
+        item: Any = None
         try:
             item = self.dataset.load(sample_id)
             if isinstance(item, Clip):
@@ -127,6 +129,8 @@ class Scorer:
         if row["status"] == "error":
             for c in self.columns:
                 row.setdefault(c, None)
+        # What the loader had to do to read the sample (snapped trimap, EXIF, RGBA cut-out): into the row.
+        row[sample_notes.NOTES] = sample_notes.encode(sample_notes.notes_of(getattr(item, "metadata", None) or {}))
         return row
 
     def _predict(self, image: np.ndarray, trimap: Optional[np.ndarray], item: Any, where: str) -> tuple[np.ndarray, float]:

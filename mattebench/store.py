@@ -24,6 +24,7 @@ SAMPLES = "samples.csv"
 SUMMARY = "summary.json"
 SETTINGS = "run.json"
 BASE_COLUMNS = ("id", "status", "error")
+TEXT_COLUMNS = ("notes",)  # free text that may be empty (see mattebench.sample_notes)
 
 
 def run_dir(out: str | os.PathLike[str], dataset: str, method: str, tag: Optional[str] = None) -> Path:
@@ -63,7 +64,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
             continue
         row: dict[str, Any] = {}
         for k, v in raw.items():
-            row[k] = v if k in BASE_COLUMNS else _parse(v or "")
+            row[k] = v if k in BASE_COLUMNS or k in TEXT_COLUMNS else _parse(v or "")
         rows.append(row)
     return rows
 
@@ -73,7 +74,7 @@ class RunStore:
 
     def __init__(self, path: Path, columns: Iterable[str], settings: dict[str, Any], fresh: bool = False):
         self.path = Path(path)
-        self.columns = list(BASE_COLUMNS) + [c for c in columns if c not in BASE_COLUMNS]
+        self.columns = list(BASE_COLUMNS) + [c for c in columns if c not in BASE_COLUMNS + TEXT_COLUMNS] + list(TEXT_COLUMNS)
         self.settings = settings
         if fresh and self.path.exists():
             for name in (SAMPLES, SUMMARY, SETTINGS):
@@ -130,7 +131,7 @@ class RunStore:
     def _complete(self, row: dict[str, Any]) -> bool:
         if row.get("status") != "ok":
             return False
-        return all(row.get(c) is not None for c in self.columns if c not in BASE_COLUMNS)
+        return all(row.get(c) is not None for c in self.columns if c not in BASE_COLUMNS + TEXT_COLUMNS)
 
     def done_ids(self) -> set[str]:
         return set(self.rows)

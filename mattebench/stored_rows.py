@@ -51,10 +51,13 @@ def load_stored_rows(summary: Mapping[str, Any], run_dir: Optional[Path] = None)
     where = run_dir if run_dir is not None else summary.get("run_dir")
     folder = Path(str(where)) if where else None
     csv_path = folder / SAMPLES if folder is not None else Path("<no run folder>") / SAMPLES
-    if folder is None or not csv_path.is_file():
-        raise StoredRowsError(f"{_label(summary)}: no {SAMPLES} beside its summary.json ({csv_path}); "
-                              "per-sample statistics need the run folder as `mattebench run` wrote it")
-    ok = [r for r in read_rows(csv_path) if r.get("status") == "ok"]
+    try:
+        if folder is None or not csv_path.is_file():
+            raise StoredRowsError(f"{_label(summary)}: no {SAMPLES} beside its summary.json ({csv_path}); "
+                                  "per-sample statistics need the run folder as `mattebench run` wrote it")
+        ok = [r for r in read_rows(csv_path) if r.get("status") == "ok"]
+    except (OSError, UnicodeError, ValueError) as exc:  # a name too long, no permission, a torn file
+        raise StoredRowsError(f"{_label(summary)}: cannot read {csv_path} ({exc}); per-sample statistics are left out") from exc
     n_ok = int(summary.get("counts", {}).get("ok", -1))
     if len(ok) != n_ok or len({r["id"] for r in ok}) != len(ok):
         hint = ("the record covers fewer samples than the folder holds, as after a rerun with a smaller --limit: "

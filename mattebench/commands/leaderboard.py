@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
+from ..errors import MattebenchError
 from ..report.leaderboard import write_leaderboards
+from ..report.summaries import load_published
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,9 +28,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    written = write_leaderboards(args.runs, args.out)
+    # Every summary.json that cannot be published is named on stderr (not through `warnings`, which filters can hide).
+    skipped: list[str] = []
+
+    def warn(message: str) -> None:
+        skipped.append(message)
+        print(f"warning: {message}", file=sys.stderr)
+
+    summaries = load_published(args.runs, warn=warn)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise MattebenchError(f"--out {out} is a file, not a folder: give a folder for the leaderboards")
+    try:
+        written = write_leaderboards(args.runs, args.out, summaries=summaries)
+    except OSError as exc:
+        raise MattebenchError(f"cannot write the leaderboards under {out}: {exc.strerror or exc} ({exc.filename or out})") from exc
     if not written:
-        print(f"no runs found under {args.runs}/ (run `mattebench run --method M --dataset D` first)")
+        if skipped:
+            print(f"no readable runs under {args.runs}/: {len(skipped)} summary.json file(s) skipped (see the warnings above)")
+        else:
+            print(f"no runs found under {args.runs}/ (run `mattebench run --method M --dataset D` first)")
         return 1
     for f in written:
         print(f"wrote {f}")
@@ -44,5 +64,5 @@ def run(args: argparse.Namespace) -> int:
 
         datasets = [f.stem for f in written]
         figures = find_figures(args.figures if args.figures else Path(args.out) / "figures", datasets)
-        print(f"wrote {write_site(args.runs, args.out, paper_values=paper_values_from_tables(), figures=figures)}")
+        print(f"wrote {write_site(args.runs, args.out, paper_values=paper_values_from_tables(), figures=figures, summaries=summaries)}")
     return 0

@@ -143,5 +143,7 @@ def print_summary(summary: dict) -> None:
         print(f"failed: {e['id']}: {e['error']}")
     if len(summary["errors"]) > 10:
         print(f"... and {len(summary['errors']) - 10} more failures (see samples.csv)")
+    for n in summary.get("provenance", {}).get("notes", []):  # e.g. snapped trimaps, EXIF-rotated photos
+        print(f"note: {n}")
     if summary.get("run_dir"):
         print(f"run folder: {summary['run_dir']}")

@@ -31,8 +31,8 @@ class AIM500(PairedFolderDataset):
     expected_count = 500
     trimaps_expected = True
 
-    def __init__(self, root: Optional[str | os.PathLike[str]] = None) -> None:
-        super().__init__(root)
+    def __init__(self, root: Optional[str | os.PathLike[str]] = None, trimap_snap: bool = False, exif: str = "auto") -> None:
+        super().__init__(root, trimap_snap=trimap_snap, exif=exif)
 
     def _locate(self) -> tuple[Path, Path, Optional[Path]]:
         base = find_dir(self.root, ("AIM-500", "", "AIM-500/AIM-500"), ["original", "mask"])

@@ -38,15 +38,16 @@ class AlphaMatting(PairedFolderDataset):
     expected_count = 27
     trimaps_expected = True
 
-    def __init__(self, root: Optional[str | os.PathLike[str]] = None, trimap: int = 1, resolution: str = "lowres") -> None:
+    def __init__(self, root: Optional[str | os.PathLike[str]] = None, trimap: int = 1, resolution: str = "lowres",
+                 trimap_snap: bool = False, exif: str = "auto") -> None:
         if str(trimap) not in ("1", "2"):
             raise DatasetNotFound(f"alphamatting: trimap must be 1 or 2, got {trimap!r}")
         if resolution not in ("lowres", "highres"):
             raise DatasetNotFound(f"alphamatting: resolution must be 'lowres' or 'highres', got {resolution!r}")
         self.trimap_choice = int(trimap)
         self.resolution = resolution
-        super().__init__(root)
-        self.options = {"trimap": self.trimap_choice, "resolution": resolution}
+        super().__init__(root, trimap_snap=trimap_snap, exif=exif)
+        self.options = {"trimap": self.trimap_choice, "resolution": resolution, **self.options}
 
     def _locate(self) -> tuple[Path, Path, Optional[Path]]:
         r = self.resolution

@@ -23,11 +23,16 @@ from typing import Any, ClassVar, Iterable, Iterator, Mapping, Optional, Sequenc
 import numpy as np
 
 from ..errors import DatasetNotFound, SampleError
-from ..io import IMAGE_EXTENSIONS, read_alpha, read_image, read_trimap
+from ..io import IMAGE_EXTENSIONS, image_info, read_image, read_matte
+from ..sample_notes import NOTES
 from ..types import DatasetCard, Sample
 from .trimap import RECIPE_NAME, trimap_from_alpha
+from .trimap_values import SNAP_OPTION, parse_snap_option, read_checked_trimap
 
 ENV_DATA = "MATTEBENCH_DATA"
+# How files become arrays, in the fingerprint: rows read under older rules (a trimap with 127s scored as is, a
+# cut-out matte read from its colour) must not be resumed into a run that reads them differently.
+READ_RULES = "trimap-values-v1 rgba-cutout-v1 mask01-v1"
 ENV_CACHE = "MATTEBENCH_CACHE"
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -193,6 +198,14 @@ class RealDataset:
         self.notes: list[str] = []
         self._ids: list[str] = []
         self.options: dict[str, Any] = {}
+        self.trimap_snap = False  # -d trimap_snap=true: see set_trimap_snap
+
+    def set_trimap_snap(self, value: object) -> None:
+        """``-d trimap_snap=true``: stray trimap values are mapped to the nearest class (with a note) instead of
+        failing the sample. Datasets that read trimap files take the option and call this."""
+        self.trimap_snap = parse_snap_option(value)
+        if self.trimap_snap:
+            self.options[SNAP_OPTION] = True  # part of the fingerprint: snapped numbers are not the same numbers
 
     # -- contract ------------------------------------------------------------------------------
     def ids(self) -> list[str]:
@@ -220,7 +233,8 @@ class RealDataset:
     def fingerprint(self) -> str:
         """Hash of the manifest: relative file names and sizes, the options, the rules in force."""
         entries = [(f"{ref.role}:{rel(ref.path, self.root)}", ref.path) for i in self._ids for ref in self.files(i)]
-        extra = {"dataset": self.card.name, "options": self.options, "ids": len(self._ids), **self.fingerprint_extra()}
+        extra = {"dataset": self.card.name, "options": self.options, "ids": len(self._ids), "read_rules": READ_RULES,
+                 **self.fingerprint_extra()}
         return hash_files(entries, extra)
 
     def _check_count(self, found: int, what: str) -> None:
@@ -244,25 +258,70 @@ class RealDataset:
         return cached
 
 
-def read_image_matching(image_path: Path, alpha_shape: tuple[int, int], alpha_path: Path) -> tuple[np.ndarray, dict[str, Any]]:
+def check_matte_levels(alpha_u8: np.ndarray, path: Path) -> None:
+    """A ground-truth matte that holds only 0 and 1 is a 0/1 mask saved without scaling to 255: read as 8-bit
+    alpha it would be almost fully transparent and every method would score against an empty matte."""
+    if alpha_u8.size and int(alpha_u8.max()) == 1:
+        raise SampleError("the matte holds only the values 0 and 1: a 0/1 mask saved without scaling? "
+                          "Save it with 255 for foreground (8-bit alpha: 0 = background, 255 = foreground)", path=str(path))
+
+
+EXIF_ORIENTATION = "exif_orientation"
+_ORIENTATION_NAMES = {2: "mirrored", 3: "rotated 180", 4: "flipped", 5: "mirrored and rotated 90 counter-clockwise",
+                      6: "rotated 90 clockwise", 7: "mirrored and rotated 90 clockwise", 8: "rotated 90 counter-clockwise"}
+
+
+def _orientation_of(path: Path) -> int:
+    try:
+        return image_info(path).orientation
+    except SampleError:
+        return 1  # read_image below names the real problem
+
+
+EXIF_CHOICES = ("auto", "apply", "ignore")
+
+
+def read_image_matching(image_path: Path, alpha_shape: tuple[int, int], alpha_path: Path,
+                        exif: str = "auto") -> tuple[np.ndarray, dict[str, Any]]:
     """Read a photo so that it matches its matte's size.
 
-    The photo is read with its EXIF orientation applied (what a viewer shows). When that size
-    differs from the matte's but the stored orientation matches (the matte was drawn on the raw
-    pixels), the raw pixels are used and the sample's metadata says so. Otherwise the sizes truly
-    differ: SampleError naming both files.
+    The photo is read with its EXIF orientation applied (what a viewer and ``cv2.imread`` show). When
+    that size differs from the matte's but the stored orientation matches (the matte was drawn on the raw
+    pixels), the raw pixels are used. Otherwise the sizes truly differ: SampleError naming both files.
+    Every photo with an orientation other than 1 gets ``metadata["exif_orientation"]`` and a note saying
+    what was done, counted in the run's provenance: where both orientations fit the matte (a square photo,
+    a 180-degree turn, a mirror) the choice cannot be checked from sizes, and the note says so.
+    ``exif="apply"`` or ``"ignore"`` (``-d exif=...``) makes the choice for every photo instead.
     """
     image = read_image(image_path)
-    if image.shape[:2] == alpha_shape:
-        return image, {}
-    raw = read_image(image_path, apply_exif=False)
-    if raw.shape[:2] == alpha_shape:
-        return raw, {"exif_orientation_ignored": True}
-    h, w = image.shape[:2]
-    raise SampleError(
-        f"image is {w}x{h} but its matte {alpha_path} is {alpha_shape[1]}x{alpha_shape[0]}; one of the two files is wrong",
-        path=str(image_path),
-    )
+    orientation = _orientation_of(image_path)
+    if orientation == 1:
+        if image.shape[:2] == alpha_shape:
+            return image, {}
+        raw = image
+    else:
+        raw = read_image(image_path, apply_exif=False)
+    fits_shown, fits_raw = image.shape[:2] == alpha_shape, raw.shape[:2] == alpha_shape
+    if exif != "auto" and orientation != 1:
+        fits_shown, fits_raw = fits_shown and exif == "apply", fits_raw and exif == "ignore"
+    if not fits_shown and not fits_raw:
+        h, w = image.shape[:2]
+        raise SampleError(
+            f"image is {w}x{h} but its matte {alpha_path} is {alpha_shape[1]}x{alpha_shape[0]}; one of the two files is wrong"
+            + (f" (EXIF orientation {orientation}, -d exif={exif})" if orientation != 1 else ""),
+            path=str(image_path),
+        )
+    how = f"{image_path}: EXIF orientation {orientation} ({_ORIENTATION_NAMES.get(orientation, '?')})"
+    if fits_shown and fits_raw:
+        note = (f"{EXIF_ORIENTATION}: {how} applied, as image viewers and cv2.imread do; the matte fits either "
+                "orientation, so check that it follows the rotated photo (if it follows the stored pixels, pass -d exif=ignore)")
+        return image, {EXIF_ORIENTATION: orientation, NOTES: [note]}
+    if fits_shown:
+        why = "-d exif=apply" if exif == "apply" else "only the rotated photo fits the matte"
+        return image, {EXIF_ORIENTATION: orientation, NOTES: [f"{EXIF_ORIENTATION}: {how} applied ({why})"]}
+    why = "-d exif=ignore" if exif == "ignore" else "the matte follows the stored pixels"
+    note = f"{EXIF_ORIENTATION}: {how} ignored ({why})"
+    return raw, {"exif_orientation_ignored": True, EXIF_ORIENTATION: orientation, NOTES: [note]}
 
 
 def load_pair(
@@ -272,18 +331,27 @@ def load_pair(
     trimap_path: Optional[Path],
     generate_trimap: bool,
     extra_metadata: Optional[dict[str, Any]] = None,
+    trimap_snap: bool = False,
+    exif: str = "auto",
 ) -> Sample:
-    """One image/alpha(/trimap) sample with every failure as SampleError naming the file."""
+    """One image/alpha(/trimap) sample with every failure as SampleError naming the file.
+
+    A trimap file must hold only 0/128/255 (see :mod:`.trimap_values`); ``trimap_snap`` maps stray
+    values to the nearest class instead of failing, with a note.
+    """
     if image_path is None:
         raise SampleError("no image file for this sample", sample_id=id, path=str(alpha_path) if alpha_path else None)
     if alpha_path is None:
         raise SampleError("no ground-truth matte for this image (expected one with the same file stem)", path=str(image_path), sample_id=id)
-    alpha = read_alpha(alpha_path)
-    image, meta = read_image_matching(image_path, alpha.shape, alpha_path)
+    alpha_u8, alpha_notes = read_matte(alpha_path)
+    check_matte_levels(alpha_u8, alpha_path)
+    alpha = alpha_u8.astype(np.float32) / np.float32(255.0)
+    image, meta = read_image_matching(image_path, alpha.shape, alpha_path, exif)
+    notes: list[str] = [*alpha_notes, *meta.pop(NOTES, [])]
     metadata: dict[str, Any] = {"image_path": str(image_path), "alpha_path": str(alpha_path), **meta}
     trimap: Optional[np.ndarray] = None
     if trimap_path is not None:
-        trimap = read_trimap(trimap_path)
+        trimap, snapped = read_checked_trimap(trimap_path, trimap_snap, sample_id=id)
         if trimap.shape != alpha.shape:
             raise SampleError(
                 f"trimap is {trimap.shape[1]}x{trimap.shape[0]} but the matte {alpha_path} is {alpha.shape[1]}x{alpha.shape[0]}",
@@ -292,11 +360,15 @@ def load_pair(
             )
         metadata["trimap_path"] = str(trimap_path)
         metadata["trimap_source"] = "official"
+        if snapped:
+            notes.append(snapped)
     elif generate_trimap:
         trimap = trimap_from_alpha(alpha)
         metadata["trimap_source"] = "generated:" + RECIPE_NAME
     if extra_metadata:
         metadata.update(extra_metadata)
+    if notes:
+        metadata[NOTES] = [*metadata.get(NOTES, []), *notes]
     return Sample(id=id, image=image, alpha=alpha, trimap=trimap, metadata=metadata)
 
 
@@ -310,10 +382,16 @@ class PairedFolderDataset(RealDataset):
 
     trimaps_expected: ClassVar[bool] = False
 
-    def __init__(self, root: Optional[os.PathLike[str] | str] = None) -> None:
+    def __init__(self, root: Optional[os.PathLike[str] | str] = None, trimap_snap: bool = False, exif: str = "auto") -> None:
         super().__init__(root)
         self.image_dir, self.alpha_dir, self.trimap_dir = self._locate()
         self._index()
+        self.set_trimap_snap(trimap_snap)
+        if exif not in EXIF_CHOICES:
+            raise DatasetNotFound(f"{self.card.name}: -d exif must be one of {', '.join(EXIF_CHOICES)}, got {exif!r}")
+        self.exif = exif
+        if exif != "auto":
+            self.options["exif"] = exif
 
     def _locate(self) -> tuple[Path, Path, Optional[Path]]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -363,7 +441,8 @@ class PairedFolderDataset(RealDataset):
             # Official trimaps are part of the protocol: never replace a missing one silently.
             where = self.trimap_dir if self.trimap_dir is not None else self.image_dir.parent / "trimap"
             raise SampleError(f"no trimap for this image (expected {where}/{id}.png); re-download the trimaps", path=str(image_path), sample_id=id)
-        return load_pair(id, image_path, alpha_path, trimap_path, generate_trimap=True)
+        return load_pair(id, image_path, alpha_path, trimap_path, generate_trimap=True, trimap_snap=self.trimap_snap,
+                         exif=self.exif)
 
 
 class LazyFrames(Sequence[np.ndarray]):

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..errors import DatasetNotFound, SampleError
-from ..io import ImageInfo, alpha_channels_equal, image_info
+from ..io import ImageInfo, alpha_channels_equal, image_info, read_matte, read_trimap
+from .base import check_matte_levels
+from .trimap_values import SNAP_OPTION, checked_trimap
 from ..registry import load_dataset
 
 
@@ -89,6 +91,7 @@ def _check_files(ds: Any, report: CheckReport, deep: bool) -> None:
     seen: dict[Path, Optional[ImageInfo]] = {}
     modes: dict[str, Counter[str]] = defaultdict(Counter)
     colour_mattes: list[str] = []
+    oriented: list[str] = []
     for sid in ds.ids():
         groups: dict[str, list[tuple[str, Path, tuple[int, int], Optional[tuple[int, int]]]]] = defaultdict(list)
         for ref in ds.files(sid):
@@ -101,8 +104,8 @@ def _check_files(ds: Any, report: CheckReport, deep: bool) -> None:
                 seen[ref.path] = info
                 if info is not None:
                     modes[ref.role][info.mode] += 1
-                    if deep and ref.role == "alpha" and info.mode in ("RGB", "RGBA", "P") and not alpha_channels_equal(ref.path):
-                        colour_mattes.append(str(ref.path))
+                    if deep:
+                        _deep_values(ds, sid, ref.role, ref.path, info, report, colour_mattes)
             info = seen[ref.path]
             if info is None or not ref.group:
                 continue
@@ -111,13 +114,67 @@ def _check_files(ds: Any, report: CheckReport, deep: bool) -> None:
             groups[ref.group].append((ref.role, ref.path, size, raw))
         for members in groups.values():
             _compare_sizes(sid, members, report)
+        for ref in ds.files(sid):
+            info = seen.get(ref.path)
+            if info is not None and info.orientation != 1:
+                matte = next((seen.get(r.path) for r in ds.files(sid) if r.role == "alpha" and r.group == ref.group), None)
+                oriented.append(_orientation_note(sid, ref.role, ref.path, info, matte.size if matte is not None else None,
+                                                  getattr(ds, "exif", "auto")))
     report.files_checked = len(seen)
+    if oriented:
+        report.notes.append(f"{len(oriented)} file(s) carry an EXIF orientation other than 1 (each run counts them in its provenance):")
+        report.notes.extend(oriented)
     report.modes = {role: dict(c) for role, c in modes.items()}
     if colour_mattes:
         report.notes.append(
             f"{len(colour_mattes)} colour mattes have unequal channels and are read with convert('L') weights: "
             + ", ".join(colour_mattes[:5])
         )
+
+
+def _deep_values(ds: Any, sid: str, role: str, path: Path, info: ImageInfo, report: CheckReport, colour_mattes: list[str]) -> None:
+    """Pixel-level checks: stray trimap values, RGBA cut-out mattes, colour mattes."""
+    try:
+        if role == "trimap":  # exactly what the loader will do with it (fail, or snap with a note)
+            try:
+                _, snapped = checked_trimap(read_trimap(path), path, bool(getattr(ds, "trimap_snap", False)), sid)
+            except SampleError as exc:
+                report.problems.append(f"{sid}: trimap {exc}")
+                return
+            if snapped:
+                report.notes.append(f"{sid}: {snapped} (-d {SNAP_OPTION}=true)")
+        elif role == "alpha":
+            matte, notes = read_matte(path)
+            check_matte_levels(matte, path)
+            if notes:
+                report.notes.extend(f"{sid}: {n}" for n in notes)
+            elif info.mode in ("RGB", "RGBA", "P") and not alpha_channels_equal(path):
+                colour_mattes.append(str(path))
+    except SampleError as exc:  # already decoded once by image_info(decode=True); keep the report going
+        report.problems.append(f"{sid}: {role} {exc}")
+
+
+def _orientation_note(sid: str, role: str, path: Path, info: ImageInfo, ref_size: Optional[tuple[int, int]],
+                      exif: str = "auto") -> str:
+    """What the loader does with a file whose EXIF orientation is not 1."""
+    head = f"{sid}: {role} {path} has EXIF orientation {info.orientation}: "
+    if role not in ("image", "frame"):
+        return head + "the stored pixels are used (mattes, trimaps and the composites' foregrounds are never rotated)"
+    if ref_size is None:
+        return head + "the loader applies it"
+    if exif in ("apply", "ignore"):
+        fits = (info.display_size if exif == "apply" else info.size) == ref_size
+        return head + (f"the loader {'applies' if exif == 'apply' else 'ignores'} it (-d exif={exif})"
+                       + ("" if fits else "; the matte does not fit that orientation: the sample fails"))
+    fits_shown, fits_raw = info.display_size == ref_size, info.size == ref_size
+    if fits_shown and fits_raw:
+        return head + ("the loader applies it, but the matte fits either orientation (square, mirror or 180-degree turn): "
+                       "check that the matte follows the rotated photo, else pass -d exif=ignore")
+    if fits_shown:
+        return head + "the loader applies it (only the rotated photo fits the matte)"
+    if fits_raw:
+        return head + "the loader ignores it (the matte follows the stored pixels)"
+    return head + "neither orientation fits the matte (see the size problem)"
 
 
 def _compare_sizes(sid: str, members: list[tuple[str, Path, tuple[int, int], Optional[tuple[int, int]]]], report: CheckReport) -> None:
@@ -127,8 +184,7 @@ def _compare_sizes(sid: str, members: list[tuple[str, Path, tuple[int, int], Opt
         if size == ref[2]:
             continue
         if raw is not None and raw == ref[2]:
-            report.notes.append(f"{sid}: {path} has an EXIF rotation but its {ref[0]} matches the stored pixels; the stored orientation is used")
-            continue
+            continue  # the orientation notes say that the stored pixels are used
         report.problems.append(
             f"{sid}: {role} {path} is {size[0]}x{size[1]} but {ref[0]} {ref[1]} is {ref[2][0]}x{ref[2][1]}"
         )

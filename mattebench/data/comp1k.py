@@ -84,6 +84,7 @@ class Composition1k(CompositeDataset):
         split: str = "test",
         fg_list: Optional[str] = None,
         bg_list: Optional[str] = None,
+        trimap_snap: bool = False,
     ) -> None:
         super().__init__(root)
         if split not in ("test", "train"):
@@ -92,6 +93,7 @@ class Composition1k(CompositeDataset):
             raise DatasetNotFound(f"{self.card.name}: the portrait subset is defined on the test set only (split=test)")
         self.split = split
         self.options = {"split": split, **({"fg_list": fg_list} if fg_list else {}), **({"bg_list": bg_list} if bg_list else {})}
+        self.set_trimap_snap(trimap_snap)
         set_name = "Test_set" if split == "test" else "Training_set"
         combined = find_dir(self.root, COMBINED_CANDIDATES, [set_name])
         if combined is not None:
@@ -197,6 +199,7 @@ class AMDPortrait(Composition1k):
         bg_dir: Optional[str] = None,
         fg_list: Optional[str] = None,
         bg_list: Optional[str] = None,
+        trimap_snap: bool = False,
     ) -> None:
-        super().__init__(root, bg_dir=bg_dir, split="test", fg_list=fg_list, bg_list=bg_list)
+        super().__init__(root, bg_dir=bg_dir, split="test", fg_list=fg_list, bg_list=bg_list, trimap_snap=trimap_snap)
         self.notes.append("label: mattebench AMD portrait protocol (11 Composition-1k test portraits x 10 backgrounds), not the MODNet paper's set")

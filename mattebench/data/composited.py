@@ -19,10 +19,12 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ..errors import SampleError
-from ..io import open_image, read_alpha_u8, read_trimap
+from ..io import open_image, read_alpha_u8
+from ..sample_notes import NOTES
 from ..types import Sample
-from .base import FileRef, RealDataset, rel
+from .base import FileRef, RealDataset, check_matte_levels, rel
 from .compose import RULE_NAME, composite_arrays, foreground_array
+from .trimap_values import read_checked_trimap
 
 # Where a VOC2012 (or COCO) image folder usually lands under a data root.
 BACKGROUND_CANDIDATES = (
@@ -164,6 +166,7 @@ class CompositeDataset(RealDataset):
             return last[1], last[2]
         fg = foreground_array(open_image(e.fg_path))
         alpha = read_alpha_u8(e.alpha_path)
+        check_matte_levels(alpha, e.alpha_path)
         self._last = (e.fg_name, fg, alpha)
         return fg, alpha
 
@@ -171,14 +174,14 @@ class CompositeDataset(RealDataset):
         """The official trimap file; subclasses without one override this."""
         if e.trimap_path is None:
             return None, {}
-        trimap = read_trimap(e.trimap_path)
+        trimap, snapped = read_checked_trimap(e.trimap_path, self.trimap_snap, sample_id=e.id)
         if trimap.shape != alpha_u8.shape:
             raise SampleError(
                 f"trimap is {trimap.shape[1]}x{trimap.shape[0]} but the alpha {e.alpha_path} is {alpha_u8.shape[1]}x{alpha_u8.shape[0]}",
                 path=str(e.trimap_path),
                 sample_id=e.id,
             )
-        return trimap, {"trimap_path": str(e.trimap_path), "trimap_source": "official"}
+        return trimap, {"trimap_path": str(e.trimap_path), "trimap_source": "official", **({NOTES: [snapped]} if snapped else {})}
 
     def load(self, id: str) -> Sample:
         e = self.entry(id)

@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import SampleError
-from ..io import IMAGE_EXTENSIONS, read_alpha, read_trimap
+from ..io import IMAGE_EXTENSIONS, read_alpha
+from ..sample_notes import NOTES
 from ..types import Clip, DatasetCard
 from .base import FileRef, LazyFrames, LazyMaps, RealDataset, find_dir, natural_key, not_found
+from .trimap_values import read_checked_trimap
 
 FOLDERS = ("image_allframe", "alpha", "trimap", "image")
 
@@ -57,8 +59,9 @@ class CRGNNReal(RealDataset):
         "annotated frames; mean per video, then over videos.",
     )
 
-    def __init__(self, root: Optional[str | os.PathLike[str]] = None) -> None:
+    def __init__(self, root: Optional[str | os.PathLike[str]] = None, trimap_snap: bool = False) -> None:
         super().__init__(root)
+        self.set_trimap_snap(trimap_snap)
         base = find_dir(self.root, ("", "real_human_data", "CRGNN-R"), ["image_allframe", "alpha"])
         if base is None:
             raise not_found(self.card, self.root, "no image_allframe/ and alpha/ folders (real_human_data)")
@@ -131,12 +134,21 @@ class CRGNNReal(RealDataset):
                 path=str(self.base / "trimap" / id),
                 sample_id=id,
             )
+        notes: list[str] = []  # filled as trimaps are read (lazily, while the clip is scored)
+
+        def trimap_reader(path: Path):
+            trimap, snapped = read_checked_trimap(path, self.trimap_snap, sample_id=id)
+            if snapped and snapped not in notes:
+                notes.append(snapped)
+            return trimap
+
         return Clip(
             id=id,
             frames=LazyFrames(frames),
             alphas=LazyMaps(a_map, read_alpha),  # type: ignore[arg-type]
-            trimaps=LazyMaps(t_map, read_trimap),  # type: ignore[arg-type]
+            trimaps=LazyMaps(t_map, trimap_reader),  # type: ignore[arg-type]
             metadata={
+                NOTES: notes,
                 "path": str(self.base / "image_allframe" / id),
                 "frame_names": [p.name for p in frames],
                 "annotated": {i: p.name for i, p in a_map.items()},

@@ -33,10 +33,10 @@ class FolderDataset(PairedFolderDataset):
         "by the shared recipe.",
     )
 
-    def __init__(self, root: Optional[str | os.PathLike[str]] = None) -> None:
+    def __init__(self, root: Optional[str | os.PathLike[str]] = None, trimap_snap: bool = False, exif: str = "auto") -> None:
         if root is None:
             raise DatasetNotFound("folder: give the folder that holds image/ and alpha/ (--data-root PATH, or root=PATH)")
-        super().__init__(root)
+        super().__init__(root, trimap_snap=trimap_snap, exif=exif)
 
     def _locate(self) -> tuple[Path, Path, Optional[Path]]:
         image = self.root / "image"

@@ -32,8 +32,8 @@ class PPM100(PairedFolderDataset):
     )
     expected_count = 100
 
-    def __init__(self, root: Optional[str | os.PathLike[str]] = None) -> None:
-        super().__init__(root)
+    def __init__(self, root: Optional[str | os.PathLike[str]] = None, exif: str = "auto") -> None:
+        super().__init__(root, exif=exif)
 
     def _locate(self) -> tuple[Path, Path, Optional[Path]]:
         base = find_dir(self.root, ("PPM-100", "", "PPM-100/PPM-100"), ["image"])

@@ -30,6 +30,7 @@ from typing import Any, Iterable, Optional, Sequence
 import numpy as np
 
 from ..store import SAMPLES, load_summaries, read_rows
+from .out_paths import file_stem, inside
 from .paper_values import FIGURE6_REFERENCES, FIGURE6_SIZE
 
 # Default folder of bench results: <runs>/bench/*.json, one `mattebench bench --json` record per file, e.g.
@@ -513,7 +514,9 @@ def write_comparison_figures(runs: str | os.PathLike[str], out: str | os.PathLik
         if png is None:
             continue
         written[name] = png
-        link_figure(out_dir / f"{name}.md", png, "Visual comparison")
+        md = out_dir / f"{file_stem(name)}.md"  # the leaderboard's own name for it: never outside out_dir
+        if inside(out_dir, md):
+            link_figure(md, png, "Visual comparison")
     return written
 
 

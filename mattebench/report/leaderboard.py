@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Optional
@@ -16,10 +17,12 @@ from typing import Any, Optional
 from tabulate import tabulate
 
 from .. import metrics as M
-from ..store import load_summaries
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP
 from . import board_stats
 from .conventions_section import render_markdown as render_conventions
+from .markdown_safe import md_link, md_paragraph, md_text
+from .out_paths import file_stem, inside
+from .summaries import load_published
 
 SECTIONS = ((FAMILY_TRIMAP, "Trimap-based methods"), (FAMILY_FREE, "Trimap-free methods"))
 
@@ -73,7 +76,7 @@ def is_pretrained_run(s: dict[str, Any]) -> bool:
 
 def _method_cell(s: dict[str, Any]) -> str:
     card = s.get("method_card", {})
-    name = s["method"] + (f" @{s['tag']}" if s.get("tag") else "")
+    name = md_text(s["method"] + (f" @{s['tag']}" if s.get("tag") else ""))
     if is_pretrained_run(s):
         name += " †"
     if card.get("family") == FAMILY_REFERENCE or card.get("name") in ("trimap-midpoint",):
@@ -88,7 +91,7 @@ def _paper_cell(s: dict[str, Any]) -> str:
         return ""
     short = paper.split(".")[0] if paper else url
     short = short if len(short) <= 40 else short[:37] + "..."
-    return f"[{short}]({url})" if url else short
+    return md_link(short, url) if url else md_text(short)
 
 
 def _provenance_note(s: dict[str, Any]) -> str:
@@ -116,7 +119,7 @@ def _provenance_note(s: dict[str, Any]) -> str:
     for n in p.get("notes", []) or []:
         parts.append(n)
     parts.append(f"finished {p.get('finished', '?')}")
-    return "; ".join(parts)
+    return md_text("; ".join(parts))  # every part comes from summary.json: data, not markup
 
 
 # Public name for other reports (paper tables, figures) that footnote a run the same way.
@@ -130,10 +133,10 @@ def render_dataset(dataset: str, summaries: list[dict[str, Any]]) -> str:
     cols = _columns(shown)
     if primary not in cols and cols:
         primary = cols[0]
-    lines = [f"# Leaderboard: {dataset}", ""]
+    lines = [f"# Leaderboard: {md_text(dataset)}", ""]
     if dcard.get("notes"):
-        lines += [dcard["notes"], ""]
-    protocols = ", ".join(dcard.get("protocols", []))
+        lines += [md_paragraph(dcard["notes"]), ""]
+    protocols = md_text(", ".join(dcard.get("protocols", [])))
     lines += [
         f"Protocols: {protocols}. Ranked by {_label(primary)} (lower is better). "
         "`whole`: every pixel, alpha in [0,1]; `unknown`: trimap == 128 only, prediction quantised to 8 bits, "
@@ -177,16 +180,24 @@ def render_dataset(dataset: str, summaries: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_leaderboards(runs: str | os.PathLike[str], out: str | os.PathLike[str]) -> list[Path]:
-    """Render ``<out>/<dataset>.md`` for every dataset with runs; returns the files written."""
+def write_leaderboards(runs: str | os.PathLike[str], out: str | os.PathLike[str],
+                       summaries: Optional[list[dict[str, Any]]] = None) -> list[Path]:
+    """Render ``<out>/<dataset>.md`` for every dataset with runs; returns the files written.
+
+    File names come from :func:`.out_paths.file_stem`, so no dataset name in a summary.json can place a
+    file outside ``out``; unreadable summaries are skipped with a warning (:func:`.summaries.load_published`).
+    """
     by_dataset: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for s in load_summaries(runs):
+    for s in load_published(runs) if summaries is None else summaries:
         by_dataset[s["dataset"]].append(s)
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for dataset, summaries in sorted(by_dataset.items()):
-        f = out_dir / f"{dataset}.md"
+        f = out_dir / f"{file_stem(dataset)}.md"
+        if not inside(out_dir, f):  # e.g. a symbolic link planted under that name
+            warnings.warn(f"did not write {f}: it resolves outside {out_dir} (a symbolic link?); remove it and rerun")
+            continue
         f.write_text(render_dataset(dataset, summaries))
         written.append(f)
     return written

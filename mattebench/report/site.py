@@ -38,11 +38,14 @@ from urllib.parse import quote
 
 from .. import __version__
 from .. import metrics as M
-from ..store import load_summaries
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP
 from . import board_stats
 from .conventions_section import render_html as render_conventions_html
 from .leaderboard import SECTIONS, _fmt, _label, family_of, is_pretrained_run
+from .markdown_safe import safe_url
+from .out_paths import file_stem
+from .site_manifest import remove_previous, write_manifest
+from .summaries import load_published
 
 # dataset -> run or method name -> metric -> the paper's value (a float, or the string as printed).
 PaperValues = Mapping[str, Mapping[str, Mapping[str, Union[float, str]]]]
@@ -94,8 +97,9 @@ def _slug(text: str) -> str:
 
 
 def _file_name(text: str) -> str:
-    """A file name that keeps method names readable (``closed-form``, ``modnet@sps``) and is safe."""
-    return re.sub(r"[^A-Za-z0-9._@+-]+", "_", text).strip("._") or "run"
+    """A file name that keeps method names readable (``closed-form``, ``modnet@sps``) and is safe: no separator,
+    no ``..``, not too long, and distinct names never share a file (see :func:`.out_paths.file_stem`)."""
+    return file_stem(text)
 
 
 def _href(*parts: str) -> str:
@@ -315,7 +319,7 @@ def _dataset_section(dataset: str, shown: list[dict[str, Any]], paper: Optional[
         facts.append(_e(dcard["notes"]))
     if dcard.get("paper") or dcard.get("url"):
         ref = _e(dcard.get("paper") or dcard.get("url"))
-        facts.append(f'Source: <a href="{_e(dcard["url"])}">{ref}</a>' if dcard.get("url") else f"Source: {ref}")
+        facts.append(f'Source: <a href="{_e(dcard["url"])}">{ref}</a>' if safe_url(dcard.get("url")) else f"Source: {ref}")
     if dcard.get("licence") and dcard.get("licence") != "unknown":
         facts.append(f"Licence: {_e(dcard['licence'])}")
     if facts:  # folded, so the tables come first on a phone; <details> opens without JavaScript
@@ -486,10 +490,10 @@ def render_method_page(card: Mapping[str, Any], runs: Sequence[Mapping[str, Any]
     fam = card.get("family", FAMILY_FREE)
     paper = card.get("paper", "")
     url = card.get("url", "")
-    if url:
+    if safe_url(url):  # http, https or relative only: a javascript: URL is shown as text
         paper_html = f'<a href="{_e(url)}">{_e(paper or url)}</a>'
     else:
-        paper_html = _e(paper)
+        paper_html = _e(" ".join(str(x) for x in (paper, f"({url})" if url else "") if x))
     facts = [
         ("Family", f'<span class="badge {_e(fam)}">{_e(FAMILY_LABELS.get(fam, fam))}</span>'),
         ("Needs a trimap", "yes" if card.get("needs_trimap") else "no"),
@@ -571,11 +575,12 @@ def find_figures(folder: Union[str, os.PathLike[str], None], datasets: Iterable[
     return out
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+    return path
 
 
 def write_site(
@@ -588,30 +593,33 @@ def write_site(
 ) -> Path:
     """Write ``<out>/site/`` from the runs under ``runs``; returns the path of ``index.html``.
 
-    The folder is rebuilt from scratch each time, so a run that was removed disappears from it.
+    Each build first removes the files the previous build listed in its manifest (:mod:`.site_manifest`),
+    so a run that was removed disappears, and a file that mattebench did not write stays.
     """
-    loaded = list(summaries) if summaries is not None else load_summaries(runs)
+    loaded = list(summaries) if summaries is not None else load_published(runs)
     shown = _shown(loaded)
     site = Path(out) / SITE_DIR
-    if site.exists():
-        shutil.rmtree(site)
-    site.mkdir(parents=True)
+    remove_previous(site)
+    site.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
     names = [f.path.name for f in figures]
     if len(set(names)) != len(names):
         raise ValueError(f"figures must have distinct file names, got {names}")
     for f in figures:
         (site / "figures").mkdir(exist_ok=True)
         shutil.copyfile(f.path, site / "figures" / f.path.name)
+        written.append(site / "figures" / f.path.name)
     by_method: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for s in shown:
         by_method[str(s["method"])].append(s)
         base = site / "runs" / _file_name(str(s["dataset"]))
-        _write(base / f"{_file_name(run_name(s))}.html", render_run_page(s))
-        _write(base / f"{_file_name(run_name(s))}.summary.json", json.dumps(s, indent=2, sort_keys=True, default=str))
+        written.append(_write(base / f"{_file_name(run_name(s))}.html", render_run_page(s)))
+        written.append(_write(base / f"{_file_name(run_name(s))}.summary.json", json.dumps(s, indent=2, sort_keys=True, default=str)))
     for method, rs in by_method.items():
         card = dict(rs[0].get("method_card", {}))
         card.setdefault("name", method)
-        _write(site / "methods" / f"{_file_name(method)}.html", render_method_page(card, rs))
+        written.append(_write(site / "methods" / f"{_file_name(method)}.html", render_method_page(card, rs)))
     index = site / "index.html"
-    _write(index, render_index(shown, paper_values=paper_values, figures=figures))
+    written.append(_write(index, render_index(shown, paper_values=paper_values, figures=figures)))
+    write_manifest(site, written)
     return index

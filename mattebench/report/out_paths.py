@@ -1,0 +1,38 @@
+"""File names for what the reports write, derived from names a ``summary.json`` holds.
+
+A dataset or method name is data from a file anyone can edit: ``../../etc/x``, ``/tmp/y``, ``a\\b``,
+``..`` or a name with a NUL must never become a path outside the report's ``--out``. :func:`file_stem`
+keeps ordinary names as they are (``synthetic``, ``p3m500-p``, ``modnet@sps``) and turns any other into
+a readable stem with no separator plus a short hash of the original, so two different names never share
+a file. :func:`inside` is the last check before anything is written or removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+_PLAIN = re.compile(r"^[\w@+\-][\w@+.\-]{0,99}$")
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+
+
+def file_stem(name: object) -> str:
+    """A safe, stable file stem for ``name`` (see the module docstring)."""
+    text = str(name)
+    if _PLAIN.match(text) and ".." not in text and text.split(".")[0].lower() not in _RESERVED:
+        return text
+    readable = re.sub(r"[^\w@+\-]+", "_", text).strip("_")[:60] or "x"
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{readable}-{digest}"
+
+
+def inside(root: Path, path: Path) -> bool:
+    """True when ``path`` (resolved, links followed) lies inside ``root``."""
+    try:
+        real_root = Path(os.path.realpath(root))
+        real = Path(os.path.realpath(path))
+    except (OSError, ValueError):
+        return False
+    return real == real_root or real_root in real.parents
