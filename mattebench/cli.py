@@ -14,7 +14,7 @@ from . import __version__
 from .errors import MattebenchError
 
 # Order = order in --help.
-COMMANDS = ("list", "run", "leaderboard", "tables", "bench", "predict", "train", "adapt", "export", "data")
+COMMANDS = ("list", "run", "robustness", "leaderboard", "tables", "bench", "predict", "train", "adapt", "export", "data")
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the work ran but something failed (errors in samples with --fail-fast, bad data tree)

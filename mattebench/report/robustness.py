@@ -1,0 +1,227 @@
+"""Rendering of the robustness track: markdown tables, the metric-against-severity figure, the site page.
+
+Everything here renders a :class:`mattebench.robustness.RobustnessTable`, which is built from stored
+runs only (``summary.json`` and ``samples.csv``); nothing here builds a method or a dataset.
+
+- :func:`render_markdown`: per series and kind, the primary metric at each severity next to the clean
+  value (same samples), the mean relative degradation per kind; then the mean relative degradation on
+  every metric; then the trimap-band rows when there are any.
+- :func:`write_figure`: metric against severity (severity 0 = clean), one line per kind; with several
+  methods, one panel per kind and one line per method.
+- :func:`write_site_page`: ``<site>/robustness.html`` (Jinja2 template ``assets/robustness.html``) with
+  the tables and figures of every dataset, linked from the index.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+from ..data import corrupt as C
+from ..errors import MattebenchError
+from ..robustness import RobustnessTable, load_tables
+from .leaderboard import _fmt, _label
+
+FIGURE_NAME = "robustness-{dataset}.png"
+
+
+def _pct(value: Optional[float]) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{100.0 * value:+.0f}%"
+
+
+def _kind_label(kind: str) -> str:
+    return kind
+
+
+def primary_rows(t: RobustnessTable, metric: Optional[str] = None) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of the per-kind table on ``metric`` (default: the dataset's primary)."""
+    m = metric or t.primary
+    headers = ["Method", "Corruption", "clean", *[f"sev {s}" for s in t.severities], "mean rel. degr."]
+    rows = []
+    for s in t.series:
+        for k in t.kinds:
+            cells = [t.cell(s, k, sev) for sev in t.severities]
+            clean = next((c.clean.get(m) for c in cells if c is not None and c.clean.get(m) is not None), None)
+            vals = [("–" if c is None else _fmt(c.values.get(m), m) + ("" if c.paired else "†")) for c in cells]
+            rows.append([s, _kind_label(k), _fmt(clean, m), *vals, _pct(t.mean_degradation(s, m, k))])
+        rows.append([s, "**all kinds**", "", *["" for _ in t.severities], f"**{_pct(t.mean_degradation(s, m))}**"])
+    return headers, rows
+
+
+def degradation_rows(t: RobustnessTable) -> tuple[list[str], list[list[str]]]:
+    """Mean relative degradation per kind, on every metric."""
+    headers = ["Method", "Metric", *[_kind_label(k) for k in t.kinds], "mean"]
+    rows = []
+    for s in t.series:
+        for m in t.metrics:
+            rows.append([s, _label(m), *[_pct(t.mean_degradation(s, m, k)) for k in t.kinds], _pct(t.mean_degradation(s, m))])
+    return headers, rows
+
+
+def trimap_rows(t: RobustnessTable) -> tuple[list[str], list[list[str]]]:
+    headers = ["Method", "Trimap", "Samples", *[_label(m) for m in t.metrics]]
+    rows = []
+    for s in t.series:
+        clean = t.clean.get(s)
+        if clean is not None and t.trimap:
+            rows.append([s, "dataset's own", "", *[_fmt(clean.get(m), m) for m in t.metrics]])
+        for c in sorted((c for c in t.trimap if c.series == s), key=lambda c: (c.condition.kind, c.condition.level)):
+            what = f"band {c.condition.level:+d} px" if c.condition.kind == "trimap-adjust" else f"generated, r = {c.condition.level}"
+            rows.append([s, what, str(c.n), *[_fmt(c.values.get(m), m) for m in t.metrics]])
+    return headers, rows
+
+
+def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    from tabulate import tabulate
+
+    return tabulate(rows, headers=list(headers), tablefmt="github", disable_numparse=True)
+
+
+def render_markdown(t: RobustnessTable, figure: Optional[str] = None, metric: Optional[str] = None) -> str:
+    """The robustness report of one dataset as markdown (``figure``: a relative link to the PNG)."""
+    m = metric or t.primary
+    n = sorted({c.n for c in t.cells})
+    lines = [f"# Robustness: {t.dataset}", "",
+             f"Each cell is an ordinary run on corrupted inputs (`-d corrupt=KIND:SEVERITY`, parameters in "
+             f"docs/robustness.md, after ImageNet-C, Hendrycks & Dietterich 2019); only the input image is corrupted. "
+             f"Values are means of {_label(m)} over the samples scored both in the cell and in the clean run "
+             f"({', '.join(map(str, n))} samples); *mean rel. degr.* = mean over severities of (corrupted − clean) / clean. "
+             "Lower is better.", ""]
+    if figure:
+        lines += [f"![{_label(m)} against severity on {t.dataset}]({figure})", ""]
+    lines += [f"## {_label(m)} by corruption and severity", "", _md_table(*primary_rows(t, m)), ""]
+    if any(not c.paired for c in t.cells):
+        lines += ["† unpaired: the run's samples.csv was not available, the summary's mean is shown.", ""]
+    lines += ["## Mean relative degradation, every metric", "", _md_table(*degradation_rows(t)), ""]
+    if t.trimap:
+        lines += ["## Trimap width", "", "Runs with the unknown band grown or shrunk (`-d trimap_adjust=±R`) or the generated "
+                  "trimap's radius set (`-d trimap_radius=R`); unknown-region metrics are scored on each run's own band.", "",
+                  _md_table(*trimap_rows(t)), ""]
+    return "\n".join(lines)
+
+
+def _pyplot():
+    import matplotlib
+
+    if not os.environ.get("MPLBACKEND"):
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _curve(t: RobustnessTable, series: str, kind: str, m: str) -> tuple[list[int], list[float]]:
+    xs, ys = [], []
+    clean = t.clean.get(series, {}).get(m)
+    first = next((c for c in t.cells if c.series == series and c.condition.kind == kind and c.clean.get(m) is not None), None)
+    ref = first.clean.get(m) if first is not None else clean  # the clean value over the cells' samples
+    if ref is not None:
+        xs.append(0)
+        ys.append(ref)
+    for sev in t.severities:
+        c = t.cell(series, kind, sev)
+        if c is not None and c.values.get(m) is not None:
+            xs.append(sev)
+            ys.append(float(c.values[m]))  # type: ignore[arg-type]
+    return xs, ys
+
+
+def write_figure(t: RobustnessTable, path: str | os.PathLike[str], metric: Optional[str] = None) -> Path:
+    """Metric against severity (0 = clean): one line per kind; with several methods one panel per kind."""
+    plt = _pyplot()
+    m = metric or t.primary
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if len(t.series) == 1:
+        fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+        for k in t.kinds:
+            xs, ys = _curve(t, t.series[0], k, m)
+            ax.plot(xs, ys, marker="o", label=k)
+        ax.set_title(f"{t.series[0]} on {t.dataset}")
+        ax.legend(fontsize=8)
+        axes = [ax]
+    else:
+        cols = min(4, len(t.kinds))
+        rows = int(math.ceil(len(t.kinds) / cols))
+        fig, grid = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), dpi=120, squeeze=False, sharex=True)
+        axes = [a for row in grid for a in row]
+        for ax, k in zip(axes, t.kinds):
+            for s in t.series:
+                xs, ys = _curve(t, s, k, m)
+                ax.plot(xs, ys, marker="o", label=s)
+            ax.set_title(k, fontsize=10)
+        for ax in axes[len(t.kinds):]:
+            ax.set_visible(False)
+        axes[0].legend(fontsize=7)
+        fig.suptitle(f"Robustness on {t.dataset}")
+    for ax in axes:
+        if ax.get_visible():
+            ax.set_xticks([0, *t.severities])
+            ax.set_xticklabels(["clean", *map(str, t.severities)], fontsize=8)
+            ax.set_ylabel(_label(m), fontsize=8)
+            ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def write_reports(runs: str | os.PathLike[str], out: str | os.PathLike[str], *, datasets: Optional[Sequence[str]] = None,
+                  metric: Optional[str] = None) -> list[Path]:
+    """``<out>/<dataset>.md`` and ``<out>/robustness-<dataset>.png`` for each dataset with variant runs."""
+    written = []
+    for t in load_tables(runs):
+        if datasets and t.dataset not in datasets:
+            continue
+        if metric is not None and metric not in t.metrics:
+            raise MattebenchError(f"--metric {metric}: the runs on {t.dataset} have {', '.join(t.metrics)}")
+        png = write_figure(t, Path(out) / FIGURE_NAME.format(dataset=t.dataset), metric)
+        md = Path(out) / f"{t.dataset}.md"
+        md.write_text(render_markdown(t, figure=png.name, metric=metric), encoding="utf-8")
+        written += [md, png]
+    return written
+
+
+# -- the site page ---------------------------------------------------------------------------------
+def _template() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    text = resources.files("mattebench.report").joinpath("assets", "robustness.html").read_text(encoding="utf-8")
+    return env.from_string(text)
+
+
+def render_site_page(tables: Sequence[RobustnessTable], figures: Mapping[str, str], css: str, version: str) -> str:
+    """The HTML page (``figures``: dataset -> figure path relative to the page)."""
+    sections = []
+    for t in tables:
+        h1, r1 = primary_rows(t)
+        h2, r2 = degradation_rows(t)
+        h3, r3 = trimap_rows(t) if t.trimap else ([], [])
+        strip = lambda rows: [[c.replace("**", "") for c in row] for row in rows]  # noqa: E731 - markdown bold
+        sections.append({"dataset": t.dataset, "metric": _label(t.primary), "figure": figures.get(t.dataset),
+                         "primary": {"headers": h1, "rows": strip(r1)}, "degradation": {"headers": h2, "rows": r2},
+                         "trimap": {"headers": h3, "rows": r3}, "n": sorted({c.n for c in t.cells}),
+                         "unpaired": any(not c.paired for c in t.cells)})
+    return _template().render(sections=sections, css=css, version=version, kinds=[k.name for k in C.CORRUPTIONS],
+                              table_version=C.TABLE_VERSION)
+
+
+def write_site_page(site: Path, runs: str | os.PathLike[str], summaries: Optional[Sequence[Mapping[str, Any]]], css: str,
+                    version: str) -> Optional[str]:
+    """Write ``<site>/robustness.html`` (and its figures) when any run is a variant; returns its href."""
+    tables = load_tables(runs, summaries)
+    if not tables:
+        return None
+    figures = {}
+    for t in tables:
+        name = FIGURE_NAME.format(dataset=t.dataset)
+        write_figure(t, site / "figures" / name)
+        figures[t.dataset] = f"figures/{name}"
+    page = site / "robustness.html"
+    page.write_text(render_site_page(tables, figures, css, version), encoding="utf-8")
+    return "robustness.html"
+
