@@ -225,3 +225,19 @@ def write_site_page(site: Path, runs: str | os.PathLike[str], summaries: Optiona
     page.write_text(render_site_page(tables, figures, css, version), encoding="utf-8")
     return "robustness.html"
 
+
+
+def render_section(dataset: str, summaries: Sequence[Mapping[str, Any]]) -> str:
+    """The leaderboard's "Robustness" section: the per-kind table of the primary metric, never ranked."""
+    from ..robustness import RunRecord, build_table
+
+    t = build_table([RunRecord.from_summary(s) for s in summaries], dataset)
+    lines = ["## Robustness", "",
+             "Runs on corrupted inputs or with a changed trimap (robustness track, `mattebench robustness`); "
+             "kept out of the tables above. Parameters: docs/robustness.md.", ""]
+    if t is None:
+        return "\n".join(lines + ["(no chartable variant runs)"])
+    lines += [_md_table(*primary_rows(t)), ""]
+    if t.trimap:
+        lines += [_md_table(*trimap_rows(t)), ""]
+    return "\n".join(lines)
