@@ -170,8 +170,8 @@ def plan(methods: Sequence[str], kinds: Sequence[str], severities: Sequence[int]
     conditions += [Condition(k, s) for k in kinds for s in severities]
     conditions += [Condition(TRIMAP_ADJUST, int(r)) for r in trimap_adjust]
     conditions += [Condition(TRIMAP_RADIUS, int(r)) for r in trimap_radius]
-    for c in conditions:
-        c.spec()  # validates kinds, severities and trimap values before any run starts
+    for c in conditions:  # validates kinds, severities and trimap values before any run starts
+        VariantSpec.from_options(c.dataset_options())
     cells = []
     for m in dict.fromkeys(methods):
         for c in conditions:

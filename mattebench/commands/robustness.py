@@ -7,6 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from .. import metrics as M
 from ..data import corrupt as C
 from ..robustness import CellOutcome, parse_kinds, parse_severities, plan, run_grid
 from ._options import OptionError, parse_options
@@ -27,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kinds", nargs="+", default=None, metavar="KIND", help="corruption kinds, space or comma separated (default: all)")
     p.add_argument("--severities", default="1-5", help="severities: a range 1-5 or a list 1,3,5 (default 1-5)")
     p.add_argument("--trimap-adjust", default="", metavar="R,R",
-                   help="also run with the trimap's unknown band grown/shrunk by these pixels, e.g. -8,-4,4,8 (trimap curve)")
+                   help="also run with the trimap's unknown band grown/shrunk by these pixels (trimap curve); write it with =, e.g. --trimap-adjust=-8,-4,4,8")
     p.add_argument("--trimap-radius", default="", metavar="R,R",
                    help="also run with the generated trimap's radius set to these pixels, e.g. 2,5,10,20")
     p.add_argument("--limit", type=int, default=None, help="score only the first N samples of every cell (sorted ids)")
@@ -64,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
         mopts["checkpoint"] = args.checkpoint
     if args.device:
         mopts["device"] = args.device
+    if args.metric is not None and args.metric not in M.METRICS:
+        raise OptionError(f"--metric {args.metric}: not a metric; known: {', '.join(M.METRICS)}")
     if args.limit is not None and args.limit < 1:
         raise OptionError(f"--limit {args.limit}: give at least 1")
     cells = plan(args.method, kinds, severities, trimap_adjust=_ints(args.trimap_adjust, "--trimap-adjust"),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
@@ -129,40 +130,53 @@ def _curve(t: RobustnessTable, series: str, kind: str, m: str) -> tuple[list[int
     return xs, ys
 
 
+@dataclass(frozen=True)
+class Panel:
+    """One axes of the figure: its title and its lines, each (label, x = severities with 0 = clean, y)."""
+
+    title: str
+    lines: tuple[tuple[str, tuple[int, ...], tuple[float, ...]], ...]
+
+
+def figure_panels(t: RobustnessTable, metric: Optional[str] = None) -> list[Panel]:
+    """The figure's layout: one panel with a line per kind for one method; else a panel per kind, a line per method."""
+    m = metric or t.primary
+
+    def line(series: str, kind: str, label: str) -> tuple[str, tuple[int, ...], tuple[float, ...]]:
+        xs, ys = _curve(t, series, kind, m)
+        return label, tuple(xs), tuple(ys)
+
+    if len(t.series) == 1:
+        return [Panel(f"{t.series[0]} on {t.dataset}", tuple(line(t.series[0], k, k) for k in t.kinds))]
+    return [Panel(k, tuple(line(s, k, s) for s in t.series)) for k in t.kinds]
+
+
 def write_figure(t: RobustnessTable, path: str | os.PathLike[str], metric: Optional[str] = None) -> Path:
     """Metric against severity (0 = clean): one line per kind; with several methods one panel per kind."""
     plt = _pyplot()
     m = metric or t.primary
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if len(t.series) == 1:
-        fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-        for k in t.kinds:
-            xs, ys = _curve(t, t.series[0], k, m)
-            ax.plot(xs, ys, marker="o", label=k)
-        ax.set_title(f"{t.series[0]} on {t.dataset}")
-        ax.legend(fontsize=8)
-        axes = [ax]
-    else:
-        cols = min(4, len(t.kinds))
-        rows = int(math.ceil(len(t.kinds) / cols))
-        fig, grid = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), dpi=120, squeeze=False, sharex=True)
-        axes = [a for row in grid for a in row]
-        for ax, k in zip(axes, t.kinds):
-            for s in t.series:
-                xs, ys = _curve(t, s, k, m)
-                ax.plot(xs, ys, marker="o", label=s)
-            ax.set_title(k, fontsize=10)
-        for ax in axes[len(t.kinds):]:
-            ax.set_visible(False)
-        axes[0].legend(fontsize=7)
-        fig.suptitle(f"Robustness on {t.dataset}")
-    for ax in axes:
-        if ax.get_visible():
-            ax.set_xticks([0, *t.severities])
-            ax.set_xticklabels(["clean", *map(str, t.severities)], fontsize=8)
-            ax.set_ylabel(_label(m), fontsize=8)
-            ax.grid(alpha=0.3)
+    panels = figure_panels(t, m)
+    cols = min(4, len(panels))
+    rows = int(math.ceil(len(panels) / cols))
+    size = (6.4, 4.2) if len(panels) == 1 else (3.2 * cols, 2.8 * rows)
+    fig, grid = plt.subplots(rows, cols, figsize=size, dpi=120, squeeze=False)
+    axes = [a for row in grid for a in row]
+    for ax, panel in zip(axes, panels):
+        for label, xs, ys in panel.lines:
+            ax.plot(xs, ys, marker="o", label=label)
+        ax.set_title(panel.title, fontsize=10)
+        ax.set_xticks([0, *t.severities])
+        ax.set_xticklabels(["clean", *map(str, t.severities)], fontsize=8)
+        ax.set_xlabel("severity", fontsize=8)
+        ax.set_ylabel(_label(m), fontsize=8)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    axes[0].legend(fontsize=7)
+    if len(panels) > 1:
+        fig.suptitle(f"Robustness on {t.dataset}: {_label(m)} against severity")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -237,7 +251,8 @@ def render_section(dataset: str, summaries: Sequence[Mapping[str, Any]]) -> str:
              "kept out of the tables above. Parameters: docs/robustness.md.", ""]
     if t is None:
         return "\n".join(lines + ["(no chartable variant runs)"])
-    lines += [_md_table(*primary_rows(t)), ""]
+    lines += [f"{_label(t.primary)} on the samples scored in both the corrupted and the clean run; "
+              "*mean rel. degr.* = mean of (corrupted − clean) / clean.", "", _md_table(*primary_rows(t)), ""]
     if t.trimap:
         lines += [_md_table(*trimap_rows(t)), ""]
     return "\n".join(lines)
