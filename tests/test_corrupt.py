@@ -284,3 +284,32 @@ def test_motion_kernel_is_a_normalised_one_sided_streak():
     assert k.shape == (13, 13) and abs(k.sum() - 1) < 1e-12
     assert k[6, :6].sum() == 0 and k[6, 6:].sum() > 0.999  # only one side of the centre, on its row
     assert mattebench is not None
+
+
+# -- real data (skipped where ../shared/realdata is absent) ------------------------------------------
+REAL = Path(__import__("os").environ.get("MATTEBENCH_REALDATA", REPO / ".." / "shared" / "realdata"))
+
+
+@pytest.mark.skipif(not (REAL / "alphamatting-lowres").is_dir(), reason=f"real data not found at {REAL} (alphamatting-lowres)")
+def test_real_alphamatting_official_trimaps_untouched_and_adjustable():
+    root = str(REAL / "alphamatting-lowres")
+    clean_ds = load_dataset("alphamatting", root=root)
+    first = clean_ds.ids()[0]
+    clean = clean_ds.load(first)
+    s = load_dataset("alphamatting", root=root, corrupt="motion-blur:3").load(first)
+    assert not np.array_equal(s.image, clean.image)
+    assert np.array_equal(s.trimap, clean.trimap) and np.array_equal(s.alpha, clean.alpha)
+    grown = load_dataset("alphamatting", root=root, trimap_adjust=10).load(first)
+    assert (grown.trimap == 128).sum() > (clean.trimap == 128).sum()
+    assert ((clean.trimap == 128) <= (grown.trimap == 128)).all()  # the official band is kept inside the grown one
+
+
+@pytest.mark.skipif(not (REAL / "ppm100-dev").is_dir(), reason=f"real data not found at {REAL} (ppm100-dev)")
+def test_real_ppm100_generated_trimap_radius():
+    root = str(REAL / "ppm100-dev")
+    ds = load_dataset("ppm100", root=root, corrupt="jpeg:5", trimap_radius=8)
+    s = ds.load(ds.ids()[0])
+    clean = load_dataset("ppm100", root=root).load(ds.ids()[0])
+    assert np.array_equal(s.alpha, clean.alpha) and not np.array_equal(s.image, clean.image)
+    assert np.array_equal(s.trimap, trimap_from_alpha(clean.alpha, radius=8))
+    assert ds.fingerprint() != load_dataset("ppm100", root=root).fingerprint()
