@@ -186,3 +186,14 @@ def test_trimap_curve_cells_appear_in_their_own_table(tmp_path):
     wide = next(c for c in t.trimap if c.condition == Condition("trimap-adjust", 4))
     narrow = next(c for c in t.trimap if c.condition == Condition("trimap-adjust", -2))
     assert wide.values["mse_whole"] > t.clean["trimap-midpoint"]["mse_whole"] > narrow.values["mse_whole"]
+
+
+def test_paper_tables_never_take_a_variant_run_whatever_its_tag():
+    from mattebench.report.tables import index_runs
+
+    clean = _summary("modnet", "/r/modnet@sps", None, {"mse_whole": 0.01})
+    clean["tag"] = "sps"
+    noisy = _summary("modnet", "/r/modnet@sps2", {"corrupt": {"kind": "jpeg", "severity": 5}}, {"mse_whole": 0.05})
+    noisy["tag"] = "sps"  # the user gave --tag sps to a corrupted run
+    assert index_runs([clean, noisy])[("toy", "modnet", "sps")] is clean
+    assert index_runs([noisy]) == {}

@@ -74,8 +74,8 @@ def adjust_band(trimap: np.ndarray, delta: int) -> np.ndarray:
     Grow: every pixel within Euclidean distance ``delta`` of an unknown pixel becomes unknown (a
     dilation by a disc). Shrink: an unknown pixel within ``|delta|`` of a known one takes the label of
     the nearest known pixel (0 or 255; a tie stays unknown), an erosion of the band by a disc, so the
-    band loses ``|delta|`` pixels on each side. Values other than 0/128/255 in official trimaps count as
-    known and are kept. Exact distances (OpenCV's precise L2 transform), no randomness. A trimap with no
+    band loses ``|delta|`` pixels on each side. Values other than 0/128/255 (a few official trimaps have
+    them) are overwritten where a grown band reaches them and are never a source on a shrink. Exact distances (OpenCV's precise L2 transform), no randomness. A trimap with no
     unknown pixel is returned unchanged by a grow; a band thinner than ``2|delta|`` vanishes on a shrink.
     """
     if trimap.ndim != 2 or trimap.dtype != np.uint8:

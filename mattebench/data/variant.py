@@ -139,6 +139,9 @@ class _Maps(Mapping[int, np.ndarray]):
     def __len__(self) -> int:
         return len(self._keys)
 
+    def __contains__(self, i: object) -> bool:  # without computing the trimap
+        return i in self._keys
+
 
 def _generated(metadata: Mapping[str, Any]) -> bool:
     return str(metadata.get("trimap_source", "")).startswith("generated:")
