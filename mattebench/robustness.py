@@ -142,10 +142,13 @@ def parse_severities(text: str | Sequence[int]) -> tuple[int, ...]:
 
 
 def parse_kinds(items: Optional[Iterable[str]]) -> tuple[str, ...]:
-    """Kind names (comma lists allowed; ``all`` or nothing = every kind), canonical and in table order."""
+    """Kind names (comma lists allowed; ``all`` or nothing = every kind; ``none`` = no corruption, for a
+    trimap-only grid), canonical and in table order."""
     names = [n.strip() for item in (items or ()) for n in str(item).split(",") if n.strip()]
     if not names or names == ["all"]:
         return C.KINDS
+    if names == ["none"]:
+        return ()
     chosen = {C.kind(n).name for n in names}
     return tuple(k for k in C.KINDS if k in chosen)
 

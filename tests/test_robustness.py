@@ -13,7 +13,7 @@ from mattebench.cli import main
 from mattebench.data import corrupt as C
 from mattebench.errors import MattebenchError
 from mattebench.report.leaderboard import render_dataset
-from mattebench.report.robustness import figure_panels, render_markdown, write_figure
+from mattebench.report.robustness import figure_panels, render_markdown, trimap_panels, write_figure
 from mattebench.report.site import write_site
 from mattebench.robustness import (CLEAN, Condition, RunRecord, build_table, condition_of, is_variant_run, load_tables,
                                    parse_kinds, parse_severities, plan, series_name)
@@ -197,3 +197,22 @@ def test_paper_tables_never_take_a_variant_run_whatever_its_tag():
     noisy["tag"] = "sps"  # the user gave --tag sps to a corrupted run
     assert index_runs([clean, noisy])[("toy", "modnet", "sps")] is clean
     assert index_runs([noisy]) == {}
+
+
+def test_trimap_only_grid_draws_the_trimap_curve(tmp_path):
+    rc = main(["robustness", "--method", "trimap-midpoint", "--dataset", "synthetic", "--kinds", "none",
+               "--trimap-adjust=-2,3", "--limit", "2", "--out", str(tmp_path), "--report", str(tmp_path / "rep"), "--quiet"])
+    assert rc == 0
+    assert sorted(p.name for p in (tmp_path / "synthetic").iterdir()) == ["trimap-midpoint", "trimap-midpoint@trimap+3", "trimap-midpoint@trimap-2"]
+    rep = tmp_path / "rep"
+    assert (rep / "robustness-synthetic-trimap.png").is_file() and not (rep / "robustness-synthetic.png").exists()
+    (t,) = load_tables(tmp_path)
+    (panel,) = trimap_panels(t)
+    (label, xs, ys) = panel.lines[0]
+    assert label == "trimap-midpoint" and xs == (-2, 0, 3)
+    assert ys[1] == t.clean["trimap-midpoint"]["mse_whole"]
+    md = (rep / "synthetic.md").read_text()
+    assert "robustness-synthetic-trimap.png" in md and "by corruption and severity" not in md
+    index = write_site(tmp_path, tmp_path / "lb")
+    page = (index.parent / "robustness.html").read_text()
+    assert "figures/robustness-synthetic-trimap.png" in page and "by corruption and severity" not in page

@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--method", action="append", required=True, help="registered method name (repeat for several)")
     p.add_argument("--dataset", required=True, help="registered dataset name")
-    p.add_argument("--kinds", nargs="+", default=None, metavar="KIND", help="corruption kinds, space or comma separated (default: all)")
+    p.add_argument("--kinds", nargs="+", default=None, metavar="KIND", help="corruption kinds, space or comma separated (default: all; none: only the trimap cells)")
     p.add_argument("--severities", default="1-5", help="severities: a range 1-5 or a list 1,3,5 (default 1-5)")
     p.add_argument("--trimap-adjust", default="", metavar="R,R",
                    help="also run with the trimap's unknown band grown/shrunk by these pixels (trimap curve); write it with =, e.g. --trimap-adjust=-8,-4,4,8")

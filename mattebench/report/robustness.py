@@ -81,7 +81,8 @@ def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return tabulate(rows, headers=list(headers), tablefmt="github", disable_numparse=True)
 
 
-def render_markdown(t: RobustnessTable, figure: Optional[str] = None, metric: Optional[str] = None) -> str:
+def render_markdown(t: RobustnessTable, figure: Optional[str] = None, metric: Optional[str] = None,
+                    trimap_figure: Optional[str] = None) -> str:
     """The robustness report of one dataset as markdown (``figure``: a relative link to the PNG)."""
     m = metric or t.primary
     n = sorted({c.n for c in t.cells})
@@ -93,14 +94,17 @@ def render_markdown(t: RobustnessTable, figure: Optional[str] = None, metric: Op
              "Lower is better.", ""]
     if figure:
         lines += [f"![{_label(m)} against severity on {t.dataset}]({figure})", ""]
-    lines += [f"## {_label(m)} by corruption and severity", "", _md_table(*primary_rows(t, m)), ""]
-    if any(not c.paired for c in t.cells):
-        lines += ["† unpaired: the run's samples.csv was not available, the summary's mean is shown.", ""]
-    lines += ["## Mean relative degradation, every metric", "", _md_table(*degradation_rows(t)), ""]
+    if t.kinds:
+        lines += [f"## {_label(m)} by corruption and severity", "", _md_table(*primary_rows(t, m)), ""]
+        if any(not c.paired for c in t.cells):
+            lines += ["† unpaired: the run's samples.csv was not available, the summary's mean is shown.", ""]
+        lines += ["## Mean relative degradation, every metric", "", _md_table(*degradation_rows(t)), ""]
     if t.trimap:
         lines += ["## Trimap width", "", "Runs with the unknown band grown or shrunk (`-d trimap_adjust=±R`) or the generated "
-                  "trimap's radius set (`-d trimap_radius=R`); unknown-region metrics are scored on each run's own band.", "",
-                  _md_table(*trimap_rows(t)), ""]
+                  "trimap's radius set (`-d trimap_radius=R`); unknown-region metrics are scored on each run's own band.", ""]
+        if trimap_figure:
+            lines += [f"![{_label(m)} against trimap width on {t.dataset}]({trimap_figure})", ""]
+        lines += [_md_table(*trimap_rows(t)), ""]
     return "\n".join(lines)
 
 
@@ -183,6 +187,56 @@ def write_figure(t: RobustnessTable, path: str | os.PathLike[str], metric: Optio
     return path
 
 
+TRIMAP_FIGURE_NAME = "robustness-{dataset}-trimap.png"
+
+
+def trimap_panels(t: RobustnessTable, metric: Optional[str] = None) -> list[Panel]:
+    """The trimap-width curve: one panel per trimap change present (band adjustment, with 0 = the dataset's
+    own trimap; generated radius), one line per method, like alphamatting.com's small/large/user trimaps."""
+    m = metric or t.primary
+    panels = []
+    for kind, title in (("trimap-adjust", "unknown band grown (+) / shrunk (−), px"), ("trimap-radius", "generated trimap radius r, px")):
+        lines = []
+        for s in t.series:
+            cells = sorted((c for c in t.trimap if c.series == s and c.condition.kind == kind and c.values.get(m) is not None),
+                           key=lambda c: c.condition.level)
+            if not cells:
+                continue
+            pts = [(c.condition.level, float(c.values[m])) for c in cells]  # type: ignore[arg-type]
+            ref = cells[0].clean.get(m)
+            if kind == "trimap-adjust" and ref is not None:
+                pts.append((0, float(ref)))
+            pts.sort()
+            lines.append((s, tuple(x for x, _ in pts), tuple(y for _, y in pts)))
+        if lines:
+            panels.append(Panel(title, tuple(lines)))
+    return panels
+
+
+def write_trimap_figure(t: RobustnessTable, path: str | os.PathLike[str], metric: Optional[str] = None) -> Optional[Path]:
+    """Metric against trimap width (None when the table has no trimap runs)."""
+    panels = trimap_panels(t, metric)
+    if not panels:
+        return None
+    plt = _pyplot()
+    m = metric or t.primary
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, grid = plt.subplots(1, len(panels), figsize=(4.8 * len(panels), 3.6), dpi=120, squeeze=False)
+    for ax, panel in zip(grid[0], panels):
+        for label, xs, ys in panel.lines:
+            ax.plot(xs, ys, marker="o", label=label)
+        ax.set_xlabel(panel.title, fontsize=8)
+        ax.set_ylabel(_label(m), fontsize=8)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"Trimap width on {t.dataset}: {_label(m)}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def write_reports(runs: str | os.PathLike[str], out: str | os.PathLike[str], *, datasets: Optional[Sequence[str]] = None,
                   metric: Optional[str] = None) -> list[Path]:
     """``<out>/<dataset>.md`` and ``<out>/robustness-<dataset>.png`` for each dataset with variant runs."""
@@ -192,10 +246,12 @@ def write_reports(runs: str | os.PathLike[str], out: str | os.PathLike[str], *, 
             continue
         if metric is not None and metric not in t.metrics:
             raise MattebenchError(f"--metric {metric}: the runs on {t.dataset} have {', '.join(t.metrics)}")
-        png = write_figure(t, Path(out) / FIGURE_NAME.format(dataset=t.dataset), metric)
+        png = write_figure(t, Path(out) / FIGURE_NAME.format(dataset=t.dataset), metric) if t.kinds else None
+        tri = write_trimap_figure(t, Path(out) / TRIMAP_FIGURE_NAME.format(dataset=t.dataset), metric)
         md = Path(out) / f"{t.dataset}.md"
-        md.write_text(render_markdown(t, figure=png.name, metric=metric), encoding="utf-8")
-        written += [md, png]
+        md.write_text(render_markdown(t, figure=png.name if png else None, metric=metric,
+                                      trimap_figure=tri.name if tri else None), encoding="utf-8")
+        written += [p for p in (md, png, tri) if p is not None]
     return written
 
 
@@ -212,11 +268,12 @@ def render_site_page(tables: Sequence[RobustnessTable], figures: Mapping[str, st
     """The HTML page (``figures``: dataset -> figure path relative to the page)."""
     sections = []
     for t in tables:
-        h1, r1 = primary_rows(t)
-        h2, r2 = degradation_rows(t)
+        h1, r1 = primary_rows(t) if t.kinds else ([], [])
+        h2, r2 = degradation_rows(t) if t.kinds else ([], [])
         h3, r3 = trimap_rows(t) if t.trimap else ([], [])
         strip = lambda rows: [[c.replace("**", "") for c in row] for row in rows]  # noqa: E731 - markdown bold
         sections.append({"dataset": t.dataset, "metric": _label(t.primary), "figure": figures.get(t.dataset),
+                         "trimap_figure": figures.get(t.dataset + "/trimap"),
                          "primary": {"headers": h1, "rows": strip(r1)}, "degradation": {"headers": h2, "rows": r2},
                          "trimap": {"headers": h3, "rows": r3}, "n": sorted({c.n for c in t.cells}),
                          "unpaired": any(not c.paired for c in t.cells)})
@@ -230,15 +287,18 @@ def write_site_page(site: Path, runs: str | os.PathLike[str], summaries: Optiona
     tables = load_tables(runs, summaries)
     if not tables:
         return None
-    figures = {}
+    figures: dict[str, str] = {}
     for t in tables:
         name = FIGURE_NAME.format(dataset=t.dataset)
-        write_figure(t, site / "figures" / name)
-        figures[t.dataset] = f"figures/{name}"
+        if t.kinds:
+            write_figure(t, site / "figures" / name)
+            figures[t.dataset] = f"figures/{name}"
+        tri = TRIMAP_FIGURE_NAME.format(dataset=t.dataset)
+        if write_trimap_figure(t, site / "figures" / tri) is not None:
+            figures[t.dataset + "/trimap"] = f"figures/{tri}"
     page = site / "robustness.html"
     page.write_text(render_site_page(tables, figures, css, version), encoding="utf-8")
     return "robustness.html"
-
 
 
 def render_section(dataset: str, summaries: Sequence[Mapping[str, Any]]) -> str:
@@ -252,7 +312,9 @@ def render_section(dataset: str, summaries: Sequence[Mapping[str, Any]]) -> str:
     if t is None:
         return "\n".join(lines + ["(no chartable variant runs)"])
     lines += [f"{_label(t.primary)} on the samples scored in both the corrupted and the clean run; "
-              "*mean rel. degr.* = mean of (corrupted − clean) / clean.", "", _md_table(*primary_rows(t)), ""]
+              "*mean rel. degr.* = mean of (corrupted − clean) / clean.", ""]
+    if t.kinds:
+        lines += [_md_table(*primary_rows(t)), ""]
     if t.trimap:
         lines += [_md_table(*trimap_rows(t)), ""]
     return "\n".join(lines)
