@@ -184,8 +184,10 @@ def plan(methods: Sequence[str], kinds: Sequence[str], severities: Sequence[int]
     return cells
 
 
-def _jsonable(options: Mapping[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps({k: v for k, v in sorted(options.items()) if k != "device"}, default=repr))
+def _jsonable(options: Mapping[str, Any], drop: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Options as the runner writes them into run.json (its ``_jsonable``): JSON values kept, others repr'd."""
+    plain = (int, float, str, bool, type(None), list, dict)
+    return {k: (v if isinstance(v, plain) else repr(v)) for k, v in sorted(options.items()) if k not in drop}
 
 
 def cell_done(path: Path, ids: Sequence[str], method_options: Mapping[str, Any], dataset_options: Mapping[str, Any],
@@ -198,7 +200,7 @@ def cell_done(path: Path, ids: Sequence[str], method_options: Mapping[str, Any],
         stored = json.loads(settings.read_text())
     except (OSError, ValueError):
         return False
-    if (stored.get("method_options") != _jsonable(method_options) or stored.get("dataset_fingerprint") != fingerprint
+    if (stored.get("method_options") != _jsonable(method_options, drop=("device",)) or stored.get("dataset_fingerprint") != fingerprint
             or stored.get("dataset_options") != _jsonable(dataset_options)):
         return False  # evaluate() will say what differs (RunConflict)
     ok = {r["id"] for r in read_rows(path / SAMPLES) if r.get("status") == "ok"}

@@ -216,3 +216,10 @@ def test_trimap_only_grid_draws_the_trimap_curve(tmp_path):
     index = write_site(tmp_path, tmp_path / "lb")
     page = (index.parent / "robustness.html").read_text()
     assert "figures/robustness-synthetic-trimap.png" in page and "by corruption and severity" not in page
+
+
+def test_leaderboard_command_also_writes_the_robustness_report(grid, tmp_path):
+    _, runs, _ = grid
+    assert main(["leaderboard", "--runs", str(runs), "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "robustness" / "synthetic.md").is_file() and (tmp_path / "robustness" / "robustness-synthetic.png").is_file()
+    assert "## Robustness" in (tmp_path / "synthetic.md").read_text()

@@ -66,10 +66,10 @@ def trimap_rows(t: RobustnessTable) -> tuple[list[str], list[list[str]]]:
     headers = ["Method", "Trimap", "Samples", *[_label(m) for m in t.metrics]]
     rows = []
     for s in t.series:
-        clean = t.clean.get(s)
-        if clean is not None and t.trimap:
-            rows.append([s, "dataset's own", "", *[_fmt(clean.get(m), m) for m in t.metrics]])
-        for c in sorted((c for c in t.trimap if c.series == s), key=lambda c: (c.condition.kind, c.condition.level)):
+        mine = sorted((c for c in t.trimap if c.series == s), key=lambda c: (c.condition.kind, c.condition.level))
+        if mine and any(v is not None for v in mine[0].clean.values()):  # the clean run on the cells' samples
+            rows.append([s, "dataset's own", str(mine[0].n), *[_fmt(mine[0].clean.get(m), m) for m in t.metrics]])
+        for c in mine:
             what = f"band {c.condition.level:+d} px" if c.condition.kind == "trimap-adjust" else f"generated, r = {c.condition.level}"
             rows.append([s, what, str(c.n), *[_fmt(c.values.get(m), m) for m in t.metrics]])
     return headers, rows
