@@ -14,7 +14,7 @@ from . import __version__
 from .errors import MattebenchError
 
 # Order = order in --help.
-COMMANDS = ("list", "run", "leaderboard", "compare", "tables", "bench", "predict", "train", "adapt", "export", "data", "conventions")
+COMMANDS = ("list", "run", "compare", "robustness", "leaderboard", "tables", "bench", "predict", "train", "adapt", "export", "data", "conventions")
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the work ran but something failed (errors in samples with --fail-fast, bad data tree)

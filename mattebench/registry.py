@@ -204,12 +204,19 @@ def register_dataset(name: str, factory: Optional[F] = None, *, card: Optional[D
 
 
 def load_dataset(name: str, root: Optional[str] = None, **options: Any) -> Any:
-    """Open a registered dataset. ``root`` is the data root (see datasets/<name>/README.md)."""
+    """Open a registered dataset. ``root`` is the data root (see datasets/<name>/README.md).
+
+    ``corrupt``, ``trimap_radius`` and ``trimap_adjust`` are reserved for every dataset: they are not
+    passed to the factory but applied to what it returns (:mod:`mattebench.data.variant`).
+    """
+    from .data.variant import split_variant_options, wrap  # here: mattebench.data imports this module
+
+    options, variant = split_variant_options(options)  # a bad value fails before any data is read
     entry = _datasets.entry(name)
     ds = _call_factory("dataset", name, entry.factory, (), {"root": root, **options})
     if getattr(ds, "card", None) is None:
         ds.card = entry.card
-    return ds
+    return wrap(ds, name, variant)
 
 
 def list_datasets() -> list[str]:

@@ -17,6 +17,7 @@ from typing import Any, Iterator, Optional, Protocol, Union
 
 from . import provenance, sample_notes, stats
 from .data import trimap as trimap_recipe
+from .data.variant import variant_of, variant_tag
 from .errors import MattebenchError
 from .registry import create_method, load_dataset, method_card
 from .scorer import QUANTISATION, Scorer, metric_columns, scorer_columns
@@ -177,6 +178,8 @@ def evaluate(
         ids = ids[: max(0, int(limit))]
     fingerprint = ds.fingerprint()
     ck_hash = _checkpoint_hash(method_options)
+    variant = variant_of(ds)  # corrupt= / trimap_radius= / trimap_adjust= (robustness track)
+    tag = tag if tag is not None else variant_tag(variant)  # a variant run never lands in the clean folder
     identity = {
         "method": mname,
         "method_options": _jsonable({k: v for k, v in method_options.items() if k not in ("device",)}),
@@ -185,6 +188,7 @@ def evaluate(
         "dataset_options": _jsonable(dataset_options),
         "dataset_fingerprint": fingerprint,
         "metrics": metric_columns(ds.card),
+        **({"dataset_variant": variant} if variant else {}),
     }
     if conv:  # absent without conventions, so earlier runs keep their identity and resume
         identity["conventions"] = list(conv)
@@ -229,6 +233,7 @@ def evaluate(
             "complete": complete and summary["counts"]["pending"] == 0,
             "subset": (limit is not None and len(ids) < len(ds.ids())),
             "n_dataset": len(ds.ids()),
+            **({"dataset_variant": variant} if variant else {}),
             **summary,
             "method_card": card.as_dict(),
             "dataset_card": ds.card.as_dict(),
@@ -245,7 +250,7 @@ def evaluate(
                 "dataset_fingerprint": fingerprint,
                 "checkpoint": str(method_options["checkpoint"]) if method_options.get("checkpoint") else None,
                 "checkpoint_sha256": ck_hash,
-                "trimap_recipe": trimap_recipe.describe(),
+                "trimap_recipe": trimap_recipe.describe(variant.get("trimap_radius")),
                 "quantisation": QUANTISATION,
                 "notes": [n for n in [scorer._flow_note, *getattr(executor, "notes", ())] if n] + sample_notes.provenance_lines(note_counts),
                 "sample_notes": note_counts,

@@ -53,6 +53,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {f}")
         if args.show:
             print(f.read_text())
+    from ..report.robustness import write_reports
+
+    for f in write_reports(args.runs, Path(args.out) / "robustness"):  # only when there are robustness-track runs
+        print(f"wrote {f}")
     if args.figures is not None:
         from ..report.figures import write_comparison_figures
 

@@ -17,6 +17,7 @@ from typing import Any, Optional
 from tabulate import tabulate
 
 from .. import metrics as M
+from ..robustness import is_variant_run
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP
 from . import board_stats
 from .conventions_section import render_markdown as render_conventions
@@ -127,7 +128,9 @@ provenance_note = _provenance_note
 
 
 def render_dataset(dataset: str, summaries: list[dict[str, Any]]) -> str:
-    shown = [s for s in summaries if s.get("method_card", {}).get("on_leaderboard", True)]
+    # Corrupted / trimap-changed runs (robustness track) are never ranked with clean ones: own section.
+    variants = [s for s in summaries if is_variant_run(s)]
+    shown = [s for s in summaries if s.get("method_card", {}).get("on_leaderboard", True) and not is_variant_run(s)]
     dcard = shown[0].get("dataset_card", {}) if shown else {}
     primary = dcard.get("primary_metric", "mse_whole")
     cols = _columns(shown)
@@ -173,6 +176,10 @@ def render_dataset(dataset: str, summaries: list[dict[str, Any]]) -> str:
     if any(s.get("subset") for s in shown):
         lines += ["\\* evaluated on a subset of the dataset (`--limit`); compare such rows only with each other.", ""]
     lines += render_conventions(shown)  # apart from the ranked tables, never ranked
+    if variants:
+        from .robustness import render_section
+
+        lines += [render_section(dataset, summaries), ""]
     if notes:
         lines += ["## Provenance", ""]
         lines += [f"[^{i}]: {n}" for i, n in enumerate(notes, 1)]

@@ -38,6 +38,7 @@ from urllib.parse import quote
 
 from .. import __version__
 from .. import metrics as M
+from ..robustness import is_variant_run
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP
 from . import board_stats
 from .conventions_section import render_html as render_conventions_html
@@ -175,7 +176,8 @@ def _code(value: Any) -> str:
 
 # -- index ---------------------------------------------------------------------------------------
 def _shown(summaries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [s for s in summaries if s.get("method_card", {}).get("on_leaderboard", True)]
+    # Robustness-track runs (corrupted inputs, changed trimaps) are shown on robustness.html only.
+    return [s for s in summaries if s.get("method_card", {}).get("on_leaderboard", True) and not is_variant_run(s)]
 
 
 def _paper_for(paper: Optional[PaperValues], dataset: str, s: Mapping[str, Any]) -> Mapping[str, Union[float, str]]:
@@ -345,7 +347,7 @@ def _dataset_section(dataset: str, shown: list[dict[str, Any]], paper: Optional[
 
 
 def render_index(summaries: Sequence[dict[str, Any]], *, paper_values: Optional[PaperValues] = None,
-                 figures: Sequence[Figure] = ()) -> str:
+                 figures: Sequence[Figure] = (), robustness_href: Optional[str] = None) -> str:
     """The site's front page (figures are linked as ``figures/<file name>``)."""
     shown = _shown(summaries)
     by_dataset: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -362,10 +364,12 @@ def render_index(summaries: Sequence[dict[str, Any]], *, paper_values: Optional[
             "every row links to its provenance (versions, commit, options, checkpoint hash) and its method card. "
             "Lower is better for every error metric.</p>"]
     general_figures = any(f.dataset not in by_dataset for f in figures)
-    if len(by_dataset) > 1 or general_figures:
+    if len(by_dataset) > 1 or general_figures or robustness_href:
         links = [f'<li><a href="#ds-{_slug(d)}">{_e(d)}</a></li>' for d in sorted(by_dataset)]
         if general_figures:
             links.append('<li><a href="#figures">Figures</a></li>')
+        if robustness_href:
+            links.append(f'<li><a href="{_e(robustness_href)}">Robustness track</a></li>')
         body.append(f'<nav aria-label="Sections"><ul>{"".join(links)}</ul></nav>')
     body.append("</header>")
     body.append('<main id="main">')
@@ -619,7 +623,12 @@ def write_site(
         card = dict(rs[0].get("method_card", {}))
         card.setdefault("name", method)
         written.append(_write(site / "methods" / f"{_file_name(method)}.html", render_method_page(card, rs)))
+    from .robustness import write_site_page
+
+    robust = write_site_page(site, runs, loaded, _asset("site.css"), __version__)
+    if robust:  # the page and its figures belong to this build too
+        written += [site / robust, *sorted((site / "figures").glob("robustness-*.png"))]
     index = site / "index.html"
-    written.append(_write(index, render_index(shown, paper_values=paper_values, figures=figures)))
+    written.append(_write(index, render_index(shown, paper_values=paper_values, figures=figures, robustness_href=robust)))
     write_manifest(site, written)
     return index

@@ -23,6 +23,7 @@ from typing import Any, Optional, Sequence
 
 from tabulate import tabulate
 
+from ..robustness import is_variant_run
 from ..store import load_summaries
 from .leaderboard import provenance_note
 from .paper_values import TABLES, PaperRow, PaperTable
@@ -69,7 +70,8 @@ def _yes(flag: bool) -> str:
 
 # -- runs ----------------------------------------------------------------------------------------
 def index_runs(summaries: Sequence[dict[str, Any]]) -> dict[RunKey, dict[str, Any]]:
-    return {(s.get("dataset", ""), s.get("method", ""), s.get("tag") or None): s for s in summaries}
+    # A corrupted or trimap-changed run (robustness track) never stands in for a paper row, whatever its tag.
+    return {(s.get("dataset", ""), s.get("method", ""), s.get("tag") or None): s for s in summaries if not is_variant_run(s)}
 
 
 def _means(s: dict[str, Any]) -> tuple[Optional[float], Optional[float]]:

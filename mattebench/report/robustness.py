@@ -1,0 +1,323 @@
+"""Rendering of the robustness track: markdown tables, the metric-against-severity figure, the site page.
+
+Everything here renders a :class:`mattebench.robustness.RobustnessTable`, which is built from stored
+runs only (``summary.json`` and ``samples.csv``); nothing here builds a method or a dataset.
+
+- :func:`render_markdown`: per series and kind, the primary metric at each severity next to the clean
+  value (same samples), the mean relative degradation per kind; then the mean relative degradation on
+  every metric; then the trimap-band rows when there are any.
+- :func:`write_figure`: metric against severity (severity 0 = clean), one line per kind; with several
+  methods, one panel per kind and one line per method.
+- :func:`write_site_page`: ``<site>/robustness.html`` (Jinja2 template ``assets/robustness.html``) with
+  the tables and figures of every dataset, linked from the index.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+from ..data import corrupt as C
+from ..errors import MattebenchError
+from ..robustness import RobustnessTable, load_tables
+from .leaderboard import _fmt, _label
+from .out_paths import file_stem
+from .summaries import load_published
+
+FIGURE_NAME = "robustness-{dataset}.png"
+
+
+def _pct(value: Optional[float]) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{100.0 * value:+.0f}%"
+
+
+def _kind_label(kind: str) -> str:
+    return kind
+
+
+def primary_rows(t: RobustnessTable, metric: Optional[str] = None) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of the per-kind table on ``metric`` (default: the dataset's primary)."""
+    m = metric or t.primary
+    headers = ["Method", "Corruption", "clean", *[f"sev {s}" for s in t.severities], "mean rel. degr."]
+    rows = []
+    for s in t.series:
+        for k in t.kinds:
+            cells = [t.cell(s, k, sev) for sev in t.severities]
+            clean = next((c.clean.get(m) for c in cells if c is not None and c.clean.get(m) is not None), None)
+            vals = [("–" if c is None else _fmt(c.values.get(m), m) + ("" if c.paired else "†")) for c in cells]
+            rows.append([s, _kind_label(k), _fmt(clean, m), *vals, _pct(t.mean_degradation(s, m, k))])
+        rows.append([s, "**all kinds**", "", *["" for _ in t.severities], f"**{_pct(t.mean_degradation(s, m))}**"])
+    return headers, rows
+
+
+def degradation_rows(t: RobustnessTable) -> tuple[list[str], list[list[str]]]:
+    """Mean relative degradation per kind, on every metric."""
+    headers = ["Method", "Metric", *[_kind_label(k) for k in t.kinds], "mean"]
+    rows = []
+    for s in t.series:
+        for m in t.metrics:
+            rows.append([s, _label(m), *[_pct(t.mean_degradation(s, m, k)) for k in t.kinds], _pct(t.mean_degradation(s, m))])
+    return headers, rows
+
+
+def trimap_rows(t: RobustnessTable) -> tuple[list[str], list[list[str]]]:
+    headers = ["Method", "Trimap", "Samples", *[_label(m) for m in t.metrics]]
+    rows = []
+    for s in t.series:
+        mine = sorted((c for c in t.trimap if c.series == s), key=lambda c: (c.condition.kind, c.condition.level))
+        if mine and any(v is not None for v in mine[0].clean.values()):  # the clean run on the cells' samples
+            rows.append([s, "dataset's own", str(mine[0].n), *[_fmt(mine[0].clean.get(m), m) for m in t.metrics]])
+        for c in mine:
+            what = f"band {c.condition.level:+d} px" if c.condition.kind == "trimap-adjust" else f"generated, r = {c.condition.level}"
+            rows.append([s, what, str(c.n), *[_fmt(c.values.get(m), m) for m in t.metrics]])
+    return headers, rows
+
+
+def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    from tabulate import tabulate
+
+    return tabulate(rows, headers=list(headers), tablefmt="github", disable_numparse=True)
+
+
+def render_markdown(t: RobustnessTable, figure: Optional[str] = None, metric: Optional[str] = None,
+                    trimap_figure: Optional[str] = None) -> str:
+    """The robustness report of one dataset as markdown (``figure``: a relative link to the PNG)."""
+    m = metric or t.primary
+    n = sorted({c.n for c in t.cells})
+    lines = [f"# Robustness: {t.dataset}", "",
+             f"Each cell is an ordinary run on corrupted inputs (`-d corrupt=KIND:SEVERITY`, parameters in "
+             f"docs/robustness.md, after ImageNet-C, Hendrycks & Dietterich 2019); only the input image is corrupted. "
+             f"Values are means of {_label(m)} over the samples scored both in the cell and in the clean run "
+             f"({', '.join(map(str, n))} samples); *mean rel. degr.* = mean over severities of (corrupted − clean) / clean. "
+             "Lower is better.", ""]
+    if figure:
+        lines += [f"![{_label(m)} against severity on {t.dataset}]({figure})", ""]
+    if t.kinds:
+        lines += [f"## {_label(m)} by corruption and severity", "", _md_table(*primary_rows(t, m)), ""]
+        if any(not c.paired for c in t.cells):
+            lines += ["† unpaired: the run's samples.csv was not available, the summary's mean is shown.", ""]
+        lines += ["## Mean relative degradation, every metric", "", _md_table(*degradation_rows(t)), ""]
+    if t.trimap:
+        lines += ["## Trimap width", "", "Runs with the unknown band grown or shrunk (`-d trimap_adjust=±R`) or the generated "
+                  "trimap's radius set (`-d trimap_radius=R`); unknown-region metrics are scored on each run's own band.", ""]
+        if trimap_figure:
+            lines += [f"![{_label(m)} against trimap width on {t.dataset}]({trimap_figure})", ""]
+        lines += [_md_table(*trimap_rows(t)), ""]
+    return "\n".join(lines)
+
+
+def _pyplot():
+    import matplotlib
+
+    if not os.environ.get("MPLBACKEND"):
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _curve(t: RobustnessTable, series: str, kind: str, m: str) -> tuple[list[int], list[float]]:
+    xs, ys = [], []
+    clean = t.clean.get(series, {}).get(m)
+    first = next((c for c in t.cells if c.series == series and c.condition.kind == kind and c.clean.get(m) is not None), None)
+    ref = first.clean.get(m) if first is not None else clean  # the clean value over the cells' samples
+    if ref is not None:
+        xs.append(0)
+        ys.append(ref)
+    for sev in t.severities:
+        c = t.cell(series, kind, sev)
+        if c is not None and c.values.get(m) is not None:
+            xs.append(sev)
+            ys.append(float(c.values[m]))  # type: ignore[arg-type]
+    return xs, ys
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One axes of the figure: its title and its lines, each (label, x = severities with 0 = clean, y)."""
+
+    title: str
+    lines: tuple[tuple[str, tuple[int, ...], tuple[float, ...]], ...]
+
+
+def figure_panels(t: RobustnessTable, metric: Optional[str] = None) -> list[Panel]:
+    """The figure's layout: one panel with a line per kind for one method; else a panel per kind, a line per method."""
+    m = metric or t.primary
+
+    def line(series: str, kind: str, label: str) -> tuple[str, tuple[int, ...], tuple[float, ...]]:
+        xs, ys = _curve(t, series, kind, m)
+        return label, tuple(xs), tuple(ys)
+
+    if len(t.series) == 1:
+        return [Panel(f"{t.series[0]} on {t.dataset}", tuple(line(t.series[0], k, k) for k in t.kinds))]
+    return [Panel(k, tuple(line(s, k, s) for s in t.series)) for k in t.kinds]
+
+
+def write_figure(t: RobustnessTable, path: str | os.PathLike[str], metric: Optional[str] = None) -> Path:
+    """Metric against severity (0 = clean): one line per kind; with several methods one panel per kind."""
+    plt = _pyplot()
+    m = metric or t.primary
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    panels = figure_panels(t, m)
+    cols = min(4, len(panels))
+    rows = int(math.ceil(len(panels) / cols))
+    size = (6.4, 4.2) if len(panels) == 1 else (3.2 * cols, 2.8 * rows)
+    fig, grid = plt.subplots(rows, cols, figsize=size, dpi=120, squeeze=False)
+    axes = [a for row in grid for a in row]
+    for ax, panel in zip(axes, panels):
+        for label, xs, ys in panel.lines:
+            ax.plot(xs, ys, marker="o", label=label)
+        ax.set_title(panel.title, fontsize=10)
+        ax.set_xticks([0, *t.severities])
+        ax.set_xticklabels(["clean", *map(str, t.severities)], fontsize=8)
+        ax.set_xlabel("severity", fontsize=8)
+        ax.set_ylabel(_label(m), fontsize=8)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    axes[0].legend(fontsize=7)
+    if len(panels) > 1:
+        fig.suptitle(f"Robustness on {t.dataset}: {_label(m)} against severity")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+TRIMAP_FIGURE_NAME = "robustness-{dataset}-trimap.png"
+
+
+def trimap_panels(t: RobustnessTable, metric: Optional[str] = None) -> list[Panel]:
+    """The trimap-width curve: one panel per trimap change present (band adjustment, with 0 = the dataset's
+    own trimap; generated radius), one line per method, like alphamatting.com's small/large/user trimaps."""
+    m = metric or t.primary
+    panels = []
+    for kind, title in (("trimap-adjust", "unknown band grown (+) / shrunk (−), px"), ("trimap-radius", "generated trimap radius r, px")):
+        lines = []
+        for s in t.series:
+            cells = sorted((c for c in t.trimap if c.series == s and c.condition.kind == kind and c.values.get(m) is not None),
+                           key=lambda c: c.condition.level)
+            if not cells:
+                continue
+            pts = [(c.condition.level, float(c.values[m])) for c in cells]  # type: ignore[arg-type]
+            ref = cells[0].clean.get(m)
+            if kind == "trimap-adjust" and ref is not None:
+                pts.append((0, float(ref)))
+            pts.sort()
+            lines.append((s, tuple(x for x, _ in pts), tuple(y for _, y in pts)))
+        if lines:
+            panels.append(Panel(title, tuple(lines)))
+    return panels
+
+
+def write_trimap_figure(t: RobustnessTable, path: str | os.PathLike[str], metric: Optional[str] = None) -> Optional[Path]:
+    """Metric against trimap width (None when the table has no trimap runs)."""
+    panels = trimap_panels(t, metric)
+    if not panels:
+        return None
+    plt = _pyplot()
+    m = metric or t.primary
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, grid = plt.subplots(1, len(panels), figsize=(4.8 * len(panels), 3.6), dpi=120, squeeze=False)
+    for ax, panel in zip(grid[0], panels):
+        for label, xs, ys in panel.lines:
+            ax.plot(xs, ys, marker="o", label=label)
+        ax.set_xlabel(panel.title, fontsize=8)
+        ax.set_ylabel(_label(m), fontsize=8)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"Trimap width on {t.dataset}: {_label(m)}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def write_reports(runs: str | os.PathLike[str], out: str | os.PathLike[str], *, datasets: Optional[Sequence[str]] = None,
+                  metric: Optional[str] = None) -> list[Path]:
+    """``<out>/<dataset>.md`` and ``<out>/robustness-<dataset>.png`` for each dataset with variant runs."""
+    written = []
+    # the published loader: a summary.json that cannot be read is warned about and skipped, never a crash
+    for t in load_tables(runs, load_published(runs, warn=lambda _msg: None)):
+        if datasets and t.dataset not in datasets:
+            continue
+        if metric is not None and metric not in t.metrics:
+            raise MattebenchError(f"--metric {metric}: the runs on {t.dataset} have {', '.join(t.metrics)}")
+        png = write_figure(t, Path(out) / FIGURE_NAME.format(dataset=file_stem(t.dataset)), metric) if t.kinds else None
+        tri = write_trimap_figure(t, Path(out) / TRIMAP_FIGURE_NAME.format(dataset=file_stem(t.dataset)), metric)
+        md = Path(out) / f"{file_stem(t.dataset)}.md"  # a summary's name never leaves --out
+        md.write_text(render_markdown(t, figure=png.name if png else None, metric=metric,
+                                      trimap_figure=tri.name if tri else None), encoding="utf-8")
+        written += [p for p in (md, png, tri) if p is not None]
+    return written
+
+
+# -- the site page ---------------------------------------------------------------------------------
+def _template() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    text = resources.files("mattebench.report").joinpath("assets", "robustness.html").read_text(encoding="utf-8")
+    return env.from_string(text)
+
+
+def render_site_page(tables: Sequence[RobustnessTable], figures: Mapping[str, str], css: str, version: str) -> str:
+    """The HTML page (``figures``: dataset -> figure path relative to the page)."""
+    sections = []
+    for t in tables:
+        h1, r1 = primary_rows(t) if t.kinds else ([], [])
+        h2, r2 = degradation_rows(t) if t.kinds else ([], [])
+        h3, r3 = trimap_rows(t) if t.trimap else ([], [])
+        strip = lambda rows: [[c.replace("**", "") for c in row] for row in rows]  # noqa: E731 - markdown bold
+        sections.append({"dataset": t.dataset, "metric": _label(t.primary), "figure": figures.get(t.dataset),
+                         "trimap_figure": figures.get(t.dataset + "/trimap"),
+                         "primary": {"headers": h1, "rows": strip(r1)}, "degradation": {"headers": h2, "rows": r2},
+                         "trimap": {"headers": h3, "rows": r3}, "n": sorted({c.n for c in t.cells}),
+                         "unpaired": any(not c.paired for c in t.cells)})
+    return _template().render(sections=sections, css=css, version=version, kinds=[k.name for k in C.CORRUPTIONS],
+                              table_version=C.TABLE_VERSION)
+
+
+def write_site_page(site: Path, runs: str | os.PathLike[str], summaries: Optional[Sequence[Mapping[str, Any]]], css: str,
+                    version: str) -> Optional[str]:
+    """Write ``<site>/robustness.html`` (and its figures) when any run is a variant; returns its href."""
+    tables = load_tables(runs, summaries)
+    if not tables:
+        return None
+    figures: dict[str, str] = {}
+    for t in tables:
+        name = FIGURE_NAME.format(dataset=file_stem(t.dataset))
+        if t.kinds:
+            write_figure(t, site / "figures" / name)
+            figures[t.dataset] = f"figures/{name}"
+        tri = TRIMAP_FIGURE_NAME.format(dataset=file_stem(t.dataset))
+        if write_trimap_figure(t, site / "figures" / tri) is not None:
+            figures[t.dataset + "/trimap"] = f"figures/{tri}"
+    page = site / "robustness.html"
+    page.write_text(render_site_page(tables, figures, css, version), encoding="utf-8")
+    return "robustness.html"
+
+
+def render_section(dataset: str, summaries: Sequence[Mapping[str, Any]]) -> str:
+    """The leaderboard's "Robustness" section: the per-kind table of the primary metric, never ranked."""
+    from ..robustness import RunRecord, build_table
+
+    t = build_table([RunRecord.from_summary(s) for s in summaries], dataset)
+    lines = ["## Robustness", "",
+             "Runs on corrupted inputs or with a changed trimap (robustness track, `mattebench robustness`); "
+             "kept out of the tables above. Parameters: docs/robustness.md.", ""]
+    if t is None:
+        return "\n".join(lines + ["(no chartable variant runs)"])
+    lines += [f"{_label(t.primary)} on the samples scored in both the corrupted and the clean run; "
+              "*mean rel. degr.* = mean of (corrupted − clean) / clean.", ""]
+    if t.kinds:
+        lines += [_md_table(*primary_rows(t)), ""]
+    if t.trimap:
+        lines += [_md_table(*trimap_rows(t)), ""]
+    return "\n".join(lines)
