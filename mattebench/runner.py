@@ -19,9 +19,11 @@ from . import provenance
 from .data import trimap as trimap_recipe
 from .errors import MattebenchError
 from .registry import create_method, load_dataset, method_card
+from .run_inputs import external_identity, subset_reason
+from .saved_alphas import AlphaSelection, AlphaSink
 from .scorer import QUANTISATION, Scorer, metric_columns, scorer_columns
 from .store import RunStore, read_rows, run_dir
-from .types import MethodCard
+from .types import ExternalInput, MethodCard
 
 
 class SampleFailed(MattebenchError):
@@ -125,11 +127,15 @@ def evaluate(
     dataset_name: Optional[str] = None,
     debug: bool = False,
     command: Optional[str] = None,
+    save_alphas: Union[str, list[str], None] = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Score ``method`` on ``dataset``; returns (rows, summary).
 
     ``method``/``dataset`` are registered names or objects. With ``out`` the run is stored under
     ``<out>/<dataset>/<method>[@tag]/`` and resumes there; without, nothing is written.
+    ``save_alphas`` ("all" or ids) stores predictions as 16-bit PNGs there (mattebench.saved_alphas).
+    A method built from the user's file (ExternalInput: saved predictions, ONNX, TFLite) names the run
+    by its card (``name=``) and adds the file's hashes to the run identity.
     """
     method_options = dict(method_options or {})
     dataset_options = dict(dataset_options or {})
@@ -152,6 +158,8 @@ def evaluate(
         mname = method_name or getattr(getattr(method, "card", None), "name", None) or getattr(method, "name", None) or type(method).__name__
     if isinstance(method, str) and isinstance(dataset, str):
         spec = ScorerSpec(method, method_options, dataset, data_root, dataset_options, debug)
+    if method_name is None and isinstance(method_obj, ExternalInput):
+        mname = method_obj.card.name
     card = method_card(mname) if method_obj is None else _card_of(method_obj, mname)
     scorer = Scorer(method_obj, ds, card, debug=debug)
     columns = scorer_columns(scorer)
@@ -173,6 +181,13 @@ def evaluate(
         "dataset_fingerprint": fingerprint,
         "metrics": metric_columns(ds.card),
     }
+    identity.update(external_identity(method_obj, ids))
+    selection = AlphaSelection.parse(save_alphas)
+    if selection is not None:
+        if out is None or remote:
+            raise MattebenchError("--save-alphas needs a run folder (--out) and the local executor (the driver writes the files)")
+        identity["prediction_rounding"] = "16-bit (--save-alphas)"
+        scorer.alpha_sink = AlphaSink(run_dir(out, dname, mname, tag), selection)
     started = provenance.now()
     store: Optional[RunStore] = None
     if out is not None:
@@ -210,7 +225,8 @@ def evaluate(
             "method": mname,
             "tag": tag,
             "complete": complete and summary["counts"]["pending"] == 0,
-            "subset": (limit is not None and len(ids) < len(ds.ids())),
+            "subset": subset_reason(ds, limit, len(ds.ids()), len(ids)) is not None,
+            "subset_reason": subset_reason(ds, limit, len(ds.ids()), len(ids)),
             "n_dataset": len(ds.ids()),
             **summary,
             "method_card": card.as_dict(),
@@ -229,7 +245,9 @@ def evaluate(
                 "checkpoint_sha256": ck_hash,
                 "trimap_recipe": trimap_recipe.describe(),
                 "quantisation": QUANTISATION,
-                "notes": [n for n in [scorer._flow_note] if n],
+                "notes": [n for n in [scorer._flow_note, subset_reason(ds, limit, len(ds.ids()), len(ids))] if n],
+                "input": {k: v for k, v in identity.items() if k.startswith(("source", "predictions_", "model_"))} or None,
+                "saved_alphas": scorer.alpha_sink.record() if scorer.alpha_sink is not None else None,
                 "executor": executor.name,
                 "workers": executor.workers,
                 "started": started,

@@ -12,6 +12,7 @@ from tabulate import tabulate
 
 from .. import metrics as M
 from ..runner import Executor, evaluate
+from ._input_options import add_input_arguments, resolve_input
 from ._options import OptionError, parse_options
 
 EXIT_SAMPLE_ERRORS = 3
@@ -25,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "a rerun resumes. Exit codes: 0 all samples scored, 3 finished with failed samples, "
         "1 stopped by --fail-fast, 2 usage error, 130 interrupted.",
     )
-    p.add_argument("--method", required=True, help="registered method name (see `mattebench list`)")
+    p.add_argument("--method", default=None, help="registered method name (see `mattebench list`); onnx / tflite run an exported model (-m model=PATH)")
+    add_input_arguments(p)
     p.add_argument("--dataset", required=True, help="registered dataset name")
     p.add_argument("--data-root", default=None, help="folder holding the dataset (see datasets/<name>/README.md)")
     p.add_argument("-m", dest="method_opts", action="append", default=[], metavar="KEY=VALUE", help="method option (repeatable)")
@@ -65,6 +67,7 @@ def make_executor(args: argparse.Namespace) -> Optional[Executor]:
 
 def run(args: argparse.Namespace) -> int:
     mopts = parse_options(args.method_opts)
+    args.method = resolve_input(args, mopts)
     dopts = parse_options(args.dataset_opts)
     if args.checkpoint:
         mopts["checkpoint"] = args.checkpoint
@@ -85,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         executor=make_executor(args),
         debug=getattr(args, "debug", False),
         command="mattebench " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        save_alphas=args.save_alphas,
     )
     print_summary(summary)
     return EXIT_SAMPLE_ERRORS if summary["counts"]["error"] else 0
