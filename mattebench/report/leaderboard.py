@@ -76,6 +76,11 @@ def _method_cell(s: dict[str, Any]) -> str:
         name += " †"
     if card.get("family") == FAMILY_REFERENCE or card.get("name") in ("trimap-midpoint",):
         name += " (reference)"
+    source = str(((s.get("provenance") or {}).get("input") or {}).get("source", ""))
+    if source == "scored from saved predictions":
+        name += " (saved predictions)"
+    elif source.startswith("exported "):
+        name += f" ({source.split()[1]})"
     return name
 
 
@@ -160,7 +165,8 @@ def render_dataset(dataset: str, summaries: list[dict[str, Any]]) -> str:
             )
         lines += [f"## {title}", "", tabulate(table, headers=headers, tablefmt="github", disable_numparse=True), ""]
     if any(s.get("subset") for s in shown):
-        lines += ["\\* evaluated on a subset of the dataset (`--limit`); compare such rows only with each other.", ""]
+        lines += ["\\* evaluated on a subset of the dataset (`--limit`, or a partial dataset tree: see the run's provenance note); "
+                  "compare such rows only with each other.", ""]
     if notes:
         lines += ["## Provenance", ""]
         lines += [f"[^{i}]: {n}" for i, n in enumerate(notes, 1)]

@@ -257,6 +257,9 @@ def _row(dataset: str, s: dict[str, Any], rank: int, cols: list[str], best: dict
     dagger = ' <span title="pretrained variant">†</span>' if is_pretrained_run(s) else ""
     method_link = f'<a href="{_href("methods", _file_name(str(s["method"])) + ".html")}">{_e(s["method"])}</a>'
     tag = f' <span class="note">@{_e(s["tag"])}</span>' if s.get("tag") else ""
+    source = str(((s.get("provenance") or {}).get("input") or {}).get("source", ""))
+    if source:  # inputs users bring: "scored from saved predictions", "exported ONNX model"
+        tag += f' <span class="note">({_e(source)})</span>'
     # The row group names the family (the method card page shows it as a badge).
     cells = [f'<td class="rank">{rank}</td>', f'<th scope="row">{method_link}{tag}{dagger}</th>']
     for k in [*cols, "predict_ms"]:
