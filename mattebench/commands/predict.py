@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import MattebenchError
 from ..io import list_images, read_trimap, write_alpha, write_image
+from ..prediction_io import write_alpha16
 from ..registry import create_method, method_card
 from ..video.frames import input_kind, iter_frames
 from ..video.ofd import CLOSE, FAR, OneFrameDelay
@@ -35,6 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=1, help="images per forward pass when the method has a batch path (GPU throughput)")
     p.add_argument("--background", default="green", help="composite background: green, white, black, blue, transparent (RGBA), or none")
     p.add_argument("-m", dest="method_opts", action="append", default=[], metavar="KEY=VALUE", help="method option (repeatable)")
+    p.add_argument("--bits", type=int, choices=(8, 16), default=8,
+                   help="matte PNG depth: 8 (default) or 16 (what `run --save-alphas` writes; `run --predictions` reads both)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -99,7 +102,10 @@ def run(args: argparse.Namespace) -> int:
 
     def emit(name: str, image: np.ndarray, alpha: np.ndarray) -> None:
         nonlocal written
-        write_alpha(out / "alpha" / f"{name}.png", alpha)
+        if args.bits == 16:
+            write_alpha16(out / "alpha" / f"{name}.png", alpha)
+        else:
+            write_alpha(out / "alpha" / f"{name}.png", alpha)
         if args.background != "none":
             write_image(out / "composite" / f"{name}.png", composite(image, alpha, args.background))
         written += 1
