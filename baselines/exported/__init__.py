@@ -13,6 +13,7 @@ from typing import Any, Optional
 from mattebench.types import FAMILY_FREE, MethodCard
 
 from .model import ExportedModel, model_path
+from .presets import get_preset
 
 CARD_OPTIONS = ("name", "family", "paper", "url", "notes")
 
@@ -21,6 +22,8 @@ def _build(kind: str, ext: str, backend_type: Any, model: Optional[str], preset:
            threads: Optional[int], name: Optional[str], family: str, paper: str, url: str, notes: str,
            options: dict[str, Any]) -> ExportedModel:
     path = model_path(model, kind, ext)
+    if preset:
+        get_preset(preset)  # an unknown preset fails before the file is opened
     backend = backend_type(path, device=device, threads=threads)
     return ExportedModel(backend, path, preset, options, name, family, paper, url, notes)
 

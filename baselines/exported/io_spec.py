@@ -7,6 +7,8 @@ Options (every one optional; a preset fills them, explicit options override the 
   down to multiples of M); ``resize=area|bilinear|bicubic|nearest|antialias`` for the way in and
   ``resize_out=...`` for the matte back to the image size (``antialias``: PIL bilinear, which
   averages over the footprint when shrinking, as ``tf.image.resize(antialias=True)``);
+  ``resize_stage=uint8`` resizes the 8-bit image (rounded, as ``cv2.resize(frame)`` in most demos) and
+  ``float`` the pixel values unrounded (MODNet's official order: normalise, then resize);
 - ``channels=rgb|bgr``; ``layout=nchw|nhwc`` (default: read from the model's input shape);
 - normalisation ``scale`` (multiplies), ``mean`` and ``std`` (per channel, in the input's channel
   order) applied in ``norm_order=scale-first`` (``(x * scale - mean) / std``) or ``meanstd-first``
@@ -41,6 +43,7 @@ class IOSpec:
     multiple: int = 1
     resize: str = "bilinear"
     resize_out: str = "bilinear"
+    resize_stage: str = "uint8"
     channels: str = "rgb"
     layout: Optional[str] = None  # nchw / nhwc; None = from the model
     scale: float = 1.0 / 255.0
@@ -93,6 +96,8 @@ def build_spec(base: IOSpec, options: dict[str, Any]) -> IOSpec:
     for key in ("resize", "resize_out"):
         if key in o:
             changes[key] = _choice(o.pop(key), key, RESIZES)
+    if "resize_stage" in o:
+        changes["resize_stage"] = _choice(o.pop("resize_stage"), "resize_stage", ("uint8", "float"))
     if "channels" in o:
         changes["channels"] = _choice(str(o.pop("channels")).lower(), "channels", ("rgb", "bgr"))
     if "layout" in o:
@@ -155,10 +160,14 @@ def prepare(spec: IOSpec, image: np.ndarray, layout: str) -> np.ndarray:
     x = np.asarray(image)
     if x.ndim == 2:
         x = np.repeat(x[:, :, None], 3, axis=2)
-    x = x[:, :, :3].astype(np.float32)
+    x = x[:, :, :3]
     if spec.channels == "bgr":
         x = x[:, :, ::-1]
-    x = resize(np.ascontiguousarray(x), model_size(spec, *x.shape[:2]), spec.resize)
+    size = model_size(spec, *x.shape[:2])
+    if spec.resize_stage == "uint8" and spec.resize != "antialias":
+        x = resize(np.ascontiguousarray(x.astype(np.uint8)), size, spec.resize).astype(np.float32)
+    else:
+        x = resize(np.ascontiguousarray(x.astype(np.float32)), size, spec.resize)
     mean, std = np.asarray(spec.mean, np.float32), np.asarray(spec.std, np.float32)
     if spec.norm_order == "scale-first":
         x = (x * np.float32(spec.scale) - mean) / std

@@ -32,7 +32,7 @@ PRESETS: dict[str, Preset] = {
     # multiples of 32, cv2.INTER_AREA in and out; onnx/export_onnx.py names the tensors input / output.
     "modnet": Preset(
         "modnet",
-        IOSpec(ref_size=512, multiple=32, resize="area", resize_out="area", channels="rgb", scale=1.0 / 255.0,
+        IOSpec(ref_size=512, multiple=32, resize="area", resize_out="area", resize_stage="float", channels="rgb", scale=1.0 / 255.0,
                mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), output="output", channel=0, activation="none"),
         "ZHKKKe/MODNet onnx/inference_onnx.py (x in [-1, 1], reference size 512, multiples of 32, INTER_AREA)",
         paper="Ke et al., MODNet: Real-Time Trimap-Free Portrait Matting via Objective Decomposition, AAAI 2022",
@@ -42,7 +42,7 @@ PRESETS: dict[str, Preset] = {
     # sigmoid-activated; MediaPipe's ImageToTensor downscales with antialiasing, the mask is upsampled bilinearly.
     "mediapipe-selfie": Preset(
         "mediapipe-selfie",
-        IOSpec(size=(256, 256), resize="antialias", resize_out="bilinear", channels="rgb", scale=1.0 / 255.0,
+        IOSpec(size=(256, 256), resize="antialias", resize_stage="float", resize_out="bilinear", channels="rgb", scale=1.0 / 255.0,
                channel=0, activation="none"),
         "MediaPipe selfie segmentation model card (256x256x3 float in [0, 1], 256x256x1 sigmoid output)",
         paper="Google MediaPipe Selfie Segmentation (model card, 2021)",
@@ -51,7 +51,7 @@ PRESETS: dict[str, Preset] = {
     ),
     "mediapipe-selfie-landscape": Preset(
         "mediapipe-selfie-landscape",
-        IOSpec(size=(144, 256), resize="antialias", resize_out="bilinear", channels="rgb", scale=1.0 / 255.0,
+        IOSpec(size=(144, 256), resize="antialias", resize_stage="float", resize_out="bilinear", channels="rgb", scale=1.0 / 255.0,
                channel=0, activation="none"),
         "MediaPipe selfie segmentation (landscape) model card (144x256x3 float in [0, 1], one sigmoid channel)",
         paper="Google MediaPipe Selfie Segmentation (model card, 2021)",
