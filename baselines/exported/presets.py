@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from .io_spec import IOSpec, ModelSpecError
 
 SEGMENTATION_NOTE = (
-    "A portrait SEGMENTATION model (soft mask, no fine hair) used as a trimap-free matting baseline: it is what many "
+    "A segmentation model used as a trimap-free matting baseline (a portrait soft mask, no fine hair): it is what many "
     "users pick instead of a matting network, so it is scored like one."
 )
 
