@@ -245,3 +245,27 @@ def test_predict_folder_scores_like_the_run(tmp_path):
         assert eight["means"]["mad_whole"] == pytest.approx(run["means"]["mad_whole"], abs=0.5 / 255)
     finally:
         unregister_method("blur-test")
+
+
+def test_clip_frames_round_trip_and_are_matched_by_frame(tmp_path):
+    """Clips: <run>/alphas/<clip id>/<frame>.png; a replay matches every metric; a missing frame is an error row."""
+    from mattebench.data.synthetic import SyntheticVideoDataset
+
+    ds = SyntheticVideoDataset(n_clips=2, frames=3, size=(80, 64))
+    out = tmp_path / "runs"
+    rows, summary = evaluate(BlurMethod(), ds, out=out, save_alphas="clip-01")
+    alphas = out / ds.card.name / "blur-test" / "alphas"
+    assert sorted(p.relative_to(alphas).as_posix() for p in alphas.rglob("*.png")) == [f"clip-01/{i:05d}.png" for i in range(3)]
+    evaluate(BlurMethod(), ds, out=tmp_path / "all", save_alphas="all", fresh=True)
+    all_alphas = tmp_path / "all" / ds.card.name / "blur-test" / "alphas"
+    (all_alphas / "clip-00" / "00001.png").rename(all_alphas / "clip-00" / "1.png")  # by index works too
+    rows2, _ = evaluate(SavedPredictions(all_alphas, name="replay"), ds)
+    cols = [c for c in summary["means"] if c not in ("predict_ms",)]
+    for a, b in zip(sorted(rows, key=lambda r: r["id"]), sorted(rows2, key=lambda r: r["id"])):
+        assert b["status"] == "ok"
+        for c in cols:
+            assert (a[c] == b[c]) or (math.isnan(a[c]) and math.isnan(b[c])), (a["id"], c)
+    (all_alphas / "clip-01" / "00002.png").unlink()
+    rows3, _ = evaluate(SavedPredictions(all_alphas, name="replay"), ds)
+    bad = {r["id"]: r for r in rows3}["clip-01"]
+    assert bad["status"] == "error" and "clip-01/00002" in bad["error"]
