@@ -15,6 +15,8 @@ from typing import Any, Optional, Sequence
 from .types import ExternalInput
 
 SHOW_NAMES = 10
+# Registered names of the methods built from a user's file (baselines.saved_predictions, baselines.exported).
+USER_INPUT_METHODS = ("predictions", "onnx", "tflite")
 
 
 class UnmatchedPredictions(UserWarning):

@@ -19,7 +19,7 @@ from . import provenance
 from .data import trimap as trimap_recipe
 from .errors import MattebenchError
 from .registry import create_method, load_dataset, method_card
-from .run_inputs import external_identity, subset_reason
+from .run_inputs import USER_INPUT_METHODS, external_identity, subset_reason
 from .saved_alphas import AlphaSelection, AlphaSink
 from .scorer import QUANTISATION, Scorer, metric_columns, scorer_columns
 from .store import RunStore, read_rows, run_dir
@@ -152,7 +152,8 @@ def evaluate(
         mname = method_name or method
         # A remote executor builds the method on its workers (where the GPUs are): the driver
         # needs only the card, so it does not load the model a second time.
-        method_obj = None if remote else create_method(method, **method_options)
+        # Inputs the user brings are built here too: their card (name) and file hashes are the run's identity.
+        method_obj = None if remote and method not in USER_INPUT_METHODS else create_method(method, **method_options)
     else:
         method_obj = method
         mname = method_name or getattr(getattr(method, "card", None), "name", None) or getattr(method, "name", None) or type(method).__name__

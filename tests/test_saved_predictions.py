@@ -269,3 +269,25 @@ def test_clip_frames_round_trip_and_are_matched_by_frame(tmp_path):
     rows3, _ = evaluate(SavedPredictions(all_alphas, name="replay"), ds)
     bad = {r["id"]: r for r in rows3}["clip-01"]
     assert bad["status"] == "error" and "clip-01/00002" in bad["error"]
+
+
+class FakeRemote:
+    """A remote-style executor (builds the Scorer from its spec, as Ray workers do) run in-process."""
+
+    name, workers, remote = "fake-remote", 1, True
+
+    def run(self, scorer, spec, ids):
+        worker = spec.build()
+        for i in ids:
+            yield worker.score(i)
+
+
+def test_remote_executor_keeps_name_and_folder_identity(tmp_path, tiny_registered):
+    d = write_folder(tmp_path / "preds")
+    _, summary = evaluate("predictions", tiny_registered, method_options={"dir": str(d), "name": "mine"},
+                          executor=FakeRemote(), out=tmp_path / "runs")
+    assert summary["method"] == "mine" and summary["counts"]["ok"] == 6
+    settings = json.loads((tmp_path / "runs" / tiny_registered / "mine" / "run.json").read_text())
+    assert len(settings["predictions_fingerprint"]) == 64
+    with pytest.raises(MattebenchError, match="local executor"):
+        evaluate("trimap-midpoint", tiny_registered, executor=FakeRemote(), out=tmp_path / "runs", save_alphas="all")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..run_inputs import USER_INPUT_METHODS as EXTERNAL_METHODS
 from ._options import OptionError
-
-EXTERNAL_METHODS = ("predictions", "onnx", "tflite")
 
 
 def add_input_arguments(p: argparse.ArgumentParser) -> None:
