@@ -186,3 +186,16 @@ def test_onnx_file_that_is_not_a_matting_model(tmp_path, capsys):
     assert rc == 2 and "not a matting" in err and "Traceback" not in err
     rc = main(["run", "--method", "onnx", "--dataset", "synthetic", "--limit", "1", "--out", str(tmp_path / "r")])
     assert rc == 2 and "model=PATH" in capsys.readouterr().err
+
+
+def test_cuda_device_uses_the_cuda_provider_only_when_available(modnet_export, monkeypatch):
+    import onnxruntime as ort
+
+    _, path = modnet_export
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        m = create_onnx(model=str(path), preset="modnet", device="cuda")
+        assert "CUDAExecutionProvider" in m.backend.runtime
+    else:
+        with pytest.warns(UserWarning, match="no CUDA provider"):
+            m = create_onnx(model=str(path), preset="modnet", device="cuda")
+        assert "CPUExecutionProvider" in m.backend.runtime
