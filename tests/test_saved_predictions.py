@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -291,3 +292,17 @@ def test_remote_executor_keeps_name_and_folder_identity(tmp_path, tiny_registere
     assert len(settings["predictions_fingerprint"]) == 64
     with pytest.raises(MattebenchError, match="local executor"):
         evaluate("trimap-midpoint", tiny_registered, executor=FakeRemote(), out=tmp_path / "runs", save_alphas="all")
+
+
+def test_site_marks_source_and_partial_tree(tmp_path):
+    from mattebench.report.site import write_site
+
+    class PartialTiny(TinyDataset):
+        partial = (6, 10)
+
+    d = write_folder(tmp_path / "preds")
+    _, summary = evaluate(SavedPredictions(d, name="mine"), PartialTiny(), out=tmp_path / "runs")
+    assert summary["subset"] and summary["subset_reason"] == "partial tree: 6 of the dataset's 10 samples are present"
+    index = write_site(tmp_path / "runs", tmp_path / "lb")
+    html = Path(index).read_text()
+    assert "(scored from saved predictions)" in html and "partial tree: 6 of the dataset" in html
