@@ -173,8 +173,6 @@ def _vector_model(path: Path) -> Path:
 
 
 def test_onnx_file_that_is_not_a_matting_model(tmp_path, capsys):
-    from conftest import TinyDataset  # noqa: F401  (the registry needs no dataset for this error)
-
     path = _vector_model(tmp_path / "classifier.onnx")
     with pytest.raises(ModelSpecError, match=r"input has shape \[1, 10\].*not a matting"):
         create_onnx(model=str(path))

@@ -120,8 +120,6 @@ def test_whole_metrics_on_real_portrait_match_reference(ppm):
 @pytest.mark.parametrize("method", ["closed-form", "knn"])
 def test_classical_methods_on_real_images(alphamatting, method, tmp_path):
     """On two real images (downscaled to keep the test short) the solvers beat the trimap midpoint by far."""
-    from mattebench.data.folder import FolderDataset  # noqa: F401  (registered name used below)
-
     import cv2
 
     m = create_method(method)

@@ -15,8 +15,7 @@ from typing import Any, Optional, Protocol, Sequence
 import numpy as np
 
 from mattebench import provenance
-from mattebench.errors import MattebenchError
-from mattebench.types import FAMILY_FREE, MethodCard
+from mattebench.types import MethodCard
 
 from ..saved_predictions import card_from_options
 from .io_spec import IOSpec, ModelSpecError, alpha_map, build_spec, prepare, restore
@@ -136,7 +135,3 @@ def model_path(model: Optional[str | os.PathLike[str]], kind: str, ext: str) -> 
     if not p.is_file():
         raise ModelSpecError(f"-m model={p}: no such file")
     return p
-
-
-FAMILY_DEFAULT = FAMILY_FREE
-__all__ = ["ExportedModel", "model_path", "MattebenchError"]
