@@ -10,7 +10,10 @@ Value conventions (the dtype says the range, never the values):
 - float files and arrays (TIFF mode F, ``.npy`` float): alpha in [0, 1] as stored (checked later);
 - 3- or 4-channel files: accepted only when the colour channels are equal (grey saved as RGB), or
   the colour is constant and the matte sits in the alpha channel; anything else is refused, since
-  guessing a grey conversion would score a number the user never wrote.
+  guessing a grey conversion would score a number the user never wrote. One exception: a grey matte
+  saved as a colour JPEG comes back with channels a few levels apart (chroma subsampling and
+  rounding); up to ``JPEG_GREY_SPREAD`` levels the channels are averaged (and rounded).
+- ``.npy`` arrays may carry leading or trailing axes of size 1 (1xHxW, 1x1xHxW, HxWx1).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 PREDICTION_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".npy")
 PNG16_MAX = 65535
+JPEG_GREY_SPREAD = 4  # levels (of 255) between the channels of a grey matte stored as a colour JPEG
 
 
 def quantise16(alpha: np.ndarray) -> np.ndarray:
@@ -52,6 +56,8 @@ def write_alpha16(path: PathLike, alpha: np.ndarray) -> None:
 
 
 def _from_array(a: np.ndarray, path: Path) -> np.ndarray:
+    while a.ndim > 2 and a.shape[0] == 1:  # 1xHxW, 1x1xHxW (an array saved with its batch axes)
+        a = a[0]
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[:, :, 0]
     if a.ndim == 3 and a.shape[2] in (3, 4):
@@ -60,6 +66,8 @@ def _from_array(a: np.ndarray, path: Path) -> np.ndarray:
             a = a[:, :, 3]
         elif np.array_equal(colour[..., 0], colour[..., 1]) and np.array_equal(colour[..., 0], colour[..., 2]):
             a = colour[..., 0]
+        elif path.suffix.lower() in (".jpg", ".jpeg") and colour.dtype == np.uint8 and _spread(colour) <= JPEG_GREY_SPREAD:
+            a = np.round(colour.astype(np.float32).mean(axis=2)).astype(np.uint8)
         else:
             raise PredictionError(f"{path}: prediction is a colour image with unequal channels; save the matte as one grey channel")
     if a.ndim != 2:
@@ -73,6 +81,11 @@ def _from_array(a: np.ndarray, path: Path) -> np.ndarray:
     if a.dtype == np.bool_:
         return a.astype(np.float32)
     raise PredictionError(f"{path}: prediction dtype {a.dtype} is not uint8, uint16 or float")
+
+
+def _spread(colour: np.ndarray) -> int:
+    c = colour.astype(np.int16)
+    return int(max(np.abs(c[..., 0] - c[..., 1]).max(), np.abs(c[..., 0] - c[..., 2]).max()))
 
 
 def read_prediction(path: PathLike) -> np.ndarray:

@@ -197,3 +197,12 @@ def test_cuda_device_uses_the_cuda_provider_only_when_available(modnet_export, m
         with pytest.warns(UserWarning, match="no CUDA provider"):
             m = create_onnx(model=str(path), preset="modnet", device="cuda")
         assert "CPUExecutionProvider" in m.backend.runtime
+
+
+def test_output_in_the_other_layout_is_recognised():
+    nhwc = np.zeros((1, 8, 6, 2), np.float32)
+    nhwc[..., 1] = 0.25
+    assert np.allclose(alpha_map(build_spec(IOSpec(), {"channel": 1}), nhwc, "nchw", "t"), 0.25)
+    nchw = np.zeros((1, 2, 8, 6), np.float32)
+    nchw[:, 1] = 0.75
+    assert np.allclose(alpha_map(build_spec(IOSpec(), {"channel": 1}), nchw, "nhwc", "t"), 0.75)

@@ -306,3 +306,22 @@ def test_site_marks_source_and_partial_tree(tmp_path):
     index = write_site(tmp_path / "runs", tmp_path / "lb")
     html = Path(index).read_text()
     assert "(scored from saved predictions)" in html and "partial tree: 6 of the dataset" in html
+
+
+def test_grey_jpeg_saved_in_colour_and_batched_npy(tmp_path):
+    import cv2
+
+    p = blurred(0)
+    grey = np.round(p * 255).astype(np.uint8)
+    colour = np.repeat(grey[..., None], 3, axis=2).astype(np.int16)
+    colour[..., 1] += 2  # what chroma subsampling does to a grey matte stored as a colour JPEG
+    _cv2_write(tmp_path / "a.jpg", np.clip(colour, 0, 255).astype(np.uint8))
+    got = read_prediction(tmp_path / "a.jpg")
+    assert got.shape == grey.shape and float(np.abs(got - grey / 255.0).max()) < 6 / 255
+    tinted = np.repeat(grey[..., None], 3, axis=2)
+    tinted[..., 2] = 255 - tinted[..., 2]
+    _cv2_write(tmp_path / "b.jpg", tinted)
+    with pytest.raises(MattebenchError, match="unequal channels"):
+        read_prediction(tmp_path / "b.jpg")
+    np.save(tmp_path / "c.npy", p[None, None])
+    assert np.array_equal(read_prediction(tmp_path / "c.npy"), p)

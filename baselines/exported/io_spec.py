@@ -30,6 +30,7 @@ from mattebench.errors import MattebenchError, PredictionError
 RESIZES = ("area", "bilinear", "bicubic", "nearest", "antialias")
 ACTIVATIONS = ("none", "sigmoid", "softmax")
 NORM_ORDERS = ("scale-first", "meanstd-first")
+MAX_OUTPUT_CHANNELS = 4  # more is no alpha / class-score axis of a portrait model
 
 
 class ModelSpecError(MattebenchError):
@@ -195,6 +196,10 @@ def alpha_map(spec: IOSpec, out: np.ndarray, layout: str, where: str) -> np.ndar
     if a.ndim != 3:
         raise PredictionError(f"{where}: model output has shape {np.shape(out)}; expected a map (1xCxHxW or 1xHxWxC)")
     axis = 0 if layout == "nchw" else 2
+    # The output may use the other layout than the input (TF-converted graphs): a few channels at one end
+    # and a map's sides at the other say which.
+    if a.shape[axis] > MAX_OUTPUT_CHANNELS and a.shape[2 - axis] <= MAX_OUTPUT_CHANNELS:
+        axis = 2 - axis
     if spec.activation == "softmax":
         a = _softmax(a, axis)
     if not 0 <= spec.channel < a.shape[axis]:
