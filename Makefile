@@ -21,7 +21,7 @@ MODNET_TRIMAP_CKPT ?= checkpoints/modnet-trimap-synthetic.ckpt
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.mattebench-installed
 
-.PHONY: install demo test test-slow train-modnet train-modnet-trimap clean-runs
+.PHONY: install demo test test-slow train-modnet train-modnet-trimap clean-runs real-leaderboard
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -69,3 +69,34 @@ train-modnet-trimap: install
 
 clean-runs:
 	rm -rf runs
+
+# The real leaderboard (leaderboards/real/): real photographs and real pretrained models, none of them committed.
+# REALDATA holds ppm100-dev/ (41 of PPM-100's 100 pairs, downscaled to 1024 px) and alphamatting-lowres/;
+# REALMODELS the segmentation exports (see ../shared/models/README.md). One thread per run: CPU is shared.
+# Classical solvers run on alphamatting (official Trimap1); on the 1024 px portraits they would take
+# over 10 minutes each here, so PPM-100 gets only trimap-midpoint among the trimap-based rows.
+REALDATA ?= ../shared/realdata
+REALMODELS ?= ../shared/models
+REAL_RUNS ?= runs-real
+REAL_CLASSICAL ?= closed-form knn
+REAL_RUN = OMP_NUM_THREADS=1 $(BIN)/mattebench run --out $(REAL_RUNS) --quiet
+OK_OR_FAILED_ROWS = || test $$? -eq 3
+real-leaderboard: install
+	$(REAL_RUN) --dataset ppm100 --data-root $(REALDATA)/ppm100-dev --method tflite --name mediapipe-selfie \
+		-m model=$(REALMODELS)/selfie_segmentation.tflite -m preset=mediapipe-selfie -m threads=1 $(OK_OR_FAILED_ROWS)
+	$(REAL_RUN) --dataset ppm100 --data-root $(REALDATA)/ppm100-dev --method onnx --name sinet \
+		-m model=$(REALMODELS)/SINet_Softmax.onnx -m preset=sinet-softmax -m threads=1 $(OK_OR_FAILED_ROWS)
+	$(REAL_RUN) --dataset ppm100 --data-root $(REALDATA)/ppm100-dev --method onnx --name prisma-portrait \
+		-m model=$(REALMODELS)/prisma_nchw.onnx -m preset=prisma-portrait -m threads=1 $(OK_OR_FAILED_ROWS)
+	$(REAL_RUN) --dataset ppm100 --data-root $(REALDATA)/ppm100-dev --method onnx --name deeplab-portrait \
+		-m model=$(REALMODELS)/deeplab_nchw.onnx -m preset=deeplab-portrait -m threads=1 $(OK_OR_FAILED_ROWS)
+	$(REAL_RUN) --dataset ppm100 --data-root $(REALDATA)/ppm100-dev --method trimap-midpoint $(OK_OR_FAILED_ROWS)
+	@if [ -f $(MODNET_CKPT) ]; then \
+		$(REAL_RUN) --dataset ppm100 --data-root $(REALDATA)/ppm100-dev --method modnet --checkpoint $(MODNET_CKPT) \
+			-m threads=1 $(OK_OR_FAILED_ROWS); \
+	else echo "(MODNet is left out: no $(MODNET_CKPT); \`make train-modnet\` trains one on synthetic)"; fi
+	$(REAL_RUN) --dataset alphamatting --data-root $(REALDATA)/alphamatting-lowres --method trimap-midpoint $(OK_OR_FAILED_ROWS)
+	@for m in $(REAL_CLASSICAL); do \
+		$(REAL_RUN) --dataset alphamatting --data-root $(REALDATA)/alphamatting-lowres --method $$m || test $$? -eq 3 || exit $$?; \
+	done
+	$(BIN)/mattebench leaderboard --runs $(REAL_RUNS) --out leaderboards/real --html

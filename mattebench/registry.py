@@ -172,7 +172,7 @@ def register_method(name: str, factory: Optional[F] = None, *, card: Optional[Me
     return deco(factory) if factory is not None else deco
 
 
-def create_method(name: str, **options: Any) -> Any:
+def create_method(name: str, /, **options: Any) -> Any:
     """Build a registered method with its options (``checkpoint=``, ``device=``, ...)."""
     entry = _methods.entry(name)
     method = _call_factory("method", name, entry.factory, (), options)

@@ -20,9 +20,11 @@ from .data import trimap as trimap_recipe
 from .data.variant import variant_of, variant_tag
 from .errors import MattebenchError
 from .registry import create_method, load_dataset, method_card
+from .run_inputs import USER_INPUT_METHODS, external_identity, subset_reason
+from .saved_alphas import AlphaSelection, AlphaSink
 from .scorer import QUANTISATION, Scorer, metric_columns, scorer_columns
 from .store import RunStore, read_rows, run_dir
-from .types import MethodCard
+from .types import ExternalInput, MethodCard
 
 
 class SampleFailed(MattebenchError):
@@ -134,6 +136,7 @@ def evaluate(
     debug: bool = False,
     command: Optional[str] = None,
     conventions: Union[None, str, tuple[str, ...], list[str]] = None,
+    save_alphas: Union[str, list[str], None] = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Score ``method`` on ``dataset``; returns (rows, summary).
 
@@ -141,6 +144,9 @@ def evaluate(
     ``<out>/<dataset>/<method>[@tag]/`` and resumes there; without, nothing is written.
     ``conventions`` (e.g. ``"gca,rvm"``) adds the toolkit-convention columns of
     :mod:`mattebench.conventions`; the set is part of the run's identity.
+    ``save_alphas`` ("all" or ids) stores predictions as 16-bit PNGs there (mattebench.saved_alphas).
+    A method built from the user's file (ExternalInput: saved predictions, ONNX, TFLite) names the run
+    by its card (``name=``) and adds the file's hashes to the run identity.
     """
     from .conventions import parse as parse_conventions
 
@@ -160,12 +166,15 @@ def evaluate(
         mname = method_name or method
         # A remote executor builds the method on its workers (where the GPUs are): the driver
         # needs only the card, so it does not load the model a second time.
-        method_obj = None if remote else create_method(method, **method_options)
+        # Inputs the user brings are built here too: their card (name) and file hashes are the run's identity.
+        method_obj = None if remote and method not in USER_INPUT_METHODS else create_method(method, **method_options)
     else:
         method_obj = method
         mname = method_name or getattr(getattr(method, "card", None), "name", None) or getattr(method, "name", None) or type(method).__name__
     if isinstance(method, str) and isinstance(dataset, str):
         spec = ScorerSpec(method, method_options, dataset, data_root, dataset_options, debug, conv)
+    if method_name is None and isinstance(method_obj, ExternalInput):
+        mname = method_obj.card.name
     card = method_card(mname) if method_obj is None else _card_of(method_obj, mname)
     scorer = Scorer(method_obj, ds, card, debug=debug, conventions=conv)
     columns = scorer_columns(scorer)
@@ -192,6 +201,13 @@ def evaluate(
     }
     if conv:  # absent without conventions, so earlier runs keep their identity and resume
         identity["conventions"] = list(conv)
+    identity.update(external_identity(method_obj, ids))
+    selection = AlphaSelection.parse(save_alphas)
+    if selection is not None:
+        if out is None or remote:
+            raise MattebenchError("--save-alphas needs a run folder (--out) and the local executor (the driver writes the files)")
+        identity["prediction_rounding"] = "16-bit (--save-alphas)"
+        scorer.alpha_sink = AlphaSink(run_dir(out, dname, mname, tag), selection)
     started = provenance.now()
     store: Optional[RunStore] = None
     if out is not None:
@@ -231,7 +247,8 @@ def evaluate(
             "method": mname,
             "tag": tag,
             "complete": complete and summary["counts"]["pending"] == 0,
-            "subset": (limit is not None and len(ids) < len(ds.ids())),
+            "subset": subset_reason(ds, limit, len(ds.ids()), len(ids)) is not None,
+            "subset_reason": subset_reason(ds, limit, len(ds.ids()), len(ids)),
             "n_dataset": len(ds.ids()),
             **({"dataset_variant": variant} if variant else {}),
             **summary,
@@ -252,8 +269,11 @@ def evaluate(
                 "checkpoint_sha256": ck_hash,
                 "trimap_recipe": trimap_recipe.describe(variant.get("trimap_radius")),
                 "quantisation": QUANTISATION,
-                "notes": [n for n in [scorer._flow_note, *getattr(executor, "notes", ())] if n] + sample_notes.provenance_lines(note_counts),
+                "notes": [n for n in [scorer._flow_note, *getattr(executor, "notes", ()), subset_reason(ds, limit, len(ds.ids()), len(ids))] if n]
+                + sample_notes.provenance_lines(note_counts),
                 "sample_notes": note_counts,
+                "input": {k: v for k, v in identity.items() if k.startswith(("source", "predictions_", "model_"))} or None,
+                "saved_alphas": scorer.alpha_sink.record() if scorer.alpha_sink is not None else None,
                 "executor": executor.name,
                 "workers": executor.workers,
                 "started": started,

@@ -9,6 +9,7 @@ Ray) build one Scorer per worker and feed it ids.
 from __future__ import annotations
 
 import math
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ import numpy as np
 from . import metrics as M
 from . import sample_notes
 from .errors import PredictionError, SampleError
-from .types import Clip, DatasetCard, MethodCard, Sample
+from .types import Clip, DatasetCard, MethodCard, Sample, SavedPredictionSource
 
 QUANTISATION = "unknown protocol: pred and gt as uint8(clip(round(255*a))); whole protocol: float prediction"
 
@@ -97,6 +98,9 @@ class Scorer:
     debug: bool = False
     _flow_note: Optional[str] = None
     conventions: tuple[str, ...] = ()  # toolkit conventions (mattebench.conventions), scored after the reference
+    # run --save-alphas: an AlphaSink (mattebench.saved_alphas) that rounds every prediction to what a
+    # 16-bit PNG holds before it is scored and stores the chosen ids, so the files reproduce the run.
+    alpha_sink: Any = None
 
     def __post_init__(self) -> None:
         if not self.columns:
@@ -133,7 +137,12 @@ class Scorer:
         row[sample_notes.NOTES] = sample_notes.encode(sample_notes.notes_of(getattr(item, "metadata", None) or {}))
         return row
 
-    def _predict(self, image: np.ndarray, trimap: Optional[np.ndarray], item: Any, where: str) -> tuple[np.ndarray, float]:
+    def _predict(self, image: np.ndarray, trimap: Optional[np.ndarray], item: Any, where: str,
+                 pred_id: Optional[str] = None) -> tuple[np.ndarray, float]:
+        if isinstance(self.method, SavedPredictionSource):  # saved mattes: asked by id, never shown the sample
+            t0 = time.perf_counter()
+            pred = self.method.prediction_for(pred_id or item.id, image.shape[:2])
+            return self._kept(pred_id or item.id, check_prediction(pred, image.shape[:2], where)), time.perf_counter() - t0
         observe = getattr(self.method, "observe", None)
         if callable(observe):  # only sanity-check methods (gt-echo) look at the ground truth
             observe(item)
@@ -143,7 +152,10 @@ class Scorer:
         t0 = time.perf_counter()
         pred = _call_method(self.method.predict, where, image, tri)
         dt = time.perf_counter() - t0
-        return check_prediction(pred, image.shape[:2], where), dt
+        return self._kept(pred_id or item.id, check_prediction(pred, image.shape[:2], where)), dt
+
+    def _kept(self, pred_id: str, pred: np.ndarray) -> np.ndarray:
+        return pred if self.alpha_sink is None else self.alpha_sink.keep(pred_id, pred)
 
     def _score_sample(self, s: Sample) -> dict[str, Any]:
         where = str(s.metadata.get("image_path", s.id))
@@ -183,18 +195,21 @@ class Scorer:
             tri_all = [c.trimaps.get(i) for i in range(n)] if self.method_card.needs_trimap else None
             preds = dict(enumerate(_call_method(lambda: list(seq(list(frames), tri_all)), str(c.id))))
             n_pred = n
-        elif self.method_card.needs_trimap:
-            # A trimap-based method can only run where a trimap exists: the annotated frames.
-            preds = {i: self._predict(frames[i], c.trimaps.get(i), c, f"{c.id} frame {i}")[0] for i in idx}
+        elif self.method_card.needs_trimap or isinstance(self.method, SavedPredictionSource):
+            # A trimap-based method can only run where a trimap exists: the annotated frames (saved
+            # predictions are needed only there too).
+            preds = {i: self._predict(frames[i], c.trimaps.get(i), c, f"{c.id} frame {i}", frame_id(c, i))[0] for i in idx}
             n_pred = len(idx)
         else:
             # Every frame in order, so that methods with state (OFD, recurrent nets) see the sequence.
             preds = {}
             for i in range(n):
-                preds[i] = self._predict(frames[i], None, c, f"{c.id} frame {i}")[0]
+                preds[i] = self._predict(frames[i], None, c, f"{c.id} frame {i}", frame_id(c, i))[0]
             n_pred = n
         dt = (time.perf_counter() - t0) / max(1, n_pred)
         checked = {i: check_prediction(preds.get(i), frames[i].shape[:2], f"{c.id} frame {i}") for i in idx}
+        if callable(seq):
+            checked = {i: self._kept(frame_id(c, i), a) for i, a in checked.items()}
         per_frame: list[dict[str, float]] = []
         for i in idx:
             scores: dict[str, float] = {}
@@ -226,6 +241,13 @@ class Scorer:
 
             out.update(C.score_clip([checked[i] for i in idx], [c.alphas[i] for i in idx], self.conventions))
         return out
+
+
+def frame_id(clip: Clip, i: int) -> str:
+    """``<clip id>/<frame>``: the frame's file stem when the dataset names its frames, else its index (5 digits)."""
+    names = clip.metadata.get("frame_names")
+    stem = os.path.splitext(str(names[i]))[0] if names and i < len(names) else f"{i:05d}"
+    return f"{clip.id}/{stem}"
 
 
 def scorer_columns(scorer: Scorer) -> list[str]:

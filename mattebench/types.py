@@ -117,6 +117,35 @@ class Method(Protocol):
 
 
 @runtime_checkable
+class SavedPredictionSource(Protocol):
+    """A method whose mattes already exist (a folder of saved predictions).
+
+    The scorer asks it by sample id and expected (height, width) instead of calling ``predict``, so it
+    never sees the image or the ground truth. Clip frames are asked as ``"<clip id>/<frame>"``;
+    ``frame_ids`` lists the names a frame may have (its file stem, then its index).
+    ``prediction_for`` raises :class:`mattebench.errors.PredictionError` naming the expected path.
+    """
+
+    def prediction_for(self, sample_id: str, shape: tuple[int, int]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class ExternalInput(Protocol):
+    """A method built from a file the user brings (saved predictions, an ONNX or TFLite model).
+
+    Its card comes from the user's options (``name`` names the run folder), and ``input_identity()``
+    returns the hashes that must match for a run to resume (a model's sha256, a folder's fingerprint).
+    ``unmatched(ids)`` names inputs that match no sample id (warned about, never scored).
+    """
+
+    card: MethodCard
+
+    def input_identity(self) -> dict[str, Any]: ...
+
+    def unmatched(self, sample_ids: Sequence[str]) -> list[str]: ...
+
+
+@runtime_checkable
 class Dataset(Protocol):
     """The dataset contract. ``load`` raises :class:`mattebench.errors.SampleError` on bad input."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ import torch
 
 import mattebench
 from mattebench.errors import MattebenchError
+from mattebench.run_inputs import USER_INPUT_METHODS
 from mattebench.types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP, Sample
 
 H, W = 64, 96
@@ -38,7 +40,36 @@ def _factory_takes(name: str, option: str) -> bool:
     return False
 
 
+def _tiny_onnx_image_model() -> str:
+    """A small conv + sigmoid network exported to ONNX (dynamic H and W): the onnx runner's contract input."""
+    import tempfile
+
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    path = Path(tempfile.mkdtemp(prefix="contract-onnx-")) / "tiny.onnx"
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(4, 1, 3, padding=1), torch.nn.Sigmoid()).eval()
+    torch.onnx.export(net, (torch.zeros(1, 3, 32, 32),), str(path), input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {2: "h", 3: "w"}, "output": {2: "h", 3: "w"}}, dynamo=False)
+    return str(path)
+
+
+def _user_input_options(name: str) -> dict[str, Any]:
+    """Methods built from a user's file get one (tests/test_exported_models.py and test_saved_predictions.py hold the rest)."""
+    if name == "predictions":
+        pytest.skip("saved predictions are looked up by sample id (SavedPredictionSource.prediction_for), not predict(image): "
+                    "tests/test_saved_predictions.py holds their contract")
+    if name == "onnx":
+        return {"model": _tiny_onnx_image_model(), "name": "tiny-onnx"}
+    shared = Path(__file__).resolve().parents[1] / ".." / "shared" / "models" / "selfie_segmentation.tflite"
+    if not shared.exists():
+        pytest.skip(f"no TFLite model to build the tflite method from ({shared} is absent)")
+    return {"model": str(shared), "preset": "mediapipe-selfie", "threads": 1}
+
+
 def make_method(name: str) -> Any:
+    if name in USER_INPUT_METHODS:
+        return mattebench.create_method(name, **_user_input_options(name))
     # Trimap-free methods upscale small images to their reference size (512, MODNet's rule); a
     # reference size equal to the test image keeps the contract test cheap without changing the code path.
     options = {"ref_size": min(H, W)} if _factory_takes(name, "ref_size") and not mattebench.method_card(name).needs_trimap else {}

@@ -14,6 +14,7 @@ import numpy as np
 from ..data.trimap_values import read_checked_trimap
 from ..errors import MattebenchError, PredictionError, SampleError
 from ..io import IMAGE_EXTENSIONS, list_images, read_image, write_alpha, write_image
+from ..prediction_io import write_alpha16
 from ..registry import create_method, method_card
 from ..scorer import check_prediction
 from ..video.frames import input_kind, iter_frames
@@ -46,6 +47,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=1, help="images per forward pass when the method has a batch path (GPU throughput)")
     p.add_argument("--background", default="green", help="composite background: green, white, black, blue, transparent (RGBA), or none")
     p.add_argument("-m", dest="method_opts", action="append", default=[], metavar="KEY=VALUE", help="method option (repeatable)")
+    p.add_argument("--bits", type=int, choices=(8, 16), default=8,
+                   help="matte PNG depth: 8 (default) or 16 (what `run --save-alphas` writes; `run --predictions` reads both)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -219,7 +222,10 @@ def run(args: argparse.Namespace) -> int:
         nonlocal written
         assert frame.image is not None
         try:
-            write_alpha(out / "alpha" / f"{frame.name}.png", alpha)
+            if args.bits == 16:
+                write_alpha16(out / "alpha" / f"{frame.name}.png", alpha)
+            else:
+                write_alpha(out / "alpha" / f"{frame.name}.png", alpha)
             if args.background != "none":
                 write_image(out / "composite" / f"{frame.name}.png", composite(frame.image, alpha, args.background))
         except (OSError, ValueError) as exc:

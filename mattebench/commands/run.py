@@ -13,6 +13,7 @@ from tabulate import tabulate
 from .. import metrics as M
 from ..errors import MattebenchError
 from ..runner import Executor, evaluate
+from ._input_options import add_input_arguments, resolve_input
 from ._options import OptionError, parse_options
 
 EXIT_SAMPLE_ERRORS = 3
@@ -26,7 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "a rerun resumes. Exit codes: 0 all samples scored, 3 finished with failed samples, "
         "1 stopped by --fail-fast, 2 usage error, 130 interrupted.",
     )
-    p.add_argument("--method", required=True, help="registered method name (see `mattebench list`)")
+    p.add_argument("--method", default=None, help="registered method name (see `mattebench list`); onnx / tflite run an exported model (-m model=PATH)")
+    add_input_arguments(p)
     p.add_argument("--dataset", required=True, help="registered dataset name")
     p.add_argument("--data-root", default=None, help="folder holding the dataset (see datasets/<name>/README.md)")
     p.add_argument("-m", dest="method_opts", action="append", default=[], metavar="KEY=VALUE", help="method option (repeatable)")
@@ -78,15 +80,34 @@ def make_executor(args: argparse.Namespace) -> Optional[Executor]:
     return RayExecutor(address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
 
 
+def _plugins_in_workers(args: argparse.Namespace) -> bool:
+    """True when the method and the dataset come from entry points, which a fresh worker process finds by
+    itself; a name registered in code (a notebook, a test) exists only in this process."""
+    from .. import registry
+
+    try:
+        entries = (registry._methods.entry(args.method), registry._datasets.entry(args.dataset))
+    except MattebenchError:
+        return False
+    return all(e.origin.startswith("entry point") for e in entries)
+
+
 def local_pool(args: argparse.Namespace, mopts: dict) -> Optional[Executor]:
     """Worker processes for --jobs/--timeout (None: serial in this process)."""
     from ..executors.process import ProcessExecutorError, pool_for
     from ..registry import method_card
 
+    if getattr(args, "save_alphas", None):
+        # the stored alphas are written by the process that scores them: a pool would need a second writer
+        if getattr(args, "jobs", None) not in (None, 1) or getattr(args, "timeout", None) is not None:
+            raise OptionError("--save-alphas runs in this process: drop --jobs/--timeout (or use --jobs 1 without --timeout)")
+        return None
     try:
         card = method_card(args.method)
     except MattebenchError:
         return None  # the runner reports the unknown name
+    if getattr(args, "jobs", None) is None and getattr(args, "timeout", None) is None and not _plugins_in_workers(args):
+        return None  # the default pool only for names every worker knows by itself (entry points)
     try:
         return pool_for(args.method, card, mopts.get("device"), getattr(args, "jobs", None), getattr(args, "timeout", None))
     except ProcessExecutorError as exc:
@@ -95,6 +116,7 @@ def local_pool(args: argparse.Namespace, mopts: dict) -> Optional[Executor]:
 
 def run(args: argparse.Namespace) -> int:
     mopts = parse_options(args.method_opts)
+    args.method = resolve_input(args, mopts)
     dopts = parse_options(args.dataset_opts)
     if args.checkpoint:
         mopts["checkpoint"] = args.checkpoint
@@ -116,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         debug=getattr(args, "debug", False),
         command="mattebench " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         conventions=args.conventions,
+        save_alphas=args.save_alphas,
     )
     print_summary(summary)
     return EXIT_SAMPLE_ERRORS if summary["counts"]["error"] else 0

@@ -49,6 +49,18 @@ class AlphaMatting(PairedFolderDataset):
         super().__init__(root, trimap_snap=trimap_snap, exif=exif)
         self.options = {"trimap": self.trimap_choice, "resolution": resolution, **self.options}
 
+    # The official trimap_training_lowres.zip ships Trimap1/GT12C.png, a trimap of a 3-row-shorter crop of GT12
+    # with no image of its own: a known stray file, noted and ignored rather than failing every check.
+    KNOWN_STRAYS = ("GT12C",)
+
+    def _index(self) -> None:
+        super()._index()
+        for stem in self.KNOWN_STRAYS:
+            stray = [p for p in self.problems if f"/{stem}." in p and "has no image" in p]
+            for p in stray:
+                self.problems.remove(p)
+                self.notes.append(f"ignored a known stray file of the official download: {p.split(' has no image')[0]}")
+
     def _locate(self) -> tuple[Path, Path, Optional[Path]]:
         r = self.resolution
         base = find_dir(self.root, ("", "alphamatting", "alphamatting.com"), [f"input_training_{r}"])

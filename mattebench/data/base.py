@@ -198,6 +198,7 @@ class RealDataset:
         self.notes: list[str] = []
         self._ids: list[str] = []
         self.options: dict[str, Any] = {}
+        self.partial: Optional[tuple[int, int]] = None  # (found, expected) on a partial but consistent tree
         self.trimap_snap = False  # -d trimap_snap=true: see set_trimap_snap
 
     def set_trimap_snap(self, value: object) -> None:
@@ -238,6 +239,13 @@ class RealDataset:
         return hash_files(entries, extra)
 
     def _check_count(self, found: int, what: str) -> None:
+        if self.expected_count is not None and 0 < found < self.expected_count and not self.problems:
+            # Fewer files than the release, but every one paired: a partial tree (a dev subset, a download
+            # in progress). Usable as it is; runs on it are marked as a subset (mattebench.run_inputs).
+            self.partial = (found, self.expected_count)
+            self.notes.append(f"PARTIAL TREE: {found} of {self.expected_count} {what} present; runs score the {found} "
+                              f"pairs present and are marked as a subset (not comparable with full-set numbers)")
+            return
         if self.expected_count is not None and found != self.expected_count:
             self.problems.append(
                 f"expected {self.expected_count} {what}, found {found}: the download or extraction looks incomplete"

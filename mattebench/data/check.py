@@ -33,6 +33,7 @@ class CheckReport:
     notes: list[str] = field(default_factory=list)
     files_checked: int = 0
     modes: dict[str, dict[str, int]] = field(default_factory=dict)
+    partial: Optional[tuple[int, int]] = None  # (found, expected): a consistent tree with fewer samples than the release
 
     @property
     def ok(self) -> bool:
@@ -57,7 +58,7 @@ class CheckReport:
             lines.append("  NOT READY: fix the files above (re-download or re-extract), then run the check again.")
         else:
             lines.append(f"  fingerprint: {self.fingerprint}")
-            lines.append("  OK")
+            lines.append(f"  OK, PARTIAL: {self.partial[0]} of {self.partial[1]} samples" if self.partial else "  OK")
         return "\n".join(lines)
 
 
@@ -72,6 +73,7 @@ def check_dataset(name: str, root: Optional[str | os.PathLike[str]] = None, deep
     report.root = str(getattr(ds, "root", root))
     report.problems.extend(getattr(ds, "problems", []))
     report.notes.extend(getattr(ds, "notes", []))
+    report.partial = getattr(ds, "partial", None)
     files = getattr(ds, "files", None)
     if callable(files):
         _check_files(ds, report, deep)

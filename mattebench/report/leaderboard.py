@@ -82,6 +82,11 @@ def _method_cell(s: dict[str, Any]) -> str:
         name += " †"
     if card.get("family") == FAMILY_REFERENCE or card.get("name") in ("trimap-midpoint",):
         name += " (reference)"
+    source = str(((s.get("provenance") or {}).get("input") or {}).get("source", ""))
+    if source == "scored from saved predictions":
+        name += " (saved predictions)"
+    elif source.startswith("exported "):
+        name += f" ({source.split()[1]})"
     return name
 
 
@@ -174,7 +179,8 @@ def render_dataset(dataset: str, summaries: list[dict[str, Any]]) -> str:
     if shown:
         lines += [board_stats.explanation(_label(primary), shown), ""]
     if any(s.get("subset") for s in shown):
-        lines += ["\\* evaluated on a subset of the dataset (`--limit`); compare such rows only with each other.", ""]
+        lines += ["\\* evaluated on a subset of the dataset (`--limit`, or a partial dataset tree: see the run's provenance note); "
+                  "compare such rows only with each other.", ""]
     lines += render_conventions(shown)  # apart from the ranked tables, never ranked
     if variants:
         from .robustness import render_section

@@ -272,6 +272,9 @@ def _row(dataset: str, s: dict[str, Any], rank: int, cols: list[str], best: dict
     dagger = ' <span title="pretrained variant">†</span>' if is_pretrained_run(s) else ""
     method_link = f'<a href="{_href("methods", _file_name(str(s["method"])) + ".html")}">{_e(s["method"])}</a>'
     tag = f' <span class="note">@{_e(s["tag"])}</span>' if s.get("tag") else ""
+    source = str(((s.get("provenance") or {}).get("input") or {}).get("source", ""))
+    if source:  # inputs users bring: "scored from saved predictions", "exported ONNX model"
+        tag += f' <span class="note">({_e(source)})</span>'
     # The row group names the family (the method card page shows it as a badge).
     cells = [f'<td class="rank">{rank}</td>', f'<th scope="row">{method_link}{tag}{dagger}</th>']
     for k in [*cols, "predict_ms"]:
@@ -295,7 +298,7 @@ def _row(dataset: str, s: dict[str, Any], rank: int, cols: list[str], best: dict
     c = s.get("counts", {})
     subset = s.get("subset")
     samples = f"{c.get('ok', 0)}/{c.get('total', 0)}"
-    title = f"{c.get('ok', 0)} scored of {c.get('total', 0)}" + (f"; a subset of the {s.get('n_dataset')} in the dataset" if subset else "")
+    title = f"{c.get('ok', 0)} scored of {c.get('total', 0)}" + (f"; {s.get('subset_reason') or 'a subset of the ' + str(s.get('n_dataset')) + ' in the dataset'}" if subset else "")
     if c.get("error"):
         title += f"; {c['error']} failed"
     cells.append(f'<td class="num" title="{_e(title)}">{_e(samples)}{"*" if subset else ""}</td>')
@@ -335,8 +338,9 @@ def _dataset_section(dataset: str, shown: list[dict[str, Any]], paper: Optional[
             continue
         parts.append(_table(dataset, proto, cols, primary if primary in cols else cols[0], shown, paper))
     if any(s.get("subset") for s in shown):
-        parts.append('<p class="note">* evaluated on a subset of the dataset (<code>--limit</code>); '
-                     "compare such rows only with each other.</p>")
+        reasons = sorted({str(s.get("subset_reason")) for s in shown if s.get("subset") and s.get("subset_reason")})
+        parts.append('<p class="note">* evaluated on a subset of the dataset (<code>--limit</code>, or a partial dataset tree'
+                     + (": " + _e("; ".join(reasons)) if reasons else "") + "); compare such rows only with each other.</p>")
     if paper and paper.get(dataset):
         parts.append('<p class="note">“paper” values are the MODNet paper\'s own numbers, shown beside '
                      "what mattebench measured, never in place of it.</p>")
@@ -412,7 +416,8 @@ def render_run_page(s: Mapping[str, Any]) -> str:
     device = " ".join(x for x in (str(p.get("device", "")), f"({p['device_name']})" if p.get("device_name") else "") if x)
     samples = f"{c.get('ok', 0)} scored, {c.get('error', 0)} failed, {c.get('pending', 0)} pending of {c.get('total', 0)}"
     if s.get("subset"):
-        samples += f" (a subset of the {s.get('n_dataset')} samples in the dataset: --limit {st.get('limit')})"
+        samples += (f" ({s['subset_reason']})" if s.get("subset_reason") else
+                    f" (a subset of the {s.get('n_dataset')} samples in the dataset: --limit {st.get('limit')})")
     method_href = "../../" + _href("methods", _file_name(str(s["method"])) + ".html")
     facts = [
         ("Method", f'<a href="{method_href}">{_e(s["method"])}</a>' + (f" (tag {_e(s['tag'])})" if s.get("tag") else "")),

@@ -1,0 +1,52 @@
+"""Exported models as methods: ``--method onnx -m model=PATH`` and ``--method tflite -m model=PATH``.
+
+Options: ``preset=`` (see :mod:`.presets`: modnet, mediapipe-selfie, sinet, ...), the input/output
+options of :mod:`.io_spec`, ``name``/``family``/``paper``/``url``/``notes`` for the card (the run
+folder is named by ``name``, default the file's stem), ``device`` (onnx: the CUDA provider when
+``cuda`` and available) and ``threads``. The run identity holds the file's sha256.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from mattebench.types import FAMILY_FREE, MethodCard
+
+from .model import ExportedModel, model_path
+from .presets import get_preset
+
+CARD_OPTIONS = ("name", "family", "paper", "url", "notes")
+
+
+def _build(kind: str, ext: str, backend_type: Any, model: Optional[str], preset: Optional[str], device: Optional[str],
+           threads: Optional[int], name: Optional[str], family: str, paper: str, url: str, notes: str,
+           options: dict[str, Any]) -> ExportedModel:
+    path = model_path(model, kind, ext)
+    if preset:
+        get_preset(preset)  # an unknown preset fails before the file is opened
+    backend = backend_type(path, device=device, threads=threads)
+    return ExportedModel(backend, path, preset, options, name, family, paper, url, notes)
+
+
+def create_onnx(model: Optional[str] = None, preset: Optional[str] = None, device: Optional[str] = None,
+                threads: Optional[int] = None, name: Optional[str] = None, family: str = FAMILY_FREE, paper: str = "",
+                url: str = "", notes: str = "", **options: Any) -> ExportedModel:
+    """An ONNX model run with onnxruntime (see the module docstring for the options)."""
+    from .onnx_backend import OnnxBackend
+
+    return _build("ONNX", "onnx", OnnxBackend, model, preset, device, threads, name, family, paper, url, notes, options)
+
+
+def create_tflite(model: Optional[str] = None, preset: Optional[str] = None, device: Optional[str] = None,
+                  threads: Optional[int] = None, name: Optional[str] = None, family: str = FAMILY_FREE, paper: str = "",
+                  url: str = "", notes: str = "", **options: Any) -> ExportedModel:
+    """A TFLite model run with LiteRT (see the module docstring for the options)."""
+    from .tflite_backend import TFLiteBackend
+
+    return _build("TFLite", "tflite", TFLiteBackend, model, preset, device, threads, name, family, paper, url, notes, options)
+
+
+create_onnx.card = MethodCard(name="onnx", notes="an exported ONNX model (-m model=PATH); its card comes from the options",  # type: ignore[attr-defined]
+                              input_size="by the preset or -m size / ref_size")
+create_tflite.card = MethodCard(name="tflite", notes="an exported TFLite model (-m model=PATH); its card comes from the options",  # type: ignore[attr-defined]
+                                input_size="by the preset or -m size / ref_size")

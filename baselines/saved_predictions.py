@@ -1,0 +1,150 @@
+"""Scoring a folder of saved predictions: ``mattebench run --predictions DIR --name NAME``.
+
+The most common use of any matting evaluation code: a researcher's own method wrote one matte per
+image, and the folder is scored like any registered method. The files are matched by sample id:
+``DIR/<id>.<ext>`` (the file stem; sub-folders allowed when ids hold ``/``), and clip frames as
+``DIR/<clip id>/<frame>.<ext>`` with ``<frame>`` the frame's file stem or its index. Extensions:
+8- or 16-bit PNG, JPEG, TIFF (8, 16 bit or float) and ``.npy`` (see :mod:`mattebench.prediction_io`).
+
+The scorer asks for a matte by id and size only (:class:`mattebench.types.SavedPredictionSource`):
+the folder never sees an image or a ground truth. A missing file, an unreadable one, two files for
+one id, or a size other than the image's becomes an error row naming the path; files that match no
+sample are counted and named in a warning. The run's identity holds a fingerprint of the folder
+(every file's relative name and sha256), so an edited folder is never resumed into.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from mattebench.errors import MattebenchError, PredictionError
+from mattebench.prediction_io import PREDICTION_EXTENSIONS, read_prediction
+from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP, MethodCard
+
+SOURCE_NOTE = "scored from saved predictions"
+
+
+@dataclass(frozen=True)
+class PredictionFile:
+    key: str  # relative path without extension ("s01", "clip3/00012")
+    path: Path
+
+
+def index_folder(folder: Path) -> dict[str, list[PredictionFile]]:
+    """Every prediction file under ``folder`` by key (hidden files and other extensions skipped)."""
+    out: dict[str, list[PredictionFile]] = {}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            p = Path(dirpath) / name
+            if name.startswith(".") or p.suffix.lower() not in PREDICTION_EXTENSIONS:
+                continue
+            key = p.relative_to(folder).with_suffix("").as_posix()
+            out.setdefault(key, []).append(PredictionFile(key, p))
+    return out
+
+
+def folder_fingerprint(files: dict[str, list[PredictionFile]], folder: Path) -> str:
+    """sha256 over every file's relative name and content hash (names sorted)."""
+    h = hashlib.sha256()
+    for key in sorted(files):
+        for f in files[key]:
+            content = hashlib.sha256(f.path.read_bytes()).hexdigest()
+            h.update(f"{f.path.relative_to(folder).as_posix()}\t{content}\n".encode())
+    return h.hexdigest()
+
+
+def card_from_options(name: str, family: str, paper: str, url: str, notes: str, what: str, licence: str = "unknown") -> MethodCard:
+    """The card of a user-brought input (saved predictions, exported models): from the user's options."""
+    if family not in (FAMILY_FREE, FAMILY_TRIMAP):
+        raise MattebenchError(f"--family {family!r}: choose {FAMILY_FREE} or {FAMILY_TRIMAP} (how the predictions were made)")
+    if not name or "/" in name or name != name.strip():
+        raise MattebenchError(f"--name {name!r}: give a short name without '/' (it names the run folder and the leaderboard row)")
+    return MethodCard(name=name, needs_trimap=family == FAMILY_TRIMAP, family=family, paper=paper, url=url,
+                      code_licence=licence, weights_licence=licence, input_size="as the user's files",
+                      notes=(what + (f". {notes}" if notes else "")))
+
+
+class SavedPredictions:
+    """A folder of mattes as a method (see the module docstring). ``family`` is the user's declaration."""
+
+    def __init__(self, dir: str | os.PathLike[str], name: Optional[str] = None, family: str = FAMILY_FREE,
+                 paper: str = "", url: str = "", notes: str = "", device: Any = None):
+        self.folder = Path(dir)
+        if not self.folder.is_dir():
+            raise MattebenchError(f"--predictions {self.folder}: no such folder (give the folder that holds one matte per sample id)")
+        self.files = index_folder(self.folder)
+        if not self.files:
+            raise MattebenchError(f"--predictions {self.folder}: no prediction files ({', '.join(PREDICTION_EXTENSIONS)}) in it")
+        self.name = name or self.folder.resolve().name
+        self.card = card_from_options(self.name, family, paper, url, notes, f"{SOURCE_NOTE} ({self.folder})")
+        self.needs_trimap = self.card.needs_trimap
+        self._fingerprint: Optional[str] = None
+
+    # -- ExternalInput ----------------------------------------------------------------------------
+    def input_identity(self) -> dict[str, Any]:
+        if self._fingerprint is None:
+            self._fingerprint = folder_fingerprint(self.files, self.folder)
+        return {"source": SOURCE_NOTE, "predictions_dir": str(self.folder.resolve()), "predictions_fingerprint": self._fingerprint,
+                "predictions_files": sum(len(v) for v in self.files.values())}
+
+    def unmatched(self, sample_ids: Sequence[str]) -> list[str]:
+        """Files whose key is no sample id and no frame of a clip id (clips: keys under ``<clip id>/``)."""
+        ids = set(sample_ids)
+        extra = []
+        for key, fs in sorted(self.files.items()):
+            head = key.split("/", 1)[0]
+            if key in ids or ("/" in key and head in ids):
+                continue
+            extra.extend(f.path.relative_to(self.folder).as_posix() for f in fs)
+        return extra
+
+    # -- SavedPredictionSource --------------------------------------------------------------------
+    def _lookup(self, sample_id: str) -> PredictionFile:
+        fs = self.files.get(sample_id)
+        if fs is None and "/" in sample_id:  # a clip frame: also by index (0012 == 12 == frame 12)
+            clip, frame = sample_id.rsplit("/", 1)
+            fs = self._frame_by_index(clip, frame)
+        if not fs:
+            raise PredictionError(f"no prediction for sample {sample_id}: expected {self.folder / sample_id}"
+                                  f"{{{','.join(PREDICTION_EXTENSIONS)}}}")
+        if len(fs) > 1:
+            raise PredictionError(f"sample {sample_id} has {len(fs)} prediction files ({', '.join(str(f.path) for f in fs)}); keep one")
+        return fs[0]
+
+    def _frame_by_index(self, clip: str, frame: str) -> Optional[list[PredictionFile]]:
+        if not frame.isdigit():
+            return None
+        want = int(frame)
+        hits = [f for key, fs in self.files.items() if key.startswith(clip + "/") for f in fs
+                if key[len(clip) + 1:].isdigit() and int(key[len(clip) + 1:]) == want]
+        return hits or None
+
+    def prediction_for(self, sample_id: str, shape: tuple[int, int]) -> np.ndarray:
+        f = self._lookup(sample_id)
+        alpha = read_prediction(f.path)
+        if alpha.shape != tuple(shape):
+            raise PredictionError(f"{f.path}: prediction is {alpha.shape[1]}x{alpha.shape[0]} but the image of {sample_id} is "
+                                  f"{shape[1]}x{shape[0]}; save mattes at the image's size (no resizing is done here)")
+        return alpha
+
+    def predict(self, image: np.ndarray, trimap: Optional[np.ndarray] = None) -> np.ndarray:
+        raise MattebenchError("saved predictions are looked up by sample id (the scorer calls prediction_for); "
+                              "they cannot predict a new image")
+
+
+def create_saved_predictions(dir: str, name: Optional[str] = None, family: str = FAMILY_FREE, paper: str = "", url: str = "",
+                             notes: str = "", device: Any = None) -> SavedPredictions:
+    """``predictions``: a folder of saved mattes (``-m dir=PATH``; the CLI's ``--predictions DIR``)."""
+    return SavedPredictions(dir, name=name, family=family, paper=paper, url=url, notes=notes, device=device)
+
+
+create_saved_predictions.card = MethodCard(  # type: ignore[attr-defined]
+    name="predictions", family=FAMILY_FREE, notes=SOURCE_NOTE + ": the card of each run comes from --name/--family",
+    input_size="as the user's files", on_leaderboard=True)
