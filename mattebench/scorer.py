@@ -18,6 +18,7 @@ import numpy as np
 
 from . import metrics as M
 from .errors import PredictionError, SampleError
+from .ground_truth import observer
 from .types import Clip, DatasetCard, MethodCard, Sample
 
 QUANTISATION = "unknown protocol: pred and gt as uint8(clip(round(255*a))); whole protocol: float prediction"
@@ -103,8 +104,8 @@ class Scorer:
         return row
 
     def _predict(self, image: np.ndarray, trimap: Optional[np.ndarray], item: Any, where: str) -> tuple[np.ndarray, float]:
-        observe = getattr(self.method, "observe", None)
-        if callable(observe):  # only sanity-check methods (gt-echo) look at the ground truth
+        observe = observer(self.method, self.method_card)
+        if observe is not None:  # only reference methods (gt-echo) look at the ground truth
             observe(item)
         tri = trimap if self.method_card.needs_trimap else None
         if self.method_card.needs_trimap and trimap is None:
@@ -144,8 +145,8 @@ class Scorer:
         seq = getattr(self.method, "predict_sequence", None)
         t0 = time.perf_counter()
         if callable(seq):
-            observe = getattr(self.method, "observe", None)
-            if callable(observe):
+            observe = observer(self.method, self.method_card)
+            if observe is not None:
                 observe(c)
             tri_all = [c.trimaps.get(i) for i in range(n)] if self.method_card.needs_trimap else None
             preds = dict(enumerate(seq(list(frames), tri_all)))
