@@ -10,11 +10,13 @@ from typing import Optional
 
 from tabulate import tabulate
 
+from .. import exitcodes
 from .. import metrics as M
+from ..errors import UsageError
 from ..runner import Executor, evaluate
 from ._options import OptionError, parse_options
 
-EXIT_SAMPLE_ERRORS = 3
+EXIT_SAMPLE_ERRORS = exitcodes.INCOMPLETE
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,8 +24,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "run",
         help="evaluate a method on a dataset",
         description="Evaluate METHOD on DATASET. Rows go to <out>/<dataset>/<method>/samples.csv as they are scored; "
-        "a rerun resumes. Exit codes: 0 all samples scored, 3 finished with failed samples, "
-        "1 stopped by --fail-fast, 2 usage error, 130 interrupted.",
+        "a rerun resumes (refused when the method's code, a file named by an option, the options or the dataset "
+        "changed: use --fresh or --tag). One run at a time per folder (a lock names the holder). "
+        + exitcodes.RUN_CONTRACT,
     )
     p.add_argument("--method", required=True, help="registered method name (see `mattebench list`)")
     p.add_argument("--dataset", required=True, help="registered dataset name")
@@ -64,6 +67,8 @@ def make_executor(args: argparse.Namespace) -> Optional[Executor]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit must be at least 1, got {args.limit}")
     mopts = parse_options(args.method_opts)
     dopts = parse_options(args.dataset_opts)
     if args.checkpoint:
@@ -87,7 +92,17 @@ def run(args: argparse.Namespace) -> int:
         command="mattebench " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
     )
     print_summary(summary)
-    return EXIT_SAMPLE_ERRORS if summary["counts"]["error"] else 0
+    return exit_code(summary)
+
+
+def exit_code(summary: dict) -> int:
+    """0 only when every requested sample has an ok row; else 3 with the counts on stderr."""
+    c = summary["counts"]
+    if c["ok"] == c["total"] and not c["error"] and not c["pending"]:
+        return exitcodes.OK
+    print(f"incomplete: {c['error']} failed, {c['pending']} pending of {c['total']} requested; "
+          f"rerun the same command to retry them (exit {EXIT_SAMPLE_ERRORS})", file=sys.stderr)
+    return EXIT_SAMPLE_ERRORS
 
 
 def print_summary(summary: dict) -> None:
@@ -101,6 +116,7 @@ def print_summary(summary: dict) -> None:
         label = info.unit if info is not None else k
         rows.append([label, "–" if v is None else f"{v:.6g}", summary["excluded"].get(k, 0)])
     print(f"\n{summary['method']} on {summary['dataset']}: {c['ok']}/{c['total']} scored, {c['error']} failed"
+          + (f", {c['pending']} pending" if c.get("pending") else "")
           + (f" (subset of {summary['n_dataset']})" if summary.get("subset") else ""))
     print(tabulate(rows, headers=["metric", "mean", "excluded"], tablefmt="simple"))
     ms = summary["predict_ms"]["median"]

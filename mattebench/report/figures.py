@@ -30,6 +30,7 @@ from typing import Any, Iterable, Optional, Sequence
 import numpy as np
 
 from ..store import SAMPLES, load_summaries, read_rows
+from .visibility import published
 from .paper_values import FIGURE6_REFERENCES, FIGURE6_SIZE
 
 # Default folder of bench results: <runs>/bench/*.json, one `mattebench bench --json` record per file, e.g.
@@ -361,7 +362,7 @@ def collect_comparison(
     from ..registry import load_dataset
     from ..types import Clip
 
-    shown = [s for s in summaries if (s.get("method_card", {}) or {}).get("on_leaderboard", True)]
+    shown = published(summaries)
     if not shown or (shown[0].get("dataset_card", {}) or {}).get("kind") == "video":
         return None
     ds = dataset_obj

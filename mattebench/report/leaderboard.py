@@ -17,6 +17,7 @@ from tabulate import tabulate
 
 from .. import metrics as M
 from ..store import load_summaries
+from .visibility import published
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP
 
 SECTIONS = ((FAMILY_TRIMAP, "Trimap-based methods"), (FAMILY_FREE, "Trimap-free methods"))
@@ -122,7 +123,7 @@ provenance_note = _provenance_note
 
 
 def render_dataset(dataset: str, summaries: list[dict[str, Any]]) -> str:
-    shown = [s for s in summaries if s.get("method_card", {}).get("on_leaderboard", True)]
+    shown = published(summaries)
     dcard = shown[0].get("dataset_card", {}) if shown else {}
     primary = dcard.get("primary_metric", "mse_whole")
     cols = _columns(shown)

@@ -41,6 +41,7 @@ from .. import metrics as M
 from ..store import load_summaries
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP
 from .leaderboard import SECTIONS, _fmt, _label, family_of, is_pretrained_run
+from .visibility import published
 
 # dataset -> run or method name -> metric -> the paper's value (a float, or the string as printed).
 PaperValues = Mapping[str, Mapping[str, Mapping[str, Union[float, str]]]]
@@ -169,7 +170,7 @@ def _code(value: Any) -> str:
 
 # -- index ---------------------------------------------------------------------------------------
 def _shown(summaries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [s for s in summaries if s.get("method_card", {}).get("on_leaderboard", True)]
+    return published(summaries)
 
 
 def _paper_for(paper: Optional[PaperValues], dataset: str, s: Mapping[str, Any]) -> Mapping[str, Union[float, str]]:

@@ -25,6 +25,7 @@ from tabulate import tabulate
 
 from ..store import load_summaries
 from .leaderboard import provenance_note
+from .visibility import published
 from .paper_values import TABLES, PaperRow, PaperTable
 from .table_spec import (
     EXTRA_TRIMAP,
@@ -77,7 +78,7 @@ def _yes(flag: bool) -> str:
 
 # -- runs ----------------------------------------------------------------------------------------
 def index_runs(summaries: Sequence[dict[str, Any]]) -> dict[RunKey, dict[str, Any]]:
-    return {(s.get("dataset", ""), s.get("method", ""), s.get("tag") or None): s for s in summaries}
+    return {(s.get("dataset", ""), s.get("method", ""), s.get("tag") or None): s for s in published(summaries)}
 
 
 def _means(s: dict[str, Any]) -> tuple[Optional[float], Optional[float]]:
