@@ -76,6 +76,14 @@ def internal_error_line(exc: BaseException) -> str:
 
 
 def _dispatch(argv: list[str]) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        # A sample id is a file name and may hold bytes that are not UTF-8: print them escaped, never crash.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if callable(reconfigure):
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO, format="%(message)s")
