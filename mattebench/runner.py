@@ -148,6 +148,7 @@ def evaluate(
     dataset_options = dict(dataset_options or {})
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise UsageError(f"--limit must be a whole number of at least 1, got {limit!r}")
+    tag = tag or None  # --tag "" (an empty variable in a script) means no tag
     if tag is not None:
         path_component(tag, "--tag")
     spec: Optional[ScorerSpec] = None
