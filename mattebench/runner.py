@@ -21,6 +21,7 @@ from .data import trimap as trimap_recipe
 from .data.check import index_problems
 from .errors import MattebenchError, StoreError, UsageError
 from .registry import create_method, load_dataset, method_card, method_entry, validate_method_options
+from .sample_ids import check_ids
 from .scorer import QUANTISATION, Scorer, metric_columns, scorer_columns
 from .store import RunStore, read_rows, run_dir, path_component
 from .types import MethodCard
@@ -183,7 +184,7 @@ def evaluate(
     if method_obj is None and spec is None:
         raise MattebenchError("a remote executor needs the method and the dataset given by registered name")
 
-    all_ids = list(ds.ids())
+    all_ids = check_ids(list(ds.ids()), dname)
     if not all_ids:
         raise UsageError(f"dataset {dname!r} has no samples{f' under {ds.root}' if getattr(ds, 'root', None) else ''}: "
                          f"check --data-root and the -d options (`mattebench data check {dname}` shows what was found)")

@@ -101,6 +101,8 @@ def read_rows(path: Path, problems: Optional[list[str]] = None) -> list[dict[str
         return []
     except OSError as exc:
         raise store_error(exc, path, "reading") from exc
+    if text.startswith("\ufeff"):
+        text = text[1:]  # a byte-order mark, as spreadsheets write it
     if text and not text.endswith("\n"):
         text = text[: text.rfind("\n") + 1]  # the last record was cut: drop it, it will be recomputed
         problems.append("its last record was cut off (an interrupted write)")
@@ -114,6 +116,9 @@ def read_rows(path: Path, problems: Optional[list[str]] = None) -> list[dict[str
     if not records:
         return []
     header, rows = records[0], []
+    if "id" not in header or "status" not in header:
+        problems.append(f"its header {header[:6]!r} has no id column (or no status column): every sample is recomputed")
+        return []
     for n, rec in enumerate(records[1:], start=2):
         if not rec:
             continue
