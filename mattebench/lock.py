@@ -2,8 +2,8 @@
 
 The lock is an ``flock`` on the lock file (released by the kernel when the holder dies, however it
 dies) plus the holder's description in the file: pid, host, start time and command, so that a
-second run can say who holds the folder. Where ``flock`` is missing (Windows) ``O_EXCL`` creation
-alone decides.
+second run can say who holds the folder. Where ``flock`` is missing (Windows) the holder's pid
+alone decides (a live pid refuses; two runs starting in the same instant are not excluded there).
 
 A lock file left by a process that is gone is *stale*: when it names this host and its pid is not
 alive (or the flock is free, which on a local disk means the same), it is taken over with a

@@ -71,16 +71,20 @@ def check_options(kind: str, name: str, factory: Callable[..., Any], options: Ma
     unknown = [k for k in given if k not in accepted]
     flag = "-m" if kind == "method" else "-d"
     if unknown:
+        via = [k for k in unknown if k in ("device", "checkpoint")]
         raise RegistryError(
             f"{kind} {name!r} does not take option(s) {', '.join(unknown)}; it accepts: "
-            f"{', '.join(sorted(accepted)) or 'no options'}. Check the {flag} KEY=VALUE arguments."
+            f"{', '.join(sorted(accepted)) or 'no options'}. Check the {flag} KEY=VALUE arguments"
+            + (f" (--{via[0]} is passed as the option {via[0]})." if via else ".")
         )
     for key, value in given.items():
         expected = accepted[key]
         if not fits(value, expected):
+            hint = f"for example {flag} {key}={_example(expected)}"
+            if isinstance(value, (int, float, bool)) and fits("x", expected):
+                hint += f"; quote text that looks like a number or true/false: {flag} {key}='\"{value}\"'"
             raise OptionTypeError(
-                f"{kind} {name!r}: option {key}={value!r} is {type(value).__name__}, expected {describe(expected)} "
-                f"(for example {flag} {key}={_example(expected)}; quote text that looks like a number: {flag} {key}='\"123\"')."
+                f"{kind} {name!r}: option {key}={value!r} is {type(value).__name__}, expected {describe(expected)} ({hint})."
             )
 
 
