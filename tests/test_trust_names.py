@@ -78,3 +78,16 @@ def test_torn_record_inside_a_quoted_name_is_dropped(tmp_path):
     problems = []
     assert [r["id"] for r in read_rows(f, problems)] == ["ok1"]
     assert problems
+
+
+def test_site_shows_a_failed_non_utf8_name_escaped(tmp_path):
+    from mattebench.report.site import write_site
+
+    data = folder_dataset(tmp_path / "data", ["ok1", os.fsdecode(b"bad\xff")])
+    os.remove(os.path.join(os.fsencode(data / "alpha"), b"bad\xff.png"))  # that sample fails: its id is in the summary
+    with pytest.warns(UserWarning, match="without a matte"):
+        _, s = evaluate("trimap-midpoint", "folder", data_root=str(data), out=tmp_path / "runs")
+    assert s["counts"]["error"] == 1
+    index = write_site(tmp_path / "runs", tmp_path / "out")
+    pages = "".join(p.read_text(encoding="utf-8") for p in index.parent.rglob("*.html"))
+    assert "bad\\xff" in pages

@@ -85,7 +85,9 @@ class Figure:
 
 # -- small helpers -------------------------------------------------------------------------------
 def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    text = html.escape("" if value is None else str(value), quote=True)
+    # A sample id is a file name and may hold bytes that are not UTF-8 (surrogateescape): show them as \xNN.
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _slug(text: str) -> str:
