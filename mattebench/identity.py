@@ -161,6 +161,12 @@ def method_code(factory: Callable[..., Any], *, origin: Optional[str] = None, di
     """The code part of a run identity (JSON-ready)."""
     root, files = code_files(factory)
     per_file = {_label(f, root): provenance.sha256_file(f) for f in files}
+    if not per_file:  # defined where no file holds it (a notebook cell): hash the source text itself
+        try:
+            source = inspect.getsource(_unwrap(factory))
+            per_file["<source of the factory>"] = hashlib.sha256(source.encode("utf-8", "surrogateescape")).hexdigest()
+        except (OSError, TypeError):
+            pass
     total = hashlib.sha256()
     for label, digest in sorted(per_file.items()):
         total.update(f"{label}\t{digest}\n".encode())

@@ -99,13 +99,18 @@ class RunLock:
     def _try_once(self) -> bool:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
+            flocked = False
             if fcntl is not None:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    flocked = True
                 except OSError as exc:
-                    if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                        self._refuse(_read_holder(self.path))
+                    if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
                         raise
-                    self._refuse(_read_holder(self.path))
+                    # A file system without flock (some network mounts): the holder's pid decides.
+            if flocked:
                 # The file may have been removed and recreated by its previous holder meanwhile.
                 try:
                     same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
@@ -116,7 +121,7 @@ class RunLock:
                     return False
             previous = _read_holder(self.path)
             if previous is not None and previous.pid != os.getpid():
-                self._check_previous(previous)
+                self._check_previous(previous, flocked)
             os.ftruncate(fd, 0)
             os.write(fd, json.dumps(asdict(self.holder), ensure_ascii=True).encode() + b"\n")
             os.fsync(fd)
@@ -126,11 +131,11 @@ class RunLock:
         self._fd = fd
         return True
 
-    def _check_previous(self, previous: Holder) -> None:
-        """The flock is ours; the file still names an earlier holder."""
+    def _check_previous(self, previous: Holder, flocked: bool) -> None:
+        """The file still names an earlier holder (with ``flocked``, that holder no longer holds the flock)."""
         if previous.host != self.holder.host:
             self._refuse(previous, other_host=True)
-        if fcntl is None and pid_alive(previous.pid):
+        if not flocked and pid_alive(previous.pid):
             self._refuse(previous)
         why = ("that process is gone" if not pid_alive(previous.pid)
                else "that pid is alive but does not hold the lock: the number was reused")

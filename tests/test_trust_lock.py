@@ -102,3 +102,25 @@ def test_temporary_files_have_unique_names(tmp_path, monkeypatch):
     assert names and len(set(names)) == len(names)
     run = tmp_path / "tiny" / "trimap-midpoint"
     assert not list(run.glob("*.tmp")) and not list(run.glob(".*.tmp"))
+
+
+def test_file_system_without_flock_falls_back_to_the_pid(tmp_path, monkeypatch):
+    import errno
+
+    import mattebench.lock as lock_mod
+
+    class NoFlock:
+        LOCK_EX = LOCK_NB = 0
+
+        @staticmethod
+        def flock(fd, op):
+            raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(lock_mod, "fcntl", NoFlock)
+    (tmp_path / LOCK_NAME).write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname(), "started": "x", "command": "live parent"}))
+    with pytest.raises(RunLocked, match="live parent"):
+        RunLock(tmp_path, "me").acquire()
+    (tmp_path / LOCK_NAME).write_text(json.dumps({"pid": 2 ** 22 + 999, "host": socket.gethostname(), "started": "x", "command": "dead"}))
+    with pytest.warns(StaleLockWarning):
+        with RunLock(tmp_path, "me"):
+            pass
