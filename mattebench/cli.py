@@ -95,5 +95,6 @@ def _dispatch(argv: list[str]) -> int:
         return EXIT_USAGE
     return int(args.func(args) or 0)
 
+
 if __name__ == "__main__":
     sys.exit(main())

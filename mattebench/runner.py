@@ -12,6 +12,7 @@ import math
 import os
 import statistics
 import sys
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Protocol, Union
 
@@ -23,7 +24,7 @@ from .errors import MattebenchError, StoreError, UsageError
 from .registry import create_method, load_dataset, method_card, method_entry, validate_method_options
 from .sample_ids import check_ids
 from .scorer import QUANTISATION, Scorer, metric_columns, scorer_columns
-from .store import RunStore, read_rows, run_dir, path_component
+from .store import RunStore, path_component, read_rows, run_dir
 from .types import MethodCard
 
 
@@ -162,7 +163,9 @@ def evaluate(
         dname = dataset_name or ds.card.name
     remote = bool(getattr(executor, "remote", False))
     if out is not None:  # a name that cannot be a folder is refused before a model is built
-        run_dir(out, dname, method_name or (method if isinstance(method, str) else "x"), tag)
+        early_name = method_name or (method if isinstance(method, str) else None)
+        if early_name is not None:
+            run_dir(out, dname, early_name, tag)
         if os.path.exists(out) and not os.path.isdir(out):
             raise UsageError(f"--out {out} is a file, not a folder: pass --out to a folder (it is created if missing)")
     if isinstance(method, str):
@@ -191,8 +194,6 @@ def evaluate(
     ids = all_ids[:limit] if limit is not None else all_ids
     problem_counts, problem_line = index_problems(ds)
     if problem_line:
-        import warnings
-
         warnings.warn(problem_line, stacklevel=2)
     fingerprint = ds.fingerprint()
     ck_hash = _checkpoint_hash(method_options)
@@ -283,8 +284,7 @@ def evaluate(
             except StoreError as exc:
                 if complete:
                     raise
-                import warnings  # the first failure (usually the same full disk) is the one to report
-
+                # The first failure (usually the same full disk) is the one to report.
                 warnings.warn(f"summary.json not written: {exc}", stacklevel=2)
             finally:
                 store.close()

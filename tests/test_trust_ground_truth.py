@@ -8,10 +8,8 @@ import warnings
 import numpy as np
 import pytest
 
-import mattebench
 from mattebench import ground_truth
 from mattebench.ground_truth import GroundTruthWithheld
-from mattebench.registry import unregister_method
 from mattebench.report.leaderboard import render_dataset
 from mattebench.report.site import write_site
 from mattebench.report.tables import index_runs
