@@ -197,6 +197,8 @@ def option_files(options: dict[str, Any]) -> dict[str, str]:
 
 # -- comparing two identities ---------------------------------------------------------------------
 def _short(v: Any) -> str:
+    if isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v):
+        return v[:12]  # a sha256: its prefix is enough to tell two apart
     text = repr(v)
     return text if len(text) <= 60 else text[:57] + "..."
 

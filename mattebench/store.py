@@ -193,10 +193,15 @@ class RunStore:
     # -- settings ---------------------------------------------------------------------------
     def _check_settings(self) -> None:
         f = self.path / SETTINGS
+        n_rows = len(read_rows(self.path / SAMPLES))
         if not f.exists():
+            if n_rows:
+                raise RunConflict(
+                    f"{self.path / SAMPLES} holds {n_rows} rows but there is no {SETTINGS} saying which method, code, "
+                    f"options and data made them. Use --fresh to recompute them, or --tag NAME / --out DIR to keep them apart."
+                )
             atomic_write_text(f, json.dumps(self.settings, indent=2, sort_keys=True), before_samples=True)
             return
-        n_rows = len(read_rows(self.path / SAMPLES))
         try:
             old = json.loads(f.read_bytes().decode("utf-8"))
             if not isinstance(old, dict):

@@ -136,3 +136,12 @@ def test_corrupt_summary_json_is_reported_and_rewritten(tmp_path):
     with pytest.warns(StoreWarning, match="summary.json"):
         evaluate("trimap-midpoint", TinyDataset(n=2), out=tmp_path)
     assert json.loads(f.read_text())["counts"]["ok"] == 2
+
+
+def test_rows_without_a_run_json_are_not_trusted(tmp_path):
+    evaluate("trimap-midpoint", TinyDataset(n=2), out=tmp_path, limit=1)
+    (tmp_path / "tiny" / "trimap-midpoint" / "run.json").unlink()
+    with pytest.raises(RunConflict, match="no run.json"):
+        evaluate("trimap-midpoint", TinyDataset(n=2), out=tmp_path)
+    _, s = evaluate("trimap-midpoint", TinyDataset(n=2), out=tmp_path, fresh=True)
+    assert s["counts"]["ok"] == 2
