@@ -7,6 +7,7 @@ DIM convention for the {0,128,255} trimaps mattebench produces.
 
 from __future__ import annotations
 
+from collections.abc import Callable as CallableABC
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -50,6 +51,36 @@ class PymattingMethod:
         return keep_known(alpha, trimap)
 
 
+# The keyword options of each pymatting estimator (pymatting 1.1 signatures, without image/trimap;
+# tests/test_trust_options.py checks them against pymatting's source). A declared list rather
+# than **options passed blindly: an unknown or mistyped -m key is refused before any sample.
+_SOLVER_OPTIONS: dict[str, Any] = {"laplacian_kwargs": dict, "cg_kwargs": dict}
+_PRECONDITIONED = {"preconditioner": (type(None), CallableABC), **_SOLVER_OPTIONS}
+_SHARED_SAMPLING_OPTIONS: dict[str, Any] = {
+    # return_foreground_background is left out: it changes what the function returns.
+    "trimap_expansion_radius": int,
+    "trimap_expansion_threshold": float,
+    "sample_gathering_angles": int,
+    "sample_gathering_weights": (list, tuple),
+    "sample_gathering_Np_radius": int,
+    "sample_refinement_radius": int,
+    "local_smoothing_radius1": int,
+    "local_smoothing_radius2": int,
+    "local_smoothing_radius3": int,
+    "local_smoothing_sigma_sq1": (type(None), float),
+    "local_smoothing_sigma_sq2": float,
+    "local_smoothing_sigma_sq3": (type(None), float),
+}
+OPTION_TYPES: dict[str, dict[str, Any]] = {
+    "estimate_alpha_cf": _PRECONDITIONED,
+    "estimate_alpha_knn": _PRECONDITIONED,
+    "estimate_alpha_lkm": _SOLVER_OPTIONS,
+    "estimate_alpha_lbdm": _PRECONDITIONED,
+    "estimate_alpha_rw": _PRECONDITIONED,
+    "estimate_alpha_sm": _SHARED_SAMPLING_OPTIONS,
+}
+
+
 def _factory(name: str, function_name: str, paper: str, url: str, notes: str, min_size: int = 1) -> Callable[..., PymattingMethod]:
     card = MethodCard(
         name=name,
@@ -67,6 +98,7 @@ def _factory(name: str, function_name: str, paper: str, url: str, notes: str, mi
         return PymattingMethod(card=card, function_name=function_name, min_size=min_size, options=options)
 
     create.card = card  # type: ignore[attr-defined]
+    create.option_types = dict(OPTION_TYPES[function_name])  # type: ignore[attr-defined]
     create.__name__ = name.replace("-", "_")
     return create
 

@@ -10,16 +10,16 @@ import sys
 import warnings
 from typing import Optional, Sequence
 
-from . import __version__
+from . import __version__, exitcodes
 from .errors import MattebenchError
 
 # Order = order in --help.
 COMMANDS = ("list", "run", "compare", "robustness", "leaderboard", "tables", "bench", "predict", "train", "adapt", "export", "data", "conventions")
 
-EXIT_OK = 0
-EXIT_FAILED = 1  # the work ran but something failed (errors in samples with --fail-fast, bad data tree)
-EXIT_USAGE = 2  # wrong arguments or a user error (unknown name, missing file)
-EXIT_INTERRUPTED = 130
+EXIT_OK = exitcodes.OK
+EXIT_FAILED = exitcodes.FAILED  # the work ran but something failed (errors in samples with --fail-fast, bad data tree)
+EXIT_USAGE = exitcodes.USAGE  # wrong arguments or a user error (unknown name, missing file)
+EXIT_INTERRUPTED = exitcodes.INTERRUPTED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +38,52 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Parse and dispatch; no traceback reaches the terminal without --debug, for any command."""
+    raw = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in raw[: raw.index("--")] if "--" in raw else "--debug" in raw
+    try:
+        return _dispatch(raw)
+    except MattebenchError as exc:
+        if debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return int(getattr(exc, "exit_code", EXIT_USAGE))
+    except KeyboardInterrupt:
+        print("interrupted: everything written so far is kept; rerun the same command to resume.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:  # a bug: one line, the traceback only with --debug
+        if debug:
+            raise
+        print(internal_error_line(exc), file=sys.stderr)
+        return exitcodes.IO_ERROR if isinstance(exc, OSError) else exitcodes.INTERNAL
+
+
+def internal_error_line(exc: BaseException) -> str:
+    """The one line an unexpected exception becomes (an OSError names its file and stays an I/O error)."""
+    text = " ".join(str(exc).split()) or "(no message)"
+    if isinstance(exc, OSError):
+        return f"error: {text}. Check the path and its permissions or free space; run again with --debug for the traceback."
+    where = ""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is not None:
+        where = f" (at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno})"
+    return f"error: internal error: {type(exc).__name__}: {text[:500]}{where}; run again with --debug for the traceback."
+
+
+def _dispatch(argv: list[str]) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        # A sample id is a file name and may hold bytes that are not UTF-8: print them escaped, never crash.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if callable(reconfigure):
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO, format="%(message)s")
@@ -47,19 +93,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USAGE
-    try:
-        return int(args.func(args) or 0)
-    except MattebenchError as exc:
-        if args.debug:
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted: everything written so far is kept; rerun the same command to resume.", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+    return int(args.func(args) or 0)
 
 
 if __name__ == "__main__":

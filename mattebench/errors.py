@@ -6,7 +6,13 @@ from typing import Optional
 
 
 class MattebenchError(Exception):
-    """Base class: the CLI prints these without a traceback and exits non-zero."""
+    """Base class: the CLI prints these without a traceback and exits with ``exit_code``.
+
+    The default (2) is a usage error: a wrong name, option or path, found before any sample runs.
+    Errors raised while samples run carry their own code (see :mod:`mattebench.exitcodes`).
+    """
+
+    exit_code: int = 2
 
 
 class RegistryError(MattebenchError):
@@ -38,3 +44,21 @@ class PredictionError(MattebenchError):
 
 class RunConflict(MattebenchError):
     """A run folder already holds a run with different settings."""
+
+
+class UsageError(MattebenchError):
+    """Arguments that cannot describe a run (bad --limit, --tag, --out, empty dataset)."""
+
+
+class RunLocked(MattebenchError):
+    """Another process holds the run folder (its lock names the holder)."""
+
+
+class StoreError(MattebenchError):
+    """Writing the run folder failed (disk full, permission, read-only file system).
+
+    Raised while samples run: exit 74 (``EX_IOERR`` of sysexits.h); before any sample (the run
+    folder cannot be created or written at all) it is a usage error, exit 2.
+    """
+
+    exit_code = 74

@@ -12,13 +12,13 @@ factory. mattebench's own ``baselines`` are registered exactly that way in its p
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import warnings
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Callable, Optional, TypeVar
 
 from .errors import RegistryError
+from .options_check import check_options
 from .types import FAMILY_FREE, FAMILY_TRIMAP, DatasetCard, MethodCard
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,6 +33,9 @@ class _Entry:
     factory: Callable[..., Any]
     card: Any
     origin: str
+    distribution: Optional[str] = None  # the installed package that provides it (entry points)
+    version: Optional[str] = None
+    replaces: Optional[str] = None  # origin of the registration this one replaced (replace=True)
 
 
 class _Registry:
@@ -46,17 +49,40 @@ class _Registry:
         self.broken: dict[str, str] = {}  # plug-in name -> reason it could not load
 
     # -- registration -------------------------------------------------------------------
-    def register(self, name: str, factory: Callable[..., Any], card: Any = None, origin: str = "code") -> None:
+    def register(
+        self,
+        name: str,
+        factory: Callable[..., Any],
+        card: Any = None,
+        origin: str = "code",
+        *,
+        replace: bool = False,
+        distribution: Optional[str] = None,
+        version: Optional[str] = None,
+    ) -> None:
+        """Add ``name``; a name that exists (registered, or an installed entry point not yet
+        imported) raises naming both origins, unless ``replace=True`` (recorded in run identities)."""
         if not isinstance(name, str) or not name or name != name.strip():
             raise RegistryError(f"{self.kind} names must be non-empty strings without surrounding spaces, got {name!r}")
-        if name in self._entries:
-            prev = self._entries[name]
+        self._scan()
+        prev_origin = self._origin_of(name)
+        if prev_origin is not None and not replace:
             raise RegistryError(
-                f"{self.kind} {name!r} is already registered (from {prev.origin}); "
-                f"a second registration from {origin} was refused. Pick another name, or uninstall one of the two packages."
+                f"{self.kind} {name!r} is already registered (from {prev_origin}); "
+                f"a second registration from {origin} was refused. Pick another name, uninstall one of the two packages, "
+                f"or pass replace=True to override it on purpose (run identities record the replacement)."
             )
         card = self._make_card(name, factory, card)
-        self._entries[name] = _Entry(name, factory, card, origin)
+        self._pending.pop(name, None)
+        self._entries[name] = _Entry(name, factory, card, origin, distribution, version, prev_origin if replace else None)
+
+    def _origin_of(self, name: str) -> Optional[str]:
+        if name in self._entries:
+            return self._entries[name].origin
+        ep = self._pending.get(name)
+        if ep is not None:
+            return _ep_origin(ep)
+        return None
 
     def _make_card(self, name: str, factory: Callable[..., Any], card: Any) -> Any:
         card = card if card is not None else getattr(factory, "card", None)
@@ -78,14 +104,23 @@ class _Registry:
             return
         self._plugins_scanned = True
         for ep in sorted(metadata.entry_points(group=self.group), key=lambda e: e.name):
-            self._pending.setdefault(ep.name, ep)
+            first = self._pending.get(ep.name)
+            if first is None and ep.name not in self._entries:
+                self._pending[ep.name] = ep
+            elif first is not None and (first.value, _dist_of(first)) != (ep.value, _dist_of(ep)):
+                # Two installed packages claim one name: neither wins silently.
+                reason = (f"{self.kind} {ep.name!r} is registered twice: by {_ep_origin(first)} and by {_ep_origin(ep)}; "
+                          f"uninstall one of the two packages")
+                self.broken[ep.name] = reason
+                self._pending.pop(ep.name, None)
+                warnings.warn(f"mattebench: {reason}.", stacklevel=3)
 
     def _load_one(self, name: str) -> None:
         """Import one plug-in on first use, so `run --method knn` does not import every network."""
         ep = self._pending.pop(name, None)
         if ep is None:
             return
-        origin = f"entry point {ep.name} = {ep.value}"
+        origin = _ep_origin(ep)
         try:
             factory = ep.load()
         except Exception as exc:  # a broken plug-in must not break the others
@@ -97,8 +132,10 @@ class _Registry:
                 stacklevel=4,
             )
             return
+        dist = getattr(ep, "dist", None)
         try:
-            self.register(ep.name, factory, origin=origin)
+            self.register(ep.name, factory, origin=origin, distribution=_dist_of(ep),
+                          version=getattr(dist, "version", None))
         except RegistryError as exc:
             self.broken[ep.name] = str(exc)
             warnings.warn(f"mattebench: {exc}", stacklevel=4)
@@ -138,38 +175,57 @@ class _Registry:
         self._entries.pop(name, None)
 
 
+def _dist_of(ep: Any) -> Optional[str]:
+    dist = getattr(ep, "dist", None)
+    return getattr(dist, "name", None) if dist is not None else None
+
+
+def _ep_origin(ep: Any) -> str:
+    dist = getattr(ep, "dist", None)
+    where = f" (distribution {dist.name} {dist.version})" if dist is not None else ""
+    return f"entry point {ep.name} = {ep.value}{where}"
+
+
 _methods = _Registry("method", METHOD_GROUP, MethodCard)
 _datasets = _Registry("dataset", DATASET_GROUP, DatasetCard)
 
 
 def _call_factory(kind: str, name: str, factory: Callable[..., Any], args: tuple, options: dict[str, Any]) -> Any:
+    check_options(kind, name, factory, options)
     try:
-        sig = inspect.signature(factory)
-    except (TypeError, ValueError):
-        sig = None
-    if sig is not None and not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
-        unknown = [k for k in options if k not in sig.parameters]
-        if unknown:
-            accepted = [p for p in sig.parameters if p not in ("root",)]
-            raise RegistryError(
-                f"{kind} {name!r} does not take option(s) {', '.join(unknown)}; it accepts: {', '.join(accepted) or 'no options'}."
-            )
-    return factory(*args, **options)
+        return factory(*args, **options)
+    except (TypeError, ValueError) as exc:
+        shown = {k: v for k, v in options.items() if k != "root"}
+        if not shown:
+            raise
+        raise RegistryError(
+            f"{kind} {name!r} rejected its options {shown}: {type(exc).__name__}: {exc}. "
+            f"Fix the -{'m' if kind == 'method' else 'd'} values (if they are right, this is a bug in the {kind}: run again with --debug)."
+        ) from exc
 
 
 # -- methods ---------------------------------------------------------------------------------
-def register_method(name: str, factory: Optional[F] = None, *, card: Optional[MethodCard | dict] = None) -> Any:
+def register_method(name: str, factory: Optional[F] = None, *, card: Optional[MethodCard | dict] = None, replace: bool = False) -> Any:
     """Register a method factory. Usable directly or as a decorator::
 
         @register_method("my-method", card=MethodCard("my-method", needs_trimap=False))
         def make(**options): return MyMethod(**options)
+
+    A name that exists raises :class:`RegistryError` naming both origins; ``replace=True``
+    overrides it on purpose, and the identity of every run of that method records it.
     """
 
     def deco(f: F) -> F:
-        _methods.register(name, f, card, origin=f"code ({getattr(f, '__module__', '?')})")
+        _methods.register(name, f, card, origin=f"code ({getattr(f, '__module__', '?')})", replace=replace)
         return f
 
     return deco(factory) if factory is not None else deco
+
+
+def validate_method_options(name: str, options: dict[str, Any]) -> None:
+    """Refuse unknown or badly typed options of ``name`` without building it (remote executors)."""
+    entry = _methods.entry(name)
+    check_options("method", name, entry.factory, options)
 
 
 def create_method(name: str, /, **options: Any) -> Any:
@@ -189,15 +245,24 @@ def method_card(name: str) -> MethodCard:
     return _methods.entry(name).card
 
 
+def method_entry(name: str) -> _Entry:
+    """The registration of ``name``: factory, card, origin, distribution, what it replaced."""
+    return _methods.entry(name)
+
+
+def dataset_entry(name: str) -> _Entry:
+    return _datasets.entry(name)
+
+
 def unregister_method(name: str) -> None:
     """Remove a registration (tests, notebooks)."""
     _methods.unregister(name)
 
 
 # -- datasets --------------------------------------------------------------------------------
-def register_dataset(name: str, factory: Optional[F] = None, *, card: Optional[DatasetCard | dict] = None) -> Any:
+def register_dataset(name: str, factory: Optional[F] = None, *, card: Optional[DatasetCard | dict] = None, replace: bool = False) -> Any:
     def deco(f: F) -> F:
-        _datasets.register(name, f, card, origin=f"code ({getattr(f, '__module__', '?')})")
+        _datasets.register(name, f, card, origin=f"code ({getattr(f, '__module__', '?')})", replace=replace)
         return f
 
     return deco(factory) if factory is not None else deco

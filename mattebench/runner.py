@@ -12,23 +12,29 @@ import math
 import os
 import statistics
 import sys
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Protocol, Union
 
+from . import identity as code_identity
 from . import provenance, sample_notes, stats
 from .data import trimap as trimap_recipe
+from .data.check import index_problems
 from .data.variant import variant_of, variant_tag
-from .errors import MattebenchError
-from .registry import create_method, load_dataset, method_card
+from .errors import MattebenchError, StoreError, UsageError
+from .registry import create_method, load_dataset, method_card, method_entry, validate_method_options
 from .run_inputs import USER_INPUT_METHODS, external_identity, subset_reason
+from .sample_ids import check_ids
 from .saved_alphas import AlphaSelection, AlphaSink
 from .scorer import QUANTISATION, Scorer, metric_columns, scorer_columns
-from .store import RunStore, read_rows, run_dir
+from .store import RunStore, path_component, read_rows, run_dir
 from .types import ExternalInput, MethodCard
 
 
 class SampleFailed(MattebenchError):
     """Raised with --fail-fast when a sample fails."""
+
+    exit_code = 1
 
 
 @dataclass
@@ -75,6 +81,15 @@ def _card_of(method: Any, name: str) -> MethodCard:
         return method_card(name)
     except MattebenchError:
         return MethodCard(name=name)
+
+
+def _method_code(method: Union[str, Any], method_obj: Any) -> dict[str, Any]:
+    """The code part of the run identity (see :mod:`mattebench.identity`)."""
+    if isinstance(method, str):
+        e = method_entry(method)
+        return code_identity.method_code(e.factory, origin=e.origin, distribution=e.distribution,
+                                         version=e.version, replaces=e.replaces)
+    return code_identity.method_code(type(method_obj), origin="object passed to evaluate()")
 
 
 def _checkpoint_hash(options: dict[str, Any]) -> Optional[str]:
@@ -153,6 +168,11 @@ def evaluate(
     conv = parse_conventions(conventions)
     method_options = dict(method_options or {})
     dataset_options = dict(dataset_options or {})
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise UsageError(f"--limit must be a whole number of at least 1, got {limit!r}")
+    tag = tag or None  # --tag "" (an empty variable in a script) means no tag
+    if tag is not None:
+        path_component(tag, "--tag")
     spec: Optional[ScorerSpec] = None
     # The dataset first: a missing data root should fail before a model is built.
     if isinstance(dataset, str):
@@ -162,8 +182,16 @@ def evaluate(
         ds = dataset
         dname = dataset_name or ds.card.name
     remote = bool(getattr(executor, "remote", False))
+    if out is not None:  # a name that cannot be a folder is refused before a model is built
+        early_name = method_name or (method if isinstance(method, str) else None)
+        if early_name is not None:
+            run_dir(out, dname, early_name, tag)
+        if os.path.exists(out) and not os.path.isdir(out):
+            raise UsageError(f"--out {out} is a file, not a folder: pass --out to a folder (it is created if missing)")
     if isinstance(method, str):
         mname = method_name or method
+        if remote:
+            validate_method_options(method, method_options)
         # A remote executor builds the method on its workers (where the GPUs are): the driver
         # needs only the card, so it does not load the model a second time.
         # Inputs the user brings are built here too: their card (name) and file hashes are the run's identity.
@@ -182,17 +210,26 @@ def evaluate(
     if method_obj is None and spec is None:
         raise MattebenchError("a remote executor needs the method and the dataset given by registered name")
 
-    ids = list(ds.ids())
-    if limit is not None:
-        ids = ids[: max(0, int(limit))]
+    all_ids = check_ids(list(ds.ids()), dname)
+    if not all_ids:
+        raise UsageError(f"dataset {dname!r} has no samples{f' under {ds.root}' if getattr(ds, 'root', None) else ''}: "
+                         f"check --data-root and the -d options (`mattebench data check {dname}` shows what was found)")
+    ids = all_ids[:limit] if limit is not None else all_ids
+    problem_counts, problem_line = index_problems(ds)
+    if problem_line:
+        warnings.warn(problem_line, stacklevel=2)
     fingerprint = ds.fingerprint()
     ck_hash = _checkpoint_hash(method_options)
     variant = variant_of(ds)  # corrupt= / trimap_radius= / trimap_adjust= (robustness track)
     tag = tag if tag is not None else variant_tag(variant)  # a variant run never lands in the clean folder
+    method_code = _method_code(method, method_obj)
+    option_files = code_identity.option_files(method_options)
     identity = {
         "method": mname,
         "method_options": _jsonable({k: v for k, v in method_options.items() if k not in ("device",)}),
         "checkpoint_sha256": ck_hash,
+        "method_code": method_code,
+        "option_files": option_files,
         "dataset": dname,
         "dataset_options": _jsonable(dataset_options),
         "dataset_fingerprint": fingerprint,
@@ -211,7 +248,7 @@ def evaluate(
     started = provenance.now()
     store: Optional[RunStore] = None
     if out is not None:
-        store = RunStore(run_dir(out, dname, mname, tag), columns, identity, fresh=fresh)
+        store = RunStore(run_dir(out, dname, mname, tag), columns, identity, fresh=fresh, ids=ids, command=command)
         todo = [i for i in ids if i not in store.done_ids()]
     else:
         todo = list(ids)
@@ -267,6 +304,9 @@ def evaluate(
                 "dataset_fingerprint": fingerprint,
                 "checkpoint": str(method_options["checkpoint"]) if method_options.get("checkpoint") else None,
                 "checkpoint_sha256": ck_hash,
+                "method_code": method_code,
+                "option_files": option_files,
+                "dataset_problems": problem_counts,
                 "trimap_recipe": trimap_recipe.describe(variant.get("trimap_radius")),
                 "quantisation": QUANTISATION,
                 "notes": [n for n in [scorer._flow_note, *getattr(executor, "notes", ()), subset_reason(ds, limit, len(ds.ids()), len(ids))] if n]
@@ -283,7 +323,14 @@ def evaluate(
         }
         if store is not None:
             summary["run_dir"] = str(store.path)
-            store.write_summary(summary)
-            store.close()
+            try:
+                store.write_summary(summary)
+            except StoreError as exc:
+                if complete:
+                    raise
+                # The first failure (usually the same full disk) is the one to report.
+                warnings.warn(f"summary.json not written: {exc}", stacklevel=2)
+            finally:
+                store.close()
     rows = all_rows if store is None else [r for r in read_rows(store.path / "samples.csv") if r["id"] in set(ids)]
     return rows, summary

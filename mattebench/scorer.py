@@ -20,6 +20,7 @@ import numpy as np
 from . import metrics as M
 from . import sample_notes
 from .errors import PredictionError, SampleError
+from .ground_truth import observer
 from .types import Clip, DatasetCard, MethodCard, Sample, SavedPredictionSource
 
 QUANTISATION = "unknown protocol: pred and gt as uint8(clip(round(255*a))); whole protocol: float prediction"
@@ -143,8 +144,8 @@ class Scorer:
             t0 = time.perf_counter()
             pred = self.method.prediction_for(pred_id or item.id, image.shape[:2])
             return self._kept(pred_id or item.id, check_prediction(pred, image.shape[:2], where)), time.perf_counter() - t0
-        observe = getattr(self.method, "observe", None)
-        if callable(observe):  # only sanity-check methods (gt-echo) look at the ground truth
+        observe = observer(self.method, self.method_card)
+        if observe is not None:  # only reference methods (gt-echo) look at the ground truth
             observe(item)
         tri = trimap if self.method_card.needs_trimap else None
         if self.method_card.needs_trimap and trimap is None:
@@ -189,8 +190,8 @@ class Scorer:
         seq = getattr(self.method, "predict_sequence", None)
         t0 = time.perf_counter()
         if callable(seq):
-            observe = getattr(self.method, "observe", None)
-            if callable(observe):
+            observe = observer(self.method, self.method_card)
+            if observe is not None:
                 observe(c)
             tri_all = [c.trimaps.get(i) for i in range(n)] if self.method_card.needs_trimap else None
             preds = dict(enumerate(_call_method(lambda: list(seq(list(frames), tri_all)), str(c.id))))

@@ -6,19 +6,35 @@
   (rows already written with status ok are not recomputed; error rows are retried), a rerun with
   other settings is refused unless ``--fresh`` or another ``--tag``/``--out`` is given.
 - ``summary.json`` is written at the end (and on interruption, marked incomplete).
+- ``.lock`` names the one process writing the folder (:mod:`mattebench.lock`).
+
+Sample ids are file names, so any character a file system allows can be in one (line and paragraph
+separators, quotes, commas, bytes that are not UTF-8): samples.csv is written and read with the
+csv module's own quoting and record splitting, and with ``errors="surrogateescape"`` so a
+non-UTF-8 name round-trips to the same ``str`` that ``os.listdir`` gave.
+
+On resume nothing in samples.csv is trusted blindly (:func:`_trusted_rows`): a torn record, a
+metric that is not a number, a duplicate id, bytes that are not UTF-8 where no id explains them, a
+corrupt run.json: each is reported as a warning naming the file, and the affected samples are
+recomputed.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from .errors import RunConflict
+from .errors import RunConflict, UsageError
+from .identity import IDENTITY_VERSION, differences
+from .lock import RunLock
+from .safe_write import atomic_write, atomic_write_text, store_error, translated
 
 SAMPLES = "samples.csv"
 SUMMARY = "summary.json"
@@ -27,7 +43,31 @@ BASE_COLUMNS = ("id", "status", "error")
 TEXT_COLUMNS = ("notes",)  # free text that may be empty (see mattebench.sample_notes)
 
 
+ENCODING = {"encoding": "utf-8", "errors": "surrogateescape"}
+
+
+class StoreWarning(UserWarning):
+    """Something in a run folder was not trusted and is recomputed."""
+
+
+def path_component(value: str, what: str) -> str:
+    """``value`` as one folder name under --out, or UsageError: no separators, no ``.``/``..``."""
+    bad = [c for c in ("/", "\\", os.sep, os.altsep or "/", "\0") if c in value]
+    if not value or value in (".", "..") or bad:
+        raise UsageError(
+            f"{what} {value!r} cannot name a folder under --out"
+            + (f" (it contains {', '.join(sorted(set(map(repr, bad))))})" if bad else "")
+            + ": use a name without path separators that is not '.' or '..'"
+        )
+    return value
+
+
 def run_dir(out: str | os.PathLike[str], dataset: str, method: str, tag: Optional[str] = None) -> Path:
+    """``<out>/<dataset>/<method>[@tag]``; a name that would leave ``out`` is refused (UsageError)."""
+    path_component(dataset, "dataset name")
+    path_component(method, "method name")
+    if tag is not None:
+        path_component(tag, "--tag")
     name = f"{method}@{tag}" if tag else method
     return Path(out) / dataset / name
 
@@ -49,89 +89,230 @@ def _parse(value: str) -> Any:
         return value
 
 
-def read_rows(path: Path) -> list[dict[str, Any]]:
-    """Rows of a samples.csv; a torn last line (killed mid-write) is dropped."""
-    if not path.exists():
+def read_rows(path: Path, problems: Optional[list[str]] = None) -> list[dict[str, Any]]:
+    """Rows of a samples.csv, split into records by the csv reader itself (ids may hold line breaks).
+
+    A torn last record (killed mid-write) is dropped; so is a record with the wrong number of
+    fields. What was dropped is appended to ``problems``.
+    """
+    problems = problems if problems is not None else []
+    try:
+        text = path.read_bytes().decode(**ENCODING)
+    except FileNotFoundError:
         return []
-    with open(path, newline="", encoding="utf-8") as f:
-        text = f.read()
+    except OSError as exc:
+        raise store_error(exc, path, "reading") from exc
+    if text.startswith("\ufeff"):
+        text = text[1:]  # a byte-order mark, as spreadsheets write it
     if text and not text.endswith("\n"):
-        text = text[: text.rfind("\n") + 1]  # the last line was cut: drop it, it will be recomputed
-    reader = csv.DictReader(text.splitlines())
-    rows = []
-    for raw in reader:
-        if not raw.get("id") or None in raw:
+        text = text[: text.rfind("\n") + 1]  # the last record was cut: drop it, it will be recomputed
+        problems.append("its last record was cut off (an interrupted write)")
+    records: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        for rec in reader:
+            records.append(rec)
+    except csv.Error as exc:
+        problems.append(f"it cannot be parsed after record {len(records)} ({exc}); the rest is recomputed")
+    if not records:
+        return []
+    header, rows = records[0], []
+    if "id" not in header or "status" not in header:
+        problems.append(f"its header {header[:6]!r} has no id column (or no status column): every sample is recomputed")
+        return []
+    for n, rec in enumerate(records[1:], start=2):
+        if not rec:
             continue
-        row: dict[str, Any] = {}
-        for k, v in raw.items():
-            row[k] = v if k in BASE_COLUMNS or k in TEXT_COLUMNS else _parse(v or "")
-        rows.append(row)
+        if len(rec) != len(header) or not rec[0]:
+            problems.append(f"record {n} has {len(rec)} fields, the header {len(header)}")
+            continue
+        rows.append({k: (v if k in BASE_COLUMNS or k in TEXT_COLUMNS else _parse(v)) for k, v in zip(header, rec)})
     return rows
 
 
-class RunStore:
-    """The only writer of one run folder."""
+def _bad_value(column: str, value: Any) -> Optional[str]:
+    """Why a stored value of an ok row cannot be trusted, or None.
 
-    def __init__(self, path: Path, columns: Iterable[str], settings: dict[str, Any], fresh: bool = False):
+    NaN is kept: the scorer writes it for a metric that is undefined on that sample (no unknown
+    pixels, one annotated frame) and the summary counts it as excluded. Anything else that is not
+    a finite number (text, inf, an empty cell) is not something mattebench wrote.
+    """
+    if not isinstance(value, float):
+        return f"{column}={value!r} is not a number"
+    if math.isinf(value) or (math.isnan(value) and column in ("predict_ms", "frames", "annotated")):
+        return f"{column}={value!r} is not finite"
+    return None
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+class RunStore:
+    """The only writer of one run folder (it holds the folder's lock until :meth:`close`).
+
+    ``ids`` are the dataset's sample ids when known: a stored row whose non-UTF-8 bytes no id
+    explains is then reported as corrupt. ``command`` goes into the lock, to name the holder.
+    """
+
+    def __init__(self, path: Path, columns: Iterable[str], settings: dict[str, Any], fresh: bool = False,
+                 ids: Optional[Iterable[str]] = None, command: Optional[str] = None):
         self.path = Path(path)
         self.columns = list(BASE_COLUMNS) + [c for c in columns if c not in BASE_COLUMNS + TEXT_COLUMNS] + list(TEXT_COLUMNS)
-        self.settings = settings
-        if fresh and self.path.exists():
-            for name in (SAMPLES, SUMMARY, SETTINGS):
-                (self.path / name).unlink(missing_ok=True)
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._check_settings()
+        self.settings = {"identity_version": IDENTITY_VERSION, **settings}
+        self.ids = set(ids) if ids is not None else None
         self.rows: dict[str, dict[str, Any]] = {}
-        self._load_existing()
-        self._file = open(self.path / SAMPLES, "a", newline="", encoding="utf-8")
-        self._writer = csv.DictWriter(self._file, fieldnames=self.columns, extrasaction="ignore")
-        if self._file.tell() == 0:
-            self._writer.writeheader()
-            self._sync()
+        self._file: Optional[Any] = None
+        with translated(self.path, "creating the run folder", before_samples=True):
+            if self.path.exists() and not self.path.is_dir():
+                raise NotADirectoryError(20, "Not a directory", str(self.path))
+            self.path.mkdir(parents=True, exist_ok=True)
+        self._lock = RunLock(self.path, command)
+        with translated(self._lock.path, "taking the run lock", before_samples=True):
+            self._lock.acquire()  # before --fresh deletes anything: another run may hold the folder
+        try:
+            if fresh:
+                with translated(self.path, "clearing (--fresh)", before_samples=True):
+                    for name in (SAMPLES, SUMMARY, SETTINGS):
+                        (self.path / name).unlink(missing_ok=True)
+            self._check_settings()
+            self._check_summary()
+            self._load_existing()
+            with translated(self.path / SAMPLES, "opening", before_samples=True):
+                self._file = open(self.path / SAMPLES, "a", newline="", **ENCODING)
+                self._writer = csv.DictWriter(self._file, fieldnames=self.columns, extrasaction="ignore")
+                if self._file.tell() == 0:
+                    self._writer.writeheader()
+                    self._sync()
+        except BaseException:
+            self.close()
+            raise
+
+    def _warn(self, name: str, text: str) -> None:
+        warnings.warn(f"{self.path / name}: {text}", StoreWarning, stacklevel=4)
 
     # -- settings ---------------------------------------------------------------------------
     def _check_settings(self) -> None:
         f = self.path / SETTINGS
-        if f.exists():
-            old = json.loads(f.read_text())
-            if old != self.settings:
-                diff = sorted(k for k in set(old) | set(self.settings) if old.get(k) != self.settings.get(k))
+        n_rows = len(read_rows(self.path / SAMPLES))
+        if not f.exists():
+            if n_rows:
                 raise RunConflict(
-                    f"{self.path} already holds a run with other settings ({', '.join(diff)} differ). "
-                    f"Use --fresh to start it over, or --tag NAME / --out DIR to keep both."
+                    f"{self.path / SAMPLES} holds {n_rows} rows but there is no {SETTINGS} saying which method, code, "
+                    f"options and data made them. Use --fresh to recompute them, or --tag NAME / --out DIR to keep them apart."
                 )
-        else:
-            tmp = f.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.settings, indent=2, sort_keys=True))
-            os.replace(tmp, f)
+            atomic_write_text(f, json.dumps(self.settings, indent=2, sort_keys=True), before_samples=True)
+            return
+        try:
+            old = json.loads(f.read_bytes().decode("utf-8"))
+            if not isinstance(old, dict):
+                raise ValueError(f"it holds a JSON {type(old).__name__}, not an object")
+        except (OSError, ValueError) as exc:
+            if n_rows == 0:
+                self._warn(SETTINGS, f"unreadable ({exc}); no rows depend on it, so it is rewritten")
+                atomic_write_text(f, json.dumps(self.settings, indent=2, sort_keys=True), before_samples=True)
+                return
+            raise RunConflict(
+                f"{f} is unreadable ({exc}), so the {n_rows} rows in {self.path / SAMPLES} cannot be matched to the "
+                f"method, options and data that made them. Use --fresh to recompute them, or --tag NAME / --out DIR "
+                f"to start a separate run."
+            ) from None
+        if old == self.settings:
+            return
+        # Choice: a run.json from before method-code identities is treated as changed (refused),
+        # not trusted: nothing proves its rows come from the code installed now.
+        if old.get("identity_version") != IDENTITY_VERSION and n_rows:
+            raise RunConflict(
+                f"{self.path} holds {n_rows} rows from an older mattebench whose run.json does not record the method's "
+                f"code and file hashes, so a resume cannot prove they match. Use --fresh to recompute them, or --tag "
+                f"NAME / --out DIR to keep them apart."
+            )
+        if n_rows == 0:
+            atomic_write_text(f, json.dumps(self.settings, indent=2, sort_keys=True), before_samples=True)
+            return
+        changes = differences(old, self.settings)
+        shown = "\n  - ".join(changes[:12]) + (f"\n  - ... and {len(changes) - 12} more" if len(changes) > 12 else "")
+        raise RunConflict(
+            f"{self.path} already holds a run with other settings ({len(changes)} difference(s); its {n_rows} rows "
+            f"would be mixed with this one's):\n  - {shown}\n"
+            f"Use --fresh to start it over, or --tag NAME / --out DIR to keep both."
+        )
+
+    def _check_summary(self) -> None:
+        f = self.path / SUMMARY
+        if not f.exists():
+            return
+        try:
+            json.loads(f.read_bytes().decode("utf-8"))
+        except (OSError, ValueError) as exc:
+            self._warn(SUMMARY, f"unreadable ({type(exc).__name__}); it is rewritten at the end of this run")
 
     # -- rows -------------------------------------------------------------------------------
     def _load_existing(self) -> None:
         csv_path = self.path / SAMPLES
-        existing = read_rows(csv_path)
-        keep = [r for r in existing if self._complete(r)]
+        if not csv_path.exists():
+            return
+        problems: list[str] = []
+        existing = read_rows(csv_path, problems)
+        keep = self._trusted_rows(existing, problems)
         for r in keep:
             self.rows[r["id"]] = r
-        header_ok = False
-        if csv_path.exists():
-            with open(csv_path, newline="", encoding="utf-8") as f:
+        with translated(csv_path, "reading"):
+            with open(csv_path, newline="", **ENCODING) as f:
                 header_ok = next(csv.reader(f), None) == self.columns
-        if csv_path.exists() and (len(keep) != len(existing) or not header_ok or not csv_path.read_text().endswith("\n")):
-            # Drop error rows / torn lines / old headers so every id appears once: rewrite atomically.
-            tmp = csv_path.with_suffix(".tmp")
-            with open(tmp, "w", newline="", encoding="utf-8") as f:
+        for p in problems:
+            self._warn(SAMPLES, p)
+        if len(keep) != len(existing) or not header_ok or problems:
+            # Drop error rows / torn records / untrusted rows / old headers so every id appears once:
+            # rewrite atomically (the old file stays whole until the new one is complete).
+            def fill(f: Any) -> None:
                 w = csv.DictWriter(f, fieldnames=self.columns, extrasaction="ignore")
                 w.writeheader()
                 for r in keep:
                     w.writerow({k: _fmt(r.get(k)) for k in self.columns})
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, csv_path)
 
-    def _complete(self, row: dict[str, Any]) -> bool:
-        if row.get("status") != "ok":
-            return False
-        return all(row.get(c) is not None for c in self.columns if c not in BASE_COLUMNS + TEXT_COLUMNS)
+            atomic_write(csv_path, fill, before_samples=True)
+
+    def _trusted_rows(self, rows: list[dict[str, Any]], problems: list[str]) -> list[dict[str, Any]]:
+        """The stored ok rows that may be kept; every other one is reported in ``problems``."""
+        valid: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            if r.get("status") != "ok":
+                continue  # error rows are retried
+            why = self._distrust(r)
+            if why:
+                problems.append(f"row of sample {r['id']!r} is not trusted ({why}); it is recomputed")
+                continue
+            valid.setdefault(r["id"], []).append(r)
+        keep = []
+        for sid, copies in valid.items():
+            if len(copies) == 1:
+                keep.append(copies[0])
+                continue
+            values = {tuple(_fmt(c.get(k)) for k in self.columns) for c in copies}
+            if len(values) == 1:
+                problems.append(f"sample {sid!r} has {len(copies)} identical rows; one is kept")
+                keep.append(copies[0])
+            else:
+                problems.append(f"sample {sid!r} has {len(copies)} rows that disagree; it is recomputed")
+        return keep
+
+    def _distrust(self, row: dict[str, Any]) -> Optional[str]:
+        sid = row["id"]
+        if _has_surrogates(sid) and self.ids is not None and sid not in self.ids:
+            return "its id holds bytes that are not UTF-8 and matches no sample"
+        for c in self.columns:
+            if c in BASE_COLUMNS or c in TEXT_COLUMNS:  # free text: an old file without a notes column is fine
+                v = row.get(c)
+                if c != "id" and isinstance(v, str) and _has_surrogates(v):
+                    return f"{c} holds bytes that are not UTF-8"
+                continue
+            if c not in row:
+                return f"no {c} column"
+            why = _bad_value(c, row[c])
+            if why:
+                return why
+        return None
 
     def done_ids(self) -> set[str]:
         return set(self.rows)
@@ -139,8 +320,11 @@ class RunStore:
     def write(self, row: dict[str, Any]) -> None:
         if row["id"] in self.rows:
             raise RunConflict(f"sample {row['id']!r} was already written to {self.path / SAMPLES}")
-        self._writer.writerow({k: _fmt(row.get(k)) for k in self.columns})
-        self._sync()
+        if self._file is None:
+            raise RunConflict(f"{self.path / SAMPLES} is closed")
+        with translated(self.path / SAMPLES, "appending a row to"):
+            self._writer.writerow({k: _fmt(row.get(k)) for k in self.columns})
+            self._sync()
         if row.get("status") == "ok":
             self.rows[row["id"]] = row
 
@@ -154,14 +338,19 @@ class RunStore:
 
     def write_summary(self, summary: dict[str, Any]) -> Path:
         f = self.path / SUMMARY
-        tmp = f.with_suffix(".tmp")
-        tmp.write_text(json.dumps(summary, indent=2, sort_keys=False, default=str, allow_nan=True))
-        os.replace(tmp, f)
+        atomic_write_text(f, json.dumps(summary, indent=2, sort_keys=False, default=str, allow_nan=True))
         return f
 
     def close(self) -> None:
-        if not self._file.closed:
-            self._file.close()
+        if self._file is not None and not self._file.closed:
+            try:
+                self._file.close()
+            except OSError:
+                # The disk is still full: the unflushed tail is a torn record, dropped on resume.
+                pass
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.release()
 
 
 def remove_run(path: Path) -> None:
@@ -176,8 +365,10 @@ def load_summaries(runs: str | os.PathLike[str]) -> list[dict[str, Any]]:
         return out
     for f in sorted(root.glob(f"*/*/{SUMMARY}")):
         try:
-            s = json.loads(f.read_text())
+            s = json.loads(f.read_text(**ENCODING))
         except (OSError, ValueError):
+            continue
+        if not isinstance(s, dict):  # not a run record (the report's loader says so; here it is skipped)
             continue
         s["run_dir"] = str(f.parent)  # where the record is now (it may have moved, or been written relative to another cwd)
         out.append(s)

@@ -17,7 +17,7 @@ import numpy as np
 from conftest import TinyDataset, disc_sample
 from mattebench.data.trimap import trimap_from_alpha
 from mattebench.registry import list_datasets, list_methods, register_dataset, register_method
-from mattebench.types import FAMILY_TRIMAP, Clip, DatasetCard, MethodCard
+from mattebench.types import FAMILY_REFERENCE, Clip, DatasetCard, MethodCard
 
 
 class Escape(BaseException):
@@ -58,7 +58,9 @@ class Faulty:
       driver's machine, say).
     """
 
-    card = MethodCard(name="ray-faulty", needs_trimap=True, family=FAMILY_TRIMAP, on_leaderboard=False)
+    # family "reference": only reference methods are handed the sample through observe(), which is
+    # where the faults are injected (issue 13: no other family ever sees the ground truth).
+    card = MethodCard(name="ray-faulty", needs_trimap=True, family=FAMILY_REFERENCE, on_leaderboard=False)
 
     def __init__(self, log: Optional[str] = None, die_once: Optional[str] = None, die_on: Sequence[str] = (),
                  escape_once: Optional[str] = None, home_pid: Optional[int] = None, die_once_id: Optional[str] = None,

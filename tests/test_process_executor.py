@@ -21,6 +21,8 @@ from typing import Any, Iterator
 
 import pytest
 
+from mattebench.errors import RegistryError
+
 import process_plugins  # noqa: F401 - registers pool-misbehaving, pool-tiny, pool-tiny-video
 from conftest import TinyDataset
 from mattebench.commands import run as run_cmd
@@ -213,7 +215,8 @@ def test_method_object_falls_back_to_serial_with_a_note():
 
 
 def test_worker_that_cannot_build_stops_the_run_with_the_methods_own_error(tmp_path):
-    with pytest.raises(TypeError, match="unexpected keyword argument 'no_such'"):  # as a serial run raises it
+    # as a serial run raises it: the registry names the method and the factory's own TypeError
+    with pytest.raises(RegistryError, match="unexpected keyword argument 'no_such'"):
         evaluate("pool-misbehaving", "pool-tiny", method_options={"no_such": 1}, out=tmp_path, executor=ProcessExecutor(jobs=2))
     assert _csv_ids(tmp_path / "pool-tiny" / "pool-misbehaving") == []  # no per-sample error rows
 

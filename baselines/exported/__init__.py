@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from mattebench.types import FAMILY_FREE, MethodCard
 
+from .io_spec import SPEC_OPTIONS
 from .model import ExportedModel, model_path
 from .presets import get_preset
 
@@ -50,3 +51,11 @@ create_onnx.card = MethodCard(name="onnx", notes="an exported ONNX model (-m mod
                               input_size="by the preset or -m size / ref_size")
 create_tflite.card = MethodCard(name="tflite", notes="an exported TFLite model (-m model=PATH); its card comes from the options",  # type: ignore[attr-defined]
                                 input_size="by the preset or -m size / ref_size")
+
+
+# The options each factory takes (its named parameters and the input/output options of io_spec), so that an
+# unknown or mistyped -m key is refused before any sample, as for every other method.
+_COMMON_OPTIONS: dict[str, Any] = {"model": str, "preset": str, "device": str, "threads": int, "name": str,
+                                   "family": str, "paper": str, "url": str, "notes": str, **SPEC_OPTIONS}
+create_onnx.option_types = dict(_COMMON_OPTIONS)  # type: ignore[attr-defined]
+create_tflite.option_types = dict(_COMMON_OPTIONS)  # type: ignore[attr-defined]

@@ -84,6 +84,14 @@ def _choice(value: Any, name: str, choices: Sequence[str]) -> str:
     return str(value)
 
 
+# Every input/output option build_spec takes, with the type of value it expects (for `-m` checks before any sample).
+SPEC_OPTIONS: dict[str, Any] = {
+    "size": Any, "ref_size": int, "multiple": int, "resize": str, "resize_out": str, "resize_stage": str,
+    "channels": str, "layout": str, "scale": float, "mean": Any, "std": Any, "norm_order": str,
+    "output": Any, "channel": int, "activation": str,
+}
+
+
 def build_spec(base: IOSpec, options: dict[str, Any]) -> IOSpec:
     """The preset's spec with the user's options applied (each validated with an actionable message)."""
     o = dict(options)

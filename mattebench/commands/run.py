@@ -10,13 +10,14 @@ from typing import Optional
 
 from tabulate import tabulate
 
+from .. import exitcodes
 from .. import metrics as M
-from ..errors import MattebenchError
+from ..errors import MattebenchError, UsageError
 from ..runner import Executor, evaluate
 from ._input_options import add_input_arguments, resolve_input
 from ._options import OptionError, parse_options
 
-EXIT_SAMPLE_ERRORS = 3
+EXIT_SAMPLE_ERRORS = exitcodes.INCOMPLETE
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,8 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "run",
         help="evaluate a method on a dataset",
         description="Evaluate METHOD on DATASET. Rows go to <out>/<dataset>/<method>/samples.csv as they are scored; "
-        "a rerun resumes. Exit codes: 0 all samples scored, 3 finished with failed samples, "
-        "1 stopped by --fail-fast, 2 usage error, 130 interrupted.",
+        "a rerun resumes (refused when the method's code, a file named by an option, the options or the dataset "
+        "changed: use --fresh or --tag). One run at a time per folder (a lock names the holder). "
+        + exitcodes.RUN_CONTRACT,
     )
     p.add_argument("--method", default=None, help="registered method name (see `mattebench list`); onnx / tflite run an exported model (-m model=PATH)")
     add_input_arguments(p)
@@ -115,6 +117,8 @@ def local_pool(args: argparse.Namespace, mopts: dict) -> Optional[Executor]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit must be at least 1, got {args.limit}")
     mopts = parse_options(args.method_opts)
     args.method = resolve_input(args, mopts)
     dopts = parse_options(args.dataset_opts)
@@ -141,7 +145,17 @@ def run(args: argparse.Namespace) -> int:
         save_alphas=args.save_alphas,
     )
     print_summary(summary)
-    return EXIT_SAMPLE_ERRORS if summary["counts"]["error"] else 0
+    return exit_code(summary)
+
+
+def exit_code(summary: dict) -> int:
+    """0 only when every requested sample has an ok row; else 3 with the counts on stderr."""
+    c = summary["counts"]
+    if c["ok"] == c["total"] and not c["error"] and not c["pending"]:
+        return exitcodes.OK
+    print(f"incomplete: {c['error']} failed, {c['pending']} pending of {c['total']} requested; "
+          f"rerun the same command to retry them (exit {EXIT_SAMPLE_ERRORS})", file=sys.stderr)
+    return EXIT_SAMPLE_ERRORS
 
 
 def print_summary(summary: dict) -> None:
@@ -157,6 +171,7 @@ def print_summary(summary: dict) -> None:
         rows.append([label, "–" if v is None else f"{v:.6g}", "–" if not ci else f"[{ci[0]:.4g}, {ci[1]:.4g}]",
                      summary["excluded"].get(k, 0)])
     print(f"\n{summary['method']} on {summary['dataset']}: {c['ok']}/{c['total']} scored, {c['error']} failed"
+          + (f", {c['pending']} pending" if c.get("pending") else "")
           + (f" (subset of {summary['n_dataset']})" if summary.get("subset") else ""))
     print(tabulate(rows, headers=["metric", "mean", "95% CI", "excluded"], tablefmt="simple", disable_numparse=True))
     ms = summary["predict_ms"]["median"]

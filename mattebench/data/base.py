@@ -147,7 +147,7 @@ def hash_files(entries: Iterable[tuple[str, Path]], extra: Mapping[str, Any]) ->
             size = path.stat().st_size
         except OSError:
             size = -1
-        h.update(f"\n{label}\t{size}".encode())
+        h.update(f"\n{label}\t{size}".encode("utf-8", "surrogateescape"))  # names may hold non-UTF-8 bytes
     return h.hexdigest()
 
 

@@ -198,3 +198,45 @@ def _check_by_loading(ds: Any, report: CheckReport) -> None:
             ds.load(sid)
         except SampleError as exc:
             report.problems.append(f"{sid}: {exc}")
+
+
+# -- the cheap part, shared with `run` ---------------------------------------------------------------
+# Kinds of the problems a loader's index records (the texts of data/base.py PairedFolderDataset._index
+# and stem_index); tests/test_trust_dataset.py pins them against a real tree.
+PROBLEM_KINDS: tuple[tuple[str, str], ...] = (
+    ("duplicate stems", "two files share the stem"),
+    ("images without a matte", "missing matte for"),
+    ("images without a trimap", "missing trimap for"),
+    ("orphan mattes (no image)", "matte "),
+    ("orphan trimaps (no image)", "trimap "),
+)
+
+
+def problem_counts(problems: list[str]) -> dict[str, int]:
+    """How many index problems of each kind (``other`` for the rest)."""
+    counts: Counter[str] = Counter()
+    for p in problems:
+        for kind, needle in PROBLEM_KINDS:
+            if p.startswith(needle) and (needle[-1] != " " or " has no image" in p):
+                counts[kind] += 1
+                break
+        else:
+            counts["other"] += 1
+    return dict(counts)
+
+
+def index_problems(ds: Any) -> tuple[dict[str, int], Optional[str]]:
+    """What ``data check`` finds without reading a pixel (the loader's index), as counts and one line.
+
+    ``run`` prints the line as a warning: the run goes on (affected samples become error rows),
+    and ``mattebench data check`` lists every problem.
+    """
+    problems = list(getattr(ds, "problems", []) or [])
+    if not problems:
+        return {}, None
+    counts = problem_counts(problems)
+    name = getattr(getattr(ds, "card", None), "name", "dataset")
+    root = getattr(ds, "root", None)
+    where = f" --data-root {root}" if root is not None else ""
+    text = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    return counts, f"{name}{f' at {root}' if root is not None else ''}: {text}; `mattebench data check {name}{where}` lists them"

@@ -63,6 +63,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Sequence
 
 from ..errors import MattebenchError
+from ..ground_truth import GroundTruthWithheld, warn_withheld, withheld
 from ..runner import LocalExecutor, ScorerSpec
 from ..scorer import Scorer
 from ..types import MethodCard
@@ -88,7 +89,9 @@ def _worker_main(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_thre
     except BaseException as exc:  # noqa: BLE001 - sent to the driver, which raises it there
         _send(conn, ("build_error", _picklable(exc), traceback.format_exc(limit=6)))
         return
-    _send(conn, ("ready", os.getpid()))
+    # The driver warns once about a method that wants the ground truth, not every worker.
+    warnings.simplefilter("ignore", GroundTruthWithheld)
+    _send(conn, ("ready", os.getpid(), scorer.method_card if withheld(scorer.method, scorer.method_card) else None))
     while True:
         try:
             sample_id = conn.recv()
@@ -358,6 +361,8 @@ class _Pool:
         if kind == "ready":
             w.ready = True
             self.stats["pids"].add(message[1])
+            if message[2] is not None:
+                warn_withheld(message[2], stacklevel=2)
             return None
         row, flow_note = message[1], message[2]
         w.sample, w.deadline = None, float("inf")

@@ -29,9 +29,9 @@ from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
-from ..robustness import is_variant_run
 from ..store import SAMPLES, load_summaries, read_rows
 from .out_paths import file_stem, inside
+from .visibility import published
 from .paper_values import FIGURE6_REFERENCES, FIGURE6_SIZE
 
 # Default folder of bench results: <runs>/bench/*.json, one `mattebench bench --json` record per file, e.g.
@@ -363,7 +363,7 @@ def collect_comparison(
     from ..registry import load_dataset
     from ..types import Clip
 
-    shown = [s for s in summaries if (s.get("method_card", {}) or {}).get("on_leaderboard", True) and not is_variant_run(s)]
+    shown = published(summaries)
     if not shown or (shown[0].get("dataset_card", {}) or {}).get("kind") == "video":
         return None
     ds = dataset_obj

@@ -18,6 +18,7 @@ from tabulate import tabulate
 
 from .. import metrics as M
 from ..robustness import is_variant_run
+from .visibility import published
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP
 from . import board_stats
 from .conventions_section import render_markdown as render_conventions
@@ -135,7 +136,7 @@ provenance_note = _provenance_note
 def render_dataset(dataset: str, summaries: list[dict[str, Any]]) -> str:
     # Corrupted / trimap-changed runs (robustness track) are never ranked with clean ones: own section.
     variants = [s for s in summaries if is_variant_run(s)]
-    shown = [s for s in summaries if s.get("method_card", {}).get("on_leaderboard", True) and not is_variant_run(s)]
+    shown = published(summaries)
     dcard = shown[0].get("dataset_card", {}) if shown else {}
     primary = dcard.get("primary_metric", "mse_whole")
     cols = _columns(shown)

@@ -38,7 +38,6 @@ from urllib.parse import quote
 
 from .. import __version__
 from .. import metrics as M
-from ..robustness import is_variant_run
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP
 from . import board_stats
 from .conventions_section import render_html as render_conventions_html
@@ -47,6 +46,7 @@ from .markdown_safe import safe_url
 from .out_paths import file_stem
 from .site_manifest import remove_previous, write_manifest
 from .summaries import load_published
+from .visibility import published
 
 # dataset -> run or method name -> metric -> the paper's value (a float, or the string as printed).
 PaperValues = Mapping[str, Mapping[str, Mapping[str, Union[float, str]]]]
@@ -90,7 +90,9 @@ class Figure:
 
 # -- small helpers -------------------------------------------------------------------------------
 def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    text = html.escape("" if value is None else str(value), quote=True)
+    # A sample id is a file name and may hold bytes that are not UTF-8 (surrogateescape): show them as \xNN.
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _slug(text: str) -> str:
@@ -177,7 +179,7 @@ def _code(value: Any) -> str:
 # -- index ---------------------------------------------------------------------------------------
 def _shown(summaries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     # Robustness-track runs (corrupted inputs, changed trimaps) are shown on robustness.html only.
-    return [s for s in summaries if s.get("method_card", {}).get("on_leaderboard", True) and not is_variant_run(s)]
+    return published(summaries)
 
 
 def _paper_for(paper: Optional[PaperValues], dataset: str, s: Mapping[str, Any]) -> Mapping[str, Union[float, str]]:

@@ -23,9 +23,9 @@ from typing import Any, Optional, Sequence
 
 from tabulate import tabulate
 
-from ..robustness import is_variant_run
 from ..store import load_summaries
 from .leaderboard import provenance_note
+from .visibility import published
 from .paper_values import TABLES, PaperRow, PaperTable
 from .table_spec import (
     EXTRA_TRIMAP,
@@ -71,7 +71,7 @@ def _yes(flag: bool) -> str:
 # -- runs ----------------------------------------------------------------------------------------
 def index_runs(summaries: Sequence[dict[str, Any]]) -> dict[RunKey, dict[str, Any]]:
     # A corrupted or trimap-changed run (robustness track) never stands in for a paper row, whatever its tag.
-    return {(s.get("dataset", ""), s.get("method", ""), s.get("tag") or None): s for s in summaries if not is_variant_run(s)}
+    return {(s.get("dataset", ""), s.get("method", ""), s.get("tag") or None): s for s in published(summaries)}
 
 
 def _means(s: dict[str, Any]) -> tuple[Optional[float], Optional[float]]:
