@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Protocol, Union
 
 from . import identity as code_identity
-from . import provenance, sample_notes, stats
+from . import provenance, sample_notes, shipped, stats
 from .data import trimap as trimap_recipe
 from .data.check import index_problems
 from .data.variant import variant_of, variant_tag
@@ -26,6 +26,7 @@ from .registry import create_method, load_dataset, method_card, method_entry, va
 from .run_inputs import USER_INPUT_METHODS, external_identity, subset_reason
 from .sample_ids import check_ids
 from .saved_alphas import AlphaSelection, AlphaSink
+from .method_provenance import method_provenance
 from .scorer import QUANTISATION, Scorer, metric_columns, scorer_columns
 from .store import RunStore, path_component, read_rows, run_dir
 from .types import ExternalInput, MethodCard
@@ -94,6 +95,8 @@ def _method_code(method: Union[str, Any], method_obj: Any) -> dict[str, Any]:
 
 def _checkpoint_hash(options: dict[str, Any]) -> Optional[str]:
     ck = options.get("checkpoint")
+    if shipped.is_shipped_name(ck):  # mattebench:<name>: the installed file (CheckpointError for an unknown name)
+        ck = shipped.resolve(ck)
     if ck and os.path.isfile(str(ck)):
         return provenance.sha256_file(str(ck))
     return None
@@ -307,6 +310,8 @@ def evaluate(
                 "method_code": method_code,
                 "option_files": option_files,
                 "dataset_problems": problem_counts,
+                "checkpoint_shipped": shipped.describe(method_options.get("checkpoint")),
+                **method_provenance(method_obj),
                 "trimap_recipe": trimap_recipe.describe(variant.get("trimap_radius")),
                 "quantisation": QUANTISATION,
                 "notes": [n for n in [scorer._flow_note, *getattr(executor, "notes", ()), subset_reason(ds, limit, len(ds.ids()), len(ids))] if n]

@@ -23,7 +23,8 @@ PAPER = "Ke et al., MODNet: Real-Time Trimap-Free Portrait Matting via Objective
 URL = "https://github.com/ZHKKKe/MODNet"
 INPUT_RULE = (
     "official rule: short side to 512 when max(h,w) < 512 or min(h,w) > 512, else kept; both sides rounded down "
-    "to multiples of 32; area resize in and out"
+    "to multiples of 32; area resize in and out. A checkpoint carrying its own rule (the shipped ones) makes that "
+    "the default; -m ref_size= always wins; the run's provenance says which applied"
 )
 
 
@@ -32,14 +33,15 @@ def create_modnet(
     device: Optional[str] = "cpu",
     backbone_checkpoint: Optional[str] = None,
     loss: str = "paper",
-    ref_size: int = 512,
+    ref_size: Optional[int] = None,
     threads: Optional[int] = None,
     half: bool = False,
     lambda_s: float = LAMBDA_S,
     lambda_d: float = LAMBDA_D,
     ofd: bool = False,
 ) -> MODNetMethod:
-    """MODNet v1. ``checkpoint``: the official .ckpt (with or without ``module.``) or a mattebench .ckpt.
+    """MODNet v1. ``checkpoint``: the official .ckpt (with or without ``module.``), a mattebench .ckpt, or a
+    shipped name (``mattebench:modnet-synthetic``). ``ref_size``: default the checkpoint's input rule, else 512.
     ``ofd=True``: One-Frame-Delay over each clip of a video dataset."""
     return MODNetMethod("v1", checkpoint, device, backbone_checkpoint, loss, ref_size, threads, half, lambda_s, lambda_d, ofd)
 
@@ -49,7 +51,7 @@ def create_modnet_easpp(
     device: Optional[str] = "cpu",
     backbone_checkpoint: Optional[str] = None,
     loss: str = "paper",
-    ref_size: int = 512,
+    ref_size: Optional[int] = None,
     threads: Optional[int] = None,
     half: bool = False,
     lambda_s: float = LAMBDA_S,
@@ -65,7 +67,7 @@ def create_modnet_trimap(
     device: Optional[str] = "cpu",
     backbone_checkpoint: Optional[str] = None,
     loss: str = "paper",
-    ref_size: int = 512,
+    ref_size: Optional[int] = None,
     threads: Optional[int] = None,
     half: bool = False,
     lambda_s: float = LAMBDA_S,

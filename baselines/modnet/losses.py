@@ -85,3 +85,47 @@ def official_loss(pred_semantic, pred_detail, pred_matte, batch: dict[str, torch
 
 
 LOSSES = {"paper": paper_loss, "official": official_loss}
+
+
+# -- teacher labels (issue 17) ----------------------------------------------------------------------------
+TEACHER_CONFIDENT = 0.1  # a teacher probability under 0.1 or over 0.9 counts as a confident label
+TEACHER_SEMANTIC_WEIGHT = 10.0  # x 1/2 MSE: the semantic branch is what a segmentation teacher can teach
+TEACHER_UNSURE_WEIGHT = 0.25  # matte L1 weight where the teacher is unsure (hair, edges)
+
+
+def teacher_loss(pred_semantic, pred_detail, pred_matte, batch: dict[str, torch.Tensor]):
+    """Loss against a segmentation teacher's soft mask ``batch["alpha"]`` (never exact ground truth):
+
+    - semantic: 10 x 1/2 MSE(s_p, G(mask)), the paper's L_s against the teacher, weighted up;
+    - matte: the mean L1(alpha_p, mask) over the teacher's confident pixels (mask < 0.1 or > 0.9) plus 0.25 x
+      the mean L1 over the other pixels (region means, as the official loss weights its unknown band): the
+      band keeps a fixed share, smaller than the confident region's, since a segmenter's soft edge is only a
+      rough guess of a matte's;
+    - no detail or compositional term: the teacher knows nothing of hair and there are no true colours.
+    """
+    mask = batch["alpha"]
+    confident = ((mask < TEACHER_CONFIDENT) | (mask > 1 - TEACHER_CONFIDENT)).to(mask.dtype)
+    semantic = TEACHER_SEMANTIC_WEIGHT * 0.5 * F.mse_loss(pred_semantic, thumbnail(mask))
+    diff = (pred_matte - mask).abs()
+    matte = masked_mean(diff, confident) + TEACHER_UNSURE_WEIGHT * masked_mean(diff, 1 - confident)
+    parts = {"t_semantic": semantic, "t_matte": matte}
+    return semantic + matte, parts
+
+
+def mixed_loss(base, pred_semantic, pred_detail, pred_matte, batch: dict[str, torch.Tensor], **options):
+    """A batch mixing exact ground truth (``batch["exact"]`` 1) and teacher labels (0): ``base`` (the paper
+    or official loss) on the exact examples, :func:`teacher_loss` on the others, each weighted by its share
+    of the batch so that the gradient scale does not depend on the mix."""
+    exact = batch["exact"].reshape(-1) > 0.5
+    n = exact.numel()
+    total = pred_matte.new_zeros(())
+    parts: dict[str, torch.Tensor] = {}
+    for select, fn, kw in ((exact, base, options), (~exact, teacher_loss, {})):
+        k = int(select.sum())
+        if k == 0:
+            continue
+        sub = {key: v[select] for key, v in batch.items() if key != "exact"}
+        t, p = fn(pred_semantic[select], pred_detail[select], pred_matte[select], sub, **kw)
+        total = total + t * (k / n)
+        parts.update({name: v * (k / n) for name, v in p.items()})
+    return total, parts

@@ -13,10 +13,13 @@ from torch import nn
 from mattebench.data.trimap import keep_known
 from mattebench.errors import MattebenchError
 
+from mattebench import shipped
+
 from . import checkpoint as ckpt
-from .losses import LAMBDA_D, LAMBDA_S, LOSSES
+from .input_rule import InputRule, choose_rule
+from .losses import LAMBDA_D, LAMBDA_S, LOSSES, mixed_loss
 from .model import MODNet
-from .preprocess import REF_SIZE, encode_trimap, prepare, restore
+from .preprocess import encode_trimap, prepare, restore
 
 VARIANTS = {"v1": "se", "easpp": "easpp"}
 
@@ -53,7 +56,7 @@ class MODNetMethod:
         device: Optional[str] = "cpu",
         backbone_checkpoint: Optional[str] = None,
         loss: str = "paper",
-        ref_size: int = REF_SIZE,
+        ref_size: Optional[int] = None,
         threads: Optional[int] = None,
         half: bool = False,
         lambda_s: float = LAMBDA_S,
@@ -83,14 +86,16 @@ class MODNetMethod:
             self.loss_options = {"lambda_s": self.lambda_s, "lambda_d": self.lambda_d}
         else:
             self.loss_options = {"semantic_scale": 10.0 * self.lambda_s / LAMBDA_S, "detail_scale": 10.0 * self.lambda_d / LAMBDA_D}
-        self.ref_size = int(ref_size)
         self.device = resolve_device(device)
         self.half = bool(half) and self.device.type == "cuda"
         self.model = MODNet(in_channels=4 if self.trimap_input else 3, context=VARIANTS[variant])
         self.checkpoint: dict[str, Any] = {}
+        meta: dict[str, Any] = {}
         if checkpoint:
-            fmt = ckpt.load_weights(self.model, checkpoint, self.checkpoint_variant)
-            self.checkpoint = {"path": os.fspath(checkpoint), "sha256": ckpt.sha256(checkpoint), "format": fmt}
+            fmt, meta = ckpt.load_weights_meta(self.model, checkpoint, self.checkpoint_variant)
+            self.checkpoint = {"path": os.fspath(shipped.resolve(checkpoint)), "sha256": ckpt.sha256(checkpoint), "format": fmt}
+            if shipped.is_shipped_name(checkpoint):
+                self.checkpoint["name"] = str(checkpoint)
         elif backbone_checkpoint:
             ckpt.load_backbone(self.model, backbone_checkpoint)
             self.checkpoint = {"backbone": os.fspath(backbone_checkpoint), "sha256": ckpt.sha256(backbone_checkpoint)}
@@ -100,6 +105,9 @@ class MODNetMethod:
                 f"meaningless. Pass checkpoint=PATH (official .ckpt or one from `mattebench train`) or train it.",
                 stacklevel=3,
             )
+        # ref_size=: explicit option > the checkpoint's own rule > the official 512 (input_rule.py).
+        self.input_rule: InputRule = choose_rule(ref_size, meta)
+        self.ref_size = self.input_rule.ref_size
         self.model.to(self.device).eval()
         # One-Frame-Delay (paper, Sec. "OFD"): on clip datasets the scorer hands over the whole clip, and
         # each frame's matte is corrected from its raw neighbours (offline, so without the one-frame lag).
@@ -125,7 +133,7 @@ class MODNetMethod:
     def predict_batch(self, images: Sequence[np.ndarray], trimaps: Optional[Iterable[Any]] = None) -> list[np.ndarray]:
         """Images that share an inference size run as one batch; each matte returns at its image's size."""
         self.model.eval()
-        prepared = [prepare(im, self.ref_size) for im in images]
+        prepared = [prepare(im, self.ref_size, self.input_rule.multiple) for im in images]
         if self.trimap_input:
             tri = list(trimaps) if trimaps is not None else []
             if len(tri) != len(images) or any(t is None for t in tri):
@@ -156,11 +164,20 @@ class MODNetMethod:
         if self.trimap_input:  # training trimaps are 0 / 0.5 / 1: the same -1 / 0 / 1 code as encode_trimap
             x = torch.cat((x, (batch["trimap"] - 0.5) / 0.5), 1)
         pred_semantic, pred_detail, pred_matte = self.model(x, False)
-        total, parts = LOSSES[self.loss](pred_semantic, pred_detail, pred_matte, batch, **self.loss_options)
+        if "exact" in batch:  # some examples carry a teacher's mask, not ground truth (teacher-mix stream)
+            total, parts = mixed_loss(LOSSES[self.loss], pred_semantic, pred_detail, pred_matte, batch, **self.loss_options)
+        else:
+            total, parts = LOSSES[self.loss](pred_semantic, pred_detail, pred_matte, batch, **self.loss_options)
         return total, {k: float(v.detach()) for k, v in parts.items()}
 
-    def save_checkpoint(self, path: str | os.PathLike[str], meta: Optional[dict[str, Any]] = None) -> None:
-        ckpt.save_weights(self.model, path, self.checkpoint_variant, {"loss": self.loss, "lambda_s": self.lambda_s, "lambda_d": self.lambda_d, **(meta or {})})
+    def provenance(self) -> dict[str, Any]:
+        """What the run record keeps beside the options: the input rule applied, and where it came from."""
+        return {"input_rule": self.input_rule.as_dict()}
+
+    def save_checkpoint(self, path: str | os.PathLike[str], meta: Optional[dict[str, Any]] = None, half: bool = False) -> None:
+        rule = {"input_rule": self.input_rule.stored()} if self.input_rule.source != "default" else {}  # SOC keeps it
+        ckpt.save_weights(self.model, path, self.checkpoint_variant,
+                          {"loss": self.loss, "lambda_s": self.lambda_s, "lambda_d": self.lambda_d, **rule, **(meta or {})}, half=half)
 
     # -- SOC -------------------------------------------------------------------------------------------
     def adapt(self, source: str | os.PathLike[str], steps: Optional[int] = None, lr: float = 1e-5, out: Optional[str | os.PathLike[str]] = None,
@@ -177,7 +194,7 @@ class MODNetMethod:
 
         def images():
             for _, image in iter_frames(source):
-                yield prepare(image, ref)[0].to(self.device)
+                yield prepare(image, ref, self.input_rule.multiple)[0].to(self.device)
 
         if steps is None:
             steps = sum(1 for _ in iter_frames(source))

@@ -50,11 +50,11 @@ def normalise(image: np.ndarray) -> torch.Tensor:
     return (x / 255.0 - 0.5) / 0.5
 
 
-def prepare(image: np.ndarray, ref: int = REF_SIZE) -> tuple[torch.Tensor, tuple[int, int]]:
+def prepare(image: np.ndarray, ref: int = REF_SIZE, multiple: int = MULTIPLE) -> tuple[torch.Tensor, tuple[int, int]]:
     """Image -> (model input 1x3xH'xW', original (h, w))."""
     x = normalise(image)
     h, w = x.shape[-2:]
-    size = inference_size(h, w, ref)
+    size = inference_size(h, w, ref, multiple)
     return F.interpolate(x, size=size, mode="area"), (h, w)
 
 

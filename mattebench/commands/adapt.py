@@ -18,14 +18,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "no labels needed. Writes <out>/soc.ckpt (load it with --checkpoint) and <out>/soc.csv.",
     )
     p.add_argument("--method", required=True, help="a method with self-supervised adaptation (modnet, modnet-easpp)")
-    p.add_argument("--checkpoint", required=True, help="the trained weights to adapt (SOC needs a converged model)")
+    p.add_argument("--checkpoint", required=True, help="the trained weights to adapt (SOC needs a converged model): a path or a "
+                   "shipped name such as mattebench:modnet-synthetic")
     p.add_argument("--input", required=True, help="folder of unlabeled images/frames, or a video file")
     p.add_argument("--steps", type=int, default=None, help="adaptation steps, batch 1 (default: one pass over the input)")
     p.add_argument("--lr", type=float, default=1e-5,
                    help="Adam learning rate (default 1e-5, the released code's; the paper's 1e-4 diverged at batch 1 in our tests)")
     p.add_argument("--out", default="runs/adapt", help="output folder (default runs/adapt)")
     p.add_argument("--device", default=None, help="cpu, cuda, ...")
-    p.add_argument("--ref-size", type=int, default=512, help="images are resized by the inference rule with this reference size")
+    p.add_argument("--ref-size", type=int, default=None,
+                   help="images are resized by the inference rule with this reference size (default: the checkpoint's rule, else 512)")
     p.add_argument("-m", dest="method_opts", action="append", default=[], metavar="KEY=VALUE", help="method option (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

@@ -42,6 +42,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--log-every", type=int, default=10, help="steps per loss.csv row (window means)")
     p.add_argument("--save-every", type=int, default=500, help="steps between last.ckpt/resume.pt saves")
     p.add_argument("--restart", action="store_true", help="start over even if --out holds a run")
+    p.add_argument("--stop-after", type=int, default=None, metavar="N",
+                   help="stop after step N of the --steps schedule (writes last.ckpt and resume.pt; rerun without it to go on)")
     p.add_argument("-m", dest="method_opts", action="append", default=[], metavar="KEY=VALUE", help="method option (repeatable)")
     p.add_argument("-d", dest="dataset_opts", action="append", default=[], metavar="KEY=VALUE", help="dataset option (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -87,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         save_every=args.save_every,
         workers=args.workers,
         amp=args.amp,
+        stop_after=args.stop_after,
         progress=not args.quiet,
         info={"method": args.method, "dataset": args.dataset, "method_options": {k: str(v) for k, v in mopts.items()},
               "dataset_options": parse_options(args.dataset_opts)},

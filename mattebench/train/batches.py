@@ -80,12 +80,23 @@ def crop_and_resize(sample: Sample, size: int, rng: np.random.Generator) -> dict
         out["fg"] = take(sample.fg.astype(np.float32) / 255.0)
         out["bg"] = take(sample.bg.astype(np.float32) / 255.0)
     out["trimap"] = training_trimap(out["alpha"], rng, size)
+    if sample.metadata.get("pseudo_label"):  # a teacher's mask, not ground truth (mattebench.data.teacher_mix)
+        out["exact"] = np.zeros((1, 1), np.float32)
     return out
 
 
 def collate(examples: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
     """Stack to float tensors: image/fg/bg Bx3xHxW, alpha/trimap Bx1xHxW. fg/bg only when every example has them."""
     keys = ["image", "alpha", "trimap"] + [k for k in ("fg", "bg") if all(k in e for e in examples)]
+    if any("exact" in e for e in examples):
+        # Batches mixing exact ground truth with teacher labels: ``exact`` (Bx1x1x1) says which is which, and
+        # pseudo-labelled examples (no true colours) borrow their image as fg/bg so that the stack is whole;
+        # losses use fg/bg of exact examples only.
+        examples = [{**e, "exact": e.get("exact", np.ones((1, 1), np.float32))} for e in examples]
+        if any("fg" in e for e in examples):
+            examples = [{"fg": e["image"], "bg": e["image"], **e} for e in examples]
+            keys += [k for k in ("fg", "bg") if k not in keys]
+        keys.append("exact")
     batch = {}
     for k in keys:
         arr = np.stack([e[k] for e in examples])

@@ -164,6 +164,7 @@ def train(
     workers: int = 0,
     amp: bool = False,
     max_grad_norm: Optional[float] = None,
+    stop_after: Optional[int] = None,
     progress: bool = True,
     info: Optional[dict[str, Any]] = None,
     on_log: Optional[Callable[[dict[str, Any]], None]] = None,
@@ -171,7 +172,8 @@ def train(
     """Train ``method`` on ``dataset`` for ``steps`` optimiser steps (or ``epochs`` passes over a finite dataset).
 
     ``lr`` overrides the optimiser's learning rate; ``optimizer``/``schedule`` override the method's defaults.
-    ``info`` (method and dataset names, options) goes into train.json. An existing ``out`` with resume.pt
+    ``stop_after``: end after that many steps of the ``steps``-long schedule (last.ckpt and resume.pt are
+    written, no final.ckpt; rerun without it to go on). ``info`` (method and dataset names, options) goes into train.json. An existing ``out`` with resume.pt
     continues where it stopped when the settings match (TrainingError otherwise; pass ``resume=False`` or
     another ``out`` to start over).
     """
@@ -261,7 +263,8 @@ def train(
         return ck
 
     loader: Iterator[dict[str, torch.Tensor]]
-    indices = list(range(start, steps))
+    end = steps if stop_after is None else max(start, min(steps, int(stop_after)))
+    indices = list(range(start, end))
     source = dist_ctx.shard(maker)  # DDP: this rank's share of each global batch
     if workers > 0:
         loader = iter(torch.utils.data.DataLoader(torch.utils.data.Subset(source, indices), batch_size=None, num_workers=workers, persistent_workers=False))
@@ -329,9 +332,11 @@ def train(
     for p in model.parameters():
         p.requires_grad_(trainable.get(id(p), True))
     model.eval()
-    save_state(steps)
+    last = save_state(end)
     final = out / "final.ckpt"
-    if dist_ctx.writes:
+    if end < steps:  # stopped early on purpose: the schedule is not finished, so no final.ckpt
+        final = last
+    elif dist_ctx.writes:
         method.save_checkpoint(final)
     dist_ctx.close()
-    return TrainResult(steps=steps, out=out, checkpoint=final, seconds=time.perf_counter() - t0, last_loss=last_loss, history=history)
+    return TrainResult(steps=end, out=out, checkpoint=final, seconds=time.perf_counter() - t0, last_loss=last_loss, history=history)
