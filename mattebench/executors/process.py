@@ -64,6 +64,7 @@ from typing import Any, Iterator, Optional, Sequence
 
 from ..errors import MattebenchError
 from ..ground_truth import GroundTruthWithheld, warn_withheld, withheld
+from ..method_provenance import method_provenance
 from ..runner import LocalExecutor, ScorerSpec
 from ..scorer import Scorer
 from ..types import MethodCard
@@ -91,7 +92,8 @@ def _worker_main(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_thre
         return
     # The driver warns once about a method that wants the ground truth, not every worker.
     warnings.simplefilter("ignore", GroundTruthWithheld)
-    _send(conn, ("ready", os.getpid(), scorer.method_card if withheld(scorer.method, scorer.method_card) else None))
+    _send(conn, ("ready", os.getpid(), scorer.method_card if withheld(scorer.method, scorer.method_card) else None,
+                 method_provenance(scorer.method)))
     while True:
         try:
             sample_id = conn.recv()
@@ -192,6 +194,8 @@ class ProcessExecutor:
     remote: bool = True  # the runner then builds the method only in the workers
     workers: int = field(init=False, default=1)
     notes: list[str] = field(default_factory=list)
+    # what the method built in the workers adds to the provenance (mattebench.method_provenance)
+    method_provenance: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -230,6 +234,7 @@ class ProcessExecutor:
             for row, flow_note in pool.rows(ids):
                 if flow_note and not scorer._flow_note:
                     scorer._flow_note = flow_note  # the runner records the scorers' notes in provenance
+                self.method_provenance = pool.method_provenance
                 yield row
         finally:
             pool.close()
@@ -274,6 +279,7 @@ class _Pool:
         self.columns, self.timeout, self.gpus = list(columns), timeout, list(gpus)
         self.workers: list[_Worker] = []
         self.stats: dict[str, Any] = {"started": 0, "deaths": 0, "timeouts": 0, "pids": set()}
+        self.method_provenance: dict[str, Any] = {}
 
     def _spawn(self, env: dict[str, str]) -> _Worker:
         ours, theirs = self.ctx.Pipe(duplex=True)
@@ -363,6 +369,7 @@ class _Pool:
             self.stats["pids"].add(message[1])
             if message[2] is not None:
                 warn_withheld(message[2], stacklevel=2)
+            self.method_provenance = message[3]  # e.g. the input rule the method applied: the same in every worker
             return None
         row, flow_note = message[1], message[2]
         w.sample, w.deadline = None, float("inf")
