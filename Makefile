@@ -91,7 +91,7 @@ clean-runs:
 REALDATA ?= ../shared/realdata
 REALMODELS ?= ../shared/models
 REAL_RUNS ?= runs-real
-REAL_CLASSICAL ?= closed-form knn
+REAL_CLASSICAL ?= closed-form
 REAL_RUN = OMP_NUM_THREADS=1 $(BIN)/mattebench run --out $(REAL_RUNS) --quiet
 OK_OR_FAILED_ROWS = || test $$? -eq 3
 real-leaderboard: install
