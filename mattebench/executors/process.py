@@ -64,6 +64,7 @@ from typing import Any, Iterator, Optional, Sequence
 
 from ..errors import MattebenchError
 from ..ground_truth import GroundTruthWithheld, warn_withheld, withheld
+from ..method_provenance import method_provenance
 from ..runner import LocalExecutor, ScorerSpec
 from ..scorer import Scorer
 from ..types import MethodCard
@@ -91,7 +92,8 @@ def _worker_main(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_thre
         return
     # The driver warns once about a method that wants the ground truth, not every worker.
     warnings.simplefilter("ignore", GroundTruthWithheld)
-    _send(conn, ("ready", os.getpid(), scorer.method_card if withheld(scorer.method, scorer.method_card) else None))
+    _send(conn, ("ready", os.getpid(), scorer.method_card if withheld(scorer.method, scorer.method_card) else None,
+                 method_provenance(scorer.method)))  # e.g. the input rule a MODNet applied, for the run's provenance
     while True:
         try:
             sample_id = conn.recv()
@@ -200,6 +202,10 @@ class ProcessExecutor:
         if self.timeout is not None and not self.timeout > 0:
             raise ProcessExecutorError(f"--timeout must be a positive number of seconds, got {self.timeout}")
         self.workers = self.jobs
+
+    def worker_method_provenance(self) -> dict[str, Any]:
+        """What the workers' method adds to the run's provenance (:mod:`mattebench.method_provenance`)."""
+        return dict(self.stats.get("method_provenance") or {})
 
     # -- the Executor protocol -----------------------------------------------------------
     def run(self, scorer: Scorer, spec: Optional[ScorerSpec], ids: list[str]) -> Iterator[dict[str, Any]]:
@@ -363,6 +369,7 @@ class _Pool:
             self.stats["pids"].add(message[1])
             if message[2] is not None:
                 warn_withheld(message[2], stacklevel=2)
+            self.stats["method_provenance"] = message[3]  # every worker builds the same method from the same spec
             return None
         row, flow_note = message[1], message[2]
         w.sample, w.deadline = None, float("inf")
