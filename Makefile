@@ -83,7 +83,7 @@ TT := runs/train/modnet-trimap-synthetic
 train-modnet-trimap: install
 	OMP_NUM_THREADS=1 $(BIN)/mattebench train $(TRIMAP_TRAIN) --steps 1000 --lr 5e-4 --out $(TT)
 	OMP_NUM_THREADS=1 $(BIN)/mattebench train $(TRIMAP_TRAIN) -d seed=1 --seed 1 --checkpoint $(TT)/final.ckpt \
-		--steps PHASE2_STEPS --lr 3e-4 --out $(TT)-2
+		--steps 850 --lr 3e-4 --out $(TT)-2
 	$(BIN)/python -m baselines.modnet.ship --from $(TT)-2/final.ckpt --name modnet-trimap-synthetic --method modnet-trimap \
 		--ref-size 256 --train-dir $(TT) --train-dir $(TT)-2 --weights-dir checkpoints/shipped
 
