@@ -16,10 +16,12 @@ DEMO_ENV := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 # large-kernel is left out of the demo: its solver takes 15-40 s per 256x320 image here (run it with
 # `make demo DEMO_METHODS=large-kernel` or `mattebench run --method large-kernel --dataset synthetic`).
 DEMO_METHODS ?= closed-form knn learning-based random-walk shared-sampling trimap-midpoint
-# MODNet runs from the checkpoint shipped in the package (mattebench/weights/CARD.md), at the input rule it
-# carries; give a path to use your own. modnet-trimap (not shipped yet) joins when its checkpoint file exists.
+# MODNet and MODNet (trimap) run from the checkpoints shipped in the package (mattebench/weights/CARD.md), each
+# at the input rule it carries; give a path to use your own. DEMO_CHECKPOINTS: the method=checkpoint runs
+# after DEMO_METHODS, one per shipped checkpoint (tests/test_shipped_checkpoint.py checks that none is missing).
 MODNET_CKPT ?= mattebench:modnet-synthetic
-MODNET_TRIMAP_CKPT ?= checkpoints/modnet-trimap-synthetic.ckpt
+MODNET_TRIMAP_CKPT ?= mattebench:modnet-trimap-synthetic
+DEMO_CHECKPOINTS ?= modnet=$(MODNET_CKPT) modnet-trimap=$(MODNET_TRIMAP_CKPT)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.mattebench-installed
 
@@ -34,14 +36,13 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: install
-	@echo "mattebench demo: $(words $(DEMO_METHODS)) methods on the first $(DEMO_LIMIT) of the 100 synthetic test images (DEMO_LIMIT=100 for all), $(DEMO_JOBS) worker processes each (DEMO_JOBS=1: serial)"
+	@echo "mattebench demo: $(words $(DEMO_METHODS) $(DEMO_CHECKPOINTS)) methods on the first $(DEMO_LIMIT) of the 100 synthetic test images (DEMO_LIMIT=100 for all), $(DEMO_JOBS) worker processes each (DEMO_JOBS=1: serial)"
 	@for m in $(DEMO_METHODS); do \
 		$(DEMO_ENV) $(BIN)/mattebench run --method $$m --dataset synthetic --limit $(DEMO_LIMIT) --jobs $(DEMO_JOBS) --quiet || exit $$?; \
 	done
-	$(DEMO_ENV) $(BIN)/mattebench run --method modnet --dataset synthetic --checkpoint $(MODNET_CKPT) --limit $(DEMO_LIMIT) --jobs $(DEMO_JOBS) --quiet
-	@if [ -f $(MODNET_TRIMAP_CKPT) ]; then \
-		$(DEMO_ENV) $(BIN)/mattebench run --method modnet-trimap --dataset synthetic --checkpoint $(MODNET_TRIMAP_CKPT) -m ref_size=256 --limit $(DEMO_LIMIT) --jobs $(DEMO_JOBS) --quiet; \
-	else echo "(MODNet (trimap) is left out: no $(MODNET_TRIMAP_CKPT); \`make train-modnet-trimap\` trains one)"; fi
+	@for mc in $(DEMO_CHECKPOINTS); do \
+		$(DEMO_ENV) $(BIN)/mattebench run --method $${mc%%=*} --dataset synthetic --checkpoint $${mc#*=} --limit $(DEMO_LIMIT) --jobs $(DEMO_JOBS) --quiet || exit $$?; \
+	done
 	$(BIN)/mattebench leaderboard --runs runs --out leaderboards --html --print
 
 # `make test`: the suite without the tests marked slow (heavy-network training smokes), a few minutes
@@ -72,13 +73,19 @@ train-modnet: install
 	$(BIN)/python -m baselines.modnet.ship --from $(TM)-4/final.ckpt --name modnet-synthetic --ref-size 192 \
 		--train-dir $(TM) --train-dir $(TM)-2 --train-dir $(TM)-3 --train-dir $(TM)-4 --weights-dir checkpoints/shipped
 
-# MODNet with the trimap as a 4th input channel (Tables 1-2's "MODNet (trimap)"), same data and crops. The
-# leaderboard's run came from 800 steps at lr 5e-4 then 1,000 at 3e-4 (cosine each); evaluated at
-# ref_size=256, the images' own size, so that the trimap is not coarsened.
+# The shipped MODNet (trimap) (mattebench/weights/CARD.md): the trimap as a 4th input channel (Tables 1-2's
+# "MODNet (trimap)", e-ASPP), trained on the embedded synthetic training stream alone (its trimaps come from the
+# true alpha; no teacher), 160 px crops, batch 8, Adam, cosine per phase, one thread; then packed as float16 with
+# its input rule: ref_size 256, the synthetic images' own size, so that the trimap is not coarsened.
+TRIMAP_TRAIN = --method modnet-trimap --dataset synthetic --size 160 --batch 8 --optimizer adam --schedule cosine \
+	--threads 1 --log-every 10 --save-every 50 --quiet
+TT := runs/train/modnet-trimap-synthetic
 train-modnet-trimap: install
-	$(BIN)/mattebench train --method modnet-trimap --dataset synthetic --steps 1800 --size 160 --batch 8 \
-		--optimizer adam --lr 5e-4 --schedule cosine --out checkpoints/modnet-trimap-synthetic-run --quiet
-	cp checkpoints/modnet-trimap-synthetic-run/final.ckpt $(MODNET_TRIMAP_CKPT)
+	OMP_NUM_THREADS=1 $(BIN)/mattebench train $(TRIMAP_TRAIN) --steps 1000 --lr 5e-4 --out $(TT)
+	OMP_NUM_THREADS=1 $(BIN)/mattebench train $(TRIMAP_TRAIN) -d seed=1 --seed 1 --checkpoint $(TT)/final.ckpt \
+		--steps 850 --lr 3e-4 --out $(TT)-2
+	$(BIN)/python -m baselines.modnet.ship --from $(TT)-2/final.ckpt --name modnet-trimap-synthetic --method modnet-trimap \
+		--ref-size 256 --train-dir $(TT) --train-dir $(TT)-2 --weights-dir checkpoints/shipped
 
 clean-runs:
 	rm -rf runs
@@ -106,6 +113,7 @@ real-leaderboard: install
 	$(REAL_RUN) --dataset ppm100 --data-root $(REALDATA)/ppm100-dev --method trimap-midpoint $(OK_OR_FAILED_ROWS)
 	$(REAL_RUN) --dataset ppm100 --data-root $(REALDATA)/ppm100-dev --method modnet --checkpoint $(MODNET_CKPT) $(OK_OR_FAILED_ROWS)
 	$(REAL_RUN) --dataset alphamatting --data-root $(REALDATA)/alphamatting-lowres --method modnet --checkpoint $(MODNET_CKPT) $(OK_OR_FAILED_ROWS)
+	$(REAL_RUN) --dataset alphamatting --data-root $(REALDATA)/alphamatting-lowres --method modnet-trimap --checkpoint $(MODNET_TRIMAP_CKPT) $(OK_OR_FAILED_ROWS)
 	$(REAL_RUN) --dataset alphamatting --data-root $(REALDATA)/alphamatting-lowres --method trimap-midpoint $(OK_OR_FAILED_ROWS)
 	@for m in $(REAL_CLASSICAL); do \
 		$(REAL_RUN) --dataset alphamatting --data-root $(REALDATA)/alphamatting-lowres --method $$m || test $$? -eq 3 || exit $$?; \

@@ -11,8 +11,18 @@ class ReportsProvenance(Protocol):
     def provenance(self) -> dict[str, Any]: ...
 
 
-def method_provenance(method: Any) -> dict[str, Any]:
-    """The method's own provenance entries, or {} (methods without them, or built only on remote workers)."""
+@runtime_checkable
+class RelaysWorkerProvenance(Protocol):
+    """An executor whose workers build the method (the driver holds none) and pass its provenance back."""
+
+    def worker_method_provenance(self) -> dict[str, Any]: ...
+
+
+def method_provenance(method: Any, executor: Any = None) -> dict[str, Any]:
+    """The method's own provenance entries: from the driver's method object, else from the executor's workers
+    (local worker processes build it there, e.g. ``run --jobs N``), else {} (methods without them)."""
     if method is not None and isinstance(method, ReportsProvenance):
         return dict(method.provenance())
+    if method is None and isinstance(executor, RelaysWorkerProvenance):
+        return dict(executor.worker_method_provenance())
     return {}

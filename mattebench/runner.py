@@ -311,8 +311,7 @@ def evaluate(
                 "option_files": option_files,
                 "dataset_problems": problem_counts,
                 "checkpoint_shipped": shipped.describe(method_options.get("checkpoint")),
-                # built here, or in the workers of a local pool (which report it back)
-                **(method_provenance(method_obj) or dict(getattr(executor, "method_provenance", None) or {})),
+                **method_provenance(method_obj, executor),
                 "trimap_recipe": trimap_recipe.describe(variant.get("trimap_radius")),
                 "quantisation": QUANTISATION,
                 "notes": [n for n in [scorer._flow_note, *getattr(executor, "notes", ()), subset_reason(ds, limit, len(ds.ids()), len(ids))] if n]

@@ -2,7 +2,11 @@
 ``mattebench/weights/``, its training curve, and an entry in ``index.json`` (name, file, sha256, rule).
 
     python -m baselines.modnet.ship --from runs/train/X/final.ckpt --name modnet-synthetic \
-        --method modnet --ref-size 192 --train-dir runs/train/X [--train-dir runs/train/X2] --description "..."
+        --ref-size 192 --train-dir runs/train/X [--train-dir runs/train/X2] --description "..."
+
+One path for every shipped MODNet (``modnet``, ``modnet-easpp``, ``modnet-trimap``): the method and network
+variant are read from the trained checkpoint itself (``meta.variant``), so a trimap network cannot be packed
+under a trimap-free name; ``--method``, when given, must agree with it.
 
 The card (``mattebench/weights/CARD.md``) is written by hand from the measured numbers; this tool prints the
 sha256 it must quote (tests check that the card and the index agree with the file).
@@ -13,11 +17,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 from mattebench import shipped
+from mattebench.errors import CheckpointError
 
 from . import checkpoint as ckpt
 from .method import MODNetMethod
@@ -58,13 +65,36 @@ def write_curve(train_dirs: list[Path], csv_path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def pack(source: Path, name: str, method: str, ref_size: int, train_dirs: list[Path], description: str,
-         weights_dir: Path = WEIGHTS_DIR) -> dict[str, Any]:
-    trimap = method == "modnet-trimap"
+@dataclass(frozen=True)
+class TrainedNetwork:
+    """What a trained checkpoint holds: its network variant and the registered method that loads it."""
+
+    variant: str  # "v1" | "easpp" (the low-resolution branch)
+    trimap_input: bool
+
+    @property
+    def method(self) -> str:
+        return "modnet-trimap" if self.trimap_input else ("modnet" if self.variant == "v1" else "modnet-easpp")
+
+
+def trained_network(source: Path) -> TrainedNetwork:
+    """The network of ``source`` from its stored variant ("v1", "easpp", "easpp-trimap", ...); official files are v1."""
+    stored = str(ckpt.read_checkpoint(source)[2].get("variant", "v1"))
+    base, _, trimap = stored.partition("-")
+    return TrainedNetwork(base, trimap == "trimap")
+
+
+def pack(source: Path, name: str, ref_size: int, train_dirs: list[Path], description: str,
+         weights_dir: Path = WEIGHTS_DIR, method: Optional[str] = None) -> dict[str, Any]:
+    """Write ``<name>.ckpt`` (float16, with its input rule), its curve and its index entry; returns the entry."""
+    net = trained_network(source)
+    if method is not None and method != net.method:
+        raise CheckpointError(f"{source} holds a {net.method} network (variant {net.variant}"
+                              f"{', trimap input' if net.trimap_input else ''}), not {method}; pack it with --method {net.method} "
+                              f"or leave --method out")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        variant = str(ckpt.read_checkpoint(source)[2].get("variant", "v1")).split("-")[0]  # "easpp-trimap" -> "easpp"
-        m = MODNetMethod(variant, checkpoint=str(source), ref_size=ref_size, trimap_input=trimap)
+        m = MODNetMethod(net.variant, checkpoint=str(source), ref_size=ref_size, trimap_input=net.trimap_input)
     phases = [json.loads((d / "train.json").read_text()) for d in train_dirs if (d / "train.json").is_file()]
     out = weights_dir / f"{name}.ckpt"
     m.save_checkpoint(out, meta={"shipped_name": shipped.PREFIX + name, "training_phases": phases}, half=True)
@@ -73,7 +103,7 @@ def pack(source: Path, name: str, method: str, ref_size: int, train_dirs: list[P
         write_curve(train_dirs, weights_dir / f"{name}.curve.csv")
     index_path = weights_dir / "index.json"
     index = json.loads(index_path.read_text()) if index_path.is_file() else {"checkpoints": []}
-    entry = {"name": name, "method": method, "file": out.name, "sha256": digest,
+    entry = {"name": name, "method": net.method, "file": out.name, "sha256": digest,
              "input_rule": m.input_rule.stored(), "description": description}
     index["checkpoints"] = [e for e in index["checkpoints"] if e["name"] != name] + [entry]
     index["checkpoints"].sort(key=lambda e: e["name"])
@@ -85,14 +115,19 @@ def main(argv: Optional[list[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--from", dest="source", required=True, type=Path)
     p.add_argument("--name", required=True)
-    p.add_argument("--method", default="modnet", choices=("modnet", "modnet-trimap"))
+    p.add_argument("--method", default=None, choices=("modnet", "modnet-easpp", "modnet-trimap"),
+                   help="optional check: the method the checkpoint must load with (default: read from the checkpoint)")
     p.add_argument("--ref-size", type=int, required=True, help="the reference size it was trained and evaluated at")
     p.add_argument("--train-dir", type=Path, action="append", default=[], help="each training phase's --out, in order")
     p.add_argument("--description", default="")
     p.add_argument("--weights-dir", type=Path, default=WEIGHTS_DIR, help="where to write (default: the package's weights folder)")
     a = p.parse_args(argv)
     a.weights_dir.mkdir(parents=True, exist_ok=True)
-    entry = pack(a.source, a.name, a.method, a.ref_size, a.train_dir, a.description, a.weights_dir)
+    try:
+        entry = pack(a.source, a.name, a.ref_size, a.train_dir, a.description, a.weights_dir, method=a.method)
+    except CheckpointError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(entry, indent=2))
     return 0
 

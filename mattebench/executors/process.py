@@ -93,7 +93,7 @@ def _worker_main(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_thre
     # The driver warns once about a method that wants the ground truth, not every worker.
     warnings.simplefilter("ignore", GroundTruthWithheld)
     _send(conn, ("ready", os.getpid(), scorer.method_card if withheld(scorer.method, scorer.method_card) else None,
-                 method_provenance(scorer.method)))
+                 method_provenance(scorer.method)))  # e.g. the input rule a MODNet applied, for the run's provenance
     while True:
         try:
             sample_id = conn.recv()
@@ -194,8 +194,6 @@ class ProcessExecutor:
     remote: bool = True  # the runner then builds the method only in the workers
     workers: int = field(init=False, default=1)
     notes: list[str] = field(default_factory=list)
-    # what the method built in the workers adds to the provenance (mattebench.method_provenance)
-    method_provenance: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -204,6 +202,10 @@ class ProcessExecutor:
         if self.timeout is not None and not self.timeout > 0:
             raise ProcessExecutorError(f"--timeout must be a positive number of seconds, got {self.timeout}")
         self.workers = self.jobs
+
+    def worker_method_provenance(self) -> dict[str, Any]:
+        """What the workers' method adds to the run's provenance (:mod:`mattebench.method_provenance`)."""
+        return dict(self.stats.get("method_provenance") or {})
 
     # -- the Executor protocol -----------------------------------------------------------
     def run(self, scorer: Scorer, spec: Optional[ScorerSpec], ids: list[str]) -> Iterator[dict[str, Any]]:
@@ -234,7 +236,6 @@ class ProcessExecutor:
             for row, flow_note in pool.rows(ids):
                 if flow_note and not scorer._flow_note:
                     scorer._flow_note = flow_note  # the runner records the scorers' notes in provenance
-                self.method_provenance = pool.method_provenance
                 yield row
         finally:
             pool.close()
@@ -279,7 +280,6 @@ class _Pool:
         self.columns, self.timeout, self.gpus = list(columns), timeout, list(gpus)
         self.workers: list[_Worker] = []
         self.stats: dict[str, Any] = {"started": 0, "deaths": 0, "timeouts": 0, "pids": set()}
-        self.method_provenance: dict[str, Any] = {}
 
     def _spawn(self, env: dict[str, str]) -> _Worker:
         ours, theirs = self.ctx.Pipe(duplex=True)
@@ -369,7 +369,7 @@ class _Pool:
             self.stats["pids"].add(message[1])
             if message[2] is not None:
                 warn_withheld(message[2], stacklevel=2)
-            self.method_provenance = message[3]  # e.g. the input rule the method applied: the same in every worker
+            self.stats["method_provenance"] = message[3]  # every worker builds the same method from the same spec
             return None
         row, flow_note = message[1], message[2]
         w.sample, w.deadline = None, float("inf")
