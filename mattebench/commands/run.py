@@ -88,7 +88,7 @@ def _plugins_in_workers(args: argparse.Namespace) -> bool:
     from .. import registry
 
     try:
-        entries = (registry._methods.entry(args.method), registry._datasets.entry(args.dataset))
+        entries = (registry.method_entry(args.method), registry.dataset_entry(args.dataset))
     except MattebenchError:
         return False
     return all(e.origin.startswith("entry point") for e in entries)

@@ -261,9 +261,9 @@ def factory_modules(spec: ScorerSpec) -> list[str]:
     from .. import registry
 
     out: list[str] = []
-    for reg, name in ((registry._methods, spec.method), (registry._datasets, spec.dataset)):
+    for lookup, name in ((registry.method_entry, spec.method), (registry.dataset_entry, spec.dataset)):
         try:
-            module = getattr(reg.entry(name).factory, "__module__", None)
+            module = getattr(lookup(name).factory, "__module__", None)
         except MattebenchError:
             continue
         if module and module != "__main__" and module not in out:
@@ -426,7 +426,7 @@ def method_importable_by_workers(name: str) -> Optional[str]:
     from .. import registry
 
     try:
-        entry = registry._methods.entry(name)
+        entry = registry.method_entry(name)
     except MattebenchError:
         return None  # unknown names are reported by the runner with its own message
     factory = entry.factory

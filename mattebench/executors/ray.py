@@ -115,9 +115,9 @@ def code_plugin_modules(spec: ScorerSpec) -> list[str]:
     from .. import registry
 
     modules: list[str] = []
-    for reg, name in ((registry._methods, spec.method), (registry._datasets, spec.dataset)):
+    for lookup, name in ((registry.method_entry, spec.method), (registry.dataset_entry, spec.dataset)):
         try:
-            entry = reg.entry(name)
+            entry = lookup(name)
         except MattebenchError:
             continue  # the worker reports the unknown name with its own message
         module = getattr(entry.factory, "__module__", None)

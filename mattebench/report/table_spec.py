@@ -74,20 +74,16 @@ def unsupported(method: str, options: dict[str, Any]) -> list[str]:
     """Why this install cannot run ``method`` with ``options`` yet (empty: it can): the method is not
     registered, or its factory does not take some option. Read from the factory's signature, so a plan
     written after the option lands lists the command as runnable."""
-    import inspect
-
     from ..errors import MattebenchError
-    from ..registry import _methods  # the factory itself; the registry has no public accessor for it
+    from ..options_check import declared_options
+    from ..registry import method_entry
 
     try:
-        factory = _methods.entry(method).factory
+        factory = method_entry(method).factory
     except MattebenchError:
         return [f"method {method!r} is not installed"]
-    try:
-        params = inspect.signature(factory).parameters
-    except (TypeError, ValueError):
-        return []
-    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+    params = declared_options(factory)  # the same declaration `run` checks -m options against
+    if params is None:  # the factory takes any option
         return []
     return [f"{method} does not accept {k}=" for k in options if k not in params]
 
