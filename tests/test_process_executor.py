@@ -247,3 +247,16 @@ def test_cli_jobs_refused_before_any_sample(tmp_path, capsys):
     code = main(["run", "--method", "trimap-midpoint", "--dataset", "synthetic", "--jobs", "0", "--out", str(tmp_path)])
     assert code == 2 and "--jobs must be at least 1" in capsys.readouterr().err
     assert not (tmp_path / "synthetic").exists()
+
+
+def test_the_default_pool_is_only_for_names_fresh_workers_know():
+    """Without --jobs/--timeout, a method or dataset registered in code (here, by process_plugins) stays in this
+    process: a fresh worker would not know the name. Entry-point names get the default pool."""
+    card = method_card("pool-misbehaving")
+    assert pool_for("pool-misbehaving", card, None, None, None, dataset="pool-tiny") is None
+    assert pool_for("trimap-midpoint", method_card("trimap-midpoint"), None, None, None, dataset="pool-tiny") is None
+    default = pool_for("trimap-midpoint", method_card("trimap-midpoint"), None, None, None, dataset="synthetic")
+    if (os.cpu_count() or 1) > 1:
+        assert isinstance(default, ProcessExecutor)
+    # an explicit --jobs is honoured as asked (the workers import the registering module)
+    assert isinstance(pool_for("pool-misbehaving", card, None, 2, None, dataset="pool-tiny"), ProcessExecutor)

@@ -82,18 +82,6 @@ def make_executor(args: argparse.Namespace) -> Optional[Executor]:
     return RayExecutor(address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
 
 
-def _plugins_in_workers(args: argparse.Namespace) -> bool:
-    """True when the method and the dataset come from entry points, which a fresh worker process finds by
-    itself; a name registered in code (a notebook, a test) exists only in this process."""
-    from .. import registry
-
-    try:
-        entries = (registry.method_entry(args.method), registry.dataset_entry(args.dataset))
-    except MattebenchError:
-        return False
-    return all(e.origin.startswith("entry point") for e in entries)
-
-
 def local_pool(args: argparse.Namespace, mopts: dict) -> Optional[Executor]:
     """Worker processes for --jobs/--timeout (None: serial in this process)."""
     from ..executors.process import ProcessExecutorError, pool_for
@@ -108,10 +96,9 @@ def local_pool(args: argparse.Namespace, mopts: dict) -> Optional[Executor]:
         card = method_card(args.method)
     except MattebenchError:
         return None  # the runner reports the unknown name
-    if getattr(args, "jobs", None) is None and getattr(args, "timeout", None) is None and not _plugins_in_workers(args):
-        return None  # the default pool only for names every worker knows by itself (entry points)
     try:
-        return pool_for(args.method, card, mopts.get("device"), getattr(args, "jobs", None), getattr(args, "timeout", None))
+        return pool_for(args.method, card, mopts.get("device"), getattr(args, "jobs", None), getattr(args, "timeout", None),
+                        dataset=args.dataset)
     except ProcessExecutorError as exc:
         raise OptionError(str(exc)) from exc
 

@@ -436,7 +436,20 @@ def method_importable_by_workers(name: str) -> Optional[str]:
     return None
 
 
-def pool_for(method: str, card: MethodCard, device: Optional[str], jobs: Optional[int], timeout: Optional[float]) -> Optional[ProcessExecutor]:
+def known_to_fresh_workers(method: str, dataset: str) -> bool:
+    """True when the method and the dataset come from entry points, which a fresh worker process finds by
+    itself; a name registered in code (a notebook, a test) exists only in this process."""
+    from .. import registry
+
+    try:
+        entries = (registry.method_entry(method), registry.dataset_entry(dataset))
+    except MattebenchError:
+        return False
+    return all(e.origin.startswith("entry point") for e in entries)
+
+
+def pool_for(method: str, card: MethodCard, device: Optional[str], jobs: Optional[int], timeout: Optional[float],
+             dataset: Optional[str] = None) -> Optional[ProcessExecutor]:
     """The executor for ``run --jobs/--timeout``: None means serial in the driver (one job, no
     timeout). Raises ProcessExecutorError for settings that cannot be honoured."""
     if jobs is not None and jobs < 1:
@@ -446,6 +459,8 @@ def pool_for(method: str, card: MethodCard, device: Optional[str], jobs: Optiona
     if jobs is not None and jobs > 1 and not card.process_safe:
         raise ProcessExecutorError(f"method {method!r} says it is not safe to run in several processes at once "
                                    "(its card has process_safe=False): use --jobs 1")
+    if jobs is None and timeout is None and dataset is not None and not known_to_fresh_workers(method, dataset):
+        return None  # the default pool only for names every worker knows by itself (entry points)
     n = jobs if jobs is not None else default_jobs(card, device)
     why_not = method_importable_by_workers(method)
     if why_not is not None:
