@@ -250,14 +250,14 @@ def run_grid(cells: Sequence[Cell], dataset: str, *, out: str | Path = "runs", d
 
 # -- the table model -----------------------------------------------------------------------------
 @dataclass(frozen=True)
-class RunRecord:
+class StoredRun:
     """A stored run as the table needs it: its summary and, when on disk, its rows by id."""
 
     summary: Mapping[str, Any]
     rows: Optional[Mapping[str, Mapping[str, Any]]] = None
 
     @classmethod
-    def from_summary(cls, summary: Mapping[str, Any]) -> "RunRecord":
+    def from_summary(cls, summary: Mapping[str, Any]) -> "StoredRun":
         d = summary.get("run_dir")
         f = Path(str(d)) / SAMPLES if d else None
         try:
@@ -338,7 +338,7 @@ def _finite(row: Mapping[str, Any], m: str) -> Optional[float]:
     return float(v) if isinstance(v, (int, float)) and math.isfinite(float(v)) else None
 
 
-def _paired(cell: RunRecord, clean: Optional[RunRecord], metrics: Sequence[str]) -> tuple[dict, dict, int, bool]:
+def _paired(cell: StoredRun, clean: Optional[StoredRun], metrics: Sequence[str]) -> tuple[dict, dict, int, bool]:
     if clean is None:
         return _means(cell.summary, metrics), {m: None for m in metrics}, int((cell.summary.get("counts") or {}).get("ok", 0)), False
     if cell.rows is None or clean.rows is None:
@@ -354,16 +354,16 @@ def _paired(cell: RunRecord, clean: Optional[RunRecord], metrics: Sequence[str])
     return vals, ref, len(ids), True
 
 
-def _metric_order(records: Sequence[RunRecord]) -> tuple[str, ...]:
+def _metric_order(records: Sequence[StoredRun]) -> tuple[str, ...]:
     seen = {k for r in records for k in (r.summary.get("means") or {}) if k in M.METRICS}
     return tuple(k for k in (*M.WHOLE_METRICS, *M.UNKNOWN_METRICS, *M.VIDEO_METRICS) if k in seen)
 
 
-def build_table(records: Sequence[RunRecord], dataset: str, series: Optional[Sequence[str]] = None) -> Optional[RobustnessTable]:
+def build_table(records: Sequence[StoredRun], dataset: str, series: Optional[Sequence[str]] = None) -> Optional[RobustnessTable]:
     """The table of ``dataset`` from stored runs (None when it has no corrupted or trimap-changed run)."""
     mine = [r for r in records if r.summary.get("dataset") == dataset and r.summary.get("method_card", {}).get("on_leaderboard", True)]
     mine.sort(key=lambda r: str(r.summary.get("run_dir", "")))
-    by_key: dict[tuple[str, Condition], RunRecord] = {}
+    by_key: dict[tuple[str, Condition], StoredRun] = {}
     for r in mine:
         cond = condition_of(r.summary)
         if cond is not None:
@@ -392,7 +392,7 @@ def build_table(records: Sequence[RunRecord], dataset: str, series: Optional[Seq
 
 def load_tables(runs: str | Path, summaries: Optional[Sequence[Mapping[str, Any]]] = None) -> list[RobustnessTable]:
     """One table per dataset that has variant runs, from ``runs`` (or the given summaries)."""
-    records = [RunRecord.from_summary(s) for s in (summaries if summaries is not None else load_summaries(runs))]
+    records = [StoredRun.from_summary(s) for s in (summaries if summaries is not None else load_summaries(runs))]
     out = []
     for d in sorted({str(r.summary.get("dataset")) for r in records if is_variant_run(r.summary)}):
         t = build_table(records, d)

@@ -15,7 +15,7 @@ from mattebench.errors import MattebenchError
 from mattebench.report.leaderboard import render_dataset
 from mattebench.report.robustness import figure_panels, render_markdown, trimap_panels, write_figure
 from mattebench.report.site import write_site
-from mattebench.robustness import (CLEAN, Condition, RunRecord, build_table, condition_of, is_variant_run, load_tables,
+from mattebench.robustness import (CLEAN, Condition, StoredRun, build_table, condition_of, is_variant_run, load_tables,
                                    parse_kinds, parse_severities, plan, series_name)
 from mattebench.runner import evaluate
 from mattebench.store import load_summaries, read_rows
@@ -96,7 +96,7 @@ def test_several_methods_give_one_panel_per_kind(tmp_path):
     panels = figure_panels(t)
     assert [p.title for p in panels] == ["jpeg", "low-light"]
     assert [lab for lab, _, _ in panels[0].lines] == ["knn", "trimap-midpoint"]
-    single = build_table([RunRecord.from_summary(s) for s in load_summaries(tmp_path)], "synthetic", series=["trimap-midpoint"])
+    single = build_table([StoredRun.from_summary(s) for s in load_summaries(tmp_path)], "synthetic", series=["trimap-midpoint"])
     (panel,) = figure_panels(single)
     assert [lab for lab, _, _ in panel.lines] == ["jpeg", "low-light"]
     assert all(xs == (0, 1, 2) for _, xs, _ in panel.lines)
@@ -114,19 +114,19 @@ def _summary(method: str, run_dir: str, variant: dict | None, means: dict) -> di
 
 
 def test_table_is_paired_on_common_samples_by_hand():
-    clean = RunRecord(_summary("m", "/x/m", None, {"mse_whole": 2.5}),
+    clean = StoredRun(_summary("m", "/x/m", None, {"mse_whole": 2.5}),
                       {i: {"id": i, "status": "ok", "mse_whole": v} for i, v in zip("abcd", [1.0, 2.0, 3.0, 4.0])})
     jpeg = {"corrupt": {"kind": "jpeg", "severity": 1, "params": {"quality": 25}, "table": C.TABLE_VERSION}}
-    cell = RunRecord(_summary("m", "/x/m@corrupt-jpeg-1", jpeg, {"mse_whole": 3.0}),
+    cell = StoredRun(_summary("m", "/x/m@corrupt-jpeg-1", jpeg, {"mse_whole": 3.0}),
                      {i: {"id": i, "status": "ok", "mse_whole": v} for i, v in zip("ab", [2.0, 4.0])})
     t = build_table([clean, cell], "toy")
     c = t.cell("m", "jpeg", 1)
     assert (c.values["mse_whole"], c.clean["mse_whole"], c.n, c.paired) == (3.0, 1.5, 2, True)
     assert c.degradation("mse_whole") == 1.0  # (3 - 1.5) / 1.5
     assert t.mean_degradation("m", "mse_whole") == 1.0
-    unpaired = build_table([RunRecord(clean.summary), RunRecord(cell.summary)], "toy").cell("m", "jpeg", 1)
+    unpaired = build_table([StoredRun(clean.summary), StoredRun(cell.summary)], "toy").cell("m", "jpeg", 1)
     assert (unpaired.values["mse_whole"], unpaired.clean["mse_whole"], unpaired.paired) == (3.0, 2.5, False)
-    assert "†" in render_markdown(build_table([RunRecord(clean.summary), RunRecord(cell.summary)], "toy"))
+    assert "†" in render_markdown(build_table([StoredRun(clean.summary), StoredRun(cell.summary)], "toy"))
 
 
 def test_conditions_and_series_names():

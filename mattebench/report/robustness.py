@@ -306,9 +306,9 @@ def write_site_page(site: Path, runs: str | os.PathLike[str], summaries: Optiona
 
 def render_section(dataset: str, summaries: Sequence[Mapping[str, Any]]) -> str:
     """The leaderboard's "Robustness" section: the per-kind table of the primary metric, never ranked."""
-    from ..robustness import RunRecord, build_table
+    from ..robustness import StoredRun, build_table
 
-    t = build_table([RunRecord.from_summary(s) for s in summaries], dataset)
+    t = build_table([StoredRun.from_summary(s) for s in summaries], dataset)
     lines = ["## Robustness", "",
              "Runs on corrupted inputs or with a changed trimap (robustness track, `mattebench robustness`); "
              "kept out of the tables above. Parameters: docs/robustness.md.", ""]
