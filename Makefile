@@ -25,7 +25,7 @@ DEMO_CHECKPOINTS ?= modnet=$(MODNET_CKPT) modnet-trimap=$(MODNET_TRIMAP_CKPT)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.mattebench-installed
 
-.PHONY: install demo test test-slow train-modnet train-modnet-trimap clean-runs real-leaderboard
+.PHONY: install install-test demo test test-slow train-modnet train-modnet-trimap clean-runs real-leaderboard
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev,ray]"
 	touch $(STAMP)
 
+# The tests also cover the exported-model runners and the ONNX export (the optional extras onnx,
+# onnxruntime and ai-edge-litert): `make test` installs them, `make demo` does not need them.
+TEST_STAMP := $(VENV)/.mattebench-test-extras
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[dev,ray,export,onnx,tflite]"
+	touch $(TEST_STAMP)
+
 install: $(STAMP)
+
+install-test: $(TEST_STAMP)
 
 demo: install
 	@echo "mattebench demo: $(words $(DEMO_METHODS) $(DEMO_CHECKPOINTS)) methods on the first $(DEMO_LIMIT) of the 100 synthetic test images (DEMO_LIMIT=100 for all), $(DEMO_JOBS) worker processes each (DEMO_JOBS=1: serial)"
@@ -47,10 +56,10 @@ demo: install
 
 # `make test`: the suite without the tests marked slow (heavy-network training smokes), a few minutes
 # on 2 cores. `make test-slow` runs those; CI runs both.
-test: install
+test: install-test
 	$(BIN)/python -m pytest -q -m "not slow"
 
-test-slow: install
+test-slow: install-test
 	$(BIN)/python -m pytest -q -m slow
 
 # The shipped MODNet (mattebench/weights/CARD.md): synthetic portraits (augmented) mixed with real photos

@@ -18,6 +18,7 @@ import pytest
 import torch
 
 import mattebench
+from _shared_data import MODELS, need_module
 from mattebench.errors import MattebenchError
 from mattebench.run_inputs import USER_INPUT_METHODS
 from mattebench.types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP, Sample
@@ -44,8 +45,8 @@ def _tiny_onnx_image_model() -> str:
     """A small conv + sigmoid network exported to ONNX (dynamic H and W): the onnx runner's contract input."""
     import tempfile
 
-    pytest.importorskip("onnx")
-    pytest.importorskip("onnxruntime")
+    need_module("onnx")
+    need_module("onnxruntime")
     path = Path(tempfile.mkdtemp(prefix="contract-onnx-")) / "tiny.onnx"
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(4, 1, 3, padding=1), torch.nn.Sigmoid()).eval()
@@ -61,9 +62,10 @@ def _user_input_options(name: str) -> dict[str, Any]:
                     "tests/test_saved_predictions.py holds their contract")
     if name == "onnx":
         return {"model": _tiny_onnx_image_model(), "name": "tiny-onnx"}
-    shared = Path(__file__).resolve().parents[1] / ".." / "shared" / "models" / "selfie_segmentation.tflite"
+    shared = MODELS / "selfie_segmentation.tflite"
     if not shared.exists():
         pytest.skip(f"no TFLite model to build the tflite method from ({shared} is absent)")
+    need_module("ai_edge_litert")
     return {"model": str(shared), "preset": "mediapipe-selfie", "threads": 1}
 
 

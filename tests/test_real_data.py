@@ -5,7 +5,6 @@ Set MATTEBENCH_SHARED to point elsewhere. Nothing from ../shared is ever copied 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -18,16 +17,12 @@ from mattebench.io import write_alpha
 from mattebench.registry import create_method, load_dataset
 from mattebench.runner import evaluate
 
-SHARED = Path(os.environ.get("MATTEBENCH_SHARED", Path(__file__).resolve().parents[1] / ".." / "shared")).resolve()
+from _shared_data import MODELS, SHARED, need_module
+from _shared_data import need_path as need
+
 PPM = SHARED / "realdata" / "ppm100-dev"
 AM = SHARED / "realdata" / "alphamatting-lowres"
-MODELS = SHARED / "models"
 SELFIE = MODELS / "selfie_segmentation.tflite"
-
-
-def need(path: Path) -> None:
-    if not path.exists():
-        pytest.skip(f"real test data not here: {path} is absent (set MATTEBENCH_SHARED to the shared folder)")
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +136,7 @@ def test_classical_methods_on_real_images(alphamatting, method, tmp_path):
 # -- the real pretrained segmentation models on real portraits ---------------------------------------
 def test_selfie_model_is_plausible_on_real_portraits(ppm, tmp_path):
     need(SELFIE)
+    need_module("ai_edge_litert")
     ids = ppm.ids()[:6]
     sub = _Subset(ppm, ids)
     _, selfie = evaluate("tflite", sub, method_options={"model": str(SELFIE), "preset": "mediapipe-selfie", "threads": 1,
@@ -158,6 +154,7 @@ def test_selfie_model_is_plausible_on_real_portraits(ppm, tmp_path):
                                          ("prisma_nchw.onnx", "prisma-portrait")])
 def test_onnx_segmentation_presets_on_real_portraits(ppm, file, preset):
     need(MODELS / file)
+    need_module("onnxruntime")
     m = create_method("onnx", model=str(MODELS / file), preset=preset, threads=1)
     errs = []
     for sid in ppm.ids()[:4]:
@@ -170,6 +167,7 @@ def test_onnx_segmentation_presets_on_real_portraits(ppm, file, preset):
 
 def test_sinet_logits_and_softmax_files_agree(ppm):
     need(MODELS / "SINet.onnx")
+    need_module("onnxruntime")
     s = ppm.load(ppm.ids()[0])
     a = create_method("onnx", model=str(MODELS / "SINet.onnx"), preset="sinet").predict(s.image)
     b = create_method("onnx", model=str(MODELS / "SINet_Softmax.onnx"), preset="sinet-softmax").predict(s.image)
@@ -179,6 +177,7 @@ def test_sinet_logits_and_softmax_files_agree(ppm):
 def test_tflite_with_unexpected_input_shape_is_a_clear_error(tmp_path, capsys):
     landscape = MODELS / "selfie_segmentation_landscape.tflite"
     need(landscape)
+    need_module("ai_edge_litert")
     from baselines.exported.io_spec import ModelSpecError
 
     with pytest.raises(ModelSpecError, match=r"\[1, 144, 256, 3\].*256x256"):
@@ -193,6 +192,7 @@ def test_tflite_with_unexpected_input_shape_is_a_clear_error(tmp_path, capsys):
 
 def test_onnx_file_given_to_the_tflite_runner(tmp_path):
     need(MODELS / "SINet.onnx")
+    need_module("ai_edge_litert")
     from baselines.exported.io_spec import ModelSpecError
 
     with pytest.raises(ModelSpecError, match="cannot load it as a TFLite model"):
