@@ -8,21 +8,31 @@ plug-in cannot get a ground-truth-fed score published by leaving ``on_leaderboar
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, TypeVar, Union
 
+from ..record import RecordError, RunRecord, as_record
 from ..types import FAMILY_REFERENCE
 
+R = TypeVar("R", RunRecord, Mapping[str, Any])
 
-def publishable(summary: Mapping[str, Any]) -> bool:
-    card = summary.get("method_card") or {}
-    if not isinstance(card, Mapping):
+
+def publishable(record: Union[RunRecord, Mapping[str, Any]]) -> bool:
+    try:
+        r = as_record(record)
+    except RecordError:
         return False
-    return bool(card.get("on_leaderboard", True)) and card.get("family") != FAMILY_REFERENCE
+    return bool(r.method_card.on_leaderboard) and r.method_card.family != FAMILY_REFERENCE
 
 
-def published(summaries: Iterable[Mapping[str, Any]]) -> list[Any]:
+def published(records: Iterable[R]) -> list[R]:
     """The runs a clean table may show: publishable, and not a robustness-track variant (corrupted input or
     changed trimap), which is shown only in the robustness section and page."""
-    from ..robustness import is_variant_run
-
-    return [s for s in summaries if publishable(s) and not is_variant_run(s)]
+    out = []
+    for r in records:
+        try:
+            rec = as_record(r)
+        except RecordError:
+            continue
+        if publishable(rec) and not rec.is_variant:
+            out.append(r)
+    return out
