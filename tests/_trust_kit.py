@@ -5,6 +5,7 @@ dist-info on PYTHONPATH (exactly as pip lays them out), and a CLI runner in a fr
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -71,9 +72,16 @@ def cli(args: list[str], site: Optional[Path] = None, cwd: Optional[Path] = None
                           env=env_with(site, **env), cwd=cwd or REPO, timeout=timeout)
 
 
+def interruptible() -> None:
+    """In a child before exec: SIGINT back to its default. A shell's background job (`make test &`, a CI
+    runner started with nohup) ignores SIGINT and children inherit that; Python then never raises
+    KeyboardInterrupt, and a test that sends Ctrl-C would test nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_cli(args: list[str], site: Optional[Path] = None, cwd: Optional[Path] = None, **env: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "mattebench", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env_with(site, **env), cwd=cwd or REPO)
+                            text=True, env=env_with(site, **env), cwd=cwd or REPO, preexec_fn=interruptible)
 
 
 def wait_for(predicate, timeout: float = 120.0, what: str = "condition") -> None:

@@ -24,6 +24,7 @@ import pytest
 from mattebench.errors import RegistryError
 
 import process_plugins  # noqa: F401 - registers pool-misbehaving, pool-tiny, pool-tiny-video
+from _trust_kit import interruptible
 from conftest import TinyDataset
 from mattebench.commands import run as run_cmd
 from mattebench.commands._options import OptionError
@@ -148,7 +149,8 @@ def test_ctrl_c_on_the_cli_stops_the_workers_and_exits_130(tmp_path):
     argv = [sys.executable, "-c", code, "run", "--method", "pool-misbehaving", "--dataset", "pool-tiny", "-d", "n=40",
             "-m", f"log={log}", "-m", "slow_s=0.3", "--jobs", "2", "--out", str(tmp_path / "runs"), "--quiet"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=interruptible)
     deadline = time.time() + 60
     while time.time() < deadline and (not log.exists() or len(log.read_text().splitlines()) < 6):
         time.sleep(0.1)
