@@ -14,8 +14,7 @@ from typing import Optional
 from tabulate import tabulate
 
 from .. import conventions as C
-from .. import io
-from ..conventions.pair import pair_values, read_prediction
+from ..conventions.pair import pair_values_from_files
 from ..errors import MattebenchError
 
 
@@ -46,9 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if args.pred or args.gt:
         if not (args.pred and args.gt):
             raise MattebenchError("--pred and --gt go together (and --trimap for the trimap-based conventions)")
-        gt = io.read_alpha_u8(args.gt)
-        trimap = io.read_trimap(args.trimap) if args.trimap else None
-        records = pair_values(read_prediction(args.pred), gt, trimap, names)
+        records = pair_values_from_files(args.pred, args.gt, args.trimap, names)
         if args.json:
             print(json.dumps(records, indent=2, allow_nan=True))
             return 0

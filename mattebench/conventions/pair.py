@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import metrics as M
 from ..errors import MattebenchError
-from ..io import read_alpha
+from ..io import read_alpha, read_alpha_u8, read_trimap
 from . import metric_of, score
 
 
@@ -44,3 +44,10 @@ def pair_values(pred: np.ndarray, gt: np.ndarray, trimap: Optional[np.ndarray], 
         out.append({"convention": conv.name, "metric": m.label, "column": col, "scale": m.scale, "value": v,
                     "reference_column": m.reference if m.reference in ref else None, "reference": ref.get(m.reference)})
     return out
+
+
+def pair_values_from_files(pred: str, gt: str, trimap: Optional[str], names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """:func:`pair_values` of the files ``pred`` (image or .npy), ``gt`` (8-bit alpha) and ``trimap`` (0/128/255 or None)."""
+    gt_u8 = read_alpha_u8(gt)
+    tri = read_trimap(trimap) if trimap else None
+    return pair_values(read_prediction(pred), gt_u8, tri, names)
