@@ -89,7 +89,7 @@ def load_average() -> str:
         return "n/a"
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--device", default="cpu")
@@ -100,9 +100,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--only", nargs="*", help="row labels to run (default: all)")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "leaderboards" / "model-sizes.md"))
     ap.add_argument("--json", default=None, help="also write the raw records here")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
 
-    load_before = load_average()
+
+def measure(args: argparse.Namespace) -> list[dict]:
+    """One bench record per row of ROWS (those in --only), each with its label and trimap need."""
     records = []
     for label, name, options in ROWS:
         if args.only and label not in args.only:
@@ -117,8 +119,11 @@ def main(argv: Optional[list[str]] = None) -> int:
             rec["gmacs_at_published_size"] = round(macs_at(name, options, pub[2]) or float("nan"), 3)
         records.append(rec)
         print(json.dumps(rec), file=sys.stderr, flush=True)
-    load_after = load_average()
+    return records
 
+
+def table_lines(records: list[dict], args: argparse.Namespace, load_before: str, load_after: str) -> list[str]:
+    """The markdown page: one row per record beside the published figures, then how it was measured."""
     lines = [
         "# Model sizes and latency",
         "",
@@ -154,6 +159,15 @@ def main(argv: Optional[list[str]] = None) -> int:
         "(`-m backbone=mobilenetv2`).",
         "",
     ]
+    return lines
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = parse_args(argv)
+    load_before = load_average()
+    records = measure(args)
+    load_after = load_average()
+    lines = table_lines(records, args, load_before, load_after)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines))
     if args.json:

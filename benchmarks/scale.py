@@ -81,53 +81,50 @@ def same(a: list[dict[str, Any]], b: list[dict[str, Any]], columns: list[str]) -
     return ok, worst
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+Result = tuple[str, float, Timed, list[dict[str, Any]]]  # (configuration, wall seconds, its executor, its rows)
+
+
+def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--method", default="closed-form", help="a CPU-bound method (closed-form, knn, ...)")
     ap.add_argument("--n", type=int, default=12, help="synthetic test images")
     ap.add_argument("--size", type=int, default=320, help="image size in pixels (synthetic's size option)")
     ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="local pool sizes to time (run --jobs N)")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="Ray worker counts to time (none: --workers 0)")
-    args = ap.parse_args(argv)
-    warnings.simplefilter("ignore")
-    dopts = {"n": args.n, "size": args.size}
+    return ap.parse_args(argv)
 
-    # Warm-up in the driver: the first pymatting call compiles with numba (cached on disk, which
-    # the Ray workers then reuse), and the first synthetic render fills caches.
-    evaluate(args.method, "synthetic", dataset_options=dopts, limit=1)
 
-    results = []
-    t = Timed(LocalExecutor())
+def timed(label: str, method: str, dopts: dict[str, Any], executor: Executor) -> tuple[Result, dict[str, Any]]:
+    """One configuration: its result and the run summary."""
+    t = Timed(executor)
     start = time.perf_counter()
-    base_rows, base = evaluate(args.method, "synthetic", dataset_options=dopts, executor=t)
-    results.append(("local (1 process)", time.perf_counter() - start, t, base_rows))
-    columns = [c for c in base["means"] if c != "predict_ms"]
+    rows, summary = evaluate(method, "synthetic", dataset_options=dopts, executor=t)
+    return (label, time.perf_counter() - start, t, rows), summary
 
+
+def time_pools(method: str, dopts: dict[str, Any], jobs: list[int]) -> list[Result]:
     from mattebench.executors.process import ProcessExecutor
 
-    evaluate(args.method, "synthetic", dataset_options=dopts, limit=1, executor=ProcessExecutor(jobs=1))  # starts the forkserver
-    for j in args.jobs:
-        t = Timed(ProcessExecutor(jobs=j))
-        start = time.perf_counter()
-        rows, _ = evaluate(args.method, "synthetic", dataset_options=dopts, executor=t)
-        results.append((f"local pool, --jobs {j}", time.perf_counter() - start, t, rows))
+    evaluate(method, "synthetic", dataset_options=dopts, limit=1, executor=ProcessExecutor(jobs=1))  # starts the forkserver
+    return [timed(f"local pool, --jobs {j}", method, dopts, ProcessExecutor(jobs=j))[0] for j in jobs]
 
-    workers = [w for w in args.workers if w > 0]
-    if workers:
-        import ray
 
-        from mattebench.executors.ray import RayExecutor
+def time_ray(method: str, dopts: dict[str, Any], workers: list[int]) -> list[Result]:
+    """One shared local Ray instance (its start untimed), each worker count with its own actors."""
+    if not workers:
+        return []
+    import ray
 
-        ray.init(address="local", num_cpus=max(workers), include_dashboard=False, logging_level=logging.WARNING)
-        try:
-            for w in workers:
-                t = Timed(RayExecutor(workers=w))
-                start = time.perf_counter()
-                rows, _ = evaluate(args.method, "synthetic", dataset_options=dopts, executor=t)
-                results.append((f"ray, {w} worker{'s' if w > 1 else ''}", time.perf_counter() - start, t, rows))
-        finally:
-            ray.shutdown()
+    from mattebench.executors.ray import RayExecutor
 
+    ray.init(address="local", num_cpus=max(workers), include_dashboard=False, logging_level=logging.WARNING)
+    try:
+        return [timed(f"ray, {w} worker{'s' if w > 1 else ''}", method, dopts, RayExecutor(workers=w))[0] for w in workers]
+    finally:
+        ray.shutdown()
+
+
+def report(args: argparse.Namespace, results: list[Result], base_rows: list[dict[str, Any]], columns: list[str]) -> None:
     table = []
     for name, wall, t, rows in results:
         first = t.arrivals[0] if t.arrivals else math.nan
@@ -143,6 +140,23 @@ def main(argv: Optional[list[str]] = None) -> int:
           f"load average {os.getloadavg()[0]:.1f} at the end")
     print(tabulate(table, headers=["executor", "wall s", "samples/s", "first row s", "steady samples/s",
                                    "same values", "max rel diff"], tablefmt="github"))
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = parse_args(argv)
+    warnings.simplefilter("ignore")
+    dopts = {"n": args.n, "size": args.size}
+
+    # Warm-up in the driver: the first pymatting call compiles with numba (cached on disk, which
+    # the Ray workers then reuse), and the first synthetic render fills caches.
+    evaluate(args.method, "synthetic", dataset_options=dopts, limit=1)
+
+    local, base = timed("local (1 process)", args.method, dopts, LocalExecutor())
+    base_rows = local[3]
+    columns = [c for c in base["means"] if c != "predict_ms"]
+    results = [local, *time_pools(args.method, dopts, args.jobs)]
+    results += time_ray(args.method, dopts, [w for w in args.workers if w > 0])
+    report(args, results, base_rows, columns)
     return 0 if all(same(base_rows, r, columns)[0] for *_, r in results) else 1
 
 

@@ -712,32 +712,9 @@ def messddt_details(
     ps = _check_sequence(preds, "preds")
     shape = (len(ps), *ps[0].shape)
     gs = _check_sequence(gts, "gts", shape)
-    if isinstance(trimaps, np.ndarray):
-        if trimaps.ndim != 3:
-            raise ValueError(f"trimaps: expected a TxHxW array or a list of HxW trimaps, got shape {trimaps.shape}")
-        tris_in = [trimaps[i] for i in range(trimaps.shape[0])]
-    else:
-        tris_in = list(trimaps)
-    if len(tris_in) != len(ps):
-        raise ValueError(f"trimaps: {len(tris_in)} trimaps; expected {len(ps)} (one per frame)")
-    tris = [_check_trimap(tr, f"trimaps[{i}]", ps[0].shape) for i, tr in enumerate(tris_in)]
+    tris = _check_trimap_sequence(trimaps, len(ps), ps[0].shape)
     n = len(ps)
-    if flows is None:
-        source = "estimated: " + FLOW_ESTIMATOR
-        flow_list: list[np.ndarray] = estimate_gt_flow(gs) if n > 1 else []
-    else:
-        source = "given"
-        flow_list = list(flows)
-        if len(flow_list) not in (n - 1, n):
-            raise ValueError(f"flows: {len(flow_list)} flows; expected {n - 1} (frame t to t+1 for t < T-1)")
-        for k in range(n - 1):
-            f = flow_list[k]
-            if f is None:
-                raise ValueError(f"flows[{k}]: missing; give every flow or flows=None to estimate them")
-            f = np.asarray(f)
-            if f.shape != (*ps[0].shape, 2) or not np.issubdtype(f.dtype, np.floating):
-                raise ValueError(f"flows[{k}]: shape {f.shape} dtype {f.dtype}; expected a float array of shape {(*ps[0].shape, 2)}")
-            flow_list[k] = f
+    flow_list, source = _messddt_flows(flows, gs, n, ps[0].shape)
     per_frame = [0.0] * n
     a = [_alpha32(x) for x in ps]
     gg = [_alpha32(x) for x in gs]
@@ -753,6 +730,38 @@ def messddt_details(
         e_next = (_sample_bilinear_zero(a[k + 1], xq, yq) - _sample_bilinear_zero(gg[k + 1], xq, yq)) ** 2
         per_frame[k] = float(np.abs(e_now - e_next).sum())
     return MessddtResult(value=sum(per_frame) / n, per_frame=tuple(per_frame), flow_source=source)
+
+
+def _check_trimap_sequence(trimaps: MapSequence, n: int, shape: tuple[int, int]) -> list[np.ndarray]:
+    """One checked HxW trimap per frame, from a TxHxW array or a list."""
+    if isinstance(trimaps, np.ndarray):
+        if trimaps.ndim != 3:
+            raise ValueError(f"trimaps: expected a TxHxW array or a list of HxW trimaps, got shape {trimaps.shape}")
+        tris_in = [trimaps[i] for i in range(trimaps.shape[0])]
+    else:
+        tris_in = list(trimaps)
+    if len(tris_in) != n:
+        raise ValueError(f"trimaps: {len(tris_in)} trimaps; expected {n} (one per frame)")
+    return [_check_trimap(tr, f"trimaps[{i}]", shape) for i, tr in enumerate(tris_in)]
+
+
+def _messddt_flows(flows: Optional[Sequence[Optional[np.ndarray]]], gs: list[np.ndarray], n: int,
+                   shape: tuple[int, int]) -> tuple[list[np.ndarray], str]:
+    """(the checked flows, where they came from): the given ones, or estimated on the ground truth."""
+    if flows is None:
+        return (estimate_gt_flow(gs) if n > 1 else []), "estimated: " + FLOW_ESTIMATOR
+    flow_list: list[np.ndarray] = list(flows)  # type: ignore[arg-type]  # a None entry is refused below
+    if len(flow_list) not in (n - 1, n):
+        raise ValueError(f"flows: {len(flow_list)} flows; expected {n - 1} (frame t to t+1 for t < T-1)")
+    for k in range(n - 1):
+        f = flow_list[k]
+        if f is None:
+            raise ValueError(f"flows[{k}]: missing; give every flow or flows=None to estimate them")
+        f = np.asarray(f)
+        if f.shape != (*shape, 2) or not np.issubdtype(f.dtype, np.floating):
+            raise ValueError(f"flows[{k}]: shape {f.shape} dtype {f.dtype}; expected a float array of shape {(*shape, 2)}")
+        flow_list[k] = f
+    return flow_list, "given"
 
 
 def messddt(

@@ -14,7 +14,7 @@ from baselines.exported import create_onnx
 from baselines.exported.io_spec import IOSpec, ModelSpecError, alpha_map, build_spec, prepare
 from baselines.exported.presets import PRESETS
 from mattebench.cli import main
-from mattebench.commands import export as export_cmd
+from mattebench import exporting
 from mattebench.types import ExternalInput
 
 onnx = pytest.importorskip("onnx")
@@ -54,7 +54,7 @@ def modnet_export(tmp_path_factory):
 
 
 def test_export_check_input_is_not_degenerate():
-    xs = export_cmd.check_inputs(torch.zeros(1, 3, 64, 96))
+    xs = exporting.check_inputs(torch.zeros(1, 3, 64, 96))
     assert len(xs) == 3 and all(x.shape == (1, 3, 64, 96) for x in xs)
     assert all(float(x.std()) > 0.1 and -1 <= float(x.min()) and float(x.max()) <= 1 for x in xs)
 
@@ -90,14 +90,14 @@ def test_float64_arbiter_judges_the_export(modnet_export):
     ckpt, path = modnet_export
     module, example = create_modnet(checkpoint=str(ckpt)).export_module(64, 64)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    res = export_cmd.float64_arbiter(module, session, export_cmd.check_inputs(example))
+    res = exporting.float64_arbiter(module, session, exporting.check_inputs(example))
     assert res["ok"] and res["export_vs_float64"] < 1e-3 and res["eager_vs_float64"] < 1e-3
 
     class Broken:  # a session whose matte is off by 1e-2: the arbiter must blame the export
         def run(self, _names, feeds):
             return [session.run(None, feeds)[0] + 1e-2]
 
-    assert not export_cmd.float64_arbiter(module, Broken(), export_cmd.check_inputs(example))["ok"]
+    assert not exporting.float64_arbiter(module, Broken(), exporting.check_inputs(example))["ok"]
 
 
 def test_card_identity_and_run_folder(modnet_export, tmp_path):

@@ -11,6 +11,7 @@ import torch
 
 from baselines.modnet import create_modnet
 from mattebench.commands import adapt as adapt_cmd
+from mattebench import exporting
 from mattebench.commands import export as export_cmd
 from mattebench.commands import predict as predict_cmd
 from mattebench.commands import train as train_cmd
@@ -92,8 +93,8 @@ def test_export_torchscript_matches_eager(trained, tmp_path):
 def test_export_onnx_when_available(trained, tmp_path):
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
-    res = export_cmd.export(create_modnet(checkpoint=str(trained)), "onnx", tmp_path / "modnet.onnx", (64, 64))
-    assert res["checked_with"] == "onnxruntime" and res["max_abs_diff"] < export_cmd.TOLERANCE
+    res = exporting.export(create_modnet(checkpoint=str(trained)), "onnx", tmp_path / "modnet.onnx", (64, 64))
+    assert res["checked_with"] == "onnxruntime" and res["max_abs_diff"] < exporting.TOLERANCE
     assert (tmp_path / "modnet.onnx").stat().st_size > 1_000_000
 
 

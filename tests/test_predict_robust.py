@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from mattebench.cli import main
-from mattebench.commands.predict_names import output_names
 from mattebench.io import read_alpha_u8
+from mattebench.output_names import output_names
 from mattebench.registry import register_method, unregister_method
 from mattebench.types import MethodCard
 

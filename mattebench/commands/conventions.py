@@ -9,15 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
-import numpy as np
 from tabulate import tabulate
 
 from .. import conventions as C
-from .. import io
-from .. import metrics as M
+from ..conventions.pair import pair_values_from_files
 from ..errors import MattebenchError
 
 
@@ -37,38 +34,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _read_pred(path: str) -> np.ndarray:
-    if Path(path).suffix.lower() == ".npy":
-        try:
-            a = np.load(path)
-        except (OSError, ValueError) as exc:
-            raise MattebenchError(f"{path}: cannot read the prediction ({exc})") from exc
-        if a.dtype == np.uint8:
-            return a.astype(np.float32) / np.float32(255.0)
-        a = a.astype(np.float32)
-        if a.ndim != 2 or not np.isfinite(a).all() or a.min() < -1e-3 or a.max() > 1 + 1e-3:
-            raise MattebenchError(f"{path}: expected a finite HxW float alpha in [0, 1], got shape {a.shape}")
-        return np.clip(a, 0.0, 1.0)
-    return io.read_alpha(path)
-
-
-def pair_values(pred: np.ndarray, gt: np.ndarray, trimap: Optional[np.ndarray], names: tuple[str, ...]) -> list[dict[str, Any]]:
-    """One record per convention metric: its value and, where one exists, the reference value
-    column the convention names as its counterpart (``ConventionMetric.reference``)."""
-    if gt.shape != pred.shape or (trimap is not None and trimap.shape != pred.shape):
-        raise MattebenchError(f"--pred, --gt and --trimap differ in size: {pred.shape}, {gt.shape}, {None if trimap is None else trimap.shape}")
-    ref: dict[str, float] = {"mse_whole": M.mse_whole(pred, gt), "mad_whole": M.mad_whole(pred, gt)}
-    if trimap is not None:
-        ref.update(M.unknown_metrics(M.quantize(pred), M.quantize(gt), trimap))
-    values = C.score(pred, gt, trimap, names)
-    out = []
-    for col, v in values.items():
-        conv, m = C.metric_of(col)
-        out.append({"convention": conv.name, "metric": m.label, "column": col, "scale": m.scale, "value": v,
-                    "reference_column": m.reference if m.reference in ref else None, "reference": ref.get(m.reference)})
-    return out
-
-
 def _fmt(v: Optional[float]) -> str:
     if v is None:
         return "–"
@@ -80,9 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if args.pred or args.gt:
         if not (args.pred and args.gt):
             raise MattebenchError("--pred and --gt go together (and --trimap for the trimap-based conventions)")
-        gt = io.read_alpha_u8(args.gt)
-        trimap = io.read_trimap(args.trimap) if args.trimap else None
-        records = pair_values(_read_pred(args.pred), gt, trimap, names)
+        records = pair_values_from_files(args.pred, args.gt, args.trimap, names)
         if args.json:
             print(json.dumps(records, indent=2, allow_nan=True))
             return 0

@@ -59,18 +59,14 @@ def run_check(args: argparse.Namespace) -> int:
         if not args.deep:
             print("error: --freeze needs --deep (every trimap must be generated and verified first)", file=sys.stderr)
             return 2
-        from ..registry import load_dataset
+        from ..data.trimap_freeze import FreezeError, freeze_trimaps
 
-        manifest = getattr(load_dataset(args.name, root=args.data_root, **options), "manifest", None)
-        if manifest is None:
-            print(f"error: {args.name} has no generated-trimap manifest to freeze", file=sys.stderr)
-            return 2
         try:
-            path = manifest.freeze_into_package()
-        except OSError as exc:
-            print(f"error: cannot write the packaged manifest ({exc}); run from an editable checkout", file=sys.stderr)
-            return 1
-        print(f"froze {manifest.frozen_count()} trimap hashes into {path}")
+            path, count = freeze_trimaps(args.name, args.data_root, options)
+        except FreezeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        print(f"froze {count} trimap hashes into {path}")
     return 0
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from .. import metrics as M
 from ..data import corrupt as C
-from ..robustness import CellOutcome, parse_kinds, parse_severities, plan, run_grid
+from ..robustness import CellOutcome, parse_kinds, parse_severities
+from ..robustness_track import RESERVED_DATASET_OPTIONS, TrackJob, run_track
 from ._options import OptionError, parse_options
 
 
@@ -53,14 +54,18 @@ def _ints(text: str, flag: str) -> list[int]:
         raise OptionError(f"{flag} {text!r}: give integers separated by commas, e.g. -8,-4,4,8") from exc
 
 
+def _check_reserved(dopts: dict) -> None:
+    reserved = [k for k in RESERVED_DATASET_OPTIONS if k in dopts]
+    if reserved:
+        raise OptionError(f"-d {', '.join(reserved)}: the grid sets these itself; use --kinds/--severities/--trimap-adjust/--trimap-radius")
+
+
 def run(args: argparse.Namespace) -> int:
     kinds = parse_kinds(args.kinds)
     severities = parse_severities(args.severities)
     mopts = parse_options(args.method_opts)
     dopts = parse_options(args.dataset_opts)
-    reserved = [k for k in ("corrupt", "trimap_radius", "trimap_adjust") if k in dopts]
-    if reserved:
-        raise OptionError(f"-d {', '.join(reserved)}: the grid sets these itself; use --kinds/--severities/--trimap-adjust/--trimap-radius")
+    _check_reserved(dopts)
     if args.checkpoint:
         mopts["checkpoint"] = args.checkpoint
     if args.device:
@@ -69,27 +74,22 @@ def run(args: argparse.Namespace) -> int:
         raise OptionError(f"--metric {args.metric}: not a metric; known: {', '.join(M.METRICS)}")
     if args.limit is not None and args.limit < 1:
         raise OptionError(f"--limit {args.limit}: give at least 1")
-    cells = plan(args.method, kinds, severities, trimap_adjust=_ints(args.trimap_adjust, "--trimap-adjust"),
-                 trimap_radius=_ints(args.trimap_radius, "--trimap-radius"), tag=args.tag, method_options=mopts)
-    total = len(cells)
-    done = [0]
-
-    def report(o: CellOutcome) -> None:
-        done[0] += 1
-        c = o.counts
-        state = "ran" if o.computed else "stored"
-        print(f"[{done[0]}/{total}] {o.run_dir} ({state}): {c.get('ok', 0)}/{c.get('total', 0)} scored"
-              + (f", {c['error']} failed" if c.get("error") else ""), file=sys.stderr)
-
-    outcomes = run_grid(cells, args.dataset, out=args.out, data_root=args.data_root, dataset_options=dopts, limit=args.limit,
-                        progress=not args.quiet, fail_fast=args.fail_fast, on_cell=report,
-                        command="mattebench " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
-    from ..report.robustness import write_reports
-
-    for f in write_reports(args.out, args.report, datasets=[args.dataset], metric=args.metric):
+    job = TrackJob(tuple(args.method), args.dataset, kinds, severities, trimap_adjust=tuple(_ints(args.trimap_adjust, "--trimap-adjust")),
+                   trimap_radius=tuple(_ints(args.trimap_radius, "--trimap-radius")), method_options=mopts,
+                   dataset_options=dopts, tag=args.tag, limit=args.limit, out=args.out, report=args.report,
+                   metric=args.metric, data_root=args.data_root, fail_fast=args.fail_fast, progress=not args.quiet,
+                   command="mattebench " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    outcome = run_track(job, on_cell=_print_cell)
+    for f in outcome.written:
         print(f"wrote {f}")
     md = Path(args.report) / f"{args.dataset}.md"
     if md.is_file():
         print(md.read_text(encoding="utf-8"))
-    failed = sum(int(o.counts.get("error", 0) or 0) for o in outcomes)
-    return 3 if failed else 0
+    return 3 if outcome.failed else 0
+
+
+def _print_cell(i: int, total: int, o: CellOutcome) -> None:
+    c = o.counts
+    state = "ran" if o.computed else "stored"
+    print(f"[{i}/{total}] {o.run_dir} ({state}): {c.get('ok', 0)}/{c.get('total', 0)} scored"
+          + (f", {c['error']} failed" if c.get("error") else ""), file=sys.stderr)

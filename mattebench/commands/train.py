@@ -1,14 +1,11 @@
-"""`mattebench train`: train a method on a dataset with the shared loop (mattebench.train)."""
+"""`mattebench train`: train a method on a dataset with the shared loop (engine: :mod:`mattebench.train.registered`)."""
 
 from __future__ import annotations
 
 import argparse
-import warnings
 from pathlib import Path
 
-from ..registry import create_method, load_dataset
-from ..train import TrainingError, train
-from ..train.distributed import env_world
+from ..train.registered import TrainJob, train_registered
 from ._options import parse_options
 
 
@@ -51,52 +48,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
     mopts = parse_options(args.method_opts)
     for key, value in (("loss", args.loss), ("backbone_checkpoint", args.backbone_checkpoint), ("checkpoint", args.checkpoint)):
         if value is not None:
             mopts[key] = value
-    mopts["device"] = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    out = Path(args.out or Path("runs") / "train" / f"{args.method}-{args.dataset}")
-    if (out / "resume.pt").exists() and not args.restart and env_world()[0] == 0:
-        print(f"resuming the run in {out}")
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*UNTRAINED.*")  # training an untrained model is the point
-        method = create_method(args.method, **mopts)
-    if not callable(getattr(method, "training_step", None)):
-        raise TrainingError(f"method {args.method!r} is not trainable (it has no training_step)")
-    dataset = load_dataset(args.dataset, root=args.data_root, **parse_options(args.dataset_opts))
-    optimizer = None
-    if args.optimizer:
-        optimizer = {"name": args.optimizer, "lr": args.lr or (0.01 if args.optimizer == "sgd" else 1e-4)}
-    result = train(
-        method,
-        dataset,
-        steps=args.steps,
-        epochs=args.epochs,
-        size=args.size,
-        batch=args.batch,
-        lr=args.lr,
-        optimizer=optimizer,
-        schedule={"name": args.schedule} if args.schedule else None,
-        out=out,
-        seed=args.seed,
-        resume=not args.restart,
-        log_every=args.log_every,
-        save_every=args.save_every,
-        workers=args.workers,
-        amp=args.amp,
-        stop_after=args.stop_after,
-        progress=not args.quiet,
-        info={"method": args.method, "dataset": args.dataset, "method_options": {k: str(v) for k, v in mopts.items()},
-              "dataset_options": parse_options(args.dataset_opts)},
-    )
-    if env_world()[0] != 0:
+    job = TrainJob(method=args.method, dataset=args.dataset, steps=args.steps, epochs=args.epochs, size=args.size,
+                   batch=args.batch, lr=args.lr, optimizer=args.optimizer, schedule=args.schedule, method_options=mopts,
+                   dataset_options=parse_options(args.dataset_opts), data_root=args.data_root, device=args.device,
+                   out=Path(args.out) if args.out else None, seed=args.seed, restart=args.restart, log_every=args.log_every,
+                   save_every=args.save_every, workers=args.workers, amp=args.amp, stop_after=args.stop_after,
+                   threads=args.threads, progress=not args.quiet)
+    outcome = train_registered(job, notify=print)
+    if not outcome.reporting_rank:
         return 0  # under torchrun only rank 0 reports (it also wrote the checkpoints and the log)
+    result = outcome.result
     print(f"trained {args.method} for {result.steps} steps in {result.seconds:.0f} s; last loss {result.last_loss:.4f}")
-    print(f"checkpoint: {result.checkpoint}   loss log: {out / 'loss.csv'}")
+    print(f"checkpoint: {result.checkpoint}   loss log: {outcome.out / 'loss.csv'}")
     print(f"evaluate:   mattebench run --method {args.method} --dataset {args.dataset} --checkpoint {result.checkpoint}")
     return 0

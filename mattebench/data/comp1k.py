@@ -94,15 +94,35 @@ class Composition1k(CompositeDataset):
         self.split = split
         self.options = {"split": split, **({"fg_list": fg_list} if fg_list else {}), **({"bg_list": bg_list} if bg_list else {})}
         self.set_trimap_snap(trimap_snap)
+        set_dir = self._find_set_dir(split)
+        self.set_dir = set_dir
+        fg_list_path, bg_list_path = self._list_paths(set_dir, split, fg_list, bg_list)
+        fg_names = read_list(fg_list_path)
+        bg_names = read_list(bg_list_path)
+        bgd = self._background_dir(bg_dir, split)
+        fg_dirs, alpha_dirs, trimap_dir, per_fg = self._layout(set_dir, split)
+        self._build(
+            fg_names, bg_names, fg_dirs, alpha_dirs, bgd, per_fg, trimap_dir,
+            keep_fgs=self.portraits, use_per_fg=self.per_fg_used,
+        )
+        if split == "test" and self.portraits is None and len(fg_names) != self.expected_fg:
+            self.problems.append(f"expected {self.expected_fg} foregrounds in {fg_list_path}, found {len(fg_names)}")
+        self.describe_lists(fg_list_path, bg_list_path)
+        if split == "test" and self.portraits is None:
+            self._note_unlisted(fg_dirs[0], fg_names)
+
+    def _find_set_dir(self, split: str) -> Path:
+        """Combined_Dataset/Test_set (or Training_set) under the root, or the root itself when it is Test_set."""
         set_name = "Test_set" if split == "test" else "Training_set"
         combined = find_dir(self.root, COMBINED_CANDIDATES, [set_name])
         if combined is not None:
-            set_dir = combined / set_name
-        elif split == "test" and (self.root / ADOBE).is_dir():
-            set_dir = self.root  # the root is Test_set itself
-        else:
-            raise not_found(self.card, self.root, f"no Combined_Dataset/{set_name} folder (Adobe Deep Matting archive)")
-        self.set_dir = set_dir
+            return combined / set_name
+        if split == "test" and (self.root / ADOBE).is_dir():
+            return self.root  # the root is Test_set itself
+        raise not_found(self.card, self.root, f"no Combined_Dataset/{set_name} folder (Adobe Deep Matting archive)")
+
+    def _list_paths(self, set_dir: Path, split: str, fg_list: Optional[str], bg_list: Optional[str]) -> tuple[Path, Path]:
+        """The foreground and background name lists (the archive's, unless given); both must exist."""
         prefix = "test" if split == "test" else "training"
         fg_list_path = Path(fg_list) if fg_list else set_dir / f"{prefix}_fg_names.txt"
         bg_list_path = Path(bg_list) if bg_list else set_dir / f"{prefix}_bg_names.txt"
@@ -113,24 +133,29 @@ class Composition1k(CompositeDataset):
                     self.root,
                     f"the list file {p} is missing (it ships in the Adobe archive; without it the foreground/background pairing is undefined)",
                 )
-        fg_names = read_list(fg_list_path)
-        bg_names = read_list(bg_list_path)
+        return fg_list_path, bg_list_path
+
+    def _background_dir(self, bg_dir: Optional[str], split: str) -> Path:
+        """``bg_dir`` when given, else VOC JPEGImages (test) or COCO train2014 (train) found under the root."""
         if bg_dir is not None:
             bgd = Path(bg_dir).expanduser()
             if not bgd.is_dir():
                 raise DatasetNotFound(f"{self.card.name}: the background folder {bgd} (-d bg_dir) does not exist")
-        else:
-            found = find_background_dir(self.root, BACKGROUND_CANDIDATES if split == "test" else COCO_CANDIDATES,
-                                        "JPEGImages" if split == "test" else "train2014")
-            if found is None:
-                what = "PASCAL VOC 2012 JPEGImages" if split == "test" else "MS COCO train2014"
-                raise not_found(
-                    self.card,
-                    self.root,
-                    f"no {what} background folder (looked for {', '.join(BACKGROUND_CANDIDATES[:3])} and */JPEGImages); "
-                    f"download it and put it there, or pass -d bg_dir=PATH",
-                )
-            bgd = found
+            return bgd
+        found = find_background_dir(self.root, BACKGROUND_CANDIDATES if split == "test" else COCO_CANDIDATES,
+                                    "JPEGImages" if split == "test" else "train2014")
+        if found is None:
+            what = "PASCAL VOC 2012 JPEGImages" if split == "test" else "MS COCO train2014"
+            raise not_found(
+                self.card,
+                self.root,
+                f"no {what} background folder (looked for {', '.join(BACKGROUND_CANDIDATES[:3])} and */JPEGImages); "
+                f"download it and put it there, or pass -d bg_dir=PATH",
+            )
+        return found
+
+    def _layout(self, set_dir: Path, split: str) -> tuple[list[Path], list[Path], Optional[Path], int]:
+        """(fg folders, alpha folders, official trimap folder or None, backgrounds per foreground) of the split."""
         if split == "test":
             fg_dirs = [set_dir / ADOBE / "fg"]
             alpha_dirs = [set_dir / ADOBE / "alpha"]
@@ -146,18 +171,13 @@ class Composition1k(CompositeDataset):
                 raise not_found(self.card, self.root, f"the folder {d} is missing")
         if trimap_dir is not None and not trimap_dir.is_dir():
             self.problems.append(f"the official trimap folder {trimap_dir} is missing: every sample will fail (the unknown protocol needs it)")
-        self._build(
-            fg_names, bg_names, fg_dirs, alpha_dirs, bgd, per_fg, trimap_dir,
-            keep_fgs=self.portraits, use_per_fg=self.per_fg_used,
-        )
-        if split == "test" and self.portraits is None and len(fg_names) != self.expected_fg:
-            self.problems.append(f"expected {self.expected_fg} foregrounds in {fg_list_path}, found {len(fg_names)}")
-        self.describe_lists(fg_list_path, bg_list_path)
-        if split == "test" and self.portraits is None:
-            listed = set(fg_names)
-            extra = sorted(p.name for p in fg_dirs[0].iterdir() if p.is_file() and p.name not in listed)
-            if extra:
-                self.notes.append(f"{len(extra)} foreground files are not in the list and are ignored: {', '.join(extra[:5])}")
+        return fg_dirs, alpha_dirs, trimap_dir, per_fg
+
+    def _note_unlisted(self, fg_dir: Path, fg_names: list[str]) -> None:
+        listed = set(fg_names)
+        extra = sorted(p.name for p in fg_dir.iterdir() if p.is_file() and p.name not in listed)
+        if extra:
+            self.notes.append(f"{len(extra)} foreground files are not in the list and are ignored: {', '.join(extra[:5])}")
 
     def trimap_for(self, e: Entry, alpha_u8: np.ndarray) -> tuple[Optional[np.ndarray], dict[str, Any]]:
         if e.trimap_path is None:  # training split: no official trimaps

@@ -86,19 +86,11 @@ VOCdevkit/VOC2012/JPEGImages/<voc name>.jpg   (or -d bg_dir=PATH)""",
             raise DatasetNotFound(f"d646: split must be 'test' or 'train', got {split!r}")
         self.split = split
         self.options = {"split": split, **({"fg_list": fg_list} if fg_list else {}), **({"bg_list": bg_list} if bg_list else {})}
-        sub = "Test" if split == "test" else "Train"
-        top = find_dir(self.root, ("", "Distinctions-646", "Distinctions-646/Distinctions-646"), [f"{sub}/FG"])
-        if top is None:
-            raise not_found(self.card, self.root, f"no Distinctions-646/{sub}/FG folder")
-        split_dir = top / sub
+        split_dir, top = self._find_split_dir(split)
         fg_dir, gt_dir = split_dir / "FG", split_dir / "GT"
         if not gt_dir.is_dir():
             raise not_found(self.card, self.root, f"the alpha folder {gt_dir} is missing")
-        search = [split_dir, top]
-        bg_list_path = Path(bg_list) if bg_list else _find_list(search, KNOWN_BG_LISTS if split == "test" else KNOWN_TRAIN_BG_LISTS, "bg")
-        if bg_list_path is None or not bg_list_path.is_file():
-            raise not_found(self.card, self.root, f"no background list in {split_dir} (looked for {', '.join(KNOWN_BG_LISTS)}); pass -d bg_list=PATH")
-        fg_list_path = Path(fg_list) if fg_list else _find_list(search, KNOWN_FG_LISTS if split == "test" else KNOWN_TRAIN_FG_LISTS, "fg")
+        fg_list_path, bg_list_path = self._list_paths([split_dir, top], split, fg_list, bg_list)
         if fg_list_path is not None:
             fg_names = read_list(fg_list_path)
         else:
@@ -107,24 +99,8 @@ VOCdevkit/VOC2012/JPEGImages/<voc name>.jpg   (or -d bg_dir=PATH)""",
         raw = bg_list_path.read_bytes()
         if b"\r\n" in raw:
             self.notes.append(f"{bg_list_path.name} has CRLF line endings (read as lines)")
-        if fg_names and len(bg_names) % len(fg_names) == 0 and len(bg_names) // len(fg_names) > 0:
-            per_fg = len(bg_names) // len(fg_names)
-        else:
-            per_fg = 20 if split == "test" else 100
-        if split == "test" and per_fg != 20:
-            self.problems.append(f"the test background list gives {per_fg} backgrounds per foreground, expected 20")
-        if split == "train":
-            self.notes.append(f"training list: {len(bg_names)} backgrounds = {len(fg_names)} foregrounds x {per_fg}")
-        if bg_dir is not None:
-            bgd = Path(bg_dir).expanduser()
-            if not bgd.is_dir():
-                raise DatasetNotFound(f"d646: the background folder {bgd} (-d bg_dir) does not exist")
-        else:
-            found = find_background_dir(self.root, BACKGROUND_CANDIDATES if split == "test" else COCO_CANDIDATES,
-                                        "JPEGImages" if split == "test" else "train2014")
-            if found is None:
-                raise not_found(self.card, self.root, "no PASCAL VOC 2012 JPEGImages background folder; download it and put it there, or pass -d bg_dir=PATH")
-            bgd = found
+        per_fg = self._per_fg(fg_names, bg_names, split)
+        bgd = self._background_dir(bg_dir, split)
         self._build(fg_names, bg_names, [fg_dir], [gt_dir], bgd, per_fg, trimap_dir=None)
         if split == "test" and len(fg_names) != self.expected_fg:
             self.problems.append(f"expected {self.expected_fg} test foregrounds, found {len(fg_names)}")
@@ -135,6 +111,48 @@ VOCdevkit/VOC2012/JPEGImages/<voc name>.jpg   (or -d bg_dir=PATH)""",
         self.describe_lists(fg_list_path, bg_list_path)
         self.manifest = TrimapManifest("d646", Path(trimap_manifest) if trimap_manifest else None) if split == "test" else None
         self._last_trimap: Optional[tuple[str, np.ndarray, str]] = None  # all 20 composites share it
+
+    def _find_split_dir(self, split: str) -> tuple[Path, Path]:
+        """(the Test or Train folder, the Distinctions-646 folder above it) under the root."""
+        sub = "Test" if split == "test" else "Train"
+        top = find_dir(self.root, ("", "Distinctions-646", "Distinctions-646/Distinctions-646"), [f"{sub}/FG"])
+        if top is None:
+            raise not_found(self.card, self.root, f"no Distinctions-646/{sub}/FG folder")
+        return top / sub, top
+
+    def _list_paths(self, search: list[Path], split: str, fg_list: Optional[str],
+                    bg_list: Optional[str]) -> tuple[Optional[Path], Path]:
+        """The foreground list (None: the FG folder in natural order) and the background list, which must exist."""
+        bg_list_path = Path(bg_list) if bg_list else _find_list(search, KNOWN_BG_LISTS if split == "test" else KNOWN_TRAIN_BG_LISTS, "bg")
+        if bg_list_path is None or not bg_list_path.is_file():
+            raise not_found(self.card, self.root, f"no background list in {search[0]} (looked for {', '.join(KNOWN_BG_LISTS)}); pass -d bg_list=PATH")
+        fg_list_path = Path(fg_list) if fg_list else _find_list(search, KNOWN_FG_LISTS if split == "test" else KNOWN_TRAIN_FG_LISTS, "fg")
+        return fg_list_path, bg_list_path
+
+    def _per_fg(self, fg_names: list[str], bg_names: list[str], split: str) -> int:
+        """Backgrounds per foreground, from the lists (20 for test, 100 for train when they do not divide)."""
+        if fg_names and len(bg_names) % len(fg_names) == 0 and len(bg_names) // len(fg_names) > 0:
+            per_fg = len(bg_names) // len(fg_names)
+        else:
+            per_fg = 20 if split == "test" else 100
+        if split == "test" and per_fg != 20:
+            self.problems.append(f"the test background list gives {per_fg} backgrounds per foreground, expected 20")
+        if split == "train":
+            self.notes.append(f"training list: {len(bg_names)} backgrounds = {len(fg_names)} foregrounds x {per_fg}")
+        return per_fg
+
+    def _background_dir(self, bg_dir: Optional[str], split: str) -> Path:
+        """``bg_dir`` when given, else VOC JPEGImages (test) or COCO train2014 (train) found under the root."""
+        if bg_dir is not None:
+            bgd = Path(bg_dir).expanduser()
+            if not bgd.is_dir():
+                raise DatasetNotFound(f"d646: the background folder {bgd} (-d bg_dir) does not exist")
+            return bgd
+        found = find_background_dir(self.root, BACKGROUND_CANDIDATES if split == "test" else COCO_CANDIDATES,
+                                    "JPEGImages" if split == "test" else "train2014")
+        if found is None:
+            raise not_found(self.card, self.root, "no PASCAL VOC 2012 JPEGImages background folder; download it and put it there, or pass -d bg_dir=PATH")
+        return found
 
     def trimap_for(self, e: Entry, alpha_u8: np.ndarray) -> tuple[Optional[np.ndarray], dict[str, Any]]:
         last = self._last_trimap

@@ -124,58 +124,82 @@ def make_hair(rng: np.random.Generator, style: str, bangs: bool, full_body: bool
     # fewer strands when the head is small: the same density per pixel, and faster
     density = 0.45 if full_body else 1.0
     n_front = int(({"long": 650, "bob": 600, "short": 700, "curly": 700}[style]) * density)
-    pc, pf = 12, 16  # points on the combed part, on the falling part
-
     if style == "short":
-        t_end = rng.uniform(0.8, 1.08, n_front)
-        combed = _combed(rng, n_front, part, vol, pc, t_end)
-        pts, sway = combed, np.tile(np.linspace(0, 0.3, pc), (n_front, 1))
-        # sideburns and the hair above the ears, down to the ear lobes
-        n_sb = n_front // 6
-        side = np.where(rng.random(n_sb) < 0.5, -1.0, 1.0)[:, None]
-        s = np.linspace(0, 1, pc)[None, :]
-        u0 = rng.uniform(0.9, 1.0 + vol, (n_sb, 1))
-        sb = np.stack([side * (u0 - 0.05 * s), -0.3 + rng.uniform(0.45, 0.75, (n_sb, 1)) * s], axis=-1)
-        pts = np.concatenate([pts, sb])
-        sway = np.concatenate([sway, np.tile(np.linspace(0, 0.2, pc), (n_sb, 1))])
-        front = Strands(pts, sway, _widths(rng, len(pts)))
-        back = Strands.empty(pc)
+        front, back = _short_hair(rng, n_front, part, vol)
     else:
-        combed = _combed(rng, n_front, part, vol, pc, np.ones(n_front))
-        if style == "long":
-            v_end = rng.uniform(3.2, 6.0) + rng.uniform(-0.5, 0.3, n_front)
-            flare = rng.uniform(0.2, 0.8) * rng.uniform(0.6, 1.2, n_front)
-            wave, curl = float(rng.uniform(0.02, 0.12)), 0.0
-        elif style == "bob":
-            v_end = rng.uniform(0.9, 1.6) + rng.uniform(-0.12, 0.08, n_front)
-            flare = rng.uniform(0.05, 0.25) * rng.uniform(0.6, 1.2, n_front)
-            wave, curl = 0.03, float(rng.uniform(0.1, 0.3))
-        else:  # curly
-            v_end = rng.uniform(1.2, 3.0) + rng.uniform(-0.4, 0.3, n_front)
-            flare = rng.uniform(0.3, 0.7) * rng.uniform(0.6, 1.2, n_front)
-            wave, curl = 0.05, 0.0
-        fall = _fall(rng, combed[:, -1], v_end, flare, pf, wave, curl)
-        pts = np.concatenate([combed, fall[:, 1:]], axis=1)
-        sway = np.concatenate([np.zeros((n_front, pc)), np.tile(np.linspace(0, 1, pf)[1:], (n_front, 1))], axis=1)
-        if style == "curly":
-            pts, sway = _curl(rng, pts, sway, amp=float(rng.uniform(0.06, 0.12)), period=float(rng.uniform(0.2, 0.32)))
-        if bangs and style in ("long", "bob"):
-            pts, sway = _add_bangs(rng, pts, sway, int(180 * density))
-        front = Strands(pts, sway, _widths(rng, len(pts)))
-        # hair hanging behind the neck and shoulders
-        n_back = int(320 * density)
-        u0 = rng.uniform(-1.0 - vol, 1.0 + vol, n_back)
-        start = np.stack([u0, rng.uniform(-0.2, 0.3, n_back)], axis=-1)
-        back_end = float(np.median(v_end)) + rng.uniform(-0.4, 0.2, n_back)
-        bpts = _fall(rng, start, back_end, np.abs(u0) * float(np.median(flare)) * 0.8, pf, wave, curl)
-        bsway = np.tile(np.linspace(0, 1, pf), (n_back, 1))
-        if style == "curly":
-            bpts, bsway = _curl(rng, bpts, bsway, amp=0.08, period=0.25)
-        back = Strands(bpts, bsway, _widths(rng, n_back))
-
+        front, back = _falling_hair(rng, style, bangs, density, n_front, part, vol)
     n_fly = int(rng.integers(12, 36) * (0.6 if full_body else 1.0) * (0.6 if style == "short" else 1.0))
     flyaways = _flyaways(rng, n_fly, part, vol, front, short=style == "short")
     return Hair(style, vol, front, back, flyaways, core_width=0.07)
+
+
+_PC, _PF = 12, 16  # points on the combed part, on the falling part of a strand
+
+
+def _short_hair(rng: np.random.Generator, n_front: int, part: float, vol: float) -> tuple[Strands, Strands]:
+    """Short hair: combed strands plus sideburns; nothing hangs behind."""
+    pc = _PC
+    t_end = rng.uniform(0.8, 1.08, n_front)
+    combed = _combed(rng, n_front, part, vol, pc, t_end)
+    pts, sway = combed, np.tile(np.linspace(0, 0.3, pc), (n_front, 1))
+    # sideburns and the hair above the ears, down to the ear lobes
+    n_sb = n_front // 6
+    side = np.where(rng.random(n_sb) < 0.5, -1.0, 1.0)[:, None]
+    s = np.linspace(0, 1, pc)[None, :]
+    u0 = rng.uniform(0.9, 1.0 + vol, (n_sb, 1))
+    sb = np.stack([side * (u0 - 0.05 * s), -0.3 + rng.uniform(0.45, 0.75, (n_sb, 1)) * s], axis=-1)
+    pts = np.concatenate([pts, sb])
+    sway = np.concatenate([sway, np.tile(np.linspace(0, 0.2, pc), (n_sb, 1))])
+    return Strands(pts, sway, _widths(rng, len(pts))), Strands.empty(pc)
+
+
+def _fall_shape(rng: np.random.Generator, style: str, n_front: int) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """(where each strand ends, its outward flare, wave amplitude, curl-in) of long, bob or curly hair."""
+    if style == "long":
+        v_end = rng.uniform(3.2, 6.0) + rng.uniform(-0.5, 0.3, n_front)
+        flare = rng.uniform(0.2, 0.8) * rng.uniform(0.6, 1.2, n_front)
+        wave, curl = float(rng.uniform(0.02, 0.12)), 0.0
+    elif style == "bob":
+        v_end = rng.uniform(0.9, 1.6) + rng.uniform(-0.12, 0.08, n_front)
+        flare = rng.uniform(0.05, 0.25) * rng.uniform(0.6, 1.2, n_front)
+        wave, curl = 0.03, float(rng.uniform(0.1, 0.3))
+    else:  # curly
+        v_end = rng.uniform(1.2, 3.0) + rng.uniform(-0.4, 0.3, n_front)
+        flare = rng.uniform(0.3, 0.7) * rng.uniform(0.6, 1.2, n_front)
+        wave, curl = 0.05, 0.0
+    return v_end, flare, wave, curl
+
+
+def _falling_hair(rng: np.random.Generator, style: str, bangs: bool, density: float, n_front: int, part: float,
+                  vol: float) -> tuple[Strands, Strands]:
+    """Long, bob or curly hair: combed strands that fall from the head, and hair hanging behind."""
+    pc, pf = _PC, _PF
+    combed = _combed(rng, n_front, part, vol, pc, np.ones(n_front))
+    v_end, flare, wave, curl = _fall_shape(rng, style, n_front)
+    fall = _fall(rng, combed[:, -1], v_end, flare, pf, wave, curl)
+    pts = np.concatenate([combed, fall[:, 1:]], axis=1)
+    sway = np.concatenate([np.zeros((n_front, pc)), np.tile(np.linspace(0, 1, pf)[1:], (n_front, 1))], axis=1)
+    if style == "curly":
+        pts, sway = _curl(rng, pts, sway, amp=float(rng.uniform(0.06, 0.12)), period=float(rng.uniform(0.2, 0.32)))
+    if bangs and style in ("long", "bob"):
+        pts, sway = _add_bangs(rng, pts, sway, int(180 * density))
+    front = Strands(pts, sway, _widths(rng, len(pts)))
+    return front, _back_hair(rng, style, density, vol, v_end, flare, wave, curl)
+
+
+def _back_hair(rng: np.random.Generator, style: str, density: float, vol: float, v_end: np.ndarray,
+               flare: np.ndarray, wave: float, curl: float) -> Strands:
+    """Hair hanging behind the neck and shoulders, as long as the front's median strand."""
+    pf = _PF
+    n_back = int(320 * density)
+    u0 = rng.uniform(-1.0 - vol, 1.0 + vol, n_back)
+    start = np.stack([u0, rng.uniform(-0.2, 0.3, n_back)], axis=-1)
+    back_end = float(np.median(v_end)) + rng.uniform(-0.4, 0.2, n_back)
+    bpts = _fall(rng, start, back_end, np.abs(u0) * float(np.median(flare)) * 0.8, pf, wave, curl)
+    bsway = np.tile(np.linspace(0, 1, pf), (n_back, 1))
+    if style == "curly":
+        bpts, bsway = _curl(rng, bpts, bsway, amp=0.08, period=0.25)
+    return Strands(bpts, bsway, _widths(rng, n_back))
 
 
 def _widths(rng: np.random.Generator, n: int) -> np.ndarray:

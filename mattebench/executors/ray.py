@@ -299,111 +299,145 @@ class RayExecutor:
         n: int,
         video: bool,
     ) -> Iterator[dict[str, Any]]:
-        pending = collections.deque(ids)  # ids never tried, in order
-        retry: collections.deque[list[str]] = collections.deque()  # chunks to try again, first
-        attempts: collections.Counter[str] = collections.Counter()  # failures of each id tried alone
-        in_flight: dict[Any, tuple[int, Any, list[str], int]] = {}  # ref -> (slot, actor handle, ids, submission number)
-        queued_behind: set[Any] = set()  # refs lost with a dead worker before they started: not their fault
-        per_slot: collections.Counter[int] = collections.Counter()
-        sec_per_sample: Optional[float] = None
-        stats = {"workers": n, "chunks": 0, "worker_deaths": 0, "task_errors": 0, "retried": 0, "gave_up": 0, "pids": set()}
-        self.stats = stats
+        yield from _Scheduler(self, ray, actor_cls, actors, scorer, spec, imports, ids, n, video).rows()
 
-        def next_chunk() -> Optional[list[str]]:
-            if retry:
-                return retry.popleft()
-            if not pending:
-                return None
-            if video:
-                size = 1
-            elif self.chunk_size is not None:
-                size = self.chunk_size
-            elif sec_per_sample is None:
-                size = 1  # measure first
-            else:
-                size = max(1, int(self.target_chunk_s / max(sec_per_sample, 1e-6)))
-                size = min(size, max(1, len(pending) // (2 * n)))  # keep the tail spread over the workers
-            return [pending.popleft() for _ in range(min(size, len(pending)))]
 
-        def fill() -> None:
-            # Round-robin, one level of depth at a time, so that the first chunks reach every worker
-            # (a second chunk per worker is queued so that it never waits for the driver).
-            for depth in range(1, self.in_flight_per_worker + 1):
-                for slot in range(n):
-                    if per_slot[slot] >= depth:
-                        continue
-                    chunk = next_chunk()
-                    if chunk is None:
-                        return
-                    handle = actors[slot]
-                    in_flight[handle.score.remote(chunk)] = (slot, handle, chunk, stats["chunks"])
-                    per_slot[slot] += 1
-                    stats["chunks"] += 1
+class _Scheduler:
+    """The driver's loop of one run: hands chunks to the workers, replaces dead ones, retries, yields rows.
 
-        def error_row(sample_id: str, reason: str) -> dict[str, Any]:
-            row: dict[str, Any] = {
-                "id": sample_id,
-                "status": "error",
-                "error": f"{sample_id}: gave up after {attempts[sample_id]} failed attempts on Ray workers (last: {reason})",
-            }
-            for c in scorer.columns:
-                row[c] = None
-            return row
+    Its counters are ``executor.stats`` (workers, chunks, worker deaths, task errors, retries, give-ups, pids).
+    """
 
-        for slot in range(n):
-            actors[slot] = self._spawn(actor_cls, spec, imports)
-        fill()
-        while in_flight:
-            done, _ = ray.wait(list(in_flight), num_returns=1)
+    def __init__(self, executor: RayExecutor, ray: Any, actor_cls: Any, actors: dict[int, Any], scorer: Scorer,
+                 spec: ScorerSpec, imports: tuple[str, ...], ids: list[str], n: int, video: bool) -> None:
+        self.ex, self.ray, self.actor_cls, self.actors = executor, ray, actor_cls, actors
+        self.scorer, self.spec, self.imports, self.n, self.video = scorer, spec, imports, n, video
+        self.pending = collections.deque(ids)  # ids never tried, in order
+        self.retry: collections.deque[list[str]] = collections.deque()  # chunks to try again, first
+        self.attempts: collections.Counter[str] = collections.Counter()  # failures of each id tried alone
+        self.in_flight: dict[Any, tuple[int, Any, list[str], int]] = {}  # ref -> (slot, actor handle, ids, submission number)
+        self.queued_behind: set[Any] = set()  # refs lost with a dead worker before they started: not their fault
+        self.per_slot: collections.Counter[int] = collections.Counter()
+        self.sec_per_sample: Optional[float] = None
+        self.stats: dict[str, Any] = {"workers": n, "chunks": 0, "worker_deaths": 0, "task_errors": 0, "retried": 0,
+                                      "gave_up": 0, "pids": set()}
+        executor.stats = self.stats
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        for slot in range(self.n):
+            self.actors[slot] = self._spawn()
+        self._fill()
+        while self.in_flight:
+            done, _ = self.ray.wait(list(self.in_flight), num_returns=1)
             ref = done[0]
-            slot, handle, chunk, seq = in_flight.pop(ref)
-            per_slot[slot] -= 1
-            failure: Optional[str] = None
-            try:
-                out = ray.get(ref)
-            except ray.exceptions.RayActorError as exc:  # the worker process died (or its node)
-                failure = f"worker died: {_first_line(exc)}"
-                if actors.get(slot) is handle:  # first news of this death: replace the worker once
-                    stats["worker_deaths"] += 1
-                    # An actor runs its calls in submission order: only its oldest chunk was running,
-                    # the later ones were waiting and are retried without counting against them.
-                    lost = {r: v[3] for r, v in in_flight.items() if v[1] is handle}
-                    lost[ref] = seq
-                    running = min(lost, key=lambda r: lost[r])
-                    queued_behind.update(r for r in lost if r is not running)
-                    try:
-                        ray.kill(handle, no_restart=True)
-                    except Exception:
-                        pass
-                    actors[slot] = self._spawn(actor_cls, spec, imports)
-            except ray.exceptions.RayError as exc:  # the task raised past the Scorer, or its result was lost
-                failure = f"task failed: {_first_line(exc)}"
-                stats["task_errors"] += 1
+            slot, handle, chunk, seq = self.in_flight.pop(ref)
+            self.per_slot[slot] -= 1
+            out, failure = self._collect(ref, slot, handle, seq)
             if failure is not None:
-                if ref in queued_behind:
-                    queued_behind.discard(ref)
-                    retry.appendleft(chunk)
-                elif len(chunk) > 1:
-                    retry.extendleft([i] for i in reversed(chunk))
-                else:
-                    sid = chunk[0]
-                    attempts[sid] += 1
-                    if attempts[sid] > self.max_retries:
-                        stats["gave_up"] += 1
-                        yield error_row(sid, failure)
-                    else:
-                        stats["retried"] += 1
-                        retry.append([sid])
+                yield from self._failed(ref, chunk, failure)
             else:
-                if "build_error" in out:
-                    raise RayExecutorError(
-                        f"a Ray worker could not build method {spec.method!r} on dataset {spec.dataset!r}: {out['build_error']}"
-                        "Check that mattebench and the plug-in are installed on every node (same versions), and that "
-                        "paths given as options (data root, checkpoint) exist there."
-                    )
-                stats["pids"].add(out["pid"])
-                if chunk:
-                    per = out["seconds"] / len(chunk)
-                    sec_per_sample = per if sec_per_sample is None else 0.7 * sec_per_sample + 0.3 * per
-                yield from out["rows"]
-            fill()  # also gives a queued retry to an idle worker
+                yield from self._succeeded(chunk, out)
+            self._fill()  # also gives a queued retry to an idle worker
+
+    def _spawn(self) -> Any:
+        return self.ex._spawn(self.actor_cls, self.spec, self.imports)
+
+    def _chunk_size(self) -> int:
+        if self.video:
+            return 1
+        if self.ex.chunk_size is not None:
+            return self.ex.chunk_size
+        if self.sec_per_sample is None:
+            return 1  # measure first
+        size = max(1, int(self.ex.target_chunk_s / max(self.sec_per_sample, 1e-6)))
+        return min(size, max(1, len(self.pending) // (2 * self.n)))  # keep the tail spread over the workers
+
+    def _next_chunk(self) -> Optional[list[str]]:
+        if self.retry:
+            return self.retry.popleft()
+        if not self.pending:
+            return None
+        size = self._chunk_size()
+        return [self.pending.popleft() for _ in range(min(size, len(self.pending)))]
+
+    def _fill(self) -> None:
+        # Round-robin, one level of depth at a time, so that the first chunks reach every worker
+        # (a second chunk per worker is queued so that it never waits for the driver).
+        for depth in range(1, self.ex.in_flight_per_worker + 1):
+            for slot in range(self.n):
+                if self.per_slot[slot] >= depth:
+                    continue
+                chunk = self._next_chunk()
+                if chunk is None:
+                    return
+                handle = self.actors[slot]
+                self.in_flight[handle.score.remote(chunk)] = (slot, handle, chunk, self.stats["chunks"])
+                self.per_slot[slot] += 1
+                self.stats["chunks"] += 1
+
+    def _collect(self, ref: Any, slot: int, handle: Any, seq: int) -> tuple[Any, Optional[str]]:
+        """The chunk's result, or the failure that lost it (a dead worker is replaced here)."""
+        ray = self.ray
+        try:
+            return ray.get(ref), None
+        except ray.exceptions.RayActorError as exc:  # the worker process died (or its node)
+            if self.actors.get(slot) is handle:  # first news of this death: replace the worker once
+                self._replace_dead(ref, slot, handle, seq)
+            return None, f"worker died: {_first_line(exc)}"
+        except ray.exceptions.RayError as exc:  # the task raised past the Scorer, or its result was lost
+            self.stats["task_errors"] += 1
+            return None, f"task failed: {_first_line(exc)}"
+
+    def _replace_dead(self, ref: Any, slot: int, handle: Any, seq: int) -> None:
+        self.stats["worker_deaths"] += 1
+        # An actor runs its calls in submission order: only its oldest chunk was running,
+        # the later ones were waiting and are retried without counting against them.
+        lost = {r: v[3] for r, v in self.in_flight.items() if v[1] is handle}
+        lost[ref] = seq
+        running = min(lost, key=lambda r: lost[r])
+        self.queued_behind.update(r for r in lost if r is not running)
+        try:
+            self.ray.kill(handle, no_restart=True)
+        except Exception:
+            pass
+        self.actors[slot] = self._spawn()
+
+    def _failed(self, ref: Any, chunk: list[str], failure: str) -> Iterator[dict[str, Any]]:
+        """Queue a failed chunk again (split into single samples), or give a sample up as an error row."""
+        if ref in self.queued_behind:
+            self.queued_behind.discard(ref)
+            self.retry.appendleft(chunk)
+        elif len(chunk) > 1:
+            self.retry.extendleft([i] for i in reversed(chunk))
+        else:
+            sid = chunk[0]
+            self.attempts[sid] += 1
+            if self.attempts[sid] > self.ex.max_retries:
+                self.stats["gave_up"] += 1
+                yield self._error_row(sid, failure)
+            else:
+                self.stats["retried"] += 1
+                self.retry.append([sid])
+
+    def _succeeded(self, chunk: list[str], out: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        if "build_error" in out:
+            raise RayExecutorError(
+                f"a Ray worker could not build method {self.spec.method!r} on dataset {self.spec.dataset!r}: {out['build_error']}"
+                "Check that mattebench and the plug-in are installed on every node (same versions), and that "
+                "paths given as options (data root, checkpoint) exist there."
+            )
+        self.stats["pids"].add(out["pid"])
+        if chunk:
+            per = out["seconds"] / len(chunk)
+            self.sec_per_sample = per if self.sec_per_sample is None else 0.7 * self.sec_per_sample + 0.3 * per
+        yield from out["rows"]
+
+    def _error_row(self, sample_id: str, reason: str) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "id": sample_id,
+            "status": "error",
+            "error": f"{sample_id}: gave up after {self.attempts[sample_id]} failed attempts on Ray workers (last: {reason})",
+        }
+        for c in self.scorer.columns:
+            row[c] = None
+        return row

@@ -1,4 +1,5 @@
-"""Video helpers: One-Frame-Delay flicker removal (:mod:`.ofd`) and frame reading (:mod:`.frames`)."""
+"""Video helpers: One-Frame-Delay flicker removal (:mod:`.ofd`), frame reading (:mod:`.frames`) and streaming
+frames through a method (:mod:`.stream`)."""
 
 from .ofd import CLOSE, FAR, OneFrameDelay, ofd_frame, one_frame_delay
 

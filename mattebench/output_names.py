@@ -1,4 +1,4 @@
-"""Output names for `mattebench predict`: one distinct, deterministic name per input file.
+"""Output names for `mattebench predict` (and any writer of one file per input): one distinct, deterministic name per input file.
 
 Rule (also in ``predict --help``):
 
