@@ -42,7 +42,7 @@ PARTS: tuple[Part, ...] = (
           "mattebench.method_provenance", "mattebench.shipped", "mattebench.weights", "mattebench.train",
           "mattebench.train.*", "mattebench.timing", "mattebench.bench", "baselines", "baselines.*",
           "mattebench_baselines", "mattebench_baselines.*"),
-         ("types", "data", "metrics", "store", "api")),
+         ("types", "data", "metrics", "store")),
     Part("scorer", "one prediction against one ground truth: gating, metrics, stored alphas",
          ("mattebench.scorer", "mattebench.saved_alphas"), ("types", "data", "metrics", "methods")),
     Part("store", "run folders: append-and-fsync rows, run identity, locks, provenance of the environment",
