@@ -4,7 +4,6 @@ uninstalled; bench records in exactly the format `mattebench bench --json` write
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import cv2
 import numpy as np
