@@ -25,7 +25,7 @@ DEMO_CHECKPOINTS ?= modnet=$(MODNET_CKPT) modnet-trimap=$(MODNET_TRIMAP_CKPT)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.mattebench-installed
 
-.PHONY: install install-test demo test test-slow train-modnet train-modnet-trimap clean-runs real-leaderboard
+.PHONY: install install-test demo figures test test-slow train-modnet train-modnet-trimap clean-runs real-leaderboard
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,27 @@ demo: install
 		$(DEMO_ENV) $(BIN)/mattebench run --method $${mc%%=*} --dataset synthetic --checkpoint $${mc#*=} --limit $(DEMO_LIMIT) --jobs $(DEMO_JOBS) --quiet || exit $$?; \
 	done
 	$(BIN)/mattebench leaderboard --runs runs --out leaderboards --html --print
+
+# `make figures`: the visual comparison leaderboards/figures/synthetic-comparison.png (shown by the site of
+# `make demo`). Figures read only the predictions runs stored with --save-alphas (16-bit PNGs in <run>/alphas/),
+# never re-run a method, so the demo's methods run again here with their alphas stored: every id of the first
+# DEMO_LIMIT images by default (the figure picks the 3 where the methods disagree most), or FIGURE_IDS=id,id
+# for those only (the figure then shows them). Their own runs folder: --save-alphas rounds each prediction to
+# 16 bits before scoring (so its rows are not the demo's) and scores in one process (no --jobs).
+FIGURE_RUNS ?= runs-figures
+FIGURE_IDS ?= all
+FIGURE_DIR ?= leaderboards/figures
+FIGURE_SAMPLES = $(if $(filter-out all,$(FIGURE_IDS)),--figure-samples $(FIGURE_IDS))
+figures: install
+	@for m in $(DEMO_METHODS); do \
+		$(DEMO_ENV) $(BIN)/mattebench run --method $$m --dataset synthetic --limit $(DEMO_LIMIT) --out $(FIGURE_RUNS) \
+			--save-alphas $(FIGURE_IDS) --quiet || exit $$?; \
+	done
+	@for mc in $(DEMO_CHECKPOINTS); do \
+		$(DEMO_ENV) $(BIN)/mattebench run --method $${mc%%=*} --dataset synthetic --checkpoint $${mc#*=} --limit $(DEMO_LIMIT) \
+			--out $(FIGURE_RUNS) --save-alphas $(FIGURE_IDS) --quiet || exit $$?; \
+	done
+	$(BIN)/mattebench leaderboard --runs $(FIGURE_RUNS) --out $(FIGURE_RUNS)/boards --figures $(FIGURE_DIR) $(FIGURE_SAMPLES)
 
 # `make test`: the suite without the tests marked slow (heavy-network training smokes), a few minutes
 # on 2 cores. `make test-slow` runs those; CI runs both.
@@ -97,7 +118,7 @@ train-modnet-trimap: install
 		--ref-size 256 --train-dir $(TT) --train-dir $(TT)-2 --weights-dir checkpoints/shipped
 
 clean-runs:
-	rm -rf runs
+	rm -rf runs $(FIGURE_RUNS)
 
 # The real leaderboard (leaderboards/real/): real photographs and real pretrained models, none of them committed.
 # REALDATA holds ppm100-dev/ (41 of PPM-100's 100 pairs, downscaled to 1024 px) and alphamatting-lowres/;

@@ -1,4 +1,4 @@
-"""Figure 6 from bench results and the visual comparisons (re-run from stored runs)."""
+"""Figure 6 from bench results and the visual comparisons (from the alphas the runs stored)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mattebench.registry import register_dataset, register_method, unregister_dataset, unregister_method
+from mattebench.prediction_io import quantise16
+from mattebench.registry import load_dataset, register_dataset, register_method, unregister_dataset, unregister_method
 from mattebench.report.figures import (
     BenchPoint,
     bench_point,
@@ -31,7 +32,7 @@ from conftest import TinyDataset
 
 # -- bench results and Figure 6 ----------------------------------------------------------------------
 def _bench_files(root: Path) -> None:
-    """Records shaped like `mattebench bench --json` output, plus older/nested forms and broken files."""
+    """Records as `mattebench bench --json` writes them (one, or several in one file), plus broken files."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "modnet-cuda-512.json").write_text(json.dumps({
         "method": "modnet", "params": 6487075, "gmacs": 15.47, "size": 512, "device": "cuda", "device_name": "NVIDIA H100",
@@ -43,11 +44,12 @@ def _bench_files(root: Path) -> None:
         "method": "closed-form", "params": None, "size": 512, "device": "cpu", "device_name": "x86_64",
         "precision": "fp32", "batch": 1, "latency_ms": None, "p10_ms": None, "p90_ms": None, "e2e_ms": 1300.0}))
     (root / "several.json").write_text(json.dumps({"results": [
-        {"method": "fdmpa", "params": 26000, "size": [512, 512], "device": "cuda", "device_name": "NVIDIA H100",
-         "precision": "fp16", "batch": 1, "model": {"median_ms": 0.9}},
-        {"method": "dim", "params": 130550000, "size": "1024x1024", "device": "cuda", "device_name": "NVIDIA H100",
-         "precision": "fp16", "latency_ms": 30.0},
-        {"method": "modnet", "params": 6487075, "size": 512, "device": "cpu", "device_name": "x86_64", "latency_ms": 180.0},
+        {"method": "fdmpa", "params": 26000, "size": 512, "device": "cuda", "device_name": "NVIDIA H100",
+         "precision": "fp16", "batch": 1, "latency_ms": 0.9, "p10_ms": None, "p90_ms": None},
+        {"method": "dim", "params": 130550000, "size": 1024, "device": "cuda", "device_name": "NVIDIA H100",
+         "precision": "fp16", "batch": 1, "latency_ms": 30.0, "p10_ms": None, "p90_ms": None},
+        {"method": "modnet", "params": 6487075, "size": 512, "device": "cpu", "device_name": "x86_64", "precision": "fp32",
+         "batch": 1, "latency_ms": 180.0, "p10_ms": None, "p90_ms": None},
     ]}))
     (root / "broken.json").write_text("{not json")
     (root / "no-time.json").write_text(json.dumps({"method": "knn"}))
@@ -68,7 +70,7 @@ def test_load_bench_normalises_records(tmp_path):
     assert cf.model_ms is None and cf.e2e_ms == 1300.0 and cf.params is None
     assert by[("fdmpa", "cuda", 1)].size == 512 and by[("fdmpa", "cuda", 1)].model_ms == 0.9
     assert by[("dim", "cuda", 1)].size == 1024
-    assert by[("modnet", "cpu", 1)].precision == "fp32"  # default when not recorded
+    assert by[("modnet", "cpu", 1)].precision == "fp32"  # as recorded
     assert bench_point({"method": "x"}) is None
 
 
@@ -137,7 +139,7 @@ def registered():
 def _runs(tmp_path: Path) -> Path:
     runs = tmp_path / "runs"
     for m in ("trimap-midpoint", "flat-quarter"):
-        evaluate(m, "tiny-figures", dataset_options={"n": 4}, out=runs)
+        evaluate(m, "tiny-figures", dataset_options={"n": 4}, out=runs, save_alphas="all")
     return runs
 
 
@@ -153,20 +155,22 @@ def test_choose_samples_picks_largest_disagreement(tmp_path, registered):
     assert choose_samples(summaries, n=2) == expected
 
 
-def test_comparison_reruns_methods_and_checks_stored_scores(tmp_path, registered):
+def test_comparison_reads_stored_alphas_and_checks_stored_scores(tmp_path, registered):
     runs = _runs(tmp_path)
     summaries = [json.loads(f.read_text()) for f in sorted(runs.glob("*/*/summary.json"))]
-    comp = collect_comparison("tiny-figures", summaries, sample_ids=["s01", "s03", "nope"])
+    comp = collect_comparison("tiny-figures", summaries, sample_ids=["s01", "s03", "nope"], open_dataset=load_dataset)
     assert [s.id for s in comp.samples] == ["s01", "s03"]  # unknown ids are dropped
     assert [row[0].run for row in comp.panels] == ["flat-quarter", "trimap-midpoint"]
     ds = TinyDataset(n=4)
     for sid, p_flat, p_mid in zip(["s01", "s03"], comp.panels[0], comp.panels[1]):
         s = ds.load(sid)
         gt = s.alpha.astype(np.float64)
-        assert p_flat.mse == pytest.approx(np.mean((0.25 - gt) ** 2), abs=1e-12)
-        mid = np.where(s.trimap == 0, 0.0, np.where(s.trimap == 255, 1.0, 0.5))
+        # the stored alpha is the prediction as scored: rounded to 16 bits (run --save-alphas)
+        flat = quantise16(np.full(gt.shape, 0.25)).astype(np.float64)
+        assert p_flat.mse == pytest.approx(np.mean((flat - gt) ** 2), abs=1e-12)
+        mid = quantise16(np.where(s.trimap == 0, 0.0, np.where(s.trimap == 255, 1.0, 0.5))).astype(np.float64)
         assert p_mid.mse == pytest.approx(np.mean((mid - gt) ** 2), abs=1e-12)
-        assert not differs(p_flat) and not differs(p_mid)  # the re-run reproduces the stored run
+        assert not differs(p_flat) and not differs(p_mid)  # the stored PNG reproduces the stored score
     # a stored score the re-run does not reproduce is flagged
     csv_path = runs / "tiny-figures" / "flat-quarter" / "samples.csv"
     rows = list(csv.DictReader(open(csv_path)))
@@ -177,21 +181,22 @@ def test_comparison_reruns_methods_and_checks_stored_scores(tmp_path, registered
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    comp = collect_comparison("tiny-figures", summaries, sample_ids=["s01"])
+    comp = collect_comparison("tiny-figures", summaries, sample_ids=["s01"], open_dataset=load_dataset)
     assert differs(comp.panels[0][0]) and comp.panels[0][0].stored_mse == 0.5
 
 
-def test_comparison_names_runs_it_cannot_rebuild_or_afford(tmp_path, registered):
-    runs = _runs(tmp_path)
+def test_comparison_names_runs_without_stored_alphas(tmp_path, registered):
+    """A run without stored alphas is left out with the command that stores them; a run that stored other
+    ids gets a placeholder panel with the reason. Nothing is re-run."""
+    runs = tmp_path / "runs"
+    evaluate("trimap-midpoint", "tiny-figures", dataset_options={"n": 4}, out=runs)
+    evaluate("flat-quarter", "tiny-figures", dataset_options={"n": 4}, out=runs, save_alphas="s01")
     summaries = [json.loads(f.read_text()) for f in sorted(runs.glob("*/*/summary.json"))]
-    for s in summaries:
-        if s["method"] == "flat-quarter":
-            s["settings"]["method_options"] = {"checkpoint": "/moved/away.ckpt"}  # the factory takes no such option
-        else:
-            s["predict_ms"]["median"] = 1e6  # 1000 s per sample
-    comp = collect_comparison("tiny-figures", summaries, sample_ids=["s00"], time_budget_s=10)
+    with pytest.warns(UserWarning, match=r"trimap-midpoint .*--save-alphas s00 --fresh"):
+        comp = collect_comparison("tiny-figures", summaries, sample_ids=["s00"], open_dataset=load_dataset)
     assert comp.skipped and comp.skipped[0].startswith("trimap-midpoint")
-    assert comp.panels[0][0].alpha is None and "cannot rebuild" in comp.panels[0][0].error
+    assert "--dataset tiny-figures" in comp.skipped[0] and "-d n=4" in comp.skipped[0]
+    assert comp.panels[0][0].alpha is None and "only for s01, not s00" in comp.panels[0][0].error
 
 
 def test_write_comparison_figures_links_png_from_leaderboard(tmp_path, registered):
@@ -199,7 +204,7 @@ def test_write_comparison_figures_links_png_from_leaderboard(tmp_path, registere
     out = tmp_path / "lb"
     out.mkdir()
     (out / "tiny-figures.md").write_text("# Leaderboard: tiny-figures\n")
-    written = write_comparison_figures(runs, out, n=2)
+    written = write_comparison_figures(runs, out, n=2, open_dataset=load_dataset)
     png = written["tiny-figures"]
     assert png == out / "figures" / "tiny-figures-comparison.png"
     with Image.open(png) as im:

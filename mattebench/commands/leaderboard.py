@@ -20,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="also write a static site, <out>/site/index.html: sortable, filterable tables, one page of "
                         "provenance per run; no server, nothing fetched from the network")
     p.add_argument("--figures", nargs="?", const="", default=None, metavar="DIR",
-                   help="write visual comparisons (input, ground truth, each run's alpha, error maps; PNG) to DIR "
+                   help="write visual comparisons (input, ground truth, each run's stored alpha from `run --save-alphas`, error maps; PNG) to DIR "
                         "(default <out>/figures) and link them from the markdown; with --html the site shows DIR's images")
     p.add_argument("--figure-samples", default=None, metavar="ID,ID",
                    help="sample ids for --figures (default: the 3 where the runs disagree most)")
@@ -58,10 +58,12 @@ def run(args: argparse.Namespace) -> int:
     for f in write_reports(args.runs, Path(args.out) / "robustness"):  # only when there are robustness-track runs
         print(f"wrote {f}")
     if args.figures is not None:
+        from ..registry import load_dataset  # the images and ground truth beside the stored alphas (display only)
         from ..report.figures import write_comparison_figures
 
         ids = [i for i in (args.figure_samples or "").split(",") if i] or None
-        for png in write_comparison_figures(args.runs, args.out, figures_dir=args.figures or None, sample_ids=ids).values():
+        for png in write_comparison_figures(args.runs, args.out, open_dataset=load_dataset, figures_dir=args.figures or None,
+                                            sample_ids=ids).values():
             print(f"wrote {png}")
     if args.html:
         from ..report.site import find_figures, paper_values_from_tables, write_site

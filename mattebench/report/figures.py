@@ -8,13 +8,17 @@
 - **Visual comparisons** like the paper's Figures 5 and 8: for a few samples of one dataset, the input,
   the ground truth and each method's alpha side by side, with the error maps ``|alpha - gt|`` below.
 
-Where the compared alphas come from (a choice): runs store scores, not predictions, so the figure
-code *re-runs* each stored run's method on the chosen samples only, with the options recorded in the
-run's summary (checkpoint path included) and the dataset options and root of the run. Each panel's
-title carries the per-sample MSE recomputed from that re-run next to the value stored in the run's
-samples.csv, so a re-run that does not reproduce the stored run shows up (marked "differs"). Runs
-whose stored median time per sample would make the re-run longer than ``time_budget_s`` are left out
-and listed in the figure's caption, as are methods that cannot be rebuilt (a checkpoint that moved).
+Where the compared alphas come from: only from what the runs stored. A run made with
+``mattebench run --save-alphas [IDS|all]`` keeps the predictions it scored as 16-bit PNGs in its folder
+(recorded in ``provenance.saved_alphas``; read by :mod:`.stored_alphas`). The figure never rebuilds a
+method or predicts: a run without stored alphas is left out (named in the caption, with a warning that
+gives the command to rerun it with ``--save-alphas``), and a run that stored other ids gets a placeholder
+panel saying so. Each panel's title carries the per-sample MSE recomputed from the stored PNG, checked
+against the run's samples.csv (marked "differs" when a file or the dataset changed since the run).
+
+The report loads a dataset, for display only (the input image, the ground truth, the trimap): through
+an opener the caller gives (:class:`DatasetOpener`; the command line passes the registry's
+``load_dataset``), so no report module imports the registry (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -25,14 +29,20 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence, Union
 
 import numpy as np
 
+from ..errors import MattebenchError
+from ..record import RecordError, RunRecord, as_record
 from ..store import SAMPLES, load_summaries, read_rows
+from ..types import Sample
 from .out_paths import file_stem, inside
-from .visibility import published
 from .paper_values import FIGURE6_REFERENCES, FIGURE6_SIZE
+from .stored_alphas import StoredAlphas, rerun_command, stored_alphas
+from .visibility import published
+
+RecordLike = Union[RunRecord, Mapping[str, Any]]
 
 # Default folder of bench results: <runs>/bench/*.json, one `mattebench bench --json` record per file, e.g.
 #   mattebench bench --method modnet --size 512 --device cuda --json > runs/bench/modnet-cuda-512.json
@@ -85,60 +95,61 @@ class BenchPoint:
         return (self.device_name or self.device, self.precision, self.batch)
 
 
-def _first(d: dict[str, Any], *keys: str) -> Any:
-    """The first present key, also looking one level down (``{"model": {"median_ms": ..}}``)."""
-    for k in keys:
-        cur: Any = d
-        for part in k.split("."):
-            if not isinstance(cur, dict) or part not in cur:
-                cur = None
-                break
-            cur = cur[part]
-        if cur is not None:
-            return cur
+# The record of `mattebench bench --json` (mattebench.bench.bench): the keys Figure 6 reads, with the
+# types they hold there. No other spelling is read: the project writes this one format, and a file of
+# another shape is skipped with a warning naming the key it lacks, never half-read.
+_BENCH_KEYS: dict[str, tuple[type, ...]] = {
+    "method": (str,), "size": (int,), "batch": (int,), "precision": (str,), "device": (str,),
+    "params": (int, type(None)), "latency_ms": (int, float, type(None)),
+    "p10_ms": (int, float, type(None)), "p90_ms": (int, float, type(None)),
+}
+_BENCH_OPTIONAL: dict[str, tuple[type, ...]] = {  # absent with --no-e2e, or on older records
+    "e2e_ms": (int, float, type(None)), "device_name": (str, type(None)), "options": (dict,),
+}
+
+
+def bench_problem(d: Any) -> Optional[str]:
+    """Why ``d`` is not a ``mattebench bench --json`` record, or None."""
+    if not isinstance(d, dict):
+        return f"not a JSON object (a {type(d).__name__})"
+    for key, types in _BENCH_KEYS.items():
+        if key not in d:
+            return f"no {key!r} key (not a `mattebench bench --json` record)"
+        if isinstance(d[key], bool) or not isinstance(d[key], types):
+            return f"{key!r} is {d[key]!r}, not {' or '.join(t.__name__ for t in types)}"
+    for key, types in _BENCH_OPTIONAL.items():
+        if key in d and (isinstance(d[key], bool) or not isinstance(d[key], types)):
+            return f"{key!r} is {d[key]!r}, not {' or '.join(t.__name__ for t in types)}"
+    if d["batch"] < 1 or d["size"] < 1:
+        return f"batch {d['batch']} / size {d['size']} is not positive"
     return None
 
 
-def _as_size(v: Any) -> Optional[int]:
-    if v is None:
-        return None
-    if isinstance(v, (list, tuple)) and v:
-        return int(v[0]) if all(int(x) == int(v[0]) for x in v) else None
-    if isinstance(v, str) and "x" in v:
-        a, b = v.lower().split("x", 1)
-        return int(a) if int(a) == int(b) else None
-    return int(v)
-
-
 def bench_point(d: dict[str, Any], source: str = "") -> Optional[BenchPoint]:
-    """Normalise one bench record; None when it has no method or no time at all.
+    """One ``mattebench bench --json`` record, normalised; None when it is not such a record (see
+    :func:`bench_problem`) or holds no time at all (a failed end-to-end call of a classical method).
 
-    The keys of ``mattebench bench --json`` come first: ``latency_ms`` / ``p10_ms`` / ``p90_ms`` time one
-    call of the bare module on a batch of ``batch`` images (divided by ``batch`` here, so every time is per
-    image), ``e2e_ms`` one ``predict`` of one uint8 image, ``params``, ``gmacs``, ``device``, ``device_name``,
-    ``precision``, ``batch``, ``threads``. Nested forms (``{"model": {"median_ms": ..}}``) are accepted too.
+    ``latency_ms`` / ``p10_ms`` / ``p90_ms`` time one call of the bare module on a batch of ``batch`` images
+    (divided by ``batch`` here, so every time is per image), ``e2e_ms`` one ``predict`` of one uint8 image.
     Classical methods have no module: only their end-to-end time is known.
     """
-    method = _first(d, "method", "name")
-    batch = int(_first(d, "batch", "batch_size") or 1)
-    model_ms = _float(_first(d, "latency_ms", "model.median_ms", "model_ms.median", "model_ms", "median_ms"))
-    e2e_ms = _float(_first(d, "e2e_ms", "end_to_end.median_ms", "e2e.median_ms", "end_to_end_ms.median", "end_to_end_ms"))
-    if not method or (model_ms is None and e2e_ms is None):
+    if bench_problem(d) is not None:
         return None
-    lo = _float(_first(d, "p10_ms", "model.p10_ms", "model.q1_ms", "model_ms.p10", "model_ms.q1"))
-    hi = _float(_first(d, "p90_ms", "model.p90_ms", "model.q3_ms", "model_ms.p90", "model_ms.q3"))
-    params = _first(d, "params", "parameters", "n_params")
-    per_image = (lambda v: v / batch) if batch > 1 else (lambda v: v)
+    model_ms, e2e_ms = _float(d["latency_ms"]), _float(d.get("e2e_ms"))
+    if model_ms is None and e2e_ms is None:
+        return None
+    lo, hi = _float(d["p10_ms"]), _float(d["p90_ms"])
+    batch = d["batch"]
     return BenchPoint(
-        method=str(method),
-        params=int(params) if params is not None else None,
-        model_ms=per_image(model_ms) if model_ms is not None else None,
-        model_spread=(per_image(lo), per_image(hi)) if lo is not None and hi is not None and model_ms is not None else None,
+        method=d["method"],
+        params=d["params"],
+        model_ms=model_ms / batch if model_ms is not None else None,
+        model_spread=(lo / batch, hi / batch) if lo is not None and hi is not None and model_ms is not None else None,
         e2e_ms=e2e_ms,
-        device=str(_first(d, "device") or "?"),
-        device_name=str(_first(d, "device_name", "gpu", "cpu") or ""),
-        size=_as_size(_first(d, "size", "input_size", "resolution")),
-        precision=str(_first(d, "precision", "dtype") or "fp32"),
+        device=d["device"],
+        device_name=d.get("device_name") or "",
+        size=d["size"],
+        precision=d["precision"],
         batch=batch,
         source=source,
         extra={k: d[k] for k in ("gmacs", "threads", "options", "timer", "torch") if k in d},
@@ -149,21 +160,41 @@ def _float(v: Any) -> Optional[float]:
     return None if v is None else float(v)
 
 
+def _json_records(f: Path) -> list[Any]:
+    """The records of one file: the whole file as JSON (one record, a list, or ``{"results": [...]}``), or
+    else its last non-empty line (``bench --json`` prints its record on the last line of its output)."""
+    text = f.read_text()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        if not lines:
+            raise
+        data = json.loads(lines[-1])
+    if isinstance(data, dict) and isinstance(data.get("results"), list):
+        return list(data["results"])
+    return data if isinstance(data, list) else [data]
+
+
 def load_bench(path: str | os.PathLike[str]) -> list[BenchPoint]:
     """Every bench record in ``*.json`` files under ``path`` (a file or a folder). A file holds one
-    record, a list of records, or ``{"results": [...]}``. Unreadable files are skipped with a warning."""
+    record, a list of records, or ``{"results": [...]}``. Unreadable files and records that are not
+    ``mattebench bench --json`` records are skipped with a warning naming the file and the reason."""
     root = Path(path)
     files = sorted(root.rglob("*.json")) if root.is_dir() else ([root] if root.exists() else [])
     points: list[BenchPoint] = []
     for f in files:
         try:
-            data = json.loads(f.read_text())
+            records = _json_records(f)
         except (OSError, ValueError) as exc:
             warnings.warn(f"skipping bench file {f}: {exc}")
             continue
-        records = data.get("results", [data]) if isinstance(data, dict) else data
-        for r in records if isinstance(records, list) else []:
-            p = bench_point(r, str(f)) if isinstance(r, dict) else None
+        for k, r in enumerate(records):
+            problem = bench_problem(r)
+            if problem is not None:
+                warnings.warn(f"skipping bench record {k} of {f}: {problem}")
+                continue
+            p = bench_point(r, str(f))
             if p is not None:
                 points.append(p)
     return points
@@ -284,63 +315,64 @@ def speed_section(points: Sequence[BenchPoint], figures: Sequence[Path], relativ
 
 
 # -- visual comparisons ---------------------------------------------------------------------------------
-@dataclass
+class DatasetOpener(Protocol):
+    """Opens a dataset by name for display (the command line passes the registry's ``load_dataset``;
+    the report itself never looks anything up in the registry)."""
+
+    def __call__(self, name: str, root: Optional[str] = None, **options: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
 class Panel:
+    """One run's alpha for one sample, read from the run's stored PNG; ``error`` says why there is none."""
+
     run: str
     alpha: Optional[np.ndarray]
-    stored_mse: Optional[float]
-    mse: Optional[float]
+    stored_mse: Optional[float]  # the run's samples.csv value
+    mse: Optional[float]  # recomputed from the stored PNG and the ground truth
     error: str = ""
 
 
-def choose_samples(summaries: Sequence[dict[str, Any]], n: int = 3, metric: str = "mse_whole") -> list[str]:
+def _ok_scores(record: RunRecord, metric: str) -> dict[str, float]:
+    rows = read_rows(Path(record.run_dir or "") / SAMPLES)
+    return {r["id"]: r[metric] for r in rows if r.get("status") == "ok" and isinstance(r.get(metric), float)}
+
+
+def choose_samples(summaries: Sequence[RecordLike], n: int = 3, metric: str = "mse_whole") -> list[str]:
     """Samples where the methods disagree most: the largest spread (max - min) of ``metric`` over the
-    runs, among samples scored ok by every run; ties broken by id (deterministic)."""
-    per_run = []
-    for s in summaries:
-        rows = read_rows(Path(s.get("run_dir", "")) / SAMPLES)
-        per_run.append({r["id"]: r.get(metric) for r in rows if r.get("status") == "ok" and isinstance(r.get(metric), float)})
+    runs, among samples scored ok by every run and, where some runs stored alphas, stored by every one of
+    those (so the figure shows pictures, not placeholders, when it can); ties broken by id."""
+    records = [as_record(s) for s in summaries]
+    per_run = [_ok_scores(r, metric) for r in records]
     if not per_run:
         return []
     common = set(per_run[0]).intersection(*per_run[1:])
-    spread = {i: max(r[i] for r in per_run) - min(r[i] for r in per_run) for i in common}
+    stores = [a for a in (stored_alphas(r) for r in records) if a is not None]
+    pictured = {i for i in common if stores and all(a.kept(i) and (p := a.path(i)) is not None and p.exists() for a in stores)}
+    pool = pictured or common
+    spread = {i: max(r[i] for r in per_run) - min(r[i] for r in per_run) for i in pool}
     return [i for i, _ in sorted(spread.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
 
 
-def _stored_scores(s: dict[str, Any], metric: str = "mse_whole") -> dict[str, Optional[float]]:
-    rows = read_rows(Path(s.get("run_dir", "")) / SAMPLES)
+def _stored_scores(record: RunRecord, metric: str = "mse_whole") -> dict[str, Optional[float]]:
+    rows = read_rows(Path(record.run_dir or "") / SAMPLES)
     return {r["id"]: r.get(metric) for r in rows}
 
 
-def _rerun(s: dict[str, Any], samples: list[Any]) -> tuple[list[Optional[np.ndarray]], str]:
-    """The run's method rebuilt from its summary, applied to ``samples``; (alphas, error text)."""
-    from ..registry import create_method
-    from ..scorer import check_prediction
-
-    opts = dict((s.get("settings", {}) or {}).get("method_options", {}) or {})
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            m = create_method(s["method"], **opts)
-    except Exception as exc:  # a moved checkpoint, a plug-in not installed: say so in the figure
-        return [None] * len(samples), f"cannot rebuild: {exc}"
-    needs_trimap = bool((s.get("method_card", {}) or {}).get("needs_trimap"))
-    out: list[Optional[np.ndarray]] = []
-    err = ""
+def _panels(record: RunRecord, store: StoredAlphas, samples: Sequence[Sample]) -> list[Panel]:
+    """One run's row: each sample's stored alpha and its MSE against the ground truth (nothing predicted)."""
+    stored = _stored_scores(record)
+    row = []
     for smp in samples:
-        try:
-            observe = getattr(m, "observe", None)
-            if callable(observe):
-                observe(smp)
-            pred = m.predict(smp.image, smp.trimap if needs_trimap else None)
-            out.append(check_prediction(pred, smp.image.shape[:2], smp.id))
-        except Exception as exc:  # one failed sample leaves a blank panel, not a crashed report
-            out.append(None)
-            err = f"{type(exc).__name__}: {exc}"
-    return out, err
+        got = store.load(smp.id, smp.image.shape[:2])
+        mse = None
+        if got.alpha is not None:
+            mse = float(np.mean((got.alpha.astype(np.float64) - smp.alpha.astype(np.float64)) ** 2))
+        row.append(Panel(record.name, got.alpha, stored.get(smp.id), mse, got.reason))
+    return row
 
 
-@dataclass
+@dataclass(frozen=True)
 class Comparison:
     """What a comparison figure shows: samples, one row of panels per run, runs left out and why."""
 
@@ -350,26 +382,32 @@ class Comparison:
     skipped: list[str]
 
 
+def _open(dataset: str, first: RunRecord, dataset_obj: Any, open_dataset: Optional[DatasetOpener]) -> Any:
+    if dataset_obj is not None:
+        return dataset_obj
+    if open_dataset is None:
+        raise MattebenchError(f"the comparison figure of {dataset} needs its images: give dataset_obj or open_dataset")
+    st = first.settings
+    return open_dataset(dataset, root=st.data_root, **dict(st.dataset_options))
+
+
 def collect_comparison(
     dataset: str,
-    summaries: Sequence[dict[str, Any]],
+    summaries: Sequence[RecordLike],
     *,
     sample_ids: Optional[Sequence[str]] = None,
     n: int = 3,
-    time_budget_s: float = 120.0,
     dataset_obj: Any = None,
+    open_dataset: Optional[DatasetOpener] = None,
 ) -> Optional[Comparison]:
-    """Re-run each run's method on the chosen samples; None when there is nothing to show (video, no runs)."""
-    from ..registry import load_dataset
-    from ..types import Clip
-
-    shown = published(summaries)
-    if not shown or (shown[0].get("dataset_card", {}) or {}).get("kind") == "video":
+    """Each published run's stored alphas (``run --save-alphas``) on the chosen samples, beside the dataset's
+    image and ground truth; None when there is nothing to show (video, no runs, no samples, no run with
+    stored alphas). A run without stored alphas is left out, named in ``skipped`` with the command that
+    stores them, and warned about; a run that stored other ids gets a placeholder panel with the reason."""
+    shown = [as_record(s) for s in published(summaries)]
+    if not shown or shown[0].dataset_card.kind == "video":
         return None
-    ds = dataset_obj
-    if ds is None:
-        st = shown[0].get("settings", {}) or {}
-        ds = load_dataset(dataset, root=st.get("data_root"), **(st.get("dataset_options") or {}))
+    ds = _open(dataset, shown[0], dataset_obj, open_dataset)
     if sample_ids:
         have = set(ds.ids())
         ids = [i for i in sample_ids if i in have]
@@ -378,53 +416,46 @@ def collect_comparison(
     if not ids:
         return None
     skipped: list[str] = []
-    runs = []
-    for s in sorted(shown, key=lambda x: (x.get("method", ""), x.get("tag") or "")):
-        ms = (s.get("predict_ms", {}) or {}).get("median")
-        if ms is not None and ms * len(ids) / 1000.0 > time_budget_s:
-            skipped.append(f"{_name(s)} (~{ms * len(ids) / 1000:.0f} s to re-run)")
+    runs: list[tuple[RunRecord, StoredAlphas]] = []
+    for r in sorted(shown, key=lambda x: (x.method, x.tag or "")):
+        store = stored_alphas(r)
+        if store is None:
+            why = f"{r.name} (no stored alphas: rerun with `{rerun_command(r, ids)}`)"
+            warnings.warn(f"comparison figure of {dataset}: {why}")
+            skipped.append(why)
         else:
-            runs.append(s)
-    samples = [ds.load(i) for i in ids]
-    if any(isinstance(x, Clip) for x in samples):
+            runs.append((r, store))
+    if not runs:
         return None
-    panels: list[list[Panel]] = []
-    for s in runs:
-        alphas, err = _rerun(s, samples)
-        stored = _stored_scores(s)
-        row = []
-        for smp, a in zip(samples, alphas):
-            mse = float(np.mean((a.astype(np.float64) - smp.alpha.astype(np.float64)) ** 2)) if a is not None else None
-            row.append(Panel(_name(s), a, stored.get(smp.id), mse, err if a is None else ""))
-        panels.append(row)
-    return Comparison(dataset, samples, panels, skipped)
+    samples = [ds.load(i) for i in ids]
+    if any(not isinstance(x, Sample) for x in samples):
+        return None  # clips: a comparison of video runs is not drawn
+    return Comparison(dataset, samples, [_panels(r, store, samples) for r, store in runs], skipped)
 
 
 def comparison_figure(
     dataset: str,
-    summaries: Sequence[dict[str, Any]],
+    summaries: Sequence[RecordLike],
     out_dir: str | os.PathLike[str],
     *,
     sample_ids: Optional[Sequence[str]] = None,
     n: int = 3,
-    time_budget_s: float = 120.0,
     dataset_obj: Any = None,
+    open_dataset: Optional[DatasetOpener] = None,
     vmax_error: float = 0.5,
 ) -> Optional[Path]:
     """``<out_dir>/<dataset>-comparison.png``; None when there is nothing to show."""
-    comp = collect_comparison(dataset, summaries, sample_ids=sample_ids, n=n, time_budget_s=time_budget_s, dataset_obj=dataset_obj)
+    comp = collect_comparison(dataset, summaries, sample_ids=sample_ids, n=n, dataset_obj=dataset_obj,
+                              open_dataset=open_dataset)
     if comp is None:
         return None
     return _draw_comparison(comp.dataset, comp.samples, comp.panels, Path(out_dir), comp.skipped, vmax_error)
 
 
 def differs(p: Panel) -> bool:
-    """The re-run's per-sample MSE does not reproduce the stored one (beyond float noise)."""
+    """The stored PNG does not reproduce the run's stored per-sample MSE (beyond float noise): the file or
+    the dataset changed since the run."""
     return p.stored_mse is not None and p.mse is not None and abs(p.stored_mse - p.mse) > 1e-6 + 1e-3 * abs(p.stored_mse)
-
-
-def _name(s: dict[str, Any]) -> str:
-    return s.get("method", "?") + (f"@{s['tag']}" if s.get("tag") else "")
 
 
 def _draw_comparison(dataset: str, samples: list[Any], panels: list[list[Panel]], out_dir: Path,
@@ -450,12 +481,11 @@ def _draw_comparison(dataset: str, samples: list[Any], panels: list[list[Panel]]
         for j, row in enumerate(panels):
             p = row[k]
             ax_a, ax_e = top[2 + j], bottom[2 + j]
+            ax_a.set_title(p.run, fontsize=8)
             if p.alpha is None:
-                ax_a.text(0.5, 0.5, _wrap(p.error or "no prediction", 28), ha="center", va="center", fontsize=6)
-                ax_a.set_title(p.run, fontsize=8)
+                ax_a.text(0.5, 0.5, _wrap(p.error or "no stored alpha", 28), ha="center", va="center", fontsize=6)
                 continue
             ax_a.imshow(p.alpha, cmap="gray", vmin=0, vmax=1)
-            ax_a.set_title(p.run, fontsize=8)
             err_im = ax_e.imshow(np.abs(p.alpha - smp.alpha), cmap="inferno", vmin=0, vmax=vmax_error)
             bad = differs(p)
             label = f"MSE {p.mse:.4f}" + (f" (stored {p.stored_mse:.4f}: differs)" if bad else "")
@@ -465,9 +495,9 @@ def _draw_comparison(dataset: str, samples: list[Any], panels: list[list[Panel]]
         ax.set_yticks([])
         for sp in ax.spines.values():
             sp.set_visible(False)
-    caption = f"{dataset}: input, ground truth and each run's alpha (re-run on these samples); error maps below"
+    caption = f"{dataset}: input, ground truth and each run's stored alpha (run --save-alphas); error maps below"
     if skipped:
-        caption += "\nleft out (too slow to re-run): " + ", ".join(skipped)
+        caption += "\nleft out (no stored alphas): " + ", ".join(s.split(" (", 1)[0] for s in skipped)
     fig.suptitle(caption, fontsize=9)
     if err_im is not None:
         fig.colorbar(err_im, ax=axes[:, -1].tolist(), fraction=0.05, shrink=0.6, label="|alpha - gt|")
@@ -491,24 +521,31 @@ def _wrap(text: str, width: int) -> str:
 
 
 def write_comparison_figures(runs: str | os.PathLike[str], out: str | os.PathLike[str], *,
+                             open_dataset: DatasetOpener,
                              figures_dir: Optional[str | os.PathLike[str]] = None,
                              sample_ids: Optional[Sequence[str]] = None, n: int = 3,
-                             time_budget_s: float = 120.0, datasets: Optional[Iterable[str]] = None) -> dict[str, Path]:
+                             datasets: Optional[Iterable[str]] = None) -> dict[str, Path]:
     """A comparison figure per image dataset with runs, in ``figures_dir`` (default ``<out>/figures/``);
     links appended to ``<out>/<dataset>.md`` when that leaderboard exists. Returns {dataset: png}.
-    Sample ids that a dataset lacks are ignored for that dataset."""
-    by_dataset: dict[str, list[dict[str, Any]]] = {}
+    Sample ids that a dataset lacks are ignored for that dataset. ``open_dataset`` opens a dataset by name
+    for its images and ground truth (the command line passes the registry's ``load_dataset``)."""
+    by_dataset: dict[str, list[RunRecord]] = {}
     for s in load_summaries(runs):
-        by_dataset.setdefault(s["dataset"], []).append(s)
+        try:
+            r = as_record(s)
+        except RecordError as exc:  # the leaderboard names unreadable records; a figure just leaves them out
+            warnings.warn(f"comparison figures: skipping a run record under {runs}: {exc}")
+            continue
+        by_dataset.setdefault(r.dataset, []).append(r)
     wanted = set(datasets) if datasets else None
     out_dir = Path(out)
     written: dict[str, Path] = {}
-    for name, summaries in sorted(by_dataset.items()):
+    for name, records in sorted(by_dataset.items()):
         if wanted is not None and name not in wanted:
             continue
         fig_dir = Path(figures_dir) if figures_dir else out_dir / "figures"
         try:
-            png = comparison_figure(name, summaries, fig_dir, sample_ids=sample_ids, n=n, time_budget_s=time_budget_s)
+            png = comparison_figure(name, records, fig_dir, sample_ids=sample_ids, n=n, open_dataset=open_dataset)
         except Exception as exc:  # a dataset that moved must not stop the other figures
             warnings.warn(f"no comparison figure for {name}: {exc}")
             continue
@@ -530,5 +567,5 @@ def link_figure(md: Path, png: Path, title: str) -> None:
     link = f"![{title}]({rel})"
     if link in text:
         return
-    md.write_text(text.rstrip("\n") + f"\n\n## {title}\n\n{link}\n\nInput, ground truth, each method's alpha (re-run from the "
-                  "options stored in its run) and the error map |alpha - gt| below it; titles give the per-sample MSE.\n")
+    md.write_text(text.rstrip("\n") + f"\n\n## {title}\n\n{link}\n\nInput, ground truth, each method's alpha (the 16-bit "
+                  "PNG its run stored with `--save-alphas`) and the error map |alpha - gt| below it; titles give the per-sample MSE.\n")
