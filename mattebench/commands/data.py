@@ -60,9 +60,10 @@ def run_check(args: argparse.Namespace) -> int:
             print("error: --freeze needs --deep (every trimap must be generated and verified first)", file=sys.stderr)
             return 2
         from ..data.trimap_freeze import FreezeError, freeze_trimaps
+        from ..registry import load_dataset
 
         try:
-            path, count = freeze_trimaps(args.name, args.data_root, options)
+            path, count = freeze_trimaps(args.name, load_dataset(args.name, root=args.data_root, **options))
         except FreezeError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return exc.exit_code

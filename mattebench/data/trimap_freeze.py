@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from ..errors import MattebenchError
 
@@ -16,14 +16,13 @@ class FreezeError(MattebenchError):
         self.exit_code = exit_code
 
 
-def freeze_trimaps(name: str, root: Optional[str], options: dict[str, Any]) -> tuple[Path, int]:
-    """Write the generated-trimap hashes of dataset ``name`` into the packaged manifest: (its path, hashes frozen).
+def freeze_trimaps(name: str, dataset: Any) -> tuple[Path, int]:
+    """Write the generated-trimap hashes of the opened dataset ``name`` into the packaged manifest: (its path,
+    hashes frozen). The command opens the dataset (a dataset module never looks names up in the registry).
 
     Run it after a good deep check only: the hashes frozen are those the check generated and verified.
     """
-    from ..registry import load_dataset
-
-    manifest = getattr(load_dataset(name, root=root, **options), "manifest", None)
+    manifest = getattr(dataset, "manifest", None)
     if manifest is None:
         raise FreezeError(f"{name} has no generated-trimap manifest to freeze", exit_code=2)
     try:
