@@ -67,6 +67,14 @@ def lower_is_better(key: str) -> bool:
     return True if info is None else bool(info.lower_is_better)
 
 
+def direction_note(keys: Sequence[str]) -> str:
+    """Which way is better, for a page showing the metrics ``keys`` (from ``metrics.METRICS``)."""
+    higher = [metric_label(k) for k in keys if not lower_is_better(k)]
+    if not higher:
+        return "Lower is better for every error metric."
+    return f"Lower is better for every error metric; higher is better for {', '.join(higher)}."
+
+
 def format_value(value: Optional[float], key: str) -> str:
     """A metric value as a table cell: the metric's ``fmt``, else 4 significant digits; – when missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

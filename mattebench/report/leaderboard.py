@@ -3,6 +3,8 @@
 One file per dataset. Trimap-based and trimap-free methods are ranked in separate sections by
 the dataset's primary metric; units are in the headers; every row has a footnote with its
 provenance (version, commit, torch/device, dataset fingerprint, checkpoint hash, options).
+What is shown, and in which order, is the dataset's :class:`.board.Board` (the site renders the same
+one); this module only writes it as markdown, every value through :mod:`.markdown_safe`.
 """
 
 from __future__ import annotations

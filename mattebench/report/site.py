@@ -4,11 +4,13 @@
 (``runs/<dataset>/<run>.html`` plus a copy of its ``summary.json``), one page per method card
 (``methods/<method>.html``) and the figures it was given (``figures/``). Nothing is fetched from the
 network: the CSS and JavaScript (``report/assets/``) are inlined into every page, and images are copied
-beside them, so the folder opens from disk or publishes as is.
+beside them, so the folder opens from disk or publishes as is. The tables are the datasets' ranked
+boards (:mod:`.board`, the same the markdown leaderboard renders); the pages are Jinja2 templates in
+``report/assets/`` (:mod:`.site_pages`); this module loads the runs, builds the boards and writes files.
 
 Layout decisions (the issue leaves them open):
 
-- One table per dataset and protocol (``whole``, ``unknown``, and ``temporal`` for video); inside a table
+- One table per dataset and protocol (``whole``, ``unknown``, and ``video``, titled "Temporal"); inside a table
   trimap-based and trimap-free methods are two row groups, ranked separately, as in the markdown
   leaderboard, because ranking a method that is given the trimap against one that is not says nothing.
   Sorting a column re-sorts each group on its own.

@@ -26,7 +26,7 @@ from .. import metrics as M
 from ..record import RunRecord, as_record
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP, MethodCard
 from . import board_stats
-from .board import Board, BoardRow, BoardTable, format_value, metric_label, run_name
+from .board import Board, BoardRow, BoardTable, direction_note, format_value, metric_label, run_name
 from .conventions_section import render_html as render_conventions_html
 from .markdown_safe import safe_url
 from .out_paths import anchor, file_stem
@@ -197,13 +197,14 @@ def render_index_page(boards: Mapping[str, Board], *, paper_values: Optional[Pap
     order = list(FAMILY_LABELS)
     families = sorted({r.method_card.family for r in shown}, key=lambda f: order.index(f) if f in order else 9)
     general = [f for f in figures if f.dataset not in boards]
+    columns = sorted({k for b in boards.values() for t in b.tables for k in t.columns})
     return _render(
         "index.html.j2", "mattebench leaderboard", script=bool(shown), n_runs=len(shown),
         datasets=[_dataset_view(boards[d], paper_values, figures) for d in sorted(boards)],
         finished=finished[-1] if finished else "", nav=len(boards) > 1 or bool(general) or bool(robustness_href),
         general_figures=bool(general), robustness_href=robustness_href or "",
         families=[{"key": f, "label": FAMILY_LABELS.get(f, f)} for f in families],
-        general=[_figure_view(f) for f in general])
+        general=[_figure_view(f) for f in general], direction=direction_note(columns))
 
 
 # -- run and method pages --------------------------------------------------------------------------
