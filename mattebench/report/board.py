@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from .. import metrics as M
 from ..record import RunRecord, as_record
@@ -132,14 +132,13 @@ PROTOCOL_TEXT = {
 }
 
 
+COLUMN_ORDER = (*M.WHOLE_METRICS, *M.UNKNOWN_METRICS, *M.VIDEO_METRICS)
+
+
 def protocols() -> tuple[Protocol, ...]:
     """The protocols a site table can show, with the metric columns of each (order = column order)."""
-    out = []
-    for key, (title, description) in PROTOCOL_TEXT.items():
-        cols = tuple(k for k, info in M.METRICS.items() if info.protocol == key)
-        order = {"whole": M.WHOLE_METRICS, "unknown": M.UNKNOWN_METRICS, "video": M.VIDEO_METRICS}[key]
-        out.append(Protocol(key, title, description, tuple(k for k in order if k in cols)))
-    return tuple(out)
+    return tuple(Protocol(key, title, description, tuple(k for k in COLUMN_ORDER if M.METRICS[k].protocol == key))
+                 for key, (title, description) in PROTOCOL_TEXT.items())
 
 
 @dataclass(frozen=True)
@@ -262,7 +261,7 @@ def _value(r: RunRecord, key: str) -> Optional[float]:
     return r.predict_ms.median if key == TIME else r.mean(key)
 
 
-def _rank_key(key: str):
+def _rank_key(key: str) -> Callable[[RunRecord], tuple]:
     sign = 1.0 if lower_is_better(key) else -1.0
 
     def k(r: RunRecord) -> tuple:
@@ -315,7 +314,7 @@ def _table(key: str, title: str, description: str, records: Sequence[RunRecord],
 def metric_columns(records: Sequence[RunRecord]) -> list[str]:
     """The metric columns present in any record's means, whole then unknown then video metrics."""
     seen = {k for r in records for k in r.means if k in M.METRICS}
-    return [k for k in (*M.WHOLE_METRICS, *M.UNKNOWN_METRICS, *M.VIDEO_METRICS) if k in seen]
+    return [k for k in COLUMN_ORDER if k in seen]
 
 
 def build_board(dataset: str, records: Sequence[RecordLike]) -> Board:

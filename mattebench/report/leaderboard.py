@@ -18,8 +18,7 @@ from tabulate import tabulate
 
 from ..record import RecordError, RunRecord, as_record
 from . import board_stats
-from .board import (SECTIONS, Board, BoardRow, BoardTable, build_board, family_of, format_ms, format_value,
-                    is_pretrained, metric_label)
+from .board import Board, BoardRow, BoardTable, build_board, family_of, format_ms, format_value, metric_label
 from .conventions_section import render_markdown as render_conventions
 from .markdown_safe import md_link, md_paragraph, md_text
 from .out_paths import file_stem, inside
@@ -27,17 +26,11 @@ from .summaries import load_published
 
 RecordLike = Union[RunRecord, Mapping[str, Any]]
 
-__all__ = ["SECTIONS", "family_of", "is_pretrained_run", "provenance_note", "render_board", "render_dataset",
-           "write_leaderboards"]
+__all__ = ["family_of", "provenance_note", "render_board", "render_dataset", "write_leaderboards"]
 
-# Older names, still imported by other reports and tests: the board module holds the one definition.
+# Older names, still imported by report/robustness.py and tests: the board module holds the one definition.
 _label = metric_label
 _fmt = format_value
-
-
-def is_pretrained_run(s: RecordLike) -> bool:
-    """† marks a run whose network started from a pretrained backbone, as its record says."""
-    return is_pretrained(s)
 
 
 def _method_cell(row: BoardRow) -> str:

@@ -38,12 +38,11 @@ from ..record import RunRecord, as_record
 from .board import Protocol, build_boards, protocols, run_name
 from .out_paths import anchor, file_stem
 from .site_manifest import remove_previous, write_manifest
-from .site_pages import (FAMILY_LABELS, Figure, PaperValues, asset, render_index_page, render_method_page,
-                         render_run_page)
+from .site_pages import Figure, PaperValues, asset, render_index_page, render_method_page, render_run_page
 from .summaries import load_published
 from .visibility import published
 
-__all__ = ["FAMILY_LABELS", "Figure", "PaperValues", "Protocol", "find_figures", "paper_values_from_tables",
+__all__ = ["Figure", "PaperValues", "Protocol", "find_figures", "paper_values_from_tables",
            "protocols", "render_index", "render_method_page", "render_run_page", "run_name", "write_site"]
 
 RecordLike = Union[RunRecord, Mapping[str, Any]]
