@@ -26,7 +26,7 @@ from .. import metrics as M
 from ..record import RunRecord, as_record
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP, MethodCard
 from . import board_stats
-from .board import Board, BoardRow, BoardTable, direction_note, format_value, metric_label, run_name
+from .board import Board, direction_note, format_value, metric_label, run_name
 from .conventions_section import render_html as render_conventions_html
 from .markdown_safe import safe_url
 from .out_paths import anchor, file_stem
@@ -57,9 +57,15 @@ def _escape(value: Any) -> Markup:
 
 @lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.PackageLoader("mattebench.report", "assets"), autoescape=True,
-                              finalize=_escape, undefined=jinja2.StrictUndefined, trim_blocks=True,
-                              lstrip_blocks=True, keep_trailing_newline=True)
+    env = jinja2.Environment(loader=jinja2.PackageLoader("mattebench.report", "assets"), autoescape=True,
+                             finalize=_escape, undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters.update(data_value=_data_value, header=header)
+    env.globals.update(method_href=method_href, run_href=run_href, samples_title=samples_title, paper_text=_paper_text,
+                       paper_for=_paper_for, vs_text=board_stats.vs_leader_text, p_first_text=board_stats.p_first_text,
+                       metric_label=metric_label, anchor=anchor, href=href, VS_TITLE=board_stats.VS_TITLE,
+                       P_FIRST_TITLE=board_stats.P_FIRST_TITLE)
+    return env
 
 
 def asset(name: str) -> str:
@@ -130,63 +136,60 @@ def _paper_for(paper: Optional[PaperValues], r: RunRecord) -> Mapping[str, Union
     return table.get(r.name) or table.get(r.method) or {}
 
 
-def _row_view(row: BoardRow, n_metrics: int, paper: Mapping[str, Union[float, str]]) -> dict[str, Any]:
-    r, c = row.record, row.record.counts
+def samples_title(r: RunRecord) -> str:
+    """The tooltip of a row's Samples cell: scored of asked, why a subset, how many failed."""
+    c = r.counts
     title = f"{c.ok} scored of {c.total}"
     if r.subset:
         title += f"; {r.subset_reason or 'a subset of the ' + str(r.n_dataset) + ' in the dataset'}"
-    if c.error:
-        title += f"; {c.error} failed"
-    cells = [{"text": x.text, "best": x.best, "data_value": "" if x.value is None else repr(x.value),
-              "half_width": x.half_width if x.key != "predict_ms" else "", "interval_title": x.interval_title,
-              "paper": _paper_text(paper[x.key], x.key) if x.key in paper else ""}
-             for x in (*row.cells, row.time)]
-    return {"method": r.method, "name": r.name, "family": r.method_card.family, "rank": row.rank, "tag": r.tag,
-            "source": row.source, "pretrained": row.pretrained, "method_href": method_href(r.method),
-            "cells": cells, "n_metrics": n_metrics, "vs": board_stats.vs_leader_text(row.mark),
-            "p_first": board_stats.p_first_text(row.mark),
-            "p_first_value": "" if row.mark.p_first is None else repr(row.mark.p_first),
-            "samples": f"{c.ok}/{c.total}" + ("*" if r.subset else ""), "samples_title": title,
-            "run_href": run_href(r)}
+    return title + (f"; {c.error} failed" if c.error else "")
 
 
-def render_table(board: Board, table: BoardTable, paper: Optional[PaperValues]) -> str:
-    """One protocol's table of a board (its row groups ranked apart), with its notes."""
-    sections = [{"family": s.family, "title": s.title,
-                 "rows": [_row_view(row, len(table.columns), _paper_for(paper, row.record)) for row in s.rows]}
-                for s in table.sections]
-    return _env().get_template("board_table.html.j2").render(
-        table=table, sections=sections, headers=[header(k) for k in table.columns], anchor=anchor(board.dataset),
-        dataset=board.dataset, primary_label=metric_label(table.primary), vs_title=board_stats.VS_TITLE,
-        p_first_title=board_stats.P_FIRST_TITLE, notes=[table.explanation, *table.notes]).rstrip("\n")
+def _data_value(value: Optional[float]) -> str:
+    """A cell's ``data-value`` (what the sorting script reads): the exact float, "" when missing."""
+    return "" if value is None else repr(value)
 
 
-def _about(board: Board) -> list[dict[str, str]]:
+@dataclass(frozen=True)
+class AboutLine:
+    """A line of a dataset's folded "About" box (from its card)."""
+
+    prefix: str
+    text: str
+    href: str = ""  # a safe link for the text, else ""
+
+
+@dataclass(frozen=True)
+class DatasetSection:
+    """What the index shows of one dataset besides its board's tables."""
+
+    board: Board
+    about: tuple[AboutLine, ...]
+    subset_reasons: str
+    paper: bool  # the paper's values are shown beside the measured ones
+    conventions: Markup  # the toolkit-conventions section (conventions_section renders it from its template)
+    figures: tuple[Figure, ...]
+
+
+def _about(board: Board) -> tuple[AboutLine, ...]:
     card = board.card
     if card is None:
-        return []
+        return ()
     about = []
     if card.notes:
-        about.append({"prefix": "", "text": card.notes, "href": ""})
+        about.append(AboutLine("", card.notes))
     if card.paper or card.url:
-        about.append({"prefix": "Source: ", "text": card.paper or card.url, "href": card.url if safe_url(card.url) else ""})
+        about.append(AboutLine("Source: ", card.paper or card.url, card.url if safe_url(card.url) else ""))
     if card.licence and card.licence != "unknown":
-        about.append({"prefix": "Licence: ", "text": card.licence, "href": ""})
-    return about
+        about.append(AboutLine("Licence: ", card.licence))
+    return tuple(about)
 
 
-def _figure_view(f: Figure) -> dict[str, str]:
-    return {"src": href("figures", f.path.name), "caption": f.caption}
-
-
-def _dataset_view(board: Board, paper: Optional[PaperValues], figures: Sequence[Figure]) -> dict[str, Any]:
+def _section(board: Board, paper: Optional[PaperValues], figures: Sequence[Figure]) -> DatasetSection:
     reasons = sorted({r.subset_reason for r in board.records if r.subset and r.subset_reason})
-    return {"name": board.dataset, "anchor": anchor(board.dataset), "about": _about(board),
-            "tables": [Markup(render_table(board, t, paper)) for t in board.tables],
-            "subset": board.subset, "subset_reasons": "; ".join(reasons),
-            "paper": bool(paper and paper.get(board.dataset)),
-            "conventions": Markup(render_conventions_html(board.dataset, board.records)),
-            "figures": [_figure_view(f) for f in figures if f.dataset == board.dataset]}
+    return DatasetSection(board, _about(board), "; ".join(reasons), bool(paper and paper.get(board.dataset)),
+                          Markup(render_conventions_html(board.dataset, board.records)),
+                          tuple(f for f in figures if f.dataset == board.dataset))
 
 
 def render_index_page(boards: Mapping[str, Board], *, paper_values: Optional[PaperValues] = None,
@@ -200,11 +203,10 @@ def render_index_page(boards: Mapping[str, Board], *, paper_values: Optional[Pap
     columns = sorted({k for b in boards.values() for t in b.tables for k in t.columns})
     return _render(
         "index.html.j2", "mattebench leaderboard", script=bool(shown), n_runs=len(shown),
-        datasets=[_dataset_view(boards[d], paper_values, figures) for d in sorted(boards)],
+        datasets=[_section(boards[d], paper_values, figures) for d in sorted(boards)], paper_values=paper_values or {},
         finished=finished[-1] if finished else "", nav=len(boards) > 1 or bool(general) or bool(robustness_href),
         general_figures=bool(general), robustness_href=robustness_href or "",
-        families=[{"key": f, "label": FAMILY_LABELS.get(f, f)} for f in families],
-        general=[_figure_view(f) for f in general], direction=direction_note(columns))
+        families=[(f, FAMILY_LABELS.get(f, f)) for f in families], general=general, direction=direction_note(columns))
 
 
 # -- run and method pages --------------------------------------------------------------------------
@@ -241,15 +243,26 @@ def _run_facts(r: RunRecord) -> list[Fact]:
     ]
 
 
-def _means_view(r: RunRecord) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class MeanRow:
+    """A row of a run page's Means table."""
+
+    header: Header
+    mean: str
+    ci: str
+    excluded: int
+
+
+def _means_view(r: RunRecord) -> list[MeanRow]:
     s = r.to_json()
     out = []
-    for k, v in r.means.items():
+    for k in r.means:
         if k not in M.METRICS:  # predict_ms has its own row
             continue
         iv = board_stats.interval(s, k)
-        out.append({"header": header(k), "mean": format_value(r.mean(k), k), "excluded": r.excluded.get(k) or 0,
-                    "ci": "–" if iv is None else f"[{format_value(iv[0], k)}, {format_value(iv[1], k)}]"})
+        out.append(MeanRow(header(k), format_value(r.mean(k), k),
+                           "–" if iv is None else f"[{format_value(iv[0], k)}, {format_value(iv[1], k)}]",
+                           r.excluded.get(k) or 0))
     return out
 
 
@@ -289,6 +302,5 @@ def render_method_page(card: Union[MethodCard, Mapping[str, Any]], runs: Sequenc
         Fact("Weights licence", c.weights_licence), Fact("Input size", c.input_size),
         Fact("Trainable in mattebench", "yes" if c.trainable else "no"), Fact("Notes", c.notes),
     ]
-    links = [{"href": "../" + run_href(r), "name": r.name, "dataset": r.dataset}
-             for r in sorted(records, key=lambda r: (r.dataset, run_name(r)))]
-    return _render("method.html.j2", f"{c.name}: method card", name=c.name, items=items, runs=links)
+    runs_sorted = sorted(records, key=lambda r: (r.dataset, run_name(r)))
+    return _render("method.html.j2", f"{c.name}: method card", name=c.name, items=items, runs=runs_sorted)
