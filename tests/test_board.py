@@ -126,6 +126,7 @@ def test_reference_methods_and_robustness_variants_are_left_out_of_the_ranking()
     board = build_board("d", runs)
     assert [r.name for r in board.records] == ["a"] and names(board) == ["a"]
     assert board.has_variants
+    assert "## Robustness" in render_board(board)  # shown apart, from the board's own records
     md = render_dataset("d", runs)
     assert [row[1] for row in md_rows(md, "Trimap-based methods")] == ["a"]
     assert [n for _, n in html_rows(render_index(runs), "d", "whole", FAMILY_TRIMAP)] == ["a"]

@@ -224,7 +224,12 @@ class Board:
     records: tuple[RunRecord, ...]  # the shown runs, in the order given
     summary: BoardTable  # every metric column, ranked by the primary metric (the markdown leaderboard)
     tables: tuple[BoardTable, ...]  # one per protocol with columns (the site)
-    has_variants: bool  # robustness-track runs exist for this dataset (shown apart)
+    given: tuple[RunRecord, ...]  # every run given, variants and unpublished runs included
+
+    @property
+    def has_variants(self) -> bool:
+        """Robustness-track runs exist for this dataset (shown apart, never ranked)."""
+        return any(r.is_variant for r in self.given)
 
     @property
     def primary(self) -> str:
@@ -332,7 +337,7 @@ def build_board(dataset: str, records: Sequence[RecordLike]) -> Board:
         if pcols:
             tables.append(_table(proto.key, proto.title, proto.description, shown, pcols,
                                  primary if primary in pcols else pcols[0], ctx))
-    return Board(dataset, card, shown, summary, tuple(tables), any(r.is_variant for r in given))
+    return Board(dataset, card, shown, summary, tuple(tables), tuple(given))
 
 
 def build_boards(records: Sequence[RecordLike]) -> dict[str, Board]:

@@ -105,8 +105,8 @@ def _section(table: BoardTable, notes: list[str]) -> list[str]:
 
 
 def render_board(board: Board, summaries: Sequence[RecordLike] = ()) -> str:
-    """The markdown leaderboard of one board; ``summaries`` (every run of the dataset, variants included)
-    feed the robustness section, which is never ranked."""
+    """The markdown leaderboard of one board. The robustness section (never ranked) reads ``summaries``, the
+    summary objects the board was built from, or else the board's records as summary objects."""
     card = board.card
     primary = board.primary
     lines = [f"# Leaderboard: {md_text(board.dataset)}", ""]
@@ -132,7 +132,7 @@ def render_board(board: Board, summaries: Sequence[RecordLike] = ()) -> str:
     if board.has_variants:
         from .robustness import render_section
 
-        lines += [render_section(board.dataset, list(summaries)), ""]
+        lines += [render_section(board.dataset, list(summaries) or [r.to_json() for r in board.given]), ""]
     if notes:
         lines += ["## Provenance", ""]
         lines += [f"[^{i}]: {n}" for i, n in enumerate(notes, 1)]
