@@ -6,12 +6,17 @@ the DIM MATLAB reference. Reads only the runs' summaries.
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence, Union
 
 import jinja2
 from tabulate import tabulate
 
 from .. import conventions as C
+from ..record import RunRecord, as_record
+from .board import run_label
+from .out_paths import anchor
+
+RecordLike = Union[RunRecord, Mapping[str, Any]]
 
 __all__ = ["convention_columns", "render_markdown", "render_html"]
 
@@ -24,9 +29,9 @@ INTRO = (
 )
 
 
-def convention_columns(summaries: Sequence[dict[str, Any]]) -> list[str]:
+def convention_columns(summaries: Sequence[RecordLike]) -> list[str]:
     """The convention columns present in any run's means, in registry order."""
-    present = {k for s in summaries for k in s.get("means", {}) if C.is_convention_column(k)}
+    present = {k for s in summaries for k in as_record(s).means if C.is_convention_column(k)}
     order = [c for n in C.CONVENTIONS for c in C.CONVENTIONS[n].columns(video=True)]
     return [c for c in order if c in present]
 
@@ -42,32 +47,29 @@ def _value(v: Optional[float]) -> str:
     return f"{v:.4g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.3e}"
 
 
-def _run_name(s: dict[str, Any]) -> str:
-    return str(s["method"]) + (f" @{s['tag']}" if s.get("tag") else "")
+def _rows(records: Sequence[RunRecord], cols: list[str]) -> list[list[str]]:
+    runs = sorted((r for r in records if any(c in r.means for c in cols)), key=run_label)
+    return [[run_label(r), *[_value(r.means.get(c)) for c in cols]] for r in runs]
 
 
-def _rows(summaries: Sequence[dict[str, Any]], cols: list[str]) -> list[list[str]]:
-    runs = sorted((s for s in summaries if any(c in s.get("means", {}) for c in cols)), key=_run_name)
-    return [[_run_name(s), *[_value(s.get("means", {}).get(c)) for c in cols]] for s in runs]
-
-
-def _groups(summaries: Sequence[dict[str, Any]], cols: list[str]) -> list[dict[str, Any]]:
+def _groups(records: Sequence[RunRecord], cols: list[str]) -> list[dict[str, Any]]:
     """One table per convention: its columns' headers and one row per run that has them."""
     out = []
     for conv in C.CONVENTIONS.values():
         mine = [c for c in cols if c.partition("@")[2] == conv.name]
         if mine:
-            out.append({"conv": conv, "headers": [_header(c) for c in mine], "rows": _rows(summaries, mine)})
+            out.append({"conv": conv, "headers": [_header(c) for c in mine], "rows": _rows(records, mine)})
     return out
 
 
-def render_markdown(summaries: Sequence[dict[str, Any]]) -> list[str]:
+def render_markdown(summaries: Sequence[RecordLike]) -> list[str]:
     """Markdown lines of the section (one table per convention); [] when no run has convention columns."""
-    cols = convention_columns(summaries)
+    records = [as_record(s) for s in summaries]
+    cols = convention_columns(records)
     if not cols:
         return []
     lines = [f"## {TITLE}", "", INTRO, ""]
-    for grp in _groups(summaries, cols):
+    for grp in _groups(records, cols):
         conv = grp["conv"]
         lines += [f"### `{conv.name}`: {conv.toolkit} ({conv.repo} @ {conv.commit})", "", conv.description, "",
                   tabulate(grp["rows"], headers=["Method", *grp["headers"]], tablefmt="github", disable_numparse=True), ""]
@@ -89,10 +91,11 @@ _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).fr
 )
 
 
-def render_html(dataset: str, summaries: Sequence[dict[str, Any]]) -> str:
+def render_html(dataset: str, summaries: Sequence[RecordLike]) -> str:
     """The section as HTML for the site ("" when no run has convention columns)."""
-    cols = convention_columns(summaries)
+    records = [as_record(s) for s in summaries]
+    cols = convention_columns(records)
     if not cols:
         return ""
-    anchor = "conv-" + "".join(ch if ch.isalnum() else "-" for ch in dataset.lower())
-    return _HTML.render(anchor=anchor, title=TITLE, intro=INTRO.replace("`", ""), groups=_groups(summaries, cols))
+    return _HTML.render(anchor="conv-" + anchor(dataset), title=TITLE, intro=INTRO.replace("`", ""),
+                        groups=_groups(records, cols))

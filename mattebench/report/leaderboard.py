@@ -3,97 +3,49 @@
 One file per dataset. Trimap-based and trimap-free methods are ranked in separate sections by
 the dataset's primary metric; units are in the headers; every row has a footnote with its
 provenance (version, commit, torch/device, dataset fingerprint, checkpoint hash, options).
+What is shown, and in which order, is the dataset's :class:`.board.Board` (the site renders the same
+one); this module only writes it as markdown, every value through :mod:`.markdown_safe`.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
-from collections import defaultdict
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Mapping, Optional, Sequence, Union
 
 from tabulate import tabulate
 
-from .. import metrics as M
-from ..robustness import is_variant_run
-from .visibility import published
-from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP
+from ..record import RecordError, RunRecord, as_record
 from . import board_stats
+from .board import Board, BoardRow, BoardTable, build_board, family_of, format_ms, format_value, metric_label
 from .conventions_section import render_markdown as render_conventions
 from .markdown_safe import md_link, md_paragraph, md_text
 from .out_paths import file_stem, inside
 from .summaries import load_published
 
-SECTIONS = ((FAMILY_TRIMAP, "Trimap-based methods"), (FAMILY_FREE, "Trimap-free methods"))
+RecordLike = Union[RunRecord, Mapping[str, Any]]
+
+__all__ = ["family_of", "provenance_note", "render_board", "render_dataset", "write_leaderboards"]
+
+# Older names, still imported by report/robustness.py and tests: the board module holds the one definition.
+_label = metric_label
+_fmt = format_value
 
 
-def _label(key: str) -> str:
-    info = M.METRICS.get(key)
-    return info.unit if info is not None else key
-
-
-def _fmt(value: Optional[float], key: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    info = M.METRICS.get(key)
-    fmt = getattr(info, "fmt", None) if info is not None else None
-    if fmt:
-        return format(value, fmt)
-    return f"{value:.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.3e}"
-
-
-def _columns(summaries: list[dict[str, Any]]) -> list[str]:
-    seen: list[str] = []
-    for s in summaries:
-        for k in s.get("means", {}):
-            if k != "predict_ms" and k not in seen and k in M.METRICS:
-                seen.append(k)
-    order = [*M.WHOLE_METRICS, *M.UNKNOWN_METRICS, *M.VIDEO_METRICS]
-    return [k for k in order if k in seen]
-
-
-def family_of(s: dict[str, Any]) -> str:
-    """The section a run is ranked in: a reference method that takes a trimap ranks with the trimap-based."""
-    fam = s.get("method_card", {}).get("family", FAMILY_FREE)
-    return FAMILY_TRIMAP if fam == FAMILY_REFERENCE and s.get("method_card", {}).get("needs_trimap") else fam
-
-
-def _sort_key(primary: str):
-    def key(s: dict[str, Any]) -> tuple:
-        v = s.get("means", {}).get(primary)
-        return (v is None or (isinstance(v, float) and math.isnan(v)), v if v is not None else 0.0, s["method"])
-
-    return key
-
-
-def is_pretrained_run(s: dict[str, Any]) -> bool:
-    """† marks a run whose network started from the SPS backbone: a backbone checkpoint was given, or the
-    run is tagged as such (``sps``, ``official``). The card only says that a † variant exists."""
-    opts = s.get("settings", {}).get("method_options", {}) or {}
-    tag = str(s.get("tag") or "")
-    return bool(opts.get("backbone_checkpoint")) or "sps" in tag.split("-") or tag == "official"
-
-
-def _method_cell(s: dict[str, Any]) -> str:
-    card = s.get("method_card", {})
-    name = md_text(s["method"] + (f" @{s['tag']}" if s.get("tag") else ""))
-    if is_pretrained_run(s):
+def _method_cell(row: BoardRow) -> str:
+    name = md_text(row.label)
+    if row.pretrained:
         name += " †"
-    if card.get("family") == FAMILY_REFERENCE or card.get("name") in ("trimap-midpoint",):
+    if row.reference:
         name += " (reference)"
-    source = str(((s.get("provenance") or {}).get("input") or {}).get("source", ""))
-    if source == "scored from saved predictions":
-        name += " (saved predictions)"
-    elif source.startswith("exported "):
-        name += f" ({source.split()[1]})"
+    if row.source_mark:
+        name += f" ({row.source_mark})"
     return name
 
 
-def _paper_cell(s: dict[str, Any]) -> str:
-    card = s.get("method_card", {})
-    paper, url = card.get("paper", ""), card.get("url", "")
+def _paper_cell(r: RunRecord) -> str:
+    paper, url = r.method_card.paper, r.method_card.url
     if not paper and not url:
         return ""
     short = paper.split(".")[0] if paper else url
@@ -101,92 +53,86 @@ def _paper_cell(s: dict[str, Any]) -> str:
     return md_link(short, url) if url else md_text(short)
 
 
-def _provenance_note(s: dict[str, Any]) -> str:
-    p = s.get("provenance", {})
-    st = s.get("settings", {})
-    commit = str(p.get("commit", "unknown"))[:10] + ("+dirty" if p.get("dirty") else "")
+def _or(value: Any, missing: str = "?") -> str:
+    return missing if value is None else str(value)
+
+
+def provenance_note(s: RecordLike) -> str:
+    """One line on where a run's numbers came from (versions, commit, device, data, checkpoint, options,
+    counts, notes); every part comes from the record: data, not markup."""
+    r = as_record(s)
+    p, st, c = r.provenance, r.settings, r.counts
+    commit = _or(p.commit, "unknown")[:10] + ("+dirty" if p.dirty else "")
     parts = [
-        f"mattebench {p.get('mattebench', '?')} @ {commit}",
-        f"torch {p.get('torch', '?')} on {p.get('device', '?')} ({p.get('device_name', '')})".replace(" ()", ""),
-        f"dataset fingerprint {str(p.get('dataset_fingerprint', '?'))[:12]}",
+        f"mattebench {_or(p.mattebench)} @ {commit}",
+        f"torch {_or(p.torch)} on {_or(p.device)} ({_or(p.device_name, '')})".replace(" ()", ""),
+        f"dataset fingerprint {_or(p.dataset_fingerprint)[:12]}",
     ]
-    if p.get("checkpoint_sha256"):
-        parts.append(f"checkpoint sha256 {p['checkpoint_sha256'][:12]}")
-    if st.get("method_options"):
-        parts.append(f"method options {st['method_options']}")
-    if st.get("dataset_options"):
-        parts.append(f"dataset options {st['dataset_options']}")
-    c = s.get("counts", {})
-    parts.append(f"{c.get('ok', 0)}/{c.get('total', 0)} samples scored" + (f" of {s.get('n_dataset')}" if s.get("subset") else ""))
-    if c.get("error"):
-        parts.append(f"{c['error']} failed (see {s.get('run_dir', 'the run folder')}/samples.csv)")
-    excluded = {k: v for k, v in s.get("excluded", {}).items() if v}
+    if p.checkpoint_sha256:
+        parts.append(f"checkpoint sha256 {p.checkpoint_sha256[:12]}")
+    if st.method_options:
+        parts.append(f"method options {dict(st.method_options)}")
+    if st.dataset_options:
+        parts.append(f"dataset options {dict(st.dataset_options)}")
+    parts.append(f"{c.ok}/{c.total} samples scored" + (f" of {r.n_dataset}" if r.subset else ""))
+    if c.error:
+        parts.append(f"{c.error} failed (see {r.run_dir or 'the run folder'}/samples.csv)")
+    excluded = {k: v for k, v in r.excluded.items() if v}
     if excluded:
         parts.append("excluded (NaN, e.g. no unknown pixels): " + ", ".join(f"{k} {v}" for k, v in excluded.items()))
-    for n in p.get("notes", []) or []:
-        parts.append(n)
-    parts.append(f"finished {p.get('finished', '?')}")
-    return md_text("; ".join(parts))  # every part comes from summary.json: data, not markup
+    parts.extend(p.notes)
+    parts.append(f"finished {_or(p.finished)}")
+    return md_text("; ".join(parts))
 
 
-# Public name for other reports (paper tables, figures) that footnote a run the same way.
-provenance_note = _provenance_note
+def _section(table: BoardTable, notes: list[str]) -> list[str]:
+    """The ranked tables of the board's summary, one per family; appends each row's provenance to notes."""
+    lines: list[str] = []
+    for section in table.sections:
+        headers = ["#", "Method", *[metric_label(k) for k in table.columns], "vs #1", "P(first)", "ms / sample",
+                   "Samples", "Paper", "Run"]
+        rows = []
+        for row in section.rows:
+            r = row.record
+            notes.append(provenance_note(r))
+            cells = [f"{c.text} {c.half_width}" if c.half_width else c.text for c in row.cells]
+            rows.append([row.rank, _method_cell(row), *cells, board_stats.vs_leader_text(row.mark),
+                         board_stats.p_first_text(row.mark), format_ms(row.time.value),
+                         f"{r.counts.ok}/{r.counts.total}" + ("*" if r.subset else ""), _paper_cell(r), f"[^{len(notes)}]"])
+        lines += [f"## {section.title}", "", tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), ""]
+        lines += [f"Note: {n}" for n in section.notes] + ([""] if section.notes else [])
+    return lines
 
 
-def render_dataset(dataset: str, summaries: list[dict[str, Any]]) -> str:
-    # Corrupted / trimap-changed runs (robustness track) are never ranked with clean ones: own section.
-    variants = [s for s in summaries if is_variant_run(s)]
-    shown = published(summaries)
-    dcard = shown[0].get("dataset_card", {}) if shown else {}
-    primary = dcard.get("primary_metric", "mse_whole")
-    cols = _columns(shown)
-    if primary not in cols and cols:
-        primary = cols[0]
-    lines = [f"# Leaderboard: {md_text(dataset)}", ""]
-    if dcard.get("notes"):
-        lines += [md_paragraph(dcard["notes"]), ""]
-    protocols = md_text(", ".join(dcard.get("protocols", [])))
+def render_board(board: Board, summaries: Sequence[RecordLike] = ()) -> str:
+    """The markdown leaderboard of one board. The robustness section (never ranked) reads ``summaries``, the
+    summary objects the board was built from, or else the board's records as summary objects."""
+    card = board.card
+    primary = board.primary
+    lines = [f"# Leaderboard: {md_text(board.dataset)}", ""]
+    if card is not None and card.notes:
+        lines += [md_paragraph(card.notes), ""]
+    protocols = md_text(", ".join(card.protocols if card is not None else ()))
+    better = "lower" if board.summary.lower_is_better else "higher"
     lines += [
-        f"Protocols: {protocols}. Ranked by {_label(primary)} (lower is better). "
+        f"Protocols: {protocols}. Ranked by {metric_label(primary)} ({better} is better). "
         "`whole`: every pixel, alpha in [0,1]; `unknown`: trimap == 128 only, prediction quantised to 8 bits, "
         "SAD/Grad/Conn divided by 1000 as in the Deep Image Matting evaluation code. "
         "Trimaps come from the dataset, or from the recipe named in each run's provenance.",
         "",
     ]
     notes: list[str] = []
-    by_family: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for s in shown:
-        by_family[family_of(s)].append(s)
-    for family, title in SECTIONS:
-        group = sorted(by_family.get(family, []), key=_sort_key(primary))
-        if not group:
-            continue
-        headers = ["#", "Method", *[_label(k) for k in cols], "vs #1", "P(first)", "ms / sample", "Samples", "Paper", "Run"]
-        table = []
-        marks = board_stats.group_stats(group, primary)
-        for rank, s in enumerate(group, 1):
-            notes.append(_provenance_note(s))
-            c = s.get("counts", {})
-            ms = s.get("predict_ms", {}).get("median")
-            samples = f"{c.get('ok', 0)}/{c.get('total', 0)}" + ("*" if s.get("subset") else "")
-            mark = marks.mark(board_stats.run_key(s))
-            table.append(
-                [rank, _method_cell(s), *[board_stats.mean_cell(s, k, _fmt) for k in cols],
-                 board_stats.vs_leader_text(mark), board_stats.p_first_text(mark),
-                 "–" if ms is None else f"{ms:.0f}", samples, _paper_cell(s), f"[^{len(notes)}]"]
-            )
-        lines += [f"## {title}", "", tabulate(table, headers=headers, tablefmt="github", disable_numparse=True), ""]
-        lines += [f"Note: {n}" for n in marks.notes] + ([""] if marks.notes else [])
-    if shown:
-        lines += [board_stats.explanation(_label(primary), shown), ""]
-    if any(s.get("subset") for s in shown):
+    lines += _section(board.summary, notes)
+    if board.records:
+        lines += [board.summary.explanation, ""]
+    if board.subset:
         lines += ["\\* evaluated on a subset of the dataset (`--limit`, or a partial dataset tree: see the run's provenance note); "
                   "compare such rows only with each other.", ""]
-    lines += render_conventions(shown)  # apart from the ranked tables, never ranked
-    if variants:
+    lines += render_conventions(board.records)  # apart from the ranked tables, never ranked
+    if board.has_variants:
         from .robustness import render_section
 
-        lines += [render_section(dataset, summaries), ""]
+        lines += [render_section(board.dataset, list(summaries) or [r.to_json() for r in board.given]), ""]
     if notes:
         lines += ["## Provenance", ""]
         lines += [f"[^{i}]: {n}" for i, n in enumerate(notes, 1)]
@@ -194,24 +140,39 @@ def render_dataset(dataset: str, summaries: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def render_dataset(dataset: str, summaries: Sequence[RecordLike]) -> str:
+    """The markdown leaderboard of ``dataset`` from its runs (records or summary objects)."""
+    return render_board(build_board(dataset, summaries), summaries)
+
+
+def _readable(summaries: Sequence[RecordLike]) -> list[tuple[RunRecord, RecordLike]]:
+    out = []
+    for s in summaries:
+        try:
+            out.append((as_record(s), s))
+        except RecordError:
+            continue  # the loaders name such files; a table never shows them
+    return out
+
+
 def write_leaderboards(runs: str | os.PathLike[str], out: str | os.PathLike[str],
-                       summaries: Optional[list[dict[str, Any]]] = None) -> list[Path]:
+                       summaries: Optional[Sequence[RecordLike]] = None) -> list[Path]:
     """Render ``<out>/<dataset>.md`` for every dataset with runs; returns the files written.
 
     File names come from :func:`.out_paths.file_stem`, so no dataset name in a summary.json can place a
     file outside ``out``; unreadable summaries are skipped with a warning (:func:`.summaries.load_published`).
     """
-    by_dataset: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for s in load_published(runs) if summaries is None else summaries:
-        by_dataset[s["dataset"]].append(s)
+    by_dataset: dict[str, list[RecordLike]] = {}
+    for r, s in _readable(load_published(runs) if summaries is None else summaries):
+        by_dataset.setdefault(r.dataset, []).append(s)
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for dataset, summaries in sorted(by_dataset.items()):
+    for dataset, given in sorted(by_dataset.items()):
         f = out_dir / f"{file_stem(dataset)}.md"
         if not inside(out_dir, f):  # e.g. a symbolic link planted under that name
             warnings.warn(f"did not write {f}: it resolves outside {out_dir} (a symbolic link?); remove it and rerun")
             continue
-        f.write_text(render_dataset(dataset, summaries))
+        f.write_text(render_dataset(dataset, given))
         written.append(f)
     return written

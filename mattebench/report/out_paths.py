@@ -4,7 +4,8 @@ A dataset or method name is data from a file anyone can edit: ``../../etc/x``, `
 ``..`` or a name with a NUL must never become a path outside the report's ``--out``. :func:`file_stem`
 keeps ordinary names as they are (``synthetic``, ``p3m500-p``, ``modnet@sps``) and turns any other into
 a readable stem with no separator plus a short hash of the original, so two different names never share
-a file. :func:`inside` is the last check before anything is written or removed.
+a file. :func:`inside` is the last check before anything is written or removed. :func:`anchor` is the
+one slug of the site's in-page ids (``#ds-<dataset>``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ def file_stem(name: object) -> str:
     readable = re.sub(r"[^\w@+\-]+", "_", text).strip("_")[:60] or "x"
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
     return f"{readable}-{digest}"
+
+
+def anchor(name: object) -> str:
+    """An HTML id fragment for ``name``: lower-case letters and digits, runs of anything else one ``-``."""
+    return re.sub(r"[^a-z0-9]+", "-", str(name).lower()).strip("-") or "x"
 
 
 def inside(root: Path, path: Path) -> bool:
