@@ -89,8 +89,8 @@ def _caption(f: Path, slugs: Mapping[str, str]) -> tuple[str, Optional[str]]:
     if side.is_file():
         return side.read_text(encoding="utf-8").strip(), dataset
     if dataset is not None:
-        return (f"Visual comparison on {dataset}: input, ground truth and each method's alpha (re-run from the options "
-                "stored in its run), with the error map |alpha − gt| below each", dataset)
+        return (f"Visual comparison on {dataset}: input, ground truth and each method's alpha (read from the 16-bit "
+                "PNGs its run stored with --save-alphas), with the error map |alpha − gt| below each", dataset)
     m = re.fullmatch(r"figure6-(.+)-([a-z0-9]+)-b(\d+)", stem)
     if m:
         return (f"Size and speed (the paper's Figure 6): parameters against latency per image at 512×512 on "
