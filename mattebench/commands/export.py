@@ -7,6 +7,7 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
+from ..contract import Exportable
 from ..errors import MattebenchError
 from ..registry import create_method
 from ._options import parse_options
@@ -67,7 +68,7 @@ def export(method: Any, fmt: str, out: Path, size: tuple[int, int] = (512, 512),
     """Write the export and return {"path", "max_abs_diff" (None when not checkable), "checked_with"}."""
     import torch
 
-    if not callable(getattr(method, "export_module", None)):
+    if not isinstance(method, Exportable):
         raise MattebenchError(f"method {getattr(method, 'name', type(method).__name__)} has no export path (export_module)")
     module, example = method.export_module(*size)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ import argparse
 import warnings
 from pathlib import Path
 
+from ..contract import Trainable
 from ..registry import create_method, load_dataset
 from ..train import TrainingError, train
 from ..train.distributed import env_world
@@ -66,8 +67,9 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*UNTRAINED.*")  # training an untrained model is the point
         method = create_method(args.method, **mopts)
-    if not callable(getattr(method, "training_step", None)):
-        raise TrainingError(f"method {args.method!r} is not trainable (it has no training_step)")
+    if not isinstance(method, Trainable):
+        raise TrainingError(f"method {args.method!r} is not trainable (it has no training_step, save_checkpoint and model: "
+                            f"see mattebench.contract.Trainable)")
     dataset = load_dataset(args.dataset, root=args.data_root, **parse_options(args.dataset_opts))
     optimizer = None
     if args.optimizer:
