@@ -14,6 +14,7 @@ from torch import nn
 from mattebench.contract import SequencePredictor
 from mattebench.data.trimap import keep_known
 from mattebench.errors import MattebenchError
+from mattebench.types import MethodCard
 
 from mattebench import shipped
 
@@ -123,6 +124,13 @@ class MODNetMethod:
         # One-Frame-Delay (paper, Sec. "OFD"): on clip datasets the scorer hands over the whole clip, and
         # each frame's matte is corrected from its raw neighbours (offline, so without the one-frame lag).
         self.ofd = _flag(ofd)
+
+    @property
+    def card(self) -> MethodCard:
+        """The registered card of this variant (the MattingMethod contract; the factories in __init__ hold the cards)."""
+        from mattebench.registry import method_card  # on use: the registry imports this package's factories
+
+        return method_card(self.name)
 
     # -- inference -------------------------------------------------------------------------------
     @torch.inference_mode()
