@@ -220,6 +220,9 @@ def register_method(name: str, factory: Optional[F] = None, *, card: Optional[Me
         @register_method("my-method", card=MethodCard("my-method", needs_trimap=False))
         def make(**options): return MyMethod(**options)
 
+    ``factory`` may be a :class:`~mattebench.contract.MethodFactory` (``@mattebench.contract.method(card)``),
+    whose card is used unless ``card=`` is given; any other callable is stored as one.
+
     A name that exists raises :class:`RegistryError` naming both origins; ``replace=True``
     overrides it on purpose, and the identity of every run of that method records it.
     """
