@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mattebench.contract import method
 from mattebench.errors import MattebenchError
 from mattebench.types import FAMILY_FREE, MethodCard
 
@@ -155,9 +156,7 @@ BSHM_CARD = MethodCard(
 )
 
 
+@method(BSHM_CARD)
 def create_bshm(device: Any = "cpu", checkpoint: Optional[str] = None, backbone: str = "unet",
                 backbone_checkpoint: Optional[str] = None, ref_size: Optional[int] = 512) -> BSHM:
     return BSHM(backbone=backbone, backbone_checkpoint=backbone_checkpoint, device=device, checkpoint=checkpoint, ref_size=ref_size)
-
-
-create_bshm.card = BSHM_CARD  # type: ignore[attr-defined]

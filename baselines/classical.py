@@ -13,6 +13,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from mattebench.contract import MethodFactory, method
 from mattebench.data.trimap import keep_known
 from mattebench.errors import SampleError
 from mattebench.types import FAMILY_TRIMAP, MethodCard
@@ -81,7 +82,7 @@ OPTION_TYPES: dict[str, dict[str, Any]] = {
 }
 
 
-def _factory(name: str, function_name: str, paper: str, url: str, notes: str, min_size: int = 1) -> Callable[..., PymattingMethod]:
+def _factory(name: str, function_name: str, paper: str, url: str, notes: str, min_size: int = 1) -> MethodFactory:
     card = MethodCard(
         name=name,
         needs_trimap=True,
@@ -97,10 +98,8 @@ def _factory(name: str, function_name: str, paper: str, url: str, notes: str, mi
     def create(**options: Any) -> PymattingMethod:
         return PymattingMethod(card=card, function_name=function_name, min_size=min_size, options=options)
 
-    create.card = card  # type: ignore[attr-defined]
-    create.option_types = dict(OPTION_TYPES[function_name])  # type: ignore[attr-defined]
     create.__name__ = name.replace("-", "_")
-    return create
+    return method(card, options=OPTION_TYPES[function_name])(create)
 
 
 closed_form = _factory(

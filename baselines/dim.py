@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mattebench.contract import method
 from mattebench.errors import MattebenchError
 from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP, MethodCard
 
@@ -155,6 +156,7 @@ DIM_FREE_CARD = MethodCard(
 )
 
 
+@method(DIM_CARD)
 def create_dim(device: Any = "cpu", checkpoint: Optional[str] = None, fc6: bool = True, refine: bool = True,
                backbone: str = "vgg16", batch_norm: bool = True, backbone_checkpoint: Optional[str] = None,
                ref_size: Optional[int] = None) -> DIM:
@@ -163,13 +165,10 @@ def create_dim(device: Any = "cpu", checkpoint: Optional[str] = None, fc6: bool 
                backbone_checkpoint=backbone_checkpoint, device=device, checkpoint=checkpoint, ref_size=ref_size)
 
 
+@method(DIM_FREE_CARD)
 def create_dim_free(device: Any = "cpu", checkpoint: Optional[str] = None, fc6: bool = True, refine: bool = True,
                     backbone: str = "vgg16", batch_norm: bool = True, backbone_checkpoint: Optional[str] = None,
                     ref_size: Optional[int] = 512) -> DIM:
     """Trimap-free DIM (RGB only); ``backbone='mobilenetv2'`` is DIM †."""
     return DIM(trimap=False, fc6=fc6, refine=refine, backbone=backbone, batch_norm=batch_norm,
                backbone_checkpoint=backbone_checkpoint, device=device, checkpoint=checkpoint, ref_size=ref_size)
-
-
-create_dim.card = DIM_CARD  # type: ignore[attr-defined]
-create_dim_free.card = DIM_FREE_CARD  # type: ignore[attr-defined]

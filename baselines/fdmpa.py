@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mattebench.contract import method
 from mattebench.errors import MattebenchError
 from mattebench.types import FAMILY_FREE, MethodCard
 
@@ -152,9 +153,7 @@ FDMPA_CARD = MethodCard(
 )
 
 
+@method(FDMPA_CARD)
 def create_fdmpa(device: Any = "cpu", checkpoint: Optional[str] = None, backbone: str = "fdmpa",
                  backbone_checkpoint: Optional[str] = None, size: int = 128) -> FDMPA:
     return FDMPA(backbone=backbone, backbone_checkpoint=backbone_checkpoint, size=size, device=device, checkpoint=checkpoint)
-
-
-create_fdmpa.card = FDMPA_CARD  # type: ignore[attr-defined]

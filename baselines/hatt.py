@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mattebench.contract import method
 from mattebench.errors import MattebenchError
 from mattebench.types import FAMILY_FREE, MethodCard
 
@@ -174,10 +175,8 @@ HATT_CARD = MethodCard(
 )
 
 
+@method(HATT_CARD)
 def create_hatt(device: Any = "cpu", checkpoint: Optional[str] = None, backbone: str = "resnext101",
                 backbone_checkpoint: Optional[str] = None, adversarial: bool = True, ref_size: Optional[int] = 512) -> HAtt:
     return HAtt(backbone=backbone, backbone_checkpoint=backbone_checkpoint, adversarial=adversarial, device=device,
                 checkpoint=checkpoint, ref_size=ref_size)
-
-
-create_hatt.card = HATT_CARD  # type: ignore[attr-defined]

@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mattebench.contract import method
 from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP, MethodCard
 
 from .common.checkpoints import read_state_dict
@@ -249,10 +250,8 @@ INDEXNET_CARD = MethodCard(
 )
 
 
+@method(INDEXNET_CARD)
 def create_indexnet(device: Any = "cpu", checkpoint: Optional[str] = None, trimap: bool = True, paper_size: bool = False,
                     backbone_checkpoint: Optional[str] = None, ref_size: Optional[int] = None) -> IndexNet:
     return IndexNet(trimap=trimap, paper_size=paper_size, backbone_checkpoint=backbone_checkpoint, device=device,
                     checkpoint=checkpoint, ref_size=ref_size if trimap else (ref_size or 512))
-
-
-create_indexnet.card = INDEXNET_CARD  # type: ignore[attr-defined]

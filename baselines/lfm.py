@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mattebench.contract import method
 from mattebench.errors import MattebenchError
 from mattebench.types import FAMILY_FREE, MethodCard
 
@@ -133,9 +134,7 @@ LFM_CARD = MethodCard(
 )
 
 
+@method(LFM_CARD)
 def create_lfm(device: Any = "cpu", checkpoint: Optional[str] = None, backbone: str = "densenet201",
                backbone_checkpoint: Optional[str] = None, ref_size: Optional[int] = 512) -> LFM:
     return LFM(backbone=backbone, backbone_checkpoint=backbone_checkpoint, device=device, checkpoint=checkpoint, ref_size=ref_size)
-
-
-create_lfm.card = LFM_CARD  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from mattebench.contract import ReferenceMethod, SequencePredictor, method
 from mattebench.data.trimap import keep_known
 from mattebench.errors import SampleError
 from mattebench.types import FAMILY_TRIMAP, FAMILY_REFERENCE, MethodCard, Sample
@@ -29,7 +30,7 @@ class TrimapMidpoint:
         return keep_known(np.full(trimap.shape, 0.5, dtype=np.float32), trimap)
 
 
-class GroundTruthEcho:
+class GroundTruthEcho(ReferenceMethod, SequencePredictor):
     """Returns the ground truth: every metric must be 0. Kept off leaderboards."""
 
     card = MethodCard(
@@ -64,14 +65,13 @@ class GroundTruthEcho:
         return [self._frames.get(i, np.zeros(f.shape[:2], np.float32)).astype(np.float32) for i, f in enumerate(frames)]
 
 
+@method(TrimapMidpoint.card)
 def trimap_midpoint() -> TrimapMidpoint:
     return TrimapMidpoint()
 
 
+@method(GroundTruthEcho.card)
 def gt_echo() -> GroundTruthEcho:
     return GroundTruthEcho()
 
-
-trimap_midpoint.card = TrimapMidpoint.card  # type: ignore[attr-defined]
-gt_echo.card = GroundTruthEcho.card  # type: ignore[attr-defined]
 

@@ -23,6 +23,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from mattebench.contract import method
 from mattebench.errors import MattebenchError, PredictionError
 from mattebench.prediction_io import PREDICTION_EXTENSIONS, read_prediction
 from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP, MethodCard
@@ -139,12 +140,13 @@ class SavedPredictions:
                               "they cannot predict a new image")
 
 
+PREDICTIONS_CARD = MethodCard(
+    name="predictions", family=FAMILY_FREE, notes=SOURCE_NOTE + ": the card of each run comes from --name/--family",
+    input_size="as the user's files", on_leaderboard=True)
+
+
+@method(PREDICTIONS_CARD)
 def create_saved_predictions(dir: str, name: Optional[str] = None, family: str = FAMILY_FREE, paper: str = "", url: str = "",
                              notes: str = "", device: Any = None) -> SavedPredictions:
     """``predictions``: a folder of saved mattes (``-m dir=PATH``; the CLI's ``--predictions DIR``)."""
     return SavedPredictions(dir, name=name, family=family, paper=paper, url=url, notes=notes, device=device)
-
-
-create_saved_predictions.card = MethodCard(  # type: ignore[attr-defined]
-    name="predictions", family=FAMILY_FREE, notes=SOURCE_NOTE + ": the card of each run comes from --name/--family",
-    input_size="as the user's files", on_leaderboard=True)

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mattebench.contract import method
 from mattebench.errors import MattebenchError
 from mattebench.types import FAMILY_FREE, MethodCard
 
@@ -163,11 +164,9 @@ SHM_CARD = MethodCard(
 )
 
 
+@method(SHM_CARD)
 def create_shm(device: Any = "cpu", checkpoint: Optional[str] = None, backbone: str = "resnet50",
                backbone_checkpoint: Optional[str] = None, mnet_checkpoint: Optional[str] = None,
                ref_size: Optional[int] = 512) -> SHM:
     return SHM(backbone=backbone, backbone_checkpoint=backbone_checkpoint, mnet_checkpoint=mnet_checkpoint,
                device=device, checkpoint=checkpoint, ref_size=ref_size)
-
-
-create_shm.card = SHM_CARD  # type: ignore[attr-defined]

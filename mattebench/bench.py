@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from . import __version__
+from .contract import Exportable, ProvidesExampleInput, TorchModel
 from .errors import MattebenchError, RegistryError
 from .provenance import torch_info
 from .registry import create_method, method_card
@@ -61,9 +62,10 @@ def timing_target(method: Any, size: int, needs_trimap: bool, device: torch.devi
     mattebench baselines); its ``export_module(h, w)`` (MODNet: the inference-only module and its
     input); else ``.model`` on a random RGB(+trimap) tensor.
     """
-    if callable(getattr(method, "example_input", None)):
-        return method.model, lambda b: method.example_input(size, b)
-    if callable(getattr(method, "export_module", None)):
+    if isinstance(method, ProvidesExampleInput):
+        sized = method
+        return sized.model, lambda b: sized.example_input(size, b)
+    if isinstance(method, Exportable):
         module, example = method.export_module(size, size)
         return module, lambda b: example.repeat(b, 1, 1, 1)
     g = torch.Generator().manual_seed(0)
@@ -194,7 +196,7 @@ def bench(method_name: str, *, size: int = 512, device: str = "cpu", batch: int 
         "compile_mode": compile_mode if compile else None,
         "device_name": torch_info(str(dev)).get("device_name"),
     }
-    if isinstance(getattr(method, "model", None), torch.nn.Module):
+    if isinstance(method, TorchModel) and isinstance(method.model, torch.nn.Module):
         record.update(_time_model(method, method_name, card.needs_trimap, s, dev))
     else:  # classical methods: no network, only the end-to-end time
         record.update(params=None, gmacs=None, latency_ms=None, p10_ms=None, p90_ms=None, fps=None, iters=0)

@@ -7,6 +7,7 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
+from .contract import Exportable
 from .errors import MattebenchError
 
 TOLERANCE = 1e-4  # max |exported - eager| on the check inputs (float32 mattes in [0, 1])
@@ -47,8 +48,9 @@ def export(method: Any, fmt: str, out: Path, size: tuple[int, int] = (512, 512),
     """Write the export and return {"path", "max_abs_diff" (None when not checkable), "checked_with"}."""
     import torch
 
-    if not callable(getattr(method, "export_module", None)):
-        raise MattebenchError(f"method {getattr(method, 'name', type(method).__name__)} has no export path (export_module)")
+    if not isinstance(method, Exportable):
+        raise MattebenchError(f"method {getattr(method, 'name', type(method).__name__)} has no export path (export_module: "
+                              "see mattebench.contract.Exportable)")
     module, example = method.export_module(*size)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "torchscript":

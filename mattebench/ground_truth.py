@@ -1,7 +1,8 @@
 """Who may see the ground truth: only methods whose card family is ``reference``.
 
-``observe(item)`` hands a method the whole sample, ground truth included; it exists for sanity
-checks such as gt-echo (every metric must be 0). Any other method that defines ``observe`` is
+``observe(item)`` (:class:`mattebench.contract.ReferenceMethod`) hands a method the whole sample,
+ground truth included; it exists for sanity checks such as gt-echo (every metric must be 0). Any
+other method that defines ``observe`` is
 never called through it (a method that reads the answer would publish a perfect score); it gets
 one warning per method name, and its predictions are scored as usual. Reference methods, in turn,
 never appear in leaderboards, the site or the paper tables (:func:`mattebench.report.visibility.publishable`).
@@ -12,7 +13,8 @@ from __future__ import annotations
 import warnings
 from typing import Any, Callable, Optional
 
-from .types import FAMILY_REFERENCE, MethodCard
+from .contract import ReferenceMethod, is_reference
+from .types import MethodCard
 
 _warned: set[str] = set()
 
@@ -23,7 +25,7 @@ class GroundTruthWithheld(UserWarning):
 
 def withheld(method: Any, card: MethodCard) -> bool:
     """True when ``method`` defines ``observe`` but its family may not see the ground truth."""
-    return callable(getattr(method, "observe", None)) and card.family != FAMILY_REFERENCE
+    return isinstance(method, ReferenceMethod) and not is_reference(method, card)
 
 
 def warn_withheld(card: MethodCard, stacklevel: int = 3) -> None:
@@ -41,10 +43,9 @@ def warn_withheld(card: MethodCard, stacklevel: int = 3) -> None:
 
 def observer(method: Any, card: MethodCard) -> Optional[Callable[[Any], None]]:
     """The method's ``observe`` when it may see the ground truth, else None (with a warning once)."""
-    observe = getattr(method, "observe", None)
-    if not callable(observe):
+    if not isinstance(method, ReferenceMethod):
         return None
-    if card.family == FAMILY_REFERENCE:
-        return observe
+    if is_reference(method, card):
+        return method.observe
     warn_withheld(card, stacklevel=4)
     return None

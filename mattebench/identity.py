@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from . import provenance
+from .contract import MethodFactory
 
 OWN_PACKAGES = ("baselines",)
 SOURCE_SUFFIXES = (".py", ".pyx", ".so", ".pyd")
@@ -39,8 +40,13 @@ IDENTITY_VERSION = 2  # run.json written before this version has no method code:
 
 
 def _unwrap(factory: Any) -> Any:
-    while hasattr(factory, "func") and callable(getattr(factory, "func")):  # functools.partial
-        factory = factory.func
+    while True:
+        if isinstance(factory, MethodFactory):  # a registered method: the function it wraps
+            factory = factory.create
+        elif hasattr(factory, "func") and callable(getattr(factory, "func")):  # functools.partial
+            factory = factory.func
+        else:
+            break
     factory = inspect.unwrap(factory) if callable(factory) else factory
     if not (inspect.isfunction(factory) or inspect.isclass(factory) or inspect.ismethod(factory)):
         factory = type(factory)  # a callable instance: its class defines it

@@ -3,8 +3,12 @@
 A factory states what it accepts in one of two ways:
 
 - its signature (keyword parameters; annotations or defaults give the types), or
-- when it takes ``**options``, a declared mapping ``factory.option_types = {"name": type, ...}``
-  (a type, a tuple of types, or ``typing.Any``).
+- when it takes ``**options``, a declared mapping ``{"name": type, ...}`` (a type, a tuple of types, or
+  ``typing.Any``): ``@method(card, options={...})`` for a method (:mod:`mattebench.contract`), or an
+  ``option_types`` attribute on a dataset factory or an old-style plug-in factory.
+
+A :class:`~mattebench.contract.MethodFactory` is seen through: its signature and annotations are the
+function's it wraps (through ``functools.partial``: the partial's remaining parameters).
 
 A factory with ``**options`` and no declaration accepts anything (a plug-in that forwards options
 itself); every mattebench method declares its options. Unknown keys are refused with the list of
@@ -13,12 +17,14 @@ valid ones; a value of the wrong type (``-m ref_size=abc``) is refused with the 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Optional, Union
 
+from .contract import MethodFactory
 from .errors import RegistryError
 
 _NOT_OPTIONS = ("root", "self")
@@ -30,7 +36,11 @@ class OptionTypeError(RegistryError):
 
 def declared_options(factory: Callable[..., Any]) -> Optional[dict[str, Any]]:
     """name -> expected type for every option ``factory`` accepts; None when it accepts any name."""
-    declared = getattr(factory, "option_types", None)
+    if isinstance(factory, MethodFactory):
+        declared: Any = factory.option_types
+        factory = factory.create
+    else:
+        declared = getattr(factory, "option_types", None)  # datasets and old-style plug-ins
     if isinstance(declared, Mapping):
         return dict(declared)
     try:
@@ -55,6 +65,8 @@ def declared_options(factory: Callable[..., Any]) -> Optional[dict[str, Any]]:
 
 
 def _hints(factory: Callable[..., Any]) -> dict[str, Any]:
+    while isinstance(factory, functools.partial):  # a variant: the annotations are its function's
+        factory = factory.func
     target = factory.__init__ if inspect.isclass(factory) else factory  # type: ignore[misc]
     try:
         return typing.get_type_hints(target)

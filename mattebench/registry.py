@@ -1,8 +1,11 @@
 """Registries of methods and datasets (timm-style), fed by code and by entry points.
 
-Names are explicit, stable strings. A factory is any callable returning an object with
-``predict(image, trimap=None)`` (methods) or a :class:`~mattebench.types.Dataset` (datasets);
-its card is given at registration, or read from the factory's ``card`` attribute, or defaulted.
+Names are explicit, stable strings. A factory is any callable returning a
+:class:`~mattebench.contract.MattingMethod` (methods) or a :class:`~mattebench.types.Dataset` (datasets).
+A method factory is stored as a :class:`~mattebench.contract.MethodFactory`: one made by the
+:func:`~mattebench.contract.method` decorator carries its card; the card given at registration wins;
+an old-style factory (a plug-in's function with a ``card`` attribute) has it read once, here; else
+the card is defaulted.
 
 Third-party packages register through the entry-point groups ``mattebench.methods`` and
 ``mattebench.datasets``: the entry-point *name* is the registered name and its *value* the
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Callable, Optional, TypeVar
 
+from .contract import MethodFactory, Predictor, as_method_factory
 from .errors import RegistryError
 from .options_check import check_options
 from .types import FAMILY_FREE, FAMILY_TRIMAP, DatasetCard, MethodCard
@@ -73,6 +77,8 @@ class _Registry:
                 f"or pass replace=True to override it on purpose (run identities record the replacement)."
             )
         card = self._make_card(name, factory, card)
+        if isinstance(card, MethodCard):
+            factory = as_method_factory(factory, card)
         self._pending.pop(name, None)
         self._entries[name] = _Entry(name, factory, card, origin, distribution, version, prev_origin if replace else None)
 
@@ -85,7 +91,10 @@ class _Registry:
         return None
 
     def _make_card(self, name: str, factory: Callable[..., Any], card: Any) -> Any:
-        card = card if card is not None else getattr(factory, "card", None)
+        if card is None and isinstance(factory, MethodFactory):
+            card = factory.card
+        elif card is None:
+            card = getattr(factory, "card", None)  # an old-style plug-in (a dataset class, a function with .card)
         if card is None:
             return self.card_type(name=name)
         if isinstance(card, dict):
@@ -211,6 +220,9 @@ def register_method(name: str, factory: Optional[F] = None, *, card: Optional[Me
         @register_method("my-method", card=MethodCard("my-method", needs_trimap=False))
         def make(**options): return MyMethod(**options)
 
+    ``factory`` may be a :class:`~mattebench.contract.MethodFactory` (``@mattebench.contract.method(card)``),
+    whose card is used unless ``card=`` is given; any other callable is stored as one.
+
     A name that exists raises :class:`RegistryError` naming both origins; ``replace=True``
     overrides it on purpose, and the identity of every run of that method records it.
     """
@@ -232,7 +244,7 @@ def create_method(name: str, /, **options: Any) -> Any:
     """Build a registered method with its options (``checkpoint=``, ``device=``, ...)."""
     entry = _methods.entry(name)
     method = _call_factory("method", name, entry.factory, (), options)
-    if not callable(getattr(method, "predict", None)):
+    if not isinstance(method, Predictor):
         raise RegistryError(f"method {name!r}: its factory returned {type(method).__name__}, which has no predict(image, trimap=None)")
     return method
 

@@ -18,6 +18,7 @@ from typing import Any, Iterator, Optional, Protocol, Union
 
 from . import identity as code_identity
 from . import provenance, sample_notes, shipped, stats
+from .contract import MattingMethod
 from .data import trimap as trimap_recipe
 from .data.check import index_problems
 from .data.variant import variant_of, variant_tag
@@ -75,9 +76,8 @@ class LocalExecutor:
 
 
 def _card_of(method: Any, name: str) -> MethodCard:
-    card = getattr(method, "card", None)
-    if isinstance(card, MethodCard):
-        return card
+    if isinstance(method, MattingMethod) and isinstance(method.card, MethodCard):
+        return method.card
     try:
         return method_card(name)
     except MattebenchError:

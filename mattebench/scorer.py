@@ -20,6 +20,7 @@ import numpy as np
 from . import metrics as M
 from . import sample_notes
 from .errors import PredictionError, SampleError
+from .contract import MattingMethod, SequencePredictor
 from .ground_truth import observer
 from .types import Clip, DatasetCard, MethodCard, Sample, SavedPredictionSource
 
@@ -92,7 +93,7 @@ def _call_method(fn: Any, where: str, *args: Any) -> Any:
 
 @dataclass
 class Scorer:
-    method: Any
+    method: MattingMethod
     dataset: Any
     method_card: MethodCard
     columns: list[str] = field(default_factory=list)
@@ -187,14 +188,14 @@ class Scorer:
         frames = c.frames
         n = len(frames)
         idx = sorted(c.alphas)
-        seq = getattr(self.method, "predict_sequence", None)
+        seq = self.method if isinstance(self.method, SequencePredictor) else None
         t0 = time.perf_counter()
-        if callable(seq):
+        if seq is not None:
             observe = observer(self.method, self.method_card)
             if observe is not None:
                 observe(c)
             tri_all = [c.trimaps.get(i) for i in range(n)] if self.method_card.needs_trimap else None
-            preds = dict(enumerate(_call_method(lambda: list(seq(list(frames), tri_all)), str(c.id))))
+            preds = dict(enumerate(_call_method(lambda: list(seq.predict_sequence(list(frames), tri_all)), str(c.id))))
             n_pred = n
         elif self.method_card.needs_trimap or isinstance(self.method, SavedPredictionSource):
             # A trimap-based method can only run where a trimap exists: the annotated frames (saved
@@ -209,7 +210,7 @@ class Scorer:
             n_pred = n
         dt = (time.perf_counter() - t0) / max(1, n_pred)
         checked = {i: check_prediction(preds.get(i), frames[i].shape[:2], f"{c.id} frame {i}") for i in idx}
-        if callable(seq):
+        if seq is not None:
             checked = {i: self._kept(frame_id(c, i), a) for i, a in checked.items()}
         per_frame: list[dict[str, float]] = []
         for i in idx:

@@ -106,17 +106,6 @@ class DatasetCard:
 
 
 @runtime_checkable
-class Method(Protocol):
-    """The method contract: ``predict(image, trimap=None) -> alpha``.
-
-    image HxWx3 uint8 RGB; trimap HxW uint8 {0,128,255} or None; returns HxW float32 in [0, 1].
-    Torch methods also expose ``.model`` (the ``nn.Module``).
-    """
-
-    def predict(self, image: np.ndarray, trimap: Optional[np.ndarray] = None) -> np.ndarray: ...
-
-
-@runtime_checkable
 class SavedPredictionSource(Protocol):
     """A method whose mattes already exist (a folder of saved predictions).
 
@@ -161,3 +150,13 @@ class Dataset(Protocol):
 def iter_items(dataset: Dataset) -> Iterator[Item]:
     for i in dataset.ids():
         yield dataset.load(i)
+
+
+def __getattr__(name: str) -> Any:
+    # ``Method`` was this module's (unused) method protocol: it is mattebench.contract.MattingMethod now,
+    # kept importable under the old name (imported on use: contract imports this module).
+    if name == "Method":
+        from .contract import MattingMethod
+
+        return MattingMethod
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from mattebench.contract import method
 from mattebench.types import FAMILY_FREE, MethodCard
 
 from .io_spec import SPEC_OPTIONS
@@ -29,6 +30,18 @@ def _build(kind: str, ext: str, backend_type: Any, model: Optional[str], preset:
     return ExportedModel(backend, path, preset, options, name, family, paper, url, notes)
 
 
+ONNX_CARD = MethodCard(name="onnx", notes="an exported ONNX model (-m model=PATH); its card comes from the options",
+                      input_size="by the preset or -m size / ref_size")
+TFLITE_CARD = MethodCard(name="tflite", notes="an exported TFLite model (-m model=PATH); its card comes from the options",
+                         input_size="by the preset or -m size / ref_size")
+
+# The options each factory takes (its named parameters and the input/output options of io_spec), so that an
+# unknown or mistyped -m key is refused before any sample, as for every other method.
+_COMMON_OPTIONS: dict[str, Any] = {"model": str, "preset": str, "device": str, "threads": int, "name": str,
+                                   "family": str, "paper": str, "url": str, "notes": str, **SPEC_OPTIONS}
+
+
+@method(ONNX_CARD, options=_COMMON_OPTIONS)
 def create_onnx(model: Optional[str] = None, preset: Optional[str] = None, device: Optional[str] = None,
                 threads: Optional[int] = None, name: Optional[str] = None, family: str = FAMILY_FREE, paper: str = "",
                 url: str = "", notes: str = "", **options: Any) -> ExportedModel:
@@ -38,6 +51,7 @@ def create_onnx(model: Optional[str] = None, preset: Optional[str] = None, devic
     return _build("ONNX", "onnx", OnnxBackend, model, preset, device, threads, name, family, paper, url, notes, options)
 
 
+@method(TFLITE_CARD, options=_COMMON_OPTIONS)
 def create_tflite(model: Optional[str] = None, preset: Optional[str] = None, device: Optional[str] = None,
                   threads: Optional[int] = None, name: Optional[str] = None, family: str = FAMILY_FREE, paper: str = "",
                   url: str = "", notes: str = "", **options: Any) -> ExportedModel:
@@ -45,17 +59,3 @@ def create_tflite(model: Optional[str] = None, preset: Optional[str] = None, dev
     from .tflite_backend import TFLiteBackend
 
     return _build("TFLite", "tflite", TFLiteBackend, model, preset, device, threads, name, family, paper, url, notes, options)
-
-
-create_onnx.card = MethodCard(name="onnx", notes="an exported ONNX model (-m model=PATH); its card comes from the options",  # type: ignore[attr-defined]
-                              input_size="by the preset or -m size / ref_size")
-create_tflite.card = MethodCard(name="tflite", notes="an exported TFLite model (-m model=PATH); its card comes from the options",  # type: ignore[attr-defined]
-                                input_size="by the preset or -m size / ref_size")
-
-
-# The options each factory takes (its named parameters and the input/output options of io_spec), so that an
-# unknown or mistyped -m key is refused before any sample, as for every other method.
-_COMMON_OPTIONS: dict[str, Any] = {"model": str, "preset": str, "device": str, "threads": int, "name": str,
-                                   "family": str, "paper": str, "url": str, "notes": str, **SPEC_OPTIONS}
-create_onnx.option_types = dict(_COMMON_OPTIONS)  # type: ignore[attr-defined]
-create_tflite.option_types = dict(_COMMON_OPTIONS)  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import warnings
 from typing import Any, Iterable, Optional, Sequence
@@ -10,8 +11,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from mattebench.contract import SequencePredictor
 from mattebench.data.trimap import keep_known
 from mattebench.errors import MattebenchError
+from mattebench.types import MethodCard
 
 from mattebench import shipped
 
@@ -48,6 +51,15 @@ class MODNetMethod:
     default_optimizer = {"name": "sgd", "lr": 0.01, "momentum": 0.9}
     default_schedule = {"name": "step", "every": 0.25, "gamma": 0.1}
     input_multiple = 32
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "MODNetMethod":
+        # ofd=True builds MODNetOFDMethod, the subclass that takes whole clips (a SequencePredictor), whichever
+        # factory calls the constructor; a plain MODNet has no predict_sequence (frames go one by one).
+        if cls is MODNetMethod:
+            bound = inspect.signature(cls.__init__).bind_partial(None, *args, **kwargs).arguments
+            if _flag(bound.get("ofd", False)):
+                cls = MODNetOFDMethod
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -112,22 +124,18 @@ class MODNetMethod:
         # One-Frame-Delay (paper, Sec. "OFD"): on clip datasets the scorer hands over the whole clip, and
         # each frame's matte is corrected from its raw neighbours (offline, so without the one-frame lag).
         self.ofd = _flag(ofd)
-        if self.ofd:
-            self.predict_sequence = self._predict_sequence_ofd
+
+    @property
+    def card(self) -> MethodCard:
+        """The registered card of this variant (the MattingMethod contract; the factories in __init__ hold the cards)."""
+        from mattebench.registry import method_card  # on use: the registry imports this package's factories
+
+        return method_card(self.name)
 
     # -- inference -------------------------------------------------------------------------------
     @torch.inference_mode()
     def predict(self, image: np.ndarray, trimap: Optional[np.ndarray] = None) -> np.ndarray:
         return self.predict_batch([image], [trimap] if trimap is not None else None)[0]
-
-    def _predict_sequence_ofd(self, frames: Sequence[np.ndarray], trimaps: Optional[Sequence[Any]] = None) -> list[np.ndarray]:
-        """Mattes of consecutive frames, then OFD over them (thresholds in mattebench.video.ofd)."""
-        from mattebench.video.ofd import one_frame_delay
-
-        raw: list[np.ndarray] = []
-        for start in range(0, len(frames), 8):  # a few frames per forward: same result, fewer calls
-            raw.extend(self.predict_batch(list(frames[start:start + 8]), list(trimaps[start:start + 8]) if trimaps else None))
-        return list(one_frame_delay(raw))
 
     @torch.inference_mode()
     def predict_batch(self, images: Sequence[np.ndarray], trimaps: Optional[Iterable[Any]] = None) -> list[np.ndarray]:
@@ -215,3 +223,17 @@ class MatteOnly(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x, True)[2]
+
+
+class MODNetOFDMethod(MODNetMethod, SequencePredictor):
+    """MODNet with ``ofd=True``: on clip datasets the scorer hands over the whole clip (SequencePredictor), and
+    each frame's matte is corrected from its raw neighbours (One-Frame-Delay, offline: no one-frame lag)."""
+
+    def predict_sequence(self, frames: Sequence[np.ndarray], trimaps: Optional[Sequence[Any]] = None) -> list[np.ndarray]:
+        """Mattes of consecutive frames, then OFD over them (thresholds in mattebench.video.ofd)."""
+        from mattebench.video.ofd import one_frame_delay
+
+        raw: list[np.ndarray] = []
+        for start in range(0, len(frames), 8):  # a few frames per forward: same result, fewer calls
+            raw.extend(self.predict_batch(list(frames[start:start + 8]), list(trimaps[start:start + 8]) if trimaps else None))
+        return list(one_frame_delay(raw))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..contract import Adaptable
 from ..errors import MattebenchError
 from ..registry import create_method
 from ._options import parse_options
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if args.device:
         mopts["device"] = args.device
     method = create_method(args.method, **mopts)
-    if not callable(getattr(method, "adapt", None)):
+    if not isinstance(method, Adaptable):
         raise MattebenchError(f"method {args.method!r} has no self-supervised adaptation (SOC belongs to modnet and modnet-easpp)")
     rows = method.adapt(args.input, steps=args.steps, lr=args.lr, out=args.out, ref_size=args.ref_size, progress=not args.quiet)
     last = rows[-1]

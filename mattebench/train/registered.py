@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from ..contract import Trainable
 from ..registry import create_method, load_dataset
 from .batches import TrainingError
 from .distributed import env_world
@@ -80,8 +81,9 @@ def train_registered(job: TrainJob, notify: Callable[[str], None] = lambda line:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*UNTRAINED.*")  # training an untrained model is the point
         method = create_method(job.method, **mopts)
-    if not callable(getattr(method, "training_step", None)):
-        raise TrainingError(f"method {job.method!r} is not trainable (it has no training_step)")
+    if not isinstance(method, Trainable):
+        raise TrainingError(f"method {job.method!r} is not trainable (it has no training_step, save_checkpoint and model: "
+                            f"see mattebench.contract.Trainable)")
     dataset = load_dataset(job.dataset, root=job.data_root, **job.dataset_options)
     result = train(
         method,

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Iterator, Optional
 
 import numpy as np
 
+from ..contract import BatchPredictor
 from ..data.trimap_values import read_checked_trimap
 from ..errors import MattebenchError, PredictionError, SampleError
 from ..io import IMAGE_EXTENSIONS, list_images, read_image
@@ -130,7 +131,7 @@ def predict_stream(method: Any, frames: Iterable[Frame], batch: int, trimap: Opt
 
     A batch that fails is retried one image at a time, so that one bad image fails alone.
     """
-    batched = batch > 1 and callable(getattr(method, "predict_batch", None)) and trimap is None
+    batched = batch > 1 and isinstance(method, BatchPredictor) and trimap is None
     pending: list[Frame] = []
     for f in frames:
         if not batched or f.image is None:
