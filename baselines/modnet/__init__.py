@@ -67,7 +67,7 @@ def _registered(setting: Setting) -> "functools.partial[MODNetMethod]":
     sig = inspect.signature(create)
     hints = typing.get_type_hints(create)
     params = [p for name, p in sig.parameters.items() if name != "setting" and (name != "variant" or setting.variant_option)]
-    params = [p.replace(annotation=str, default=setting.variant) if p.name == "variant" else p for p in params]
+    params = [p.replace(annotation="str", default=setting.variant) if p.name == "variant" else p for p in params]
     factory.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
     types: dict[str, Any] = {p.name: hints[p.name] for p in params}
     if setting.variant_option:
