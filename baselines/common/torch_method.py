@@ -83,8 +83,8 @@ class TorchMattingMethod:
         self.checkpoint = os.fspath(checkpoint) if checkpoint else None
         if checkpoint:
             self.load_checkpoint(checkpoint)
-        elif self.untrained_warning():
-            warnings.warn(self.untrained_warning(), stacklevel=4)  # points at the factory's caller
+        elif message := self.untrained_warning():
+            warnings.warn(message, stacklevel=4)  # points at the factory's caller
 
     def untrained_warning(self) -> str:
         """What a method built without ``checkpoint=`` warns ("" for none)."""
