@@ -26,6 +26,7 @@ import numpy as np
 from mattebench.contract import method
 from mattebench.errors import MattebenchError, PredictionError
 from mattebench.prediction_io import PREDICTION_EXTENSIONS, read_prediction
+from mattebench.provenance import sha256_file
 from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP, MethodCard
 
 SOURCE_NOTE = "scored from saved predictions"
@@ -56,7 +57,7 @@ def folder_fingerprint(files: dict[str, list[PredictionFile]], folder: Path) -> 
     h = hashlib.sha256()
     for key in sorted(files):
         for f in files[key]:
-            content = hashlib.sha256(f.path.read_bytes()).hexdigest()
+            content = sha256_file(f.path)
             h.update(f"{f.path.relative_to(folder).as_posix()}\t{content}\n".encode())
     return h.hexdigest()
 

@@ -16,6 +16,8 @@ from . import __version__
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes, read in blocks (the one file hash of the project: checkpoints,
+    method code, option files, ground-truth files)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while True:

@@ -200,11 +200,6 @@ def test_one_training_step_per_stage(name, sample):
 
 
 # -- what each method declares (mattebench.contract) ------------------------------------------------------
-# MODNet's factories are rewritten in parallel (issue 14) and decorated by the integrator after the merge;
-# strict: once they are MethodFactories this xfail turns into a failure that asks for the set to be emptied.
-NOT_YET_DECORATED = {"modnet", "modnet-easpp", "modnet-trimap"}
-
-
 def _own_entry_point(name: str) -> Any:
     """The object mattebench's own pyproject registers under ``name`` (None for other plug-ins)."""
     for ep in metadata.entry_points(group="mattebench.methods"):
@@ -213,8 +208,7 @@ def _own_entry_point(name: str) -> Any:
     return None
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="MODNet is decorated after the merge"))
-                                  if n in NOT_YET_DECORATED else n for n in METHODS])
+@pytest.mark.parametrize("name", METHODS)
 def test_factory_is_a_method_factory_carrying_its_card(name):
     entry = method_entry(name)
     assert isinstance(entry.factory, MethodFactory)

@@ -22,7 +22,7 @@ from mattebench.data.trimap import keep_known
 from mattebench.errors import MattebenchError, SampleError
 from mattebench.types import MethodCard
 
-from .checkpoints import load_strict, read_state_dict, strip_module_prefix
+from .checkpoints import load_strict, read_state_dict, save_atomic, strip_module_prefix
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -30,9 +30,14 @@ CHECKPOINT_FORMAT = "mattebench-checkpoint-v1"
 
 
 def resolve_device(device: Any) -> torch.device:
+    """The torch device of a ``device=`` option: None means the CPU; ``"auto"`` (or ``""``) the GPU when
+    this torch sees one, else the CPU; a device torch cannot use here is refused with what to pass instead."""
+    if device in ("", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device if device is not None else "cpu")
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise MattebenchError(f"device {device!r} was asked for but CUDA is not available here; use device=cpu")
+        raise MattebenchError(f"device {device!r} was asked for but this torch ({torch.__version__}) sees no CUDA GPU; "
+                              f"use device=cpu (--device cpu)")
     if dev.type == "mps" and not torch.backends.mps.is_available():
         raise MattebenchError(f"device {device!r} was asked for but MPS is not available here; use device=cpu")
     return dev
@@ -78,13 +83,14 @@ class TorchMattingMethod:
         self.checkpoint = os.fspath(checkpoint) if checkpoint else None
         if checkpoint:
             self.load_checkpoint(checkpoint)
-        else:
-            warnings.warn(
-                f"{self.name}: no checkpoint given: the network is UNTRAINED (random initialisation, plus any "
+        elif message := self.untrained_warning():
+            warnings.warn(message, stacklevel=4)  # points at the factory's caller
+
+    def untrained_warning(self) -> str:
+        """What a method built without ``checkpoint=`` warns ("" for none)."""
+        return (f"{self.name}: no checkpoint given: the network is UNTRAINED (random initialisation, plus any "
                 f"backbone_checkpoint) and its mattes are meaningless. Pass checkpoint=PATH or train it with "
-                f"`mattebench train --method {self.name}`.",
-                stacklevel=4,
-            )
+                f"`mattebench train --method {self.name}`.")
 
     @property
     def name(self) -> str:
@@ -177,8 +183,8 @@ class TorchMattingMethod:
 
     # -- checkpoints ----------------------------------------------------------------------------
     def save_checkpoint(self, path: str | os.PathLike[str]) -> None:
-        torch.save({"format": CHECKPOINT_FORMAT, "method": self.name, "options": self.options,
-                    "state_dict": self.model.state_dict()}, os.fspath(path))
+        save_atomic({"format": CHECKPOINT_FORMAT, "method": self.name, "options": self.options,
+                     "state_dict": self.model.state_dict()}, path)
 
     def remap_state_dict(self, sd: "dict[str, Tensor]") -> "dict[str, Tensor]":
         """Hook for official checkpoint layouts (IndexNet); identity by default."""

@@ -1,34 +1,46 @@
 """MODNet (Ke et al., "MODNet: Real-Time Trimap-Free Portrait Matting via Objective Decomposition", AAAI 2022).
 
-Registered methods (entry points in pyproject.toml):
+Registered methods (entry points in pyproject.toml), each one setting of the one factory :func:`create`:
 
 - ``modnet``: the public v1 release (SE block in the low-resolution branch); loads the official checkpoints.
 - ``modnet-easpp``: the paper's variant with e-ASPP (Appendix A); no released weights, train it.
 - ``modnet-trimap``: "MODNet (trimap)" of Tables 1-2, RGB + trimap in (e-ASPP by default); train it.
 
 Both keep the official module call ``model(x, inference) -> (pred_semantic, pred_detail, pred_matte)``.
+The cards are in :mod:`.cards`.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+import functools
+import inspect
+import typing
+from dataclasses import dataclass
+from typing import Any, Optional
 
-from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP, MethodCard
+from mattebench import contract
+from mattebench.types import MethodCard
 
+from .cards import INPUT_RULE, MODNET_CARD, MODNET_EASPP_CARD, MODNET_TRIMAP_CARD, PAPER, URL  # noqa: F401
 from .losses import LAMBDA_D, LAMBDA_S
 from .method import MODNetMethod
 from .model import MODNet
 
-PAPER = "Ke et al., MODNet: Real-Time Trimap-Free Portrait Matting via Objective Decomposition, AAAI 2022"
-URL = "https://github.com/ZHKKKe/MODNet"
-INPUT_RULE = (
-    "official rule: short side to 512 when max(h,w) < 512 or min(h,w) > 512, else kept; both sides rounded down "
-    "to multiples of 32; area resize in and out. A checkpoint carrying its own rule (the shipped ones) makes that "
-    "the default; -m ref_size= always wins; the run's provenance says which applied"
-)
+
+@dataclass(frozen=True)
+class Setting:
+    """What tells the registered MODNets apart: the network variant (low-resolution branch), whether the
+    trimap is an input, and whether the user may choose the variant (``-m variant=``)."""
+
+    name: str
+    variant: str
+    trimap_input: bool = False
+    variant_option: bool = False  # modnet-trimap only: 'easpp' (the paper's) or 'v1'
+    doc: str = ""
 
 
-def create_modnet(
+def create(
+    setting: Setting,
     checkpoint: Optional[str] = None,
     device: Optional[str] = "cpu",
     backbone_checkpoint: Optional[str] = None,
@@ -39,87 +51,59 @@ def create_modnet(
     lambda_s: float = LAMBDA_S,
     lambda_d: float = LAMBDA_D,
     ofd: bool = False,
+    variant: Optional[str] = None,
 ) -> MODNetMethod:
-    """MODNet v1. ``checkpoint``: the official .ckpt (with or without ``module.``), a mattebench .ckpt, or a
-    shipped name (``mattebench:modnet-synthetic``). ``ref_size``: default the checkpoint's input rule, else 512.
-    ``ofd=True``: One-Frame-Delay over each clip of a video dataset."""
-    return MODNetMethod("v1", checkpoint, device, backbone_checkpoint, loss, ref_size, threads, half, lambda_s, lambda_d, ofd)
+    """A MODNet of ``setting``. ``checkpoint``: the official .ckpt (with or without ``module.``), a mattebench
+    .ckpt, or a shipped name (``mattebench:modnet-synthetic``). ``ref_size``: default the checkpoint's input
+    rule, else 512. ``ofd=True``: One-Frame-Delay over each clip of a video dataset. ``variant``: only where
+    the setting lets the user choose it (``modnet-trimap``)."""
+    if variant is not None and not setting.variant_option:
+        raise TypeError(f"{setting.name} takes no variant option: its network is the {setting.variant!r} variant")
+    return MODNetMethod(variant or setting.variant, checkpoint, device, backbone_checkpoint, loss, ref_size, threads, half,
+                        lambda_s, lambda_d, ofd, trimap_input=setting.trimap_input)
 
 
-def create_modnet_easpp(
-    checkpoint: Optional[str] = None,
-    device: Optional[str] = "cpu",
-    backbone_checkpoint: Optional[str] = None,
-    loss: str = "paper",
-    ref_size: Optional[int] = None,
-    threads: Optional[int] = None,
-    half: bool = False,
-    lambda_s: float = LAMBDA_S,
-    lambda_d: float = LAMBDA_D,
-    ofd: bool = False,
-) -> MODNetMethod:
-    """MODNet with e-ASPP in the low-resolution branch (paper Fig. 3, Appendix A)."""
-    return MODNetMethod("easpp", checkpoint, device, backbone_checkpoint, loss, ref_size, threads, half, lambda_s, lambda_d, ofd)
+def _registered(setting: Setting) -> "functools.partial[MODNetMethod]":
+    """``create`` bound to ``setting``, declaring the options that setting takes (the signature, option_types)
+    as a factory written out for it would."""
+    factory = functools.partial(create, setting)
+    sig = inspect.signature(create)
+    hints = typing.get_type_hints(create)
+    params = [p for name, p in sig.parameters.items() if name != "setting" and (name != "variant" or setting.variant_option)]
+    params = [p.replace(annotation="str", default=setting.variant) if p.name == "variant" else p for p in params]
+    factory.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    types: dict[str, Any] = {p.name: hints[p.name] for p in params}
+    if setting.variant_option:
+        types["variant"] = str
+    factory.option_types = types  # type: ignore[attr-defined]
+    factory.__doc__ = setting.doc
+    # Where the factory is defined (workers import its module; run identities name it).
+    factory.__module__ = __name__  # type: ignore[attr-defined]
+    factory.__name__ = factory.__qualname__ = "create_" + setting.name.replace("-", "_")  # type: ignore[attr-defined]
+    return factory
 
 
-def create_modnet_trimap(
-    checkpoint: Optional[str] = None,
-    device: Optional[str] = "cpu",
-    backbone_checkpoint: Optional[str] = None,
-    loss: str = "paper",
-    ref_size: Optional[int] = None,
-    threads: Optional[int] = None,
-    half: bool = False,
-    lambda_s: float = LAMBDA_S,
-    lambda_d: float = LAMBDA_D,
-    ofd: bool = False,
-    variant: str = "easpp",
-) -> MODNetMethod:
-    """MODNet taking the trimap as a fourth input channel in training and testing (paper, Sec. 'Results on
-    PPM-100': 'regarding MODNet as a trimap-based method'). ``variant``: 'easpp' (the paper's) or 'v1'."""
-    return MODNetMethod(variant, checkpoint, device, backbone_checkpoint, loss, ref_size, threads, half, lambda_s, lambda_d, ofd,
-                        trimap_input=True)
+SETTINGS = {
+    s.name: s
+    for s in (
+        Setting("modnet", "v1", doc="MODNet v1 (the public release, SE block in the low-resolution branch)."),
+        Setting("modnet-easpp", "easpp", doc="MODNet with e-ASPP in the low-resolution branch (paper Fig. 3, Appendix A)."),
+        Setting("modnet-trimap", "easpp", trimap_input=True, variant_option=True,
+                doc="MODNet taking the trimap as a fourth input channel in training and testing (paper, Sec. 'Results on "
+                "PPM-100': 'regarding MODNet as a trimap-based method'). ``variant``: 'easpp' (the paper's) or 'v1'."),
+    )
+}
 
 
-create_modnet.card = MethodCard(  # type: ignore[attr-defined]
-    name="modnet",
-    needs_trimap=False,
-    family=FAMILY_FREE,
-    pretrained="official checkpoints start from MobileNetV2 pretrained on SPS (†)",
-    paper=PAPER,
-    url=URL,
-    code_licence="Apache-2.0",
-    weights_licence="Apache-2.0 (official modnet_photographic/webcam_portrait_matting.ckpt); your own when trained here",
-    input_size=INPUT_RULE,
-    notes="v1 public release: SE block in S; 6,487,075 parameters. Without checkpoint= it is untrained (warning).",
-    trainable=True,
-)
-create_modnet_easpp.card = MethodCard(  # type: ignore[attr-defined]
-    name="modnet-easpp",
-    needs_trimap=False,
-    family=FAMILY_FREE,
-    paper=PAPER,
-    url=URL,
-    code_licence="Apache-2.0",
-    weights_licence="none released; your own when trained here",
-    input_size=INPUT_RULE,
-    notes="AAAI 2022 variant: e-ASPP (eq. 13 parameters) replaces the SE block; five 3x3 depth-wise branches, "
-    "dilations 1, 2, 4, 6, 8 (not given in the paper; DeepLab's rates scaled to the 1/32 map).",
-    trainable=True,
-)
+def _factory(setting: Setting, card: MethodCard) -> contract.MethodFactory:
+    """The registered factory of ``setting``: its partial of ``create`` with its card (the entry point's object)."""
+    partial = _registered(setting)
+    # contract.method, not a bare `method`: that name is this package's submodule .method once it is imported
+    return contract.method(card, options=partial.option_types)(partial)  # type: ignore[attr-defined]
 
-create_modnet_trimap.card = MethodCard(  # type: ignore[attr-defined]
-    name="modnet-trimap",
-    needs_trimap=True,
-    family=FAMILY_TRIMAP,
-    paper=PAPER,
-    url=URL,
-    code_licence="Apache-2.0",
-    weights_licence="none released; your own when trained here",
-    input_size=INPUT_RULE + "; the trimap is resized by nearest neighbour and coded -1 / 0 / 1",
-    notes="Tables 1-2's 'MODNet (trimap)'. The paper does not say where the trimap enters: here it is a fourth input "
-    "channel wherever the image enters (backbone, D and F). -m backbone_checkpoint= loads RGB filters, trimap channel 0.",
-    trainable=True,
-)
 
-__all__ = ["MODNet", "MODNetMethod", "create_modnet", "create_modnet_easpp", "create_modnet_trimap"]
+create_modnet = _factory(SETTINGS["modnet"], MODNET_CARD)
+create_modnet_easpp = _factory(SETTINGS["modnet-easpp"], MODNET_EASPP_CARD)
+create_modnet_trimap = _factory(SETTINGS["modnet-trimap"], MODNET_TRIMAP_CARD)
+
+__all__ = ["MODNet", "MODNetMethod", "create", "create_modnet", "create_modnet_easpp", "create_modnet_trimap"]

@@ -7,21 +7,32 @@
 3. mattebench's own ``.ckpt``: ``{"format": "mattebench-checkpoint", "method", "variant", "state_dict", "meta"}``
    with the state_dict of (2). ``torch.save`` stores the shared backbone tensors once.
 
-Everything loads with ``torch.load(..., weights_only=True)`` (no pickled code runs).
+Everything loads with ``torch.load(..., weights_only=True)`` (no pickled code runs). The file handling
+shared with the other torch baselines (reading, key comparison, half precision, atomic writes) is in
+:mod:`baselines.common.checkpoints`; this module holds what is MODNet's: its formats, key names and hints.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import torch
 from torch import nn
 
-from mattebench import shipped
+from mattebench import provenance, shipped
 from mattebench.errors import CheckpointError
+
+from ..common.checkpoints import (
+    as_float32,
+    compare_keys,
+    has_half_tensors,
+    key_list,
+    load_file,
+    portable_state_dict,
+    save_atomic,
+    strip_common_prefix,
+)
 
 PROJECT_FORMAT = "mattebench-checkpoint"
 OFFICIAL_FILES = "modnet_photographic_portrait_matting.ckpt or modnet_webcam_portrait_matting.ckpt"
@@ -32,11 +43,8 @@ DOWNLOAD_HINT = (
 
 
 def sha256(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(shipped.resolve(path), "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    """sha256 of a checkpoint file; ``path`` may be a shipped name (``mattebench:modnet-synthetic``)."""
+    return provenance.sha256_file(shipped.resolve(path))
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], str, dict[str, Any]]:
@@ -45,15 +53,7 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tenso
     ``path`` may name a shipped checkpoint (``mattebench:modnet-synthetic``). Floating tensors stored in
     half precision (the shipped files) are returned as float32."""
     p = shipped.resolve(path)
-    if not p.is_file():
-        raise CheckpointError(f"checkpoint {p} not found. {DOWNLOAD_HINT}")
-    try:
-        obj = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for foreign or truncated files
-        raise CheckpointError(
-            f"{p}: cannot read it as a PyTorch checkpoint with weights_only=True ({type(exc).__name__}: {exc}). "
-            f"Expected the official MODNet .ckpt (a state_dict) or a mattebench .ckpt."
-        ) from exc
+    obj = load_file(p, f"Expected the official MODNet .ckpt (a state_dict) or a mattebench .ckpt. {DOWNLOAD_HINT}")
     meta: dict[str, Any] = {}
     if isinstance(obj, Mapping) and obj.get("format") == PROJECT_FORMAT:
         state, fmt = obj["state_dict"], "mattebench checkpoint"
@@ -64,19 +64,13 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tenso
         state, fmt = obj, "plain state_dict"
     else:
         raise CheckpointError(f"{p}: holds a {type(obj).__name__}, not a state_dict. {DOWNLOAD_HINT}")
-    if any(isinstance(v, torch.Tensor) and v.dtype in (torch.float16, torch.bfloat16) for v in state.values()):
-        state = {k: v.float() if isinstance(v, torch.Tensor) and v.is_floating_point() else v for k, v in state.items()}
+    if has_half_tensors(state):
+        state = as_float32(state)
         fmt += " (half precision on disk, loaded as float32)"
-    keys = list(state)
-    if keys and all(k.startswith("module.") for k in keys):
-        state = {k[len("module.") :]: v for k, v in state.items()}
+    if state and all(k.startswith("module.") for k in state):
+        state = strip_common_prefix(state, "module.")
         fmt = "official DataParallel state_dict (module. prefix)"
     return dict(state), fmt, meta
-
-
-def _key_list(keys: list[str], limit: int = 8) -> str:
-    shown = ", ".join(keys[:limit])
-    return shown + (f", ... ({len(keys)} in all)" if len(keys) > limit else "")
 
 
 def method_for_variant(variant: str) -> str:
@@ -102,11 +96,9 @@ def load_weights_meta(model: nn.Module, path: str | os.PathLike[str], variant: s
             f"{path}: holds a MobileNetV2 alone (keys features.*), e.g. mobilenetv2_human_seg.ckpt; "
             f"pass it as the backbone initialisation (backbone_checkpoint= / --backbone-checkpoint), not as checkpoint="
         )
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    wrong = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items() if k in state and state[k].shape != v.shape]
-    if missing or unexpected or wrong:
+    diff = compare_keys(model.state_dict(), state)
+    if diff:
+        missing, unexpected, wrong = list(diff.missing), list(diff.unexpected), list(diff.wrong_shape)
         hint = ""
         if any(k.startswith("lr_branch.se_block") for k in missing) and any(k.startswith("lr_branch.easpp") for k in unexpected):
             hint = " This is an e-ASPP checkpoint: use --method modnet-easpp."
@@ -114,11 +106,11 @@ def load_weights_meta(model: nn.Module, path: str | os.PathLike[str], variant: s
             hint = " This is a v1 (SE block) checkpoint: use --method modnet."
         parts = [f"{path} ({fmt}) does not match MODNet {variant}:"]
         if missing:
-            parts.append(f"missing keys: {_key_list(missing)}")
+            parts.append(f"missing keys: {key_list(missing)}")
         if unexpected:
-            parts.append(f"unexpected keys: {_key_list(unexpected)}")
+            parts.append(f"unexpected keys: {key_list(unexpected)}")
         if wrong:
-            parts.append(f"wrong shapes: {_key_list(wrong, 4)}")
+            parts.append(f"wrong shapes: {key_list(wrong, 4)}")
         raise CheckpointError(
             " ".join(parts) + ". Expected the official MODNet state_dict (keys 'module.backbone.model.features...', "
             "'module.lr_branch...', 'module.hr_branch...', 'module.f_branch...'), the same without 'module.', "
@@ -136,8 +128,7 @@ def load_backbone(model: nn.Module, path: str | os.PathLike[str]) -> None:
     """
     state, fmt, _ = read_checkpoint(path)
     for prefix in ("backbone.model.", "model."):
-        if state and all(k.startswith(prefix) for k in state):
-            state = {k[len(prefix) :]: v for k, v in state.items()}
+        state = strip_common_prefix(state, prefix)
     state = {k: v for k, v in state.items() if not k.startswith("classifier.")}
     target = model.backbone.model  # type: ignore[union-attr]
     expected = target.state_dict()
@@ -148,12 +139,12 @@ def load_backbone(model: nn.Module, path: str | os.PathLike[str]) -> None:
         w = torch.zeros(expected[first].shape, dtype=state[first].dtype)
         w[:, :3] = state[first]
         state = {**state, first: w}
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
+    diff = compare_keys(expected, state)
+    missing, unexpected = list(diff.missing), list(diff.unexpected)
     if missing or unexpected:
         raise CheckpointError(
-            f"{path} ({fmt}) is not a MobileNetV2 backbone checkpoint: missing keys: {_key_list(missing) or 'none'}; "
-            f"unexpected keys: {_key_list(unexpected) or 'none'}. Expected keys 'features.0.0.weight' ... 'features.18.1.*' "
+            f"{path} ({fmt}) is not a MobileNetV2 backbone checkpoint: missing keys: {key_list(missing) or 'none'}; "
+            f"unexpected keys: {key_list(unexpected) or 'none'}. Expected keys 'features.0.0.weight' ... 'features.18.1.*' "
             f"as in mobilenetv2_human_seg.ckpt from the official MODNet release."
         )
     target.load_state_dict(state, strict=True)
@@ -163,17 +154,6 @@ def save_weights(model: nn.Module, path: str | os.PathLike[str], variant: str, m
                  half: bool = False) -> None:
     """Write a mattebench checkpoint atomically (temporary file, then rename). ``half``: floating tensors in
     float16 (the shipped files: 13 MB instead of 26; :func:`read_checkpoint` returns them as float32)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    state: dict[str, torch.Tensor] = {}
-    copies: dict[tuple, torch.Tensor] = {}  # keep the twice-registered backbone shared on disk
-    for k, v in model.state_dict().items():
-        key = (v.data_ptr(), str(v.device), tuple(v.shape), v.dtype)
-        if key not in copies:
-            copies[key] = v.detach().cpu().half() if half and v.is_floating_point() else v.detach().cpu()
-        state[k] = copies[key]
     meta = {**(meta or {}), **({"storage": "float16"} if half else {})}
-    obj = {"format": PROJECT_FORMAT, "version": 1, "method": "modnet", "variant": variant, "meta": meta, "state_dict": state}
-    tmp = p.with_name(p.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, p)
+    state = portable_state_dict(model, half=half)  # the twice-registered backbone stays shared on disk
+    save_atomic({"format": PROJECT_FORMAT, "version": 1, "method": "modnet", "variant": variant, "meta": meta, "state_dict": state}, path)

@@ -27,6 +27,7 @@ from mattebench import shipped
 from mattebench.errors import CheckpointError
 
 from . import checkpoint as ckpt
+from .cards import registered_name
 from .method import MODNetMethod
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "mattebench" / "weights"
@@ -74,7 +75,7 @@ class TrainedNetwork:
 
     @property
     def method(self) -> str:
-        return "modnet-trimap" if self.trimap_input else ("modnet" if self.variant == "v1" else "modnet-easpp")
+        return registered_name(self.variant, self.trimap_input)
 
 
 def trained_network(source: Path) -> TrainedNetwork:

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import DatasetNotFound, SampleError
 from ..io import IMAGE_EXTENSIONS, image_info, read_image, read_matte
+from ..provenance import sha256_file  # noqa: F401  (re-exported: the project's one file hash)
 from ..sample_notes import NOTES
 from ..types import DatasetCard, Sample
 from .trimap import RECIPE_NAME, trimap_from_alpha
@@ -148,14 +149,6 @@ def hash_files(entries: Iterable[tuple[str, Path]], extra: Mapping[str, Any]) ->
         except OSError:
             size = -1
         h.update(f"\n{label}\t{size}".encode("utf-8", "surrogateescape"))  # names may hold non-UTF-8 bytes
-    return h.hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
     return h.hexdigest()
 
 

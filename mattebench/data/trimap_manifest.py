@@ -25,6 +25,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..errors import DatasetNotFound, SampleError
+from ..provenance import sha256_file
 from .base import cache_dir
 from .trimap import describe
 
@@ -119,11 +120,8 @@ class TrimapManifest:
 
 
 def file_sha256(path: Path) -> str:
+    """:func:`mattebench.provenance.sha256_file`, an unreadable file being a sample error."""
     try:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        return h.hexdigest()
+        return sha256_file(path)
     except OSError as exc:
         raise SampleError(f"cannot read ({exc})", path=str(path)) from exc
