@@ -26,7 +26,7 @@ import numpy as np
 from mattebench.contract import method
 from mattebench.errors import MattebenchError, PredictionError
 from mattebench.prediction_io import PREDICTION_EXTENSIONS, read_prediction
-from mattebench.provenance import sha256_file
+from mattebench.hashing import sha256_file
 from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP, MethodCard
 
 SOURCE_NOTE = "scored from saved predictions"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import os
 import platform
 import subprocess
@@ -13,19 +12,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from . import __version__
-
-
-def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes, read in blocks (the one file hash of the project: checkpoints,
-    method code, option files, ground-truth files)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            block = f.read(chunk)
-            if not block:
-                break
-            h.update(block)
-    return h.hexdigest()
+from .hashing import sha256_file  # noqa: F401  (re-exported: its import path before mattebench.hashing)
 
 
 @lru_cache(maxsize=None)

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import DatasetNotFound, SampleError
 from ..io import IMAGE_EXTENSIONS, image_info, read_image, read_matte
-from ..provenance import sha256_file  # noqa: F401  (re-exported: the project's one file hash)
+from ..hashing import sha256_file  # noqa: F401  (re-exported: the project's one file hash)
 from ..sample_notes import NOTES
 from ..types import DatasetCard, Sample
 from .trimap import RECIPE_NAME, trimap_from_alpha

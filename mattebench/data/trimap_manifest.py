@@ -25,7 +25,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..errors import DatasetNotFound, SampleError
-from ..provenance import sha256_file
+from ..hashing import sha256_file
 from .base import cache_dir
 from .trimap import describe
 
