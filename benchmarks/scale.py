@@ -101,7 +101,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     start = time.perf_counter()
     base_rows, base = evaluate(args.method, "synthetic", dataset_options=dopts, executor=t)
     results.append(("local (1 process)", time.perf_counter() - start, t, base_rows))
-    columns = [c for c in base["means"] if c != "predict_ms"]
+    columns = [c for c in base.means if c != "predict_ms"]
 
     from mattebench.executors.process import ProcessExecutor
 

@@ -6,12 +6,13 @@ the DIM MATLAB reference. Reads only the runs' summaries.
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence, Union
 
 import jinja2
 from tabulate import tabulate
 
 from .. import conventions as C
+from ..record import RunRecord, as_record
 
 __all__ = ["convention_columns", "render_markdown", "render_html"]
 
@@ -24,9 +25,12 @@ INTRO = (
 )
 
 
-def convention_columns(summaries: Sequence[dict[str, Any]]) -> list[str]:
+Run = Union[RunRecord, Mapping[str, Any]]  # a run record, or its JSON object
+
+
+def convention_columns(summaries: Sequence[Run]) -> list[str]:
     """The convention columns present in any run's means, in registry order."""
-    present = {k for s in summaries for k in s.get("means", {}) if C.is_convention_column(k)}
+    present = {k for s in map(as_record, summaries) for k in s.means if C.is_convention_column(k)}
     order = [c for n in C.CONVENTIONS for c in C.CONVENTIONS[n].columns(video=True)]
     return [c for c in order if c in present]
 
@@ -42,16 +46,16 @@ def _value(v: Optional[float]) -> str:
     return f"{v:.4g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.3e}"
 
 
-def _run_name(s: dict[str, Any]) -> str:
-    return str(s["method"]) + (f" @{s['tag']}" if s.get("tag") else "")
+def _run_name(s: RunRecord) -> str:
+    return s.method + (f" @{s.tag}" if s.tag else "")
 
 
-def _rows(summaries: Sequence[dict[str, Any]], cols: list[str]) -> list[list[str]]:
-    runs = sorted((s for s in summaries if any(c in s.get("means", {}) for c in cols)), key=_run_name)
-    return [[_run_name(s), *[_value(s.get("means", {}).get(c)) for c in cols]] for s in runs]
+def _rows(summaries: Sequence[RunRecord], cols: list[str]) -> list[list[str]]:
+    runs = sorted((s for s in summaries if any(c in s.means for c in cols)), key=_run_name)
+    return [[_run_name(s), *[_value(s.means.get(c)) for c in cols]] for s in runs]
 
 
-def _groups(summaries: Sequence[dict[str, Any]], cols: list[str]) -> list[dict[str, Any]]:
+def _groups(summaries: Sequence[RunRecord], cols: list[str]) -> list[dict[str, Any]]:
     """One table per convention: its columns' headers and one row per run that has them."""
     out = []
     for conv in C.CONVENTIONS.values():
@@ -61,8 +65,9 @@ def _groups(summaries: Sequence[dict[str, Any]], cols: list[str]) -> list[dict[s
     return out
 
 
-def render_markdown(summaries: Sequence[dict[str, Any]]) -> list[str]:
+def render_markdown(summaries: Sequence[Run]) -> list[str]:
     """Markdown lines of the section (one table per convention); [] when no run has convention columns."""
+    summaries = [as_record(s) for s in summaries]
     cols = convention_columns(summaries)
     if not cols:
         return []
@@ -89,8 +94,9 @@ _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).fr
 )
 
 
-def render_html(dataset: str, summaries: Sequence[dict[str, Any]]) -> str:
+def render_html(dataset: str, summaries: Sequence[Run]) -> str:
     """The section as HTML for the site ("" when no run has convention columns)."""
+    summaries = [as_record(s) for s in summaries]
     cols = convention_columns(summaries)
     if not cols:
         return ""
