@@ -40,8 +40,8 @@ def test_grid_writes_every_cell_as_an_ordinary_run(grid):
     assert names == sorted(["closed-form", "closed-form@corrupt-gaussian-noise-1", "closed-form@corrupt-gaussian-noise-4",
                             "closed-form@corrupt-downscale-1", "closed-form@corrupt-downscale-4"])
     for s in load_summaries(runs):
-        assert s["counts"]["ok"] == 3 and s["complete"]
-        assert is_variant_run(s) == ("@" in Path(s["run_dir"]).name)
+        assert s.counts.ok == 3 and s.complete
+        assert is_variant_run(s) == ("@" in Path(s.run_dir).name)
 
 
 def test_table_and_figure_are_written_and_values_are_the_stored_means(grid):

@@ -294,10 +294,10 @@ def test_synthetic_demo_run_through_the_command(browser, tmp_path):
     browser.get(index.as_uri())
     cell = browser.js("return document.querySelector(\"#t-synthetic-whole tr[data-run='trimap-midpoint'] "
                       "td[data-value]\").getAttribute('data-value');")
-    assert float(cell) == summary["means"]["mse_whole"]
+    assert float(cell) == summary.means["mse_whole"]
     browser.click("#t-synthetic-whole tr[data-run='trimap-midpoint'] a[href^='runs/']")
     assert browser.js("return document.title;") == "trimap-midpoint on synthetic: provenance"
     text = browser.js("return document.body.innerText;")
-    assert summary["provenance"]["dataset_fingerprint"] in text and "dilate-erode-v1" in text
+    assert summary.provenance.dataset_fingerprint in text and "dilate-erode-v1" in text
     browser.click("a[href^='../../methods/']")
     assert browser.js("return document.querySelector('h1').textContent;") == "trimap-midpoint"
