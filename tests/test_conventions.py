@@ -431,7 +431,7 @@ def test_run_with_conventions_stores_columns_apart_and_in_identity(tmp_path):
     from mattebench.runner import evaluate
 
     rows, s = evaluate("trimap-midpoint", TinyDataset(n=2), out=tmp_path, conventions="rvm,gca")
-    assert s.settings.conventions == ["gca", "rvm"]
+    assert list(s.settings.conventions) == ["gca", "rvm"]
     for r in rows:
         assert r["status"] == "ok"
         for col in C.columns(("gca", "rvm")):
@@ -444,7 +444,7 @@ def test_run_with_conventions_stores_columns_apart_and_in_identity(tmp_path):
         evaluate("trimap-midpoint", TinyDataset(n=2), out=tmp_path)
 
     _, plain = evaluate("trimap-midpoint", TinyDataset(n=2))
-    assert not [k for k in plain.means if "@" in k] and plain.settings.conventions == []
+    assert not [k for k in plain.means if "@" in k] and list(plain.settings.conventions) == []
 
     md = render_dataset("tiny", [s, {**plain, "method": "zz-plain"}])
     ranked, _, rest = md.partition("## Toolkit conventions")

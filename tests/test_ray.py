@@ -119,9 +119,9 @@ def test_cli_starts_and_stops_its_own_local_instance(tmp_path, monkeypatch, caps
     assert code == 0, capsys.readouterr().err
     assert not ray.is_initialized()  # started for the run, shut down after it
     summary = json.loads((tmp_path / "ray-tiny" / "ray-faulty" / "summary.json").read_text())
-    assert summary.provenance.executor == "ray"
-    assert summary.provenance.workers == 2
-    assert summary.counts.to_json() == {"total": 6, "ok": 6, "error": 0, "pending": 0}
+    assert summary["provenance"]["executor"] == "ray"
+    assert summary["provenance"]["workers"] == 2
+    assert summary["counts"] == {"total": 6, "ok": 6, "error": 0, "pending": 0}
 
 
 # -- one shared instance from here on --------------------------------------------------------

@@ -81,7 +81,7 @@ def test_cheating_plugin_installed_as_a_package(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stderr.count("defines observe()") == 1
     s = json.loads((tmp_path / "r" / "folder" / "cheat-matte" / "summary.json").read_text())
-    assert s.means["mse_whole"] > 0.001
+    assert s["means"]["mse_whole"] > 0.001
 
 
 def _summary(tmp_path, family, on_leaderboard=True):
