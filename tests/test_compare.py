@@ -247,7 +247,7 @@ def test_site_shows_interval_marks_and_p_first(runs, tmp_path):
     assert by_run["rowless"][pf].text() == "–"
     mse = heads.index(next(h for h in heads if h.startswith("MSE")))
     ci = by_run["noisy-midpoint@s0.2"][mse].find("span", class_="ci")
-    s = next(x for x in summaries if x.get("tag") == "s0.2")
+    s = next(x for x in summaries if x.tag == "s0.2")
     assert ci.text().startswith("± ") and ci.attrs["title"].startswith("95% CI [")
     assert float(by_run["noisy-midpoint@s0.2"][mse].attrs["data-value"]) == s.means["mse_whole"]
     assert "Holm-corrected" in index.read_text()

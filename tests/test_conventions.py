@@ -9,6 +9,7 @@ a - l >= 0.15, else 1; a value k stands for the 8-bit k / 255.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -446,7 +447,7 @@ def test_run_with_conventions_stores_columns_apart_and_in_identity(tmp_path):
     _, plain = evaluate("trimap-midpoint", TinyDataset(n=2))
     assert not [k for k in plain.means if "@" in k] and list(plain.settings.conventions) == []
 
-    md = render_dataset("tiny", [s, {**plain, "method": "zz-plain"}])
+    md = render_dataset("tiny", [s, dataclasses.replace(plain, method="zz-plain")])
     ranked, _, rest = md.partition("## Toolkit conventions")
     assert "@" not in ranked.split("## Provenance")[0].replace("trimap-midpoint @", "")
     gca, rvm = rest.split("### `gca`")[1].split("### `rvm`")

@@ -232,7 +232,7 @@ def test_trimap_radius_goes_into_identity_and_provenance(tmp_path):
 def test_corrupted_run_is_kept_apart_and_identified(tmp_path):
     _, clean = evaluate("trimap-midpoint", "synthetic", dataset_options={"n": 2}, out=tmp_path)
     _, bad = evaluate("trimap-midpoint", "synthetic", dataset_options={"n": 2, "corrupt": "jpeg:3"}, out=tmp_path)
-    assert Path(clean.run_dir).name == "trimap-midpoint" and "dataset_variant" not in clean
+    assert Path(clean.run_dir).name == "trimap-midpoint" and clean.dataset_variant is None
     assert Path(bad.run_dir).name == "trimap-midpoint@corrupt-jpeg-3"
     assert bad.dataset_variant["corrupt"] == {"kind": "jpeg", "severity": 3, "params": {"quality": 15}, "table": C.TABLE_VERSION}
     assert bad.provenance.dataset_fingerprint != clean.provenance.dataset_fingerprint

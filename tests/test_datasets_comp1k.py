@@ -134,7 +134,7 @@ def test_good_tree_check_prints_counts_and_fingerprint(tree, tmp_path: Path):
     root, _ = tree
     report = check_dataset("comp1k", root=str(root))
     assert report.ok, report.render()
-    assert report.counts.to_json() == {"samples": 240, "foregrounds": 12, "backgrounds": 240, "trimaps": 240}
+    assert report.counts == {"samples": 240, "foregrounds": 12, "backgrounds": 240, "trimaps": 240}
     assert report.fingerprint and report.fingerprint in report.render()
     # stable across instances; changes when the options change the pairing
     assert Composition1k(root=root).fingerprint() == report.fingerprint

@@ -209,3 +209,22 @@ def test_pretrained_backbone_from_the_tag_rule_and_from_nothing(tmp_path):
     _, plain = evaluate("trimap-midpoint", TinyDataset(n=2))
     _, tagged = evaluate("trimap-midpoint", TinyDataset(n=2), out=tmp_path, tag="sps")
     assert plain.provenance.pretrained_backbone is False and tagged.provenance.pretrained_backbone is True
+
+
+def test_pretrained_backbone_from_the_methods_own_provenance():
+    class FromSps:
+        """A method whose weights start from a pretrained backbone, as it reports in its provenance."""
+
+        def __init__(self):
+            self.inner = create_method("trimap-midpoint")
+            self.card = self.inner.card
+
+        def predict(self, image, trimap=None):
+            return self.inner.predict(image, trimap)
+
+        def provenance(self):
+            return {"pretrained_backbone": True, "backbone": "SPS MobileNetV2"}
+
+    _, r = evaluate(FromSps(), TinyDataset(n=2), method_name="from-sps")
+    assert r.provenance.pretrained_backbone is True and r.provenance.extra["backbone"] == "SPS MobileNetV2"
+    assert RunRecord.from_json(r.to_json()) == r

@@ -155,7 +155,7 @@ def test_run_folder_and_card_follow_the_options(tmp_path):
                                                                        "paper": "Me et al. 2026"}, out=tmp_path / "runs")
     assert summary.method == "my-net" and summary.run_dir.endswith("my-net")
     card = summary.method_card
-    assert card["family"] == "trimap-based" and card["paper"] == "Me et al. 2026" and "scored from saved predictions" in card["notes"]
+    assert card.family == "trimap-based" and card.paper == "Me et al. 2026" and "scored from saved predictions" in card.notes
     assert summary.provenance.input["source"] == "scored from saved predictions"
     assert len(summary.provenance.input["predictions_fingerprint"]) == 64
     with pytest.raises(MattebenchError, match="--family"):
@@ -205,8 +205,8 @@ def test_cli_predictions_and_save_alphas(tmp_path, tiny_registered, capsys):
         assert main(["run", "--predictions", str(alphas), "--dataset", tiny_registered, "--name", "midpoint-replay",
                      "--family", "trimap-based", "--out", str(out), "--quiet"]) == 0
     replay = json.loads((out / tiny_registered / "midpoint-replay" / "summary.json").read_text())
-    assert replay.means["sad"] == first["means"]["sad"] and replay.means["mse_whole"] == first["means"]["mse_whole"]
-    assert replay.method_card.family == "trimap-based"
+    assert replay["means"]["sad"] == first["means"]["sad"] and replay["means"]["mse_whole"] == first["means"]["mse_whole"]
+    assert replay["method_card"]["family"] == "trimap-based"
     # usage errors: exit 2, one line, no traceback
     assert main(["run", "--predictions", str(alphas), "--dataset", tiny_registered]) == 2
     assert "--name" in capsys.readouterr().err

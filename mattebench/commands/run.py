@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         mopts["checkpoint"] = args.checkpoint
     if args.device:
         mopts["device"] = args.device
-    rows, summary = evaluate(
+    rows, record = evaluate(
         args.method,
         args.dataset,
         method_options=mopts,
@@ -132,8 +132,8 @@ def run(args: argparse.Namespace) -> int:
         conventions=args.conventions,
         save_alphas=args.save_alphas,
     )
-    print_summary(summary)
-    return exit_code(summary)
+    print_summary(record)
+    return exit_code(record)
 
 
 def exit_code(record: RunRecord) -> int:
