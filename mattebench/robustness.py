@@ -35,7 +35,7 @@ from . import metrics as M
 from .data import corrupt as C
 from .data.variant import VariantSpec, variant_tag
 from .errors import MattebenchError
-from .record import Counts, RunRecord, as_record
+from .record import RunRecord, as_record
 from .store import SAMPLES, SETTINGS, load_summaries, read_rows, run_dir
 
 CLEAN = "clean"
@@ -208,7 +208,7 @@ class CellOutcome:
     cell: Cell
     run_dir: Path
     computed: bool  # False: every row was already stored, nothing ran
-    counts: Counts
+    counts: Mapping[str, int]  # the record's counts (Counts.to_json()): total, ok, error, pending
 
 
 def run_grid(cells: Sequence[Cell], dataset: str, *, out: str | Path = "runs", data_root: Optional[str] = None,
@@ -231,13 +231,13 @@ def run_grid(cells: Sequence[Cell], dataset: str, *, out: str | Path = "runs", d
         ids, fingerprint = checked[cell.condition]
         path = run_dir(out, dataset, cell.method, cell.tag)
         if cell_done(path, ids, cell.method_options, dopts, fingerprint):
-            counts = RunRecord.from_json(json.loads((path / "summary.json").read_text())).counts
+            counts = RunRecord.from_json(json.loads((path / "summary.json").read_text())).counts.to_json()
             outcome = CellOutcome(cell, path, False, counts)
         else:
             _, summary = evaluate(cell.method, dataset, method_options=dict(cell.method_options), dataset_options=dopts,
                                   data_root=data_root, out=out, tag=cell.tag, limit=limit, progress=progress,
                                   fail_fast=fail_fast, command=command)
-            outcome = CellOutcome(cell, path, True, summary.counts)
+            outcome = CellOutcome(cell, path, True, summary.counts.to_json())
         outcomes.append(outcome)
         if on_cell is not None:
             on_cell(outcome)

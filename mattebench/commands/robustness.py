@@ -78,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
         done[0] += 1
         c = o.counts
         state = "ran" if o.computed else "stored"
-        print(f"[{done[0]}/{total}] {o.run_dir} ({state}): {c.ok}/{c.total} scored"
-              + (f", {c.error} failed" if c.error else ""), file=sys.stderr)
+        print(f"[{done[0]}/{total}] {o.run_dir} ({state}): {c.get('ok', 0)}/{c.get('total', 0)} scored"
+              + (f", {c['error']} failed" if c.get("error") else ""), file=sys.stderr)
 
     outcomes = run_grid(cells, args.dataset, out=args.out, data_root=args.data_root, dataset_options=dopts, limit=args.limit,
                         progress=not args.quiet, fail_fast=args.fail_fast, on_cell=report,
@@ -91,5 +91,5 @@ def run(args: argparse.Namespace) -> int:
     md = Path(args.report) / f"{args.dataset}.md"
     if md.is_file():
         print(md.read_text(encoding="utf-8"))
-    failed = sum(o.counts.error for o in outcomes)
+    failed = sum(int(o.counts.get("error", 0) or 0) for o in outcomes)
     return 3 if failed else 0
