@@ -153,7 +153,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     local, base = timed("local (1 process)", args.method, dopts, LocalExecutor())
     base_rows = local[3]
-    columns = [c for c in base["means"] if c != "predict_ms"]
+    columns = [c for c in base.means if c != "predict_ms"]
     results = [local, *time_pools(args.method, dopts, args.jobs)]
     results += time_ray(args.method, dopts, [w for w in args.workers if w > 0])
     report(args, results, base_rows, columns)

@@ -42,12 +42,13 @@ SHARED = Path(os.environ.get("MATTEBENCH_SHARED", ROOT / ".." / "shared"))
 
 def runner_means(method: str, checkpoint: str, dataset: str, out: Path, limit=None, data_root=None, dopts=None, tag=None) -> dict:
     t0 = time.perf_counter()
-    _, summary = evaluate(method, dataset, method_options={"checkpoint": checkpoint, "device": "cpu"}, limit=limit,
-                          data_root=data_root, dataset_options=dopts or {}, out=str(out), tag=tag)
-    means = {k: v for k, v in summary["means"].items() if v is not None}
+    _, record = evaluate(method, dataset, method_options={"checkpoint": checkpoint, "device": "cpu"}, limit=limit,
+                         data_root=data_root, dataset_options=dopts or {}, out=str(out), tag=tag)
+    means = {k: v for k, v in record.means.items() if v is not None}
     print(f"  {dataset} {tag or ''}: {means} ({time.perf_counter() - t0:.0f} s)", flush=True)
-    return {"n": summary["counts"]["ok"], "errors": summary["counts"]["error"], **means,
-            "input_rule": summary["provenance"].get("input_rule")}
+    # input_rule is MODNet's own provenance entry (kept among the record's method-specific extras)
+    return {"n": record.counts.ok, "errors": record.counts.error, **means,
+            "input_rule": record.provenance.extra.get("input_rule")}
 
 
 def whole_image(predict, dataset, with_trimap: bool = False) -> dict:

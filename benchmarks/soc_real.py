@@ -61,13 +61,13 @@ def link_tree(split, out: Path) -> tuple[Path, Path]:
 
 
 def score(checkpoint: str, eval_root: Path, out: Path, tag: str) -> dict[str, tuple[float, float]]:
-    rows, summary = evaluate("modnet", "ppm100", method_options={"checkpoint": checkpoint, "device": "cpu"},
-                             data_root=str(eval_root), out=str(out / "runs"), tag=tag)
+    rows, record = evaluate("modnet", "ppm100", method_options={"checkpoint": checkpoint, "device": "cpu"},
+                            data_root=str(eval_root), out=str(out / "runs"), tag=tag)
     bad = [r for r in rows if r["status"] != "ok"]
     if bad:
         raise RuntimeError(f"{tag}: {len(bad)} samples failed: {bad[0].get('error')}")
-    rule = summary["provenance"].get("input_rule")
-    print(f"  {tag}: MSE {summary['means']['mse_whole']:.5f}  input rule {rule}", flush=True)
+    rule = record.provenance.extra.get("input_rule")  # MODNet's own provenance entry
+    print(f"  {tag}: MSE {record.means['mse_whole']:.5f}  input rule {rule}", flush=True)
     return {r["id"]: (float(r["mse_whole"]), float(r["mad_whole"])) for r in rows}
 
 

@@ -6,7 +6,7 @@ Public API::
     mattebench.list_methods(); mattebench.list_datasets()
     method = mattebench.create_method("closed-form")
     data = mattebench.load_dataset("synthetic")
-    rows, summary = mattebench.evaluate(method, data)
+    rows, record = mattebench.evaluate(method, data)  # record: mattebench.record.RunRecord
 """
 
 from __future__ import annotations

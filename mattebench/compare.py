@@ -18,6 +18,7 @@ from typing import Any, Mapping, Optional, Sequence
 from . import stats
 from .errors import MattebenchError
 from .metrics import METRICS
+from .record import RecordError, RunRecord, as_record
 from .store import SUMMARY
 from .stored_rows import load_stored_rows
 
@@ -34,7 +35,7 @@ class NotComparable(MattebenchError):
 class StoredRun:
     path: Path
     label: str  # dataset/method[@tag]
-    summary: Mapping[str, Any]
+    record: RunRecord
 
 
 @dataclass(frozen=True)
@@ -78,41 +79,46 @@ def resolve_run(spec: str, runs: str | os.PathLike[str] = "runs") -> StoredRun:
                 summary = json.loads(f.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise RunNotFound(f"{f} cannot be read ({exc}); rerun the run to rewrite it") from exc
-            summary = {**summary, "run_dir": str(folder)}  # the folder it is in now, not where it was written
-            name = f"{summary.get('method')}@{summary['tag']}" if summary.get("tag") else str(summary.get("method"))
-            return StoredRun(folder, f"{summary.get('dataset')}/{name}", summary)
+            if isinstance(summary, dict):
+                summary = {**summary, "run_dir": str(folder)}  # the folder it is in now, not where it was written
+            try:
+                record = RunRecord.from_json(summary)
+            except RecordError as exc:
+                raise RunNotFound(f"{f} is not a run record this mattebench can read: {exc}") from exc
+            return StoredRun(folder, f"{record.dataset}/{record.name}", record)
     raise RunNotFound(f"no run {spec!r}: neither {candidates[0] / SUMMARY} nor {candidates[1] / SUMMARY} exists "
                       "(give a run folder, or dataset/method[@tag] with --runs DIR)")
 
 
-def _trimap_facts(s: Mapping[str, Any]) -> Any:
-    opts = (s.get("settings") or {}).get("dataset_options") or {}
-    return {"recipe": (s.get("provenance") or {}).get("trimap_recipe"),
+def _trimap_facts(s: RunRecord) -> Any:
+    opts = s.settings.dataset_options
+    return {"recipe": s.provenance.trimap_recipe,
             "options": {k: v for k, v in sorted(opts.items()) if "trimap" in k}}
 
 
-def why_not_comparable(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
-    """The reasons two runs' numbers cannot be paired (empty when they can)."""
+def why_not_comparable(a: RunRecord | Mapping[str, Any], b: RunRecord | Mapping[str, Any]) -> list[str]:
+    """The reasons two runs' numbers cannot be paired (empty when they can); records or their JSON objects."""
+    a, b = as_record(a), as_record(b)
     reasons = []
-    pa, pb = a.get("provenance") or {}, b.get("provenance") or {}
-    if pa.get("dataset_fingerprint") != pb.get("dataset_fingerprint"):
-        reasons.append(f"different dataset fingerprints ({str(pa.get('dataset_fingerprint'))[:12]} vs "
-                       f"{str(pb.get('dataset_fingerprint'))[:12]}): the runs scored different data")
-    proto_a = list((a.get("dataset_card") or {}).get("protocols") or [])
-    proto_b = list((b.get("dataset_card") or {}).get("protocols") or [])
+    pa, pb = a.provenance, b.provenance
+    if pa.dataset_fingerprint != pb.dataset_fingerprint:
+        reasons.append(f"different dataset fingerprints ({str(pa.dataset_fingerprint)[:12]} vs "
+                       f"{str(pb.dataset_fingerprint)[:12]}): the runs scored different data")
+    proto_a = list(a.dataset_card.protocols)
+    proto_b = list(b.dataset_card.protocols)
     if proto_a != proto_b:
         reasons.append(f"different protocols ({', '.join(proto_a) or 'none'} vs {', '.join(proto_b) or 'none'})")
     ta, tb = _trimap_facts(a), _trimap_facts(b)
     if ta != tb:
         reasons.append(f"different trimap recipes ({json.dumps(ta, sort_keys=True)} vs {json.dumps(tb, sort_keys=True)}): "
                        "the unknown region, hence every unknown-protocol metric, differs")
-    if pa.get("quantisation") != pb.get("quantisation"):
-        reasons.append(f"different quantisation ({pa.get('quantisation')!r} vs {pb.get('quantisation')!r})")
+    if pa.quantisation != pb.quantisation:
+        reasons.append(f"different quantisation ({pa.quantisation!r} vs {pb.quantisation!r})")
     return reasons
 
 
-def _metrics_to_compare(a: Mapping[str, Any], b: Mapping[str, Any], wanted: Optional[Sequence[str]]) -> list[str]:
-    common = [k for k in METRICS if k in (a.get("means") or {}) and k in (b.get("means") or {})]
+def _metrics_to_compare(a: RunRecord, b: RunRecord, wanted: Optional[Sequence[str]]) -> list[str]:
+    common = [k for k in METRICS if k in a.means and k in b.means]
     if not wanted:
         return common
     unknown = [m for m in wanted if m not in common]
@@ -133,11 +139,11 @@ def _verdict(metric: str, lower: bool, diff: float, p_holm: float, n: int) -> tu
 def compare_runs(a: StoredRun, b: StoredRun, metrics: Optional[Sequence[str]] = None,
                  spec: stats.BootstrapSpec = stats.DEFAULT) -> Comparison:
     """Paired comparison of A and B; raises :class:`NotComparable` when their numbers cannot be paired."""
-    reasons = why_not_comparable(a.summary, b.summary)
+    reasons = why_not_comparable(a.record, b.record)
     if reasons:
         raise NotComparable(f"{a.label} and {b.label} cannot be compared: " + "; ".join(reasons))
-    keys = _metrics_to_compare(a.summary, b.summary, metrics)
-    rows_a, rows_b = load_stored_rows(a.summary, a.path), load_stored_rows(b.summary, b.path)
+    keys = _metrics_to_compare(a.record, b.record, metrics)
+    rows_a, rows_b = load_stored_rows(a.record, a.path), load_stored_rows(b.record, b.path)
     paired: list[tuple[str, stats.PairedDifference, float, float]] = []
     skipped = []
     for k in keys:
@@ -156,6 +162,6 @@ def compare_runs(a: StoredRun, b: StoredRun, metrics: Optional[Sequence[str]] = 
         lower = stats.lower_is_better(k)
         better, verdict = _verdict(k, lower, d.mean_diff, ph, d.n)
         results.append(MetricComparison(k, d.n, ma, mb, d.mean_diff, (d.lo, d.hi), d.p_value, ph, lower, better, verdict))
-    unit = "clip" if (a.summary.get("dataset_card") or {}).get("kind") == "video" else "sample"
-    n_a, n_b = (int((r.summary.get("counts") or {}).get("ok", 0)) for r in (a, b))
+    unit = "clip" if a.record.dataset_card.kind == "video" else "sample"
+    n_a, n_b = a.record.counts.ok, b.record.counts.ok
     return Comparison(a.label, b.label, tuple(results), tuple(skipped), spec.as_dict(unit), n_a, n_b)

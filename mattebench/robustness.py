@@ -29,12 +29,13 @@ import math
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 from . import metrics as M
 from .data import corrupt as C
 from .data.variant import VariantSpec, variant_tag
 from .errors import MattebenchError
+from .record import RunRecord, as_record
 from .store import SAMPLES, SETTINGS, load_summaries, read_rows, run_dir
 
 CLEAN = "clean"
@@ -81,26 +82,21 @@ class Condition:
         return {}
 
 
-def variant_record(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """A run's variant record: ``dataset_variant``, else rebuilt from its dataset options, else ``{}``."""
-    v = summary.get("dataset_variant")
-    if v:
-        return dict(v)
-    opts = (summary.get("settings") or {}).get("dataset_options") or {}
-    if any(opts.get(k) is not None for k in ("corrupt", "trimap_radius", "trimap_adjust")):
-        try:
-            return VariantSpec.from_options(opts).as_dict()
-        except MattebenchError:
-            return {"unparsed": {k: opts.get(k) for k in ("corrupt", "trimap_radius", "trimap_adjust")}}
-    return {}
+Run = Union[RunRecord, Mapping[str, Any]]  # a run record, or its JSON object (upgraded as it is read)
 
 
-def is_variant_run(summary: Mapping[str, Any]) -> bool:
+def variant_record(summary: Run) -> dict[str, Any]:
+    """A run's variant record (``dataset_variant``; a v1 file's is rebuilt from its dataset options when it is
+    read, :func:`mattebench.record.upgrade_v1`), else ``{}``."""
+    return dict(as_record(summary).dataset_variant or {})
+
+
+def is_variant_run(summary: Run) -> bool:
     """True for a corrupted or trimap-changed run: such runs stay out of the clean leaderboard tables."""
-    return bool(variant_record(summary))
+    return as_record(summary).is_variant
 
 
-def condition_of(summary: Mapping[str, Any]) -> Optional[Condition]:
+def condition_of(summary: Run) -> Optional[Condition]:
     """The run's condition; None for a variant this track does not chart (two changes at once)."""
     v = variant_record(summary)
     if not v:
@@ -212,7 +208,7 @@ class CellOutcome:
     cell: Cell
     run_dir: Path
     computed: bool  # False: every row was already stored, nothing ran
-    counts: Mapping[str, int]
+    counts: Mapping[str, int]  # the record's counts (Counts.to_json()): total, ok, error, pending
 
 
 def run_grid(cells: Sequence[Cell], dataset: str, *, out: str | Path = "runs", data_root: Optional[str] = None,
@@ -235,13 +231,13 @@ def run_grid(cells: Sequence[Cell], dataset: str, *, out: str | Path = "runs", d
         ids, fingerprint = checked[cell.condition]
         path = run_dir(out, dataset, cell.method, cell.tag)
         if cell_done(path, ids, cell.method_options, dopts, fingerprint):
-            counts = json.loads((path / "summary.json").read_text()).get("counts", {})
+            counts = RunRecord.from_json(json.loads((path / "summary.json").read_text())).counts.to_json()
             outcome = CellOutcome(cell, path, False, counts)
         else:
             _, summary = evaluate(cell.method, dataset, method_options=dict(cell.method_options), dataset_options=dopts,
                                   data_root=data_root, out=out, tag=cell.tag, limit=limit, progress=progress,
                                   fail_fast=fail_fast, command=command)
-            outcome = CellOutcome(cell, path, True, summary.get("counts", {}))
+            outcome = CellOutcome(cell, path, True, summary.counts.to_json())
         outcomes.append(outcome)
         if on_cell is not None:
             on_cell(outcome)
@@ -251,14 +247,19 @@ def run_grid(cells: Sequence[Cell], dataset: str, *, out: str | Path = "runs", d
 # -- the table model -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class StoredRun:
-    """A stored run as the table needs it: its summary and, when on disk, its rows by id."""
+    """A stored run as the table needs it: its record and, when on disk, its rows by id."""
 
-    summary: Mapping[str, Any]
+    record: RunRecord
     rows: Optional[Mapping[str, Mapping[str, Any]]] = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "record", as_record(self.record))  # a JSON object is read as a record
+
     @classmethod
-    def from_summary(cls, summary: Mapping[str, Any]) -> "StoredRun":
-        d = summary.get("run_dir")
+    def from_summary(cls, summary: Run) -> "StoredRun":
+        """The run with its ok rows read from its folder (``run_dir``), when they can be read."""
+        summary = as_record(summary)
+        d = summary.run_dir
         f = Path(str(d)) / SAMPLES if d else None
         try:
             rows = {r["id"]: r for r in read_rows(f) if r.get("status") == "ok"} if f is not None and f.is_file() else None
@@ -317,20 +318,21 @@ def _higher_is_better(metric: str) -> bool:
     return info is not None and not getattr(info, "lower_is_better", True)
 
 
-def series_name(summary: Mapping[str, Any]) -> str:
+def series_name(summary: Run) -> str:
     """The method (and the base of its tag): ``modnet``, ``modnet@sps`` for ``modnet@sps_corrupt-jpeg-3``."""
-    tag = str(summary.get("tag") or "")
-    auto = variant_tag(variant_record(summary)) if variant_record(summary) and "unparsed" not in variant_record(summary) else None
+    summary = as_record(summary)
+    tag = summary.tag or ""
+    variant = variant_record(summary)
+    auto = variant_tag(variant) if variant and "unparsed" not in variant else None
     if auto and tag == auto:
         tag = ""
     elif auto and tag.endswith("_" + auto):
         tag = tag[: -len(auto) - 1]
-    return f"{summary['method']}@{tag}" if tag else str(summary["method"])
+    return f"{summary.method}@{tag}" if tag else summary.method
 
 
-def _means(summary: Mapping[str, Any], metrics: Sequence[str]) -> dict[str, Optional[float]]:
-    means = summary.get("means") or {}
-    return {m: (float(means[m]) if isinstance(means.get(m), (int, float)) and math.isfinite(float(means[m])) else None) for m in metrics}
+def _means(summary: RunRecord, metrics: Sequence[str]) -> dict[str, Optional[float]]:
+    return {m: summary.mean(m) for m in metrics}
 
 
 def _finite(row: Mapping[str, Any], m: str) -> Optional[float]:
@@ -340,10 +342,9 @@ def _finite(row: Mapping[str, Any], m: str) -> Optional[float]:
 
 def _paired(cell: StoredRun, clean: Optional[StoredRun], metrics: Sequence[str]) -> tuple[dict, dict, int, bool]:
     if clean is None:
-        return _means(cell.summary, metrics), {m: None for m in metrics}, int((cell.summary.get("counts") or {}).get("ok", 0)), False
+        return _means(cell.record, metrics), {m: None for m in metrics}, cell.record.counts.ok, False
     if cell.rows is None or clean.rows is None:
-        return (_means(cell.summary, metrics), _means(clean.summary, metrics),
-                int((cell.summary.get("counts") or {}).get("ok", 0)), False)
+        return _means(cell.record, metrics), _means(clean.record, metrics), cell.record.counts.ok, False
     ids = sorted(set(cell.rows) & set(clean.rows))
     vals: dict[str, Optional[float]] = {}
     ref: dict[str, Optional[float]] = {}
@@ -355,46 +356,45 @@ def _paired(cell: StoredRun, clean: Optional[StoredRun], metrics: Sequence[str])
 
 
 def _metric_order(records: Sequence[StoredRun]) -> tuple[str, ...]:
-    seen = {k for r in records for k in (r.summary.get("means") or {}) if k in M.METRICS}
+    seen = {k for r in records for k in r.record.means if k in M.METRICS}
     return tuple(k for k in (*M.WHOLE_METRICS, *M.UNKNOWN_METRICS, *M.VIDEO_METRICS) if k in seen)
 
 
 def build_table(records: Sequence[StoredRun], dataset: str, series: Optional[Sequence[str]] = None) -> Optional[RobustnessTable]:
     """The table of ``dataset`` from stored runs (None when it has no corrupted or trimap-changed run)."""
-    mine = [r for r in records if r.summary.get("dataset") == dataset and r.summary.get("method_card", {}).get("on_leaderboard", True)]
-    mine.sort(key=lambda r: str(r.summary.get("run_dir", "")))
+    mine = [r for r in records if r.record.dataset == dataset and r.record.method_card.on_leaderboard]
+    mine.sort(key=lambda r: str(r.record.run_dir or ""))
     by_key: dict[tuple[str, Condition], StoredRun] = {}
     for r in mine:
-        cond = condition_of(r.summary)
+        cond = condition_of(r.record)
         if cond is not None:
-            by_key.setdefault((series_name(r.summary), cond), r)
+            by_key.setdefault((series_name(r.record), cond), r)
     variant_series = sorted({s for (s, c) in by_key if c.kind != CLEAN})
     names = tuple(s for s in (series or variant_series) if s in variant_series)
     if not names:
         return None
     used = [r for (s, _), r in by_key.items() if s in names]
     metrics = _metric_order(used)
-    dcard = used[0].summary.get("dataset_card", {}) or {}
-    primary = dcard.get("primary_metric", metrics[0] if metrics else "mse_whole")
+    primary = used[0].record.dataset_card.primary_metric
     primary = primary if primary in metrics or not metrics else metrics[0]
     cells, trimap = [], []
     for (s, cond), r in sorted(by_key.items()):
         if s not in names or cond.kind == CLEAN:
             continue
         vals, ref, n, paired = _paired(r, by_key.get((s, Condition(CLEAN))), metrics)
-        cv = CellValue(s, cond, vals, ref, n, paired, Path(str(r.summary.get("run_dir", ""))).name or s)
+        cv = CellValue(s, cond, vals, ref, n, paired, Path(str(r.record.run_dir or "")).name or s)
         (cells if cond.is_corruption else trimap).append(cv)
-    clean = {s: _means(by_key[(s, Condition(CLEAN))].summary, metrics) for s in names if (s, Condition(CLEAN)) in by_key}
+    clean = {s: _means(by_key[(s, Condition(CLEAN))].record, metrics) for s in names if (s, Condition(CLEAN)) in by_key}
     kinds = tuple(k for k in C.KINDS if any(c.condition.kind == k for c in cells))
     sevs = tuple(sorted({c.condition.level for c in cells}))
     return RobustnessTable(dataset, primary, metrics, names, kinds, sevs, tuple(cells), clean, tuple(trimap))
 
 
-def load_tables(runs: str | Path, summaries: Optional[Sequence[Mapping[str, Any]]] = None) -> list[RobustnessTable]:
-    """One table per dataset that has variant runs, from ``runs`` (or the given summaries)."""
+def load_tables(runs: str | Path, summaries: Optional[Sequence[Run]] = None) -> list[RobustnessTable]:
+    """One table per dataset that has variant runs, from ``runs`` (or the given records or JSON objects)."""
     records = [StoredRun.from_summary(s) for s in (summaries if summaries is not None else load_summaries(runs))]
     out = []
-    for d in sorted({str(r.summary.get("dataset")) for r in records if is_variant_run(r.summary)}):
+    for d in sorted({r.record.dataset for r in records if r.record.is_variant}):
         t = build_table(records, d)
         if t is not None:
             out.append(t)

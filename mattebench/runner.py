@@ -1,4 +1,4 @@
-"""Evaluate a method on a dataset: ids -> executor -> scorer rows -> store -> summary.
+"""Evaluate a method on a dataset: ids -> executor -> scorer rows -> store -> run record (summary.json).
 
 The executor is a seam: :class:`LocalExecutor` scores in this process; a distributed executor
 (Ray) builds one :class:`~mattebench.scorer.Scorer` per worker from a picklable
@@ -13,7 +13,8 @@ import os
 import statistics
 import sys
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any, Iterator, Optional, Protocol, Union
 
 from . import identity as code_identity
@@ -28,6 +29,7 @@ from .run_inputs import USER_INPUT_METHODS, external_identity, subset_reason
 from .sample_ids import check_ids
 from .saved_alphas import AlphaSelection, AlphaSink
 from .method_provenance import method_provenance
+from .record import Counts, FailedSample, Provenance, RunRecord, Settings, Timing, pretrained_by_v1_rule
 from .scorer import QUANTISATION, Scorer, metric_columns, scorer_columns
 from .store import RunStore, path_component, read_rows, run_dir
 from .types import ExternalInput, MethodCard
@@ -135,49 +137,46 @@ def summarise(rows: list[dict[str, Any]], columns: list[str], ids: list[str]) ->
     }
 
 
-def evaluate(
-    method: Union[str, Any],
-    dataset: Union[str, Any],
-    *,
-    method_options: Optional[dict[str, Any]] = None,
-    dataset_options: Optional[dict[str, Any]] = None,
-    data_root: Optional[str] = None,
-    out: Optional[Union[str, os.PathLike[str]]] = None,
-    tag: Optional[str] = None,
-    limit: Optional[int] = None,
-    fresh: bool = False,
-    fail_fast: bool = False,
-    progress: bool = False,
-    executor: Optional[Executor] = None,
-    method_name: Optional[str] = None,
-    dataset_name: Optional[str] = None,
-    debug: bool = False,
-    command: Optional[str] = None,
-    conventions: Union[None, str, tuple[str, ...], list[str]] = None,
-    save_alphas: Union[str, list[str], None] = None,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Score ``method`` on ``dataset``; returns (rows, summary).
+@dataclass(frozen=True)
+class _Resolved:
+    """The dataset and method a run scores, resolved from names or objects (before any sample runs)."""
 
-    ``method``/``dataset`` are registered names or objects. With ``out`` the run is stored under
-    ``<out>/<dataset>/<method>[@tag]/`` and resumes there; without, nothing is written.
-    ``conventions`` (e.g. ``"gca,rvm"``) adds the toolkit-convention columns of
-    :mod:`mattebench.conventions`; the set is part of the run's identity.
-    ``save_alphas`` ("all" or ids) stores predictions as 16-bit PNGs there (mattebench.saved_alphas).
-    A method built from the user's file (ExternalInput: saved predictions, ONNX, TFLite) names the run
-    by its card (``name=``) and adds the file's hashes to the run identity.
-    """
-    from .conventions import parse as parse_conventions
+    ds: Any
+    dname: str
+    method_obj: Any  # None: a remote executor builds the method on its workers
+    mname: str
+    card: MethodCard
+    spec: Optional[ScorerSpec]
+    remote: bool
 
-    conv = parse_conventions(conventions)
-    method_options = dict(method_options or {})
-    dataset_options = dict(dataset_options or {})
+
+@dataclass(frozen=True)
+class _Identity:
+    """What a run is (the identity its run.json keeps and a resume must match) and the facts behind it."""
+
+    ids: list[str]
+    tag: Optional[str]
+    variant: dict[str, Any]
+    values: dict[str, Any]
+    fingerprint: str
+    checkpoint_sha256: Optional[str]
+    problem_counts: Any
+
+
+def _check_arguments(limit: Optional[int], tag: Optional[str]) -> Optional[str]:
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise UsageError(f"--limit must be a whole number of at least 1, got {limit!r}")
     tag = tag or None  # --tag "" (an empty variable in a script) means no tag
     if tag is not None:
         path_component(tag, "--tag")
-    spec: Optional[ScorerSpec] = None
-    # The dataset first: a missing data root should fail before a model is built.
+    return tag
+
+
+def _resolve(method: Union[str, Any], dataset: Union[str, Any], method_options: dict[str, Any],
+             dataset_options: dict[str, Any], data_root: Optional[str], out: Any, tag: Optional[str],
+             executor: Optional[Executor], method_name: Optional[str], dataset_name: Optional[str], debug: bool,
+             conv: tuple[str, ...]) -> _Resolved:
+    """Dataset first (a missing data root fails before a model is built), then the method and its card."""
     if isinstance(dataset, str):
         dname = dataset_name or dataset
         ds = load_dataset(dataset, root=data_root, **dataset_options)
@@ -202,140 +201,239 @@ def evaluate(
     else:
         method_obj = method
         mname = method_name or getattr(getattr(method, "card", None), "name", None) or getattr(method, "name", None) or type(method).__name__
+    spec = None
     if isinstance(method, str) and isinstance(dataset, str):
         spec = ScorerSpec(method, method_options, dataset, data_root, dataset_options, debug, conv)
     if method_name is None and isinstance(method_obj, ExternalInput):
         mname = method_obj.card.name
     card = method_card(mname) if method_obj is None else _card_of(method_obj, mname)
-    scorer = Scorer(method_obj, ds, card, debug=debug, conventions=conv)
-    columns = scorer_columns(scorer)
-    executor = executor or LocalExecutor()
     if method_obj is None and spec is None:
         raise MattebenchError("a remote executor needs the method and the dataset given by registered name")
+    return _Resolved(ds, dname, method_obj, mname, card, spec, remote)
 
-    all_ids = check_ids(list(ds.ids()), dname)
+
+def _identity(r: _Resolved, method: Union[str, Any], method_options: dict[str, Any], dataset_options: dict[str, Any],
+              limit: Optional[int], tag: Optional[str], conv: tuple[str, ...]) -> _Identity:
+    """The ids to score and the run identity: options, code, every file an option names, data, metrics."""
+    all_ids = check_ids(list(r.ds.ids()), r.dname)
     if not all_ids:
-        raise UsageError(f"dataset {dname!r} has no samples{f' under {ds.root}' if getattr(ds, 'root', None) else ''}: "
-                         f"check --data-root and the -d options (`mattebench data check {dname}` shows what was found)")
+        raise UsageError(f"dataset {r.dname!r} has no samples{f' under {r.ds.root}' if getattr(r.ds, 'root', None) else ''}: "
+                         f"check --data-root and the -d options (`mattebench data check {r.dname}` shows what was found)")
     ids = all_ids[:limit] if limit is not None else all_ids
-    problem_counts, problem_line = index_problems(ds)
+    problem_counts, problem_line = index_problems(r.ds)
     if problem_line:
-        warnings.warn(problem_line, stacklevel=2)
-    fingerprint = ds.fingerprint()
+        warnings.warn(problem_line, stacklevel=3)
+    fingerprint = r.ds.fingerprint()
     ck_hash = _checkpoint_hash(method_options)
-    variant = variant_of(ds)  # corrupt= / trimap_radius= / trimap_adjust= (robustness track)
+    variant = variant_of(r.ds)  # corrupt= / trimap_radius= / trimap_adjust= (robustness track)
     tag = tag if tag is not None else variant_tag(variant)  # a variant run never lands in the clean folder
-    method_code = _method_code(method, method_obj)
-    option_files = code_identity.option_files(method_options)
-    identity = {
-        "method": mname,
+    values = {
+        "method": r.mname,
         "method_options": _jsonable({k: v for k, v in method_options.items() if k not in ("device",)}),
         "checkpoint_sha256": ck_hash,
-        "method_code": method_code,
-        "option_files": option_files,
-        "dataset": dname,
+        "method_code": _method_code(method, r.method_obj),
+        # sha256 of every option naming a file (checkpoint, backbone_checkpoint, a teacher, ...): a changed
+        # file is a changed run, whatever the option is called.
+        "option_files": code_identity.option_files(method_options),
+        "dataset": r.dname,
         "dataset_options": _jsonable(dataset_options),
         "dataset_fingerprint": fingerprint,
-        "metrics": metric_columns(ds.card),
+        "metrics": metric_columns(r.ds.card),
         **({"dataset_variant": variant} if variant else {}),
     }
     if conv:  # absent without conventions, so earlier runs keep their identity and resume
-        identity["conventions"] = list(conv)
-    identity.update(external_identity(method_obj, ids))
+        values["conventions"] = list(conv)
+    values.update(external_identity(r.method_obj, ids))
+    return _Identity(ids, tag, variant, values, fingerprint, ck_hash, problem_counts)
+
+
+def _score(executor: Executor, scorer: Scorer, spec: Optional[ScorerSpec], todo: list[str], store: Optional[RunStore],
+           bar: Any, fail_fast: bool, rows_now: list[dict[str, Any]]) -> None:
+    """Score ``todo`` through the executor; each row is written (when stored) before the next is asked for."""
+    for row in executor.run(scorer, spec, todo):
+        if store is not None:
+            store.write(row)
+        rows_now.append(row)
+        if bar is not None:
+            bar.update(1)
+            n_err = sum(r["status"] != "ok" for r in rows_now)
+            if n_err:
+                bar.set_postfix(errors=n_err)
+        if fail_fast and row["status"] != "ok":
+            raise SampleFailed(f"--fail-fast: sample {row['id']} failed: {row['error']}")
+
+
+def _progress_bar(progress: bool, ids: list[str], todo: list[str], label: str) -> Any:
+    if not (progress and todo):
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=len(ids), initial=len(ids) - len(todo), desc=label, unit="sample", file=sys.stderr, dynamic_ncols=True)
+
+
+def pretrained_backbone(method_options: dict[str, Any], tag: Optional[str], method_facts: dict[str, Any]) -> bool:
+    """The † fact, recorded at run time: a ``backbone_checkpoint`` option was given, the method's own provenance
+    says its weights start from a pretrained backbone, or the user declared it by tag (``sps``, ``*-sps-*``,
+    ``official``: :func:`mattebench.record.pretrained_by_v1_rule`)."""
+    return bool(method_facts.get("pretrained_backbone")) or pretrained_by_v1_rule(method_options, tag)
+
+
+def _provenance(r: _Resolved, ident: _Identity, scorer: Scorer, executor: Executor, rows: list[dict[str, Any]],
+                method_options: dict[str, Any], limit: Optional[int], started: str, command: Optional[str]) -> Provenance:
+    """Where the numbers came from, as facts known now (never guessed later by a report)."""
+    method_facts = method_provenance(r.method_obj, executor)
+    note_counts = sample_notes.count_kinds(rows)
+    flow = sample_notes.flow_source(rows)  # carried by the rows, so every executor keeps it
+    subset = subset_reason(r.ds, limit, len(r.ds.ids()), len(ident.ids))
+    values: dict[str, Any] = {
+        **provenance.environment(method_options.get("device")),
+        "dataset_fingerprint": ident.fingerprint,
+        "checkpoint": str(method_options["checkpoint"]) if method_options.get("checkpoint") else None,
+        "checkpoint_sha256": ident.checkpoint_sha256,
+        "method_code": ident.values["method_code"],
+        "option_files": ident.values["option_files"],
+        "dataset_problems": ident.problem_counts,
+        "checkpoint_shipped": shipped.describe(method_options.get("checkpoint")),
+        **method_facts,
+        "pretrained_backbone": pretrained_backbone(method_options, ident.tag, method_facts),
+        "trimap_recipe": trimap_recipe.describe(ident.variant.get("trimap_radius")),
+        "flow_source": flow,
+        "quantisation": QUANTISATION,
+        # The flow note stays first among the notes, where the reports have always shown it.
+        "notes": tuple(n for n in [flow, *getattr(executor, "notes", ()), subset] if n)
+        + tuple(sample_notes.provenance_lines(note_counts)),
+        "sample_notes": note_counts,
+        "input": {k: v for k, v in ident.values.items() if k.startswith(("source", "predictions_", "model_"))} or None,
+        "saved_alphas": scorer.alpha_sink.record() if scorer.alpha_sink is not None else None,
+        "executor": executor.name,
+        "workers": executor.workers,
+        "started": started,
+        "finished": provenance.now(),
+        "command": command,
+    }
+    named = {f.name for f in fields(Provenance)} - {"extra"}
+    return Provenance(**{k: v for k, v in values.items() if k in named},
+                      extra={k: v for k, v in values.items() if k not in named})
+
+
+def build_record(r: _Resolved, ident: _Identity, scorer: Scorer, executor: Executor, rows: list[dict[str, Any]],
+                 complete: bool, *, columns: list[str], method_options: dict[str, Any], data_root: Optional[str],
+                 limit: Optional[int], conv: tuple[str, ...], started: str, command: Optional[str],
+                 run_path: Optional[Path]) -> RunRecord:
+    """The run record of the rows stored so far (complete or not)."""
+    wanted = set(ident.ids)
+    mine = [row for row in rows if row.get("id") in wanted]
+    s = summarise(mine, [c for c in columns if c not in ("frames", "annotated")], ident.ids)
+    reason = subset_reason(r.ds, limit, len(r.ds.ids()), len(ident.ids))
+    counts = Counts(**s["counts"])
+    return RunRecord(
+        dataset=r.dname, method=r.mname, tag=ident.tag,
+        complete=complete and counts.pending == 0,
+        subset=reason is not None, subset_reason=reason,
+        n_dataset=len(r.ds.ids()),
+        counts=counts,
+        means=s["means"],
+        ci={k: (tuple(v) if v is not None else None) for k, v in s["ci"].items()},
+        ci_method=s["ci_method"],
+        excluded=s["excluded"],
+        errors=tuple(FailedSample(str(e["id"]), str(e["error"])) for e in s["errors"]),
+        predict_ms=Timing(**s["predict_ms"]),
+        method_card=r.card,
+        dataset_card=r.ds.card,
+        settings=Settings(method_options=ident.values["method_options"], dataset_options=ident.values["dataset_options"],
+                          data_root=str(data_root) if data_root else None, limit=limit,
+                          device=method_options.get("device", "cpu"), conventions=tuple(conv)),
+        provenance=_provenance(r, ident, scorer, executor, mine, method_options, limit, started, command),
+        dataset_variant=ident.variant or None,
+        run_dir=str(run_path) if run_path is not None else None,
+    )
+
+
+def evaluate(
+    method: Union[str, Any],
+    dataset: Union[str, Any],
+    *,
+    method_options: Optional[dict[str, Any]] = None,
+    dataset_options: Optional[dict[str, Any]] = None,
+    data_root: Optional[str] = None,
+    out: Optional[Union[str, os.PathLike[str]]] = None,
+    tag: Optional[str] = None,
+    limit: Optional[int] = None,
+    fresh: bool = False,
+    fail_fast: bool = False,
+    progress: bool = False,
+    executor: Optional[Executor] = None,
+    method_name: Optional[str] = None,
+    dataset_name: Optional[str] = None,
+    debug: bool = False,
+    command: Optional[str] = None,
+    conventions: Union[None, str, tuple[str, ...], list[str]] = None,
+    save_alphas: Union[str, list[str], None] = None,
+) -> tuple[list[dict[str, Any]], RunRecord]:
+    """Score ``method`` on ``dataset``; returns (rows, the run's :class:`~mattebench.record.RunRecord`).
+
+    ``method``/``dataset`` are registered names or objects. With ``out`` the run is stored under
+    ``<out>/<dataset>/<method>[@tag]/`` (``summary.json`` is ``record.to_json()``) and resumes there;
+    without, nothing is written.
+    ``conventions`` (e.g. ``"gca,rvm"``) adds the toolkit-convention columns of
+    :mod:`mattebench.conventions`; the set is part of the run's identity.
+    ``save_alphas`` ("all" or ids) stores predictions as 16-bit PNGs there (mattebench.saved_alphas).
+    A method built from the user's file (ExternalInput: saved predictions, ONNX, TFLite) names the run
+    by its card (``name=``) and adds the file's hashes to the run identity.
+    """
+    from .conventions import parse as parse_conventions
+
+    conv = parse_conventions(conventions)
+    method_options = dict(method_options or {})
+    dataset_options = dict(dataset_options or {})
+    tag = _check_arguments(limit, tag)
+    r = _resolve(method, dataset, method_options, dataset_options, data_root, out, tag, executor, method_name,
+                 dataset_name, debug, conv)
+    scorer = Scorer(r.method_obj, r.ds, r.card, debug=debug, conventions=conv)
+    columns = scorer_columns(scorer)
+    executor = executor or LocalExecutor()
+    ident = _identity(r, method, method_options, dataset_options, limit, tag, conv)
+    identity, ids = ident.values, ident.ids
     selection = AlphaSelection.parse(save_alphas)
     if selection is not None:
-        if out is None or remote:
+        if out is None or r.remote:
             raise MattebenchError("--save-alphas needs a run folder (--out) and the local executor (the driver writes the files)")
         identity["prediction_rounding"] = "16-bit (--save-alphas)"
-        scorer.alpha_sink = AlphaSink(run_dir(out, dname, mname, tag), selection)
+        scorer.alpha_sink = AlphaSink(run_dir(out, r.dname, r.mname, ident.tag), selection)
     started = provenance.now()
     store: Optional[RunStore] = None
     if out is not None:
-        store = RunStore(run_dir(out, dname, mname, tag), columns, identity, fresh=fresh, ids=ids, command=command)
+        store = RunStore(run_dir(out, r.dname, r.mname, ident.tag), columns, identity, fresh=fresh, ids=ids, command=command)
         todo = [i for i in ids if i not in store.done_ids()]
     else:
         todo = list(ids)
     rows_now: list[dict[str, Any]] = []
-    bar = None
-    if progress and todo:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(ids), initial=len(ids) - len(todo), desc=f"{mname} on {dname}", unit="sample", file=sys.stderr, dynamic_ncols=True)
+    bar = _progress_bar(progress, ids, todo, f"{r.mname} on {r.dname}")
     complete = False
     try:
-        for row in executor.run(scorer, spec, todo):
-            if store is not None:
-                store.write(row)
-            rows_now.append(row)
-            if bar is not None:
-                bar.update(1)
-                n_err = sum(r["status"] != "ok" for r in rows_now)
-                if n_err:
-                    bar.set_postfix(errors=n_err)
-            if fail_fast and row["status"] != "ok":
-                raise SampleFailed(f"--fail-fast: sample {row['id']} failed: {row['error']}")
+        _score(executor, scorer, r.spec, todo, store, bar, fail_fast, rows_now)
         complete = True
     finally:
         if bar is not None:
             bar.close()
         all_rows = store.all_rows() if store is not None else rows_now
-        summary = summarise(all_rows, [c for c in columns if c not in ("frames", "annotated")], ids)
-        wanted = set(ids)
-        note_counts = sample_notes.count_kinds(r for r in all_rows if r.get("id") in wanted)
-        summary = {
-            "dataset": dname,
-            "method": mname,
-            "tag": tag,
-            "complete": complete and summary["counts"]["pending"] == 0,
-            "subset": subset_reason(ds, limit, len(ds.ids()), len(ids)) is not None,
-            "subset_reason": subset_reason(ds, limit, len(ds.ids()), len(ids)),
-            "n_dataset": len(ds.ids()),
-            **({"dataset_variant": variant} if variant else {}),
-            **summary,
-            "method_card": card.as_dict(),
-            "dataset_card": ds.card.as_dict(),
-            "settings": {
-                "method_options": identity["method_options"],
-                "dataset_options": identity["dataset_options"],
-                "data_root": str(data_root) if data_root else None,
-                "limit": limit,
-                "device": method_options.get("device", "cpu"),
-                "conventions": list(conv),
-            },
-            "provenance": {
-                **provenance.environment(method_options.get("device")),
-                "dataset_fingerprint": fingerprint,
-                "checkpoint": str(method_options["checkpoint"]) if method_options.get("checkpoint") else None,
-                "checkpoint_sha256": ck_hash,
-                "method_code": method_code,
-                "option_files": option_files,
-                "dataset_problems": problem_counts,
-                "checkpoint_shipped": shipped.describe(method_options.get("checkpoint")),
-                **method_provenance(method_obj, executor),
-                "trimap_recipe": trimap_recipe.describe(variant.get("trimap_radius")),
-                "quantisation": QUANTISATION,
-                "notes": [n for n in [scorer._flow_note, *getattr(executor, "notes", ()), subset_reason(ds, limit, len(ds.ids()), len(ids))] if n]
-                + sample_notes.provenance_lines(note_counts),
-                "sample_notes": note_counts,
-                "input": {k: v for k, v in identity.items() if k.startswith(("source", "predictions_", "model_"))} or None,
-                "saved_alphas": scorer.alpha_sink.record() if scorer.alpha_sink is not None else None,
-                "executor": executor.name,
-                "workers": executor.workers,
-                "started": started,
-                "finished": provenance.now(),
-                "command": command,
-            },
-        }
+        record = build_record(r, ident, scorer, executor, all_rows, complete, columns=columns, method_options=method_options,
+                              data_root=data_root, limit=limit, conv=conv, started=started, command=command,
+                              run_path=store.path if store is not None else None)
         if store is not None:
-            summary["run_dir"] = str(store.path)
-            try:
-                store.write_summary(summary)
-            except StoreError as exc:
-                if complete:
-                    raise
-                # The first failure (usually the same full disk) is the one to report.
-                warnings.warn(f"summary.json not written: {exc}", stacklevel=2)
-            finally:
-                store.close()
-    rows = all_rows if store is None else [r for r in read_rows(store.path / "samples.csv") if r["id"] in set(ids)]
-    return rows, summary
+            _write_record(store, record, complete)
+    rows = all_rows if store is None else [row for row in read_rows(store.path / "samples.csv") if row["id"] in set(ids)]
+    return rows, record
+
+
+def _write_record(store: RunStore, record: RunRecord, complete: bool) -> None:
+    """summary.json, then the lock released; a write failure of an interrupted run is a warning, not a second error."""
+    try:
+        store.write_summary(record.to_json())
+    except StoreError as exc:
+        if complete:
+            raise
+        # The first failure (usually the same full disk) is the one to report.
+        warnings.warn(f"summary.json not written: {exc}", stacklevel=3)
+    finally:
+        store.close()

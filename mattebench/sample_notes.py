@@ -11,9 +11,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Optional
 
 NOTES = "notes"  # the metadata key and the samples.csv column
+
+# A note the scorer (not a loader) leaves on a video row: its MESSDdt used a flow estimated on the ground
+# truth, the dataset having none. It travels with the row, so every executor (local, worker processes,
+# Ray) brings it back, and the run records it once as ``provenance.flow_source``.
+FLOW_ESTIMATED = "messddt_flow_estimated"
+FLOW_ESTIMATED_SOURCE = "MESSDdt used a dense flow estimated on the ground truth (OpenCV DIS)"
+_RUN_LEVEL = {FLOW_ESTIMATED}  # kinds with their own provenance line, not a per-kind count line
 
 # kind -> how the provenance line reads, given the number of samples
 _PROVENANCE_TEXT = {
@@ -66,5 +73,19 @@ def provenance_lines(counts: Mapping[str, int]) -> list[str]:
     return [
         _PROVENANCE_TEXT.get(k, "{n} sample(s) carry a '" + k + "' note").format(n=n)
         + " (details in the notes column of samples.csv)"
-        for k, n in counts.items() if n
+        for k, n in counts.items() if n and k not in _RUN_LEVEL
     ]
+
+
+def flow_note(clip_id: str) -> str:
+    """The row note of a clip whose MESSDdt used an estimated flow."""
+    return f"{FLOW_ESTIMATED}: {clip_id}: {FLOW_ESTIMATED_SOURCE}"
+
+
+def flow_source(rows: Iterable[Mapping[str, Any]]) -> Optional[str]:
+    """The run's ``provenance.flow_source``: where MESSDdt's flow came from when some clip had to estimate it
+    (None when every clip brought its own flow, or the run has no MESSDdt)."""
+    for r in rows:
+        if any(kind_of(n) == FLOW_ESTIMATED for n in decode(r.get(NOTES))):
+            return FLOW_ESTIMATED_SOURCE
+    return None

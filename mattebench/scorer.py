@@ -98,7 +98,6 @@ class Scorer:
     method_card: MethodCard
     columns: list[str] = field(default_factory=list)
     debug: bool = False
-    _flow_note: Optional[str] = None
     conventions: tuple[str, ...] = ()  # toolkit conventions (mattebench.conventions), scored after the reference
     # run --save-alphas: an AlphaSink (mattebench.saved_alphas) that rounds every prediction to what a
     # 16-bit PNG holds before it is scored and stores the chosen ids, so the files reproduce the run.
@@ -135,8 +134,11 @@ class Scorer:
         if row["status"] == "error":
             for c in self.columns:
                 row.setdefault(c, None)
-        # What the loader had to do to read the sample (snapped trimap, EXIF, RGBA cut-out): into the row.
-        row[sample_notes.NOTES] = sample_notes.encode(sample_notes.notes_of(getattr(item, "metadata", None) or {}))
+        # What the loader had to do to read the sample (snapped trimap, EXIF, RGBA cut-out), then what scoring
+        # had to do (an estimated MESSDdt flow): into the row.
+        scored_notes = row.pop(sample_notes.NOTES, None) or []
+        row[sample_notes.NOTES] = sample_notes.encode([*sample_notes.notes_of(getattr(item, "metadata", None) or {}),
+                                                       *scored_notes])
         return row
 
     def _predict(self, image: np.ndarray, trimap: Optional[np.ndarray], item: Any, where: str,
@@ -235,7 +237,7 @@ class Scorer:
             have_flows = all(f is not None for f in flows)
             out["messddt"] = float(M.messddt(pa, ga, np.stack([c.trimaps[i] for i in idx]), flows=flows if have_flows else None))
             if not have_flows:
-                self._flow_note = "MESSDdt used a dense flow estimated on the ground truth (OpenCV DIS)"
+                out[sample_notes.NOTES] = [sample_notes.flow_note(c.id)]
         else:
             out["messddt"] = math.nan  # annotations are not on consecutive frames: MESSDdt is undefined
         if self.conventions:

@@ -34,6 +34,7 @@ from typing import Any, Iterable, Optional
 from .errors import RunConflict, UsageError
 from .identity import IDENTITY_VERSION, differences
 from .lock import RunLock
+from .record import RecordError, RunRecord
 from .safe_write import atomic_write, atomic_write_text, store_error, translated
 
 SAMPLES = "samples.csv"
@@ -357,9 +358,15 @@ def remove_run(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def load_summaries(runs: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Every summary.json under a runs folder, sorted by (dataset, method)."""
-    out = []
+def load_summaries(runs: str | os.PathLike[str]) -> list[RunRecord]:
+    """Every run record under a runs folder, sorted by (dataset, method); ``run_dir`` is where each is now.
+
+    A summary.json that cannot be read is skipped silently (the report's loader,
+    :func:`mattebench.report.summaries.load_published`, names it); one that reads but that
+    :meth:`RunRecord.from_json` refuses (a newer schema, a malformed field) is skipped with a warning
+    naming the file and the reason.
+    """
+    out: list[RunRecord] = []
     root = Path(runs)
     if not root.exists():
         return out
@@ -370,6 +377,10 @@ def load_summaries(runs: str | os.PathLike[str]) -> list[dict[str, Any]]:
             continue
         if not isinstance(s, dict):  # not a run record (the report's loader says so; here it is skipped)
             continue
-        s["run_dir"] = str(f.parent)  # where the record is now (it may have moved, or been written relative to another cwd)
-        out.append(s)
+        # where the record is now (it may have moved, or been written relative to another cwd)
+        s["run_dir"] = str(f.parent)
+        try:
+            out.append(RunRecord.from_json(s))
+        except RecordError as exc:
+            warnings.warn(f"skipped {f}: not a run summary: {exc}", stacklevel=2)
     return out

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, Mapping, Optional
 
 from .errors import MattebenchError
+from .record import RunRecord, as_record
 from .store import SAMPLES, read_rows
 
 
@@ -41,14 +42,15 @@ def _finite(v: Any) -> Optional[float]:
     return None if math.isnan(f) or math.isinf(f) else f
 
 
-def _label(summary: Mapping[str, Any]) -> str:
-    name = f"{summary.get('method')}@{summary['tag']}" if summary.get("tag") else str(summary.get("method"))
-    return f"{summary.get('dataset')}/{name}"
+def _label(record: RunRecord) -> str:
+    return f"{record.dataset}/{record.name}"
 
 
-def load_stored_rows(summary: Mapping[str, Any], run_dir: Optional[Path] = None) -> StoredRows:
-    """The rows of the run that ``summary`` describes (its ``run_dir`` unless ``run_dir`` is given)."""
-    where = run_dir if run_dir is not None else summary.get("run_dir")
+def load_stored_rows(summary: RunRecord | Mapping[str, Any], run_dir: Optional[Path] = None) -> StoredRows:
+    """The rows of the run that ``summary`` (a record, or its JSON object) describes (its ``run_dir`` unless
+    ``run_dir`` is given)."""
+    summary = as_record(summary)
+    where = run_dir if run_dir is not None else summary.run_dir
     folder = Path(str(where)) if where else None
     csv_path = folder / SAMPLES if folder is not None else Path("<no run folder>") / SAMPLES
     try:
@@ -58,7 +60,7 @@ def load_stored_rows(summary: Mapping[str, Any], run_dir: Optional[Path] = None)
         ok = [r for r in read_rows(csv_path) if r.get("status") == "ok"]
     except (OSError, UnicodeError, ValueError) as exc:  # a name too long, no permission, a torn file
         raise StoredRowsError(f"{_label(summary)}: cannot read {csv_path} ({exc}); per-sample statistics are left out") from exc
-    n_ok = int(summary.get("counts", {}).get("ok", -1))
+    n_ok = summary.counts.ok
     if len(ok) != n_ok or len({r["id"] for r in ok}) != len(ok):
         hint = ("the record covers fewer samples than the folder holds, as after a rerun with a smaller --limit: "
                 "rerun with the limit the rows were written with, or with --fresh" if len(ok) > n_ok else
@@ -66,7 +68,7 @@ def load_stored_rows(summary: Mapping[str, Any], run_dir: Optional[Path] = None)
         raise StoredRowsError(f"{_label(summary)}: {csv_path} holds {len(ok)} ok rows but summary.json counts {n_ok}; "
                               f"the rows and the record disagree ({hint})")
     values: dict[str, Mapping[str, float]] = {}
-    for metric, mean in (summary.get("means") or {}).items():
+    for metric, mean in summary.means.items():
         col = {str(r["id"]): f for r in ok if (f := _finite(r.get(metric))) is not None}
         stored = _finite(mean)
         if (stored is None) != (not col):

@@ -76,4 +76,4 @@ def make_runs(root: Path) -> Path:
 
 
 def leaderboard_summaries(runs: Path) -> list[dict[str, Any]]:
-    return [s for s in load_summaries(runs) if s.get("method_card", {}).get("on_leaderboard", True)]
+    return [s for s in load_summaries(runs) if s.method_card.on_leaderboard]

@@ -190,7 +190,7 @@ def test_a_reference_method_observes_before_predicting():
     m = Observer(FAMILY_REFERENCE)
     assert not withheld(m, m.card) and observer(m, m.card) == m.observe
     _, summary = evaluate(m, TinyDataset(n=2), method_name=m.card.name)
-    assert m.seen == 2 and summary["means"]["mse_whole"] == pytest.approx(0.0, abs=1e-12)
+    assert m.seen == 2 and summary.means["mse_whole"] == pytest.approx(0.0, abs=1e-12)
 
 
 # -- sequences -------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ about sigma^2 there); and one that differs from the midpoint on a single sample 
 from __future__ import annotations
 
 import hashlib
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -24,6 +25,7 @@ from mattebench.report import board_stats
 from mattebench.report.leaderboard import _fmt, render_dataset
 from mattebench.report.site import write_site
 from mattebench.runner import evaluate
+from mattebench.record import RunRecord
 from mattebench.store import SUMMARY, load_summaries, read_rows
 from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP, MethodCard
 
@@ -157,11 +159,11 @@ def test_missing_run_metric_and_tampered_rows_are_errors(runs, tmp_path, capsys)
 # -- leaderboard marks and P(first) ---------------------------------------------------------------
 def _board(runs: Path, tmp_path: Path) -> tuple[list[dict], Path]:
     """The runs on tiny, plus a record with no samples.csv in the trimap-free group."""
-    summaries = [s for s in load_summaries(runs) if s["dataset"] == "tiny"]
-    lone = json.loads(json.dumps(summaries[0]))
+    summaries = [s for s in load_summaries(runs) if s.dataset == "tiny"]
+    lone = json.loads(json.dumps(summaries[0].to_json()))
     lone.update(method="rowless", tag=None, run_dir=str(tmp_path / "rowless"))
     lone["method_card"] = {**lone["method_card"], "name": "rowless", "family": FAMILY_FREE, "needs_trimap": False}
-    return summaries + [lone], tmp_path
+    return summaries + [RunRecord.from_json(lone)], tmp_path
 
 
 def _md_rows(md: str, section: str) -> dict[str, dict[str, str]]:
@@ -207,25 +209,25 @@ def test_leaderboard_marks_ties_with_the_leader_and_p_first(runs, tmp_path):
 def test_leaderboard_cells_show_the_stored_interval(runs, tmp_path):
     summaries, _ = _board(runs, tmp_path)
     rows = _md_rows(render_dataset("tiny", summaries), "Trimap-based methods")
-    s = next(x for x in summaries if x["method"] == "noisy-midpoint" and x["tag"] == "s0.2")
-    vals = [r["mse_whole"] for r in read_rows(Path(s["run_dir"]) / "samples.csv")]
+    s = next(x for x in summaries if x.method == "noisy-midpoint" and x.tag == "s0.2")
+    vals = [r["mse_whole"] for r in read_rows(Path(s.run_dir) / "samples.csv")]
     ci = S.mean_ci(vals)
     h = max(ci.mean - ci.lo, ci.hi - ci.mean)
-    assert rows["noisy-midpoint@s0.2"]["MSE (whole)"] == f"{_fmt(s['means']['mse_whole'], 'mse_whole')} ± {h:.2g}" \
-        or rows["noisy-midpoint@s0.2"]["MSE (whole)"] == f"{_fmt(s['means']['mse_whole'], 'mse_whole')} ± {h:.1e}"
+    assert rows["noisy-midpoint@s0.2"]["MSE (whole)"] == f"{_fmt(s.means['mse_whole'], 'mse_whole')} ± {h:.2g}" \
+        or rows["noisy-midpoint@s0.2"]["MSE (whole)"] == f"{_fmt(s.means['mse_whole'], 'mse_whole')} ± {h:.1e}"
     # an interval that does not contain its mean (a hand-edited record) is not shown
-    bad = json.loads(json.dumps(s))
+    bad = json.loads(json.dumps(s.to_json()))
     bad["ci"]["mse_whole"] = [bad["means"]["mse_whole"] + 1, bad["means"]["mse_whole"] + 2]
     assert board_stats.half_width_text(bad, "mse_whole") == ""
 
 
 def test_marks_skip_runs_whose_rows_disagree_with_the_record(runs, tmp_path):
-    summaries = [s for s in load_summaries(runs) if s["dataset"] == "tiny" and s["method"] == "trimap-midpoint"]
+    summaries = [s for s in load_summaries(runs) if s.dataset == "tiny" and s.method == "trimap-midpoint"]
     edited = tmp_path / "again"
-    shutil.copytree(Path(summaries[1]["run_dir"]), edited)
+    shutil.copytree(Path(summaries[1].run_dir), edited)
     text = (edited / "samples.csv").read_text().splitlines(keepends=True)
     (edited / "samples.csv").write_text("".join(text[:-1]))  # one row gone: 15 rows, the record says 16
-    summaries[1] = {**summaries[1], "run_dir": str(edited)}
+    summaries[1] = dataclasses.replace(summaries[1], run_dir=str(edited))
     g = board_stats.group_stats(summaries, "mse_whole")
     assert g.mark("trimap-midpoint@again").p_holm is None and "disagree" in g.mark("trimap-midpoint@again").reason
     assert g.mark("trimap-midpoint@again").p_first is None and any("no P(first)" in n for n in g.notes)
@@ -245,12 +247,12 @@ def test_site_shows_interval_marks_and_p_first(runs, tmp_path):
     assert by_run["rowless"][pf].text() == "–"
     mse = heads.index(next(h for h in heads if h.startswith("MSE")))
     ci = by_run["noisy-midpoint@s0.2"][mse].find("span", class_="ci")
-    s = next(x for x in summaries if x.get("tag") == "s0.2")
+    s = next(x for x in summaries if x.tag == "s0.2")
     assert ci.text().startswith("± ") and ci.attrs["title"].startswith("95% CI [")
-    assert float(by_run["noisy-midpoint@s0.2"][mse].attrs["data-value"]) == s["means"]["mse_whole"]
+    assert float(by_run["noisy-midpoint@s0.2"][mse].attrs["data-value"]) == s.means["mse_whole"]
     assert "Holm-corrected" in index.read_text()
     page = (index.parent / "runs" / "tiny" / "noisy-midpoint@s0.2.html").read_text()
-    lo, hi = s["ci"]["mse_whole"]
+    lo, hi = s.ci["mse_whole"]
     assert f"[{_fmt(lo, 'mse_whole')}, {_fmt(hi, 'mse_whole')}]" in page and "95% CI" in page
 
 
@@ -279,12 +281,12 @@ def test_marks_follow_a_runs_folder_that_moved(runs, tmp_path):
 
 
 def test_runs_on_other_data_are_not_paired_with_the_leader(runs):
-    tiny = [s for s in load_summaries(runs) if s["dataset"] == "tiny" and s["method"] == "trimap-midpoint"]
+    tiny = [s for s in load_summaries(runs) if s.dataset == "tiny" and s.method == "trimap-midpoint"]
     other = load_summaries(runs.parent / "other")[0]  # 12 samples of another fingerprint, same ids s00..s11
-    other = {**other, "tag": "other-data"}
+    other = dataclasses.replace(other, tag="other-data")
     group = [*tiny, other]
     g = board_stats.group_stats(group, "mse_whole")
-    fp = {board_stats.run_key(s): s["provenance"]["dataset_fingerprint"] for s in group}
+    fp = {board_stats.run_key(s): s.provenance.dataset_fingerprint for s in group}
     apart = [k for k in fp if k != g.leader and fp[k] != fp[g.leader]]
     together = [k for k in fp if k != g.leader and fp[k] == fp[g.leader]]
     assert apart
@@ -297,11 +299,11 @@ def test_runs_on_other_data_are_not_paired_with_the_leader(runs):
 
 
 def test_p_first_names_the_common_samples_when_runs_scored_different_sets(runs, tmp_path):
-    summaries = [s for s in load_summaries(runs) if s["dataset"] == "tiny" and s["tag"] in (None, "s0.2")]
+    summaries = [s for s in load_summaries(runs) if s.dataset == "tiny" and s.tag in (None, "s0.2")]
     short = tmp_path / "short"
     evaluate("trimap-midpoint", TinyDataset(n=N), out=short, limit=10)  # same data, a --limit subset
     sub = load_summaries(short)[0]
-    sub = {**sub, "tag": "first10"}
+    sub = dataclasses.replace(sub, tag="first10")
     g = board_stats.group_stats([*summaries, sub], "mse_whole")
     assert g.n_first == 10 and any("on the 10 samples every run" in n for n in g.notes)
     # whichever of the two is not the leader was paired with it on the 10 samples both scored

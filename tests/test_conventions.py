@@ -9,6 +9,7 @@ a - l >= 0.15, else 1; a value k stands for the 8-bit k / 255.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -431,22 +432,22 @@ def test_run_with_conventions_stores_columns_apart_and_in_identity(tmp_path):
     from mattebench.runner import evaluate
 
     rows, s = evaluate("trimap-midpoint", TinyDataset(n=2), out=tmp_path, conventions="rvm,gca")
-    assert s["settings"]["conventions"] == ["gca", "rvm"]
+    assert list(s.settings.conventions) == ["gca", "rvm"]
     for r in rows:
         assert r["status"] == "ok"
         for col in C.columns(("gca", "rvm")):
             assert isinstance(r[col], float) and not math.isnan(r[col]), col
         assert r["sad"] is not None  # reference columns unchanged
-    assert s["means"]["sad@gca"] is not None and "sad" in s["means"]
+    assert s.means["sad@gca"] is not None and "sad" in s.means
     run_json = json.loads((tmp_path / "tiny" / "trimap-midpoint" / "run.json").read_text())
     assert run_json["conventions"] == ["gca", "rvm"]
     with pytest.raises(RunConflict):  # another convention set is another run
         evaluate("trimap-midpoint", TinyDataset(n=2), out=tmp_path)
 
     _, plain = evaluate("trimap-midpoint", TinyDataset(n=2))
-    assert not [k for k in plain["means"] if "@" in k] and plain["settings"]["conventions"] == []
+    assert not [k for k in plain.means if "@" in k] and list(plain.settings.conventions) == []
 
-    md = render_dataset("tiny", [s, {**plain, "method": "zz-plain"}])
+    md = render_dataset("tiny", [s, dataclasses.replace(plain, method="zz-plain")])
     ranked, _, rest = md.partition("## Toolkit conventions")
     assert "@" not in ranked.split("## Provenance")[0].replace("trimap-midpoint @", "")
     gca, rvm = rest.split("### `gca`")[1].split("### `rvm`")

@@ -220,11 +220,11 @@ def test_adjust_band_by_hand():
 
 def test_trimap_radius_goes_into_identity_and_provenance(tmp_path):
     _, summary = evaluate("trimap-midpoint", "synthetic", dataset_options={"n": 2, "trimap_radius": 6}, out=tmp_path)
-    run = Path(summary["run_dir"])
+    run = Path(summary.run_dir)
     assert run.name == "trimap-midpoint@trimap-r6"
     identity = json.loads((run / "run.json").read_text())
     assert identity["dataset_variant"] == {"trimap_radius": 6} and identity["dataset_options"]["trimap_radius"] == 6
-    assert "r = 6" in summary["provenance"]["trimap_recipe"]["rule"]
+    assert "r = 6" in summary.provenance.trimap_recipe["rule"]
     assert "r = 6" in describe(6)["rule"] and "round(min(h,w)/100)" in describe()["rule"]
 
 
@@ -232,12 +232,12 @@ def test_trimap_radius_goes_into_identity_and_provenance(tmp_path):
 def test_corrupted_run_is_kept_apart_and_identified(tmp_path):
     _, clean = evaluate("trimap-midpoint", "synthetic", dataset_options={"n": 2}, out=tmp_path)
     _, bad = evaluate("trimap-midpoint", "synthetic", dataset_options={"n": 2, "corrupt": "jpeg:3"}, out=tmp_path)
-    assert Path(clean["run_dir"]).name == "trimap-midpoint" and "dataset_variant" not in clean
-    assert Path(bad["run_dir"]).name == "trimap-midpoint@corrupt-jpeg-3"
-    assert bad["dataset_variant"]["corrupt"] == {"kind": "jpeg", "severity": 3, "params": {"quality": 15}, "table": C.TABLE_VERSION}
-    assert bad["provenance"]["dataset_fingerprint"] != clean["provenance"]["dataset_fingerprint"]
+    assert Path(clean.run_dir).name == "trimap-midpoint" and clean.dataset_variant is None
+    assert Path(bad.run_dir).name == "trimap-midpoint@corrupt-jpeg-3"
+    assert bad.dataset_variant["corrupt"] == {"kind": "jpeg", "severity": 3, "params": {"quality": 15}, "table": C.TABLE_VERSION}
+    assert bad.provenance.dataset_fingerprint != clean.provenance.dataset_fingerprint
     _, tagged = evaluate("trimap-midpoint", "synthetic", dataset_options={"n": 2, "corrupt": "jpeg:4"}, out=tmp_path, tag="mine")
-    assert Path(tagged["run_dir"]).name == "trimap-midpoint@mine"
+    assert Path(tagged.run_dir).name == "trimap-midpoint@mine"
     with pytest.raises(RunConflict):  # another severity in the same folder is refused, not mixed
         evaluate("trimap-midpoint", "synthetic", dataset_options={"n": 2, "corrupt": "jpeg:5"}, out=tmp_path, tag="mine")
 
@@ -245,7 +245,7 @@ def test_corrupted_run_is_kept_apart_and_identified(tmp_path):
 def test_wrapped_object_is_recorded_too(tmp_path):
     ds = load_dataset("synthetic", n=2, corrupt="downscale:2")
     _, s = evaluate("trimap-midpoint", ds, out=tmp_path, dataset_name="synthetic")
-    assert Path(s["run_dir"]).name == "trimap-midpoint@corrupt-downscale-2" and s["dataset_variant"]["corrupt"]["severity"] == 2
+    assert Path(s.run_dir).name == "trimap-midpoint@corrupt-downscale-2" and s.dataset_variant["corrupt"]["severity"] == 2
 
 
 @pytest.mark.parametrize("opt", ["corrupt=foo:3", "corrupt=jpeg:0", "corrupt=jpeg:6", "corrupt=jpeg", "corrupt=jpeg:2.5",

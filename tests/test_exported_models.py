@@ -107,13 +107,13 @@ def test_card_identity_and_run_folder(modnet_export, tmp_path):
     _, path = modnet_export
     _, summary = evaluate("onnx", TinyDataset(), method_options={"model": str(path), "preset": "modnet", "name": "my-modnet",
                                                                 "ref_size": 64}, out=tmp_path / "runs")
-    assert summary["method"] == "my-modnet" and summary["run_dir"].endswith("my-modnet")
-    settings = json.loads((Path(summary["run_dir"]) / "run.json").read_text())
+    assert summary.method == "my-modnet" and summary.run_dir.endswith("my-modnet")
+    settings = json.loads((Path(summary.run_dir) / "run.json").read_text())
     import hashlib
 
     assert settings["model_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert summary["method_card"]["url"] == "https://github.com/ZHKKKe/MODNet"
-    assert summary["counts"]["ok"] == 6
+    assert summary.method_card.url == "https://github.com/ZHKKKe/MODNet"
+    assert summary.counts.ok == 6
     assert isinstance(create_onnx(model=str(path), preset="modnet"), ExternalInput)
 
 

@@ -107,5 +107,5 @@ def test_train_save_load_and_evaluate_with_the_datasets_trimaps(tmp_path):
         create_modnet_easpp(checkpoint=str(ck))
     rows, summary = evaluate("modnet-trimap", "synthetic", method_options={"checkpoint": str(ck)}, limit=2,
                              out=tmp_path / "runs")
-    assert summary["counts"]["ok"] == 2 and summary["counts"]["error"] == 0, summary["counts"]
-    assert summary["method_card"]["family"] == "trimap-based" and summary["method_card"]["needs_trimap"]
+    assert summary.counts.ok == 2 and summary.counts.error == 0, summary.counts
+    assert summary.method_card.family == "trimap-based" and summary.method_card.needs_trimap

@@ -77,8 +77,8 @@ def test_pool_rows_equal_serial_rows_bit_for_bit_classical_on_synthetic():
     pooled, summary = evaluate("closed-form", "synthetic", dataset_options=SMALL, executor=ex)
     _assert_same_values(serial, pooled, METRICS)
     assert len(ex.stats["pids"]) == 2 and os.getpid() not in ex.stats["pids"]  # really two other processes
-    assert summary["provenance"]["executor"] == "process" and summary["provenance"]["workers"] == 2
-    assert any("2 local worker processes" in n for n in summary["provenance"]["notes"])
+    assert summary.provenance.executor == "process" and summary.provenance.workers == 2
+    assert any("2 local worker processes" in n for n in summary.provenance.notes)
 
 
 def test_pool_rows_equal_serial_rows_on_a_video_dataset():
@@ -137,7 +137,7 @@ def test_interrupted_pool_run_loses_nothing_and_resumes_without_recomputation(tm
     assert seen_again == {f"s{i:02d}" for i in range(6)} - set(first)  # written rows are not recomputed
     ids = _csv_ids(run_dir)
     assert sorted(ids) == [f"s{i:02d}" for i in range(6)] and ids[:2] == first  # no duplicates
-    assert summary["complete"] is True
+    assert summary.complete is True
     serial, _ = evaluate("trimap-midpoint", "pool-tiny")  # pool-misbehaving predicts the trimap midpoint
     _assert_same_values(serial, rows, METRICS)
 
@@ -174,7 +174,7 @@ def test_exit_segfault_hang_sys_exit_in_workers_give_error_rows_and_the_run_goes
     rows, summary = evaluate("pool-misbehaving", "pool-tiny", method_options=opts, dataset_options={"n": 8},
                              out=tmp_path / "runs", executor=ex)
     assert time.monotonic() - t0 < 90  # far less than the sleep: the hung worker was killed
-    assert summary["counts"] == {"total": 8, "ok": 3, "error": 5, "pending": 0}
+    assert summary.counts.to_json() == {"total": 8, "ok": 3, "error": 5, "pending": 0}
     by = _by_id(rows)
     assert "worker died: exit code 3" in by["s01"]["error"]
     assert "worker died: killed by signal SIGSEGV" in by["s03"]["error"]
@@ -182,7 +182,7 @@ def test_exit_segfault_hang_sys_exit_in_workers_give_error_rows_and_the_run_goes
     assert "sys.exit(4)" in by["s04"]["error"]
     assert "Odd" in by["s05"]["error"] and "odd s05" in by["s05"]["error"]
     assert ex.stats["deaths"] == 2 and ex.stats["timeouts"] == 1 and ex.stats["started"] == 5  # each replaced once
-    assert any("--timeout 4 s" in n for n in summary["provenance"]["notes"])
+    assert any("--timeout 4 s" in n for n in summary.provenance.notes)
     serial, _ = evaluate("trimap-midpoint", "pool-tiny", dataset_options={"n": 8})
     ok = [r for r in rows if r["status"] == "ok"]
     _assert_same_values([r for r in serial if r["id"] in _by_id(ok)], ok, METRICS)
@@ -199,7 +199,7 @@ def test_timeout_with_one_job_still_uses_a_worker_process():
 
 def test_sys_exit_or_a_base_exception_in_predict_is_an_error_row_in_a_serial_run():
     rows, summary = evaluate("pool-misbehaving", "pool-tiny", method_options={"sysexit_on": ["s01"], "odd_on": ["s04"]})
-    assert summary["counts"]["ok"] == 4 and summary["counts"]["error"] == 2
+    assert summary.counts.ok == 4 and summary.counts.error == 2
     by = _by_id(rows)
     assert "sys.exit(4)" in by["s01"]["error"]
     assert "Odd" in by["s04"]["error"] and "odd s04" in by["s04"]["error"]
@@ -211,9 +211,9 @@ def test_method_object_falls_back_to_serial_with_a_note():
     ex = ProcessExecutor(jobs=2)
     with pytest.warns(UserWarning, match="cannot be rebuilt in a worker process"):
         rows, summary = evaluate(method, TinyDataset(), executor=ex)
-    assert summary["counts"]["ok"] == 6
-    assert summary["provenance"]["executor"] == "local" and summary["provenance"]["workers"] == 1
-    assert any("scored serially" in n for n in summary["provenance"]["notes"])
+    assert summary.counts.ok == 6
+    assert summary.provenance.executor == "local" and summary.provenance.workers == 1
+    assert any("scored serially" in n for n in summary.provenance.notes)
 
 
 def test_worker_that_cannot_build_stops_the_run_with_the_methods_own_error(tmp_path):

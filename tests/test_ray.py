@@ -144,9 +144,9 @@ def test_ray_gives_identical_per_sample_values(ray_instance, tmp_path):
     ex = _ray_executor(workers=2)
     ray_rows, ray_summary = evaluate("closed-form", "ray-tiny", out=tmp_path / "ray", executor=ex)
     _assert_same_values(local_rows, ray_rows, METRICS)
-    assert ray_summary["means"] == {**local_summary["means"], "predict_ms": ray_summary["means"]["predict_ms"]}
-    assert (local_summary["provenance"]["executor"], local_summary["provenance"]["workers"]) == ("local", 1)
-    assert (ray_summary["provenance"]["executor"], ray_summary["provenance"]["workers"]) == ("ray", 2)
+    assert ray_summary.means == {**local_summary.means, "predict_ms": ray_summary.means["predict_ms"]}
+    assert (local_summary.provenance.executor, local_summary.provenance.workers) == ("local", 1)
+    assert (ray_summary.provenance.executor, ray_summary.provenance.workers) == ("ray", 2)
     assert len(ex.stats["pids"]) == 2 and os.getpid() not in ex.stats["pids"]  # both workers scored
     assert sorted(_csv_ids(tmp_path / "ray" / "ray-tiny" / "closed-form")) == [f"s{i:02d}" for i in range(6)]  # each id once
 
@@ -161,8 +161,8 @@ def test_faults_are_retried_a_bounded_number_of_times_and_the_run_finishes(ray_i
     ex = _ray_executor(workers=2, max_retries=1)
     rows, summary = evaluate("ray-faulty", "ray-tiny", method_options=opts, out=tmp_path / "runs", executor=ex)
     assert died.exists() and escaped.exists()  # the faults really happened
-    assert summary["counts"] == {"total": 6, "ok": 5, "error": 1, "pending": 0}
-    assert summary["complete"] is True
+    assert summary.counts.to_json() == {"total": 6, "ok": 5, "error": 1, "pending": 0}
+    assert summary.complete is True
     assert ex.stats["worker_deaths"] == 3 and ex.stats["task_errors"] == 1
     (bad,) = [r for r in rows if r["status"] == "error"]
     assert bad["id"] == "s02"
@@ -222,7 +222,7 @@ def test_interrupted_driver_resumes_without_duplicates_or_recomputation(ray_inst
     assert seen_again == {f"s{i:02d}" for i in range(6)} - set(first)  # written rows are not recomputed
     ids = _csv_ids(run_dir)
     assert sorted(ids) == [f"s{i:02d}" for i in range(6)] and ids[:3] == first  # no duplicates
-    assert summary["complete"] is True
+    assert summary.complete is True
     local_rows, _ = evaluate("ray-faulty", "ray-tiny")
     _assert_same_values(local_rows, rows, METRICS)
 
@@ -231,7 +231,7 @@ def test_clip_is_one_unit_of_work_with_frames_in_order(ray_instance, tmp_path):
     log = tmp_path / "log"
     ex = _ray_executor(workers=2, chunk_size=8)  # a chunk size never splits or groups clips
     rows, summary = evaluate("ray-faulty", "ray-tiny-video", method_options={"log": str(log)}, dataset_options={"n": 4}, executor=ex)
-    assert summary["counts"]["ok"] == 4 and ex.stats["chunks"] == 4
+    assert summary.counts.ok == 4 and ex.stats["chunks"] == 4
     frames: dict[str, list[tuple[str, int]]] = {}
     for line in log.read_text().splitlines():
         parts = line.split()

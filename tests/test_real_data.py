@@ -71,8 +71,8 @@ def test_run_on_partial_tree_is_marked_subset(ppm, tmp_path):
             return np.full(image.shape[:2], 0.5, np.float32)
 
     _, summary = evaluate(Half(), ppm, out=tmp_path / "runs", limit=2)
-    assert summary["subset"] and "partial tree: 41" in summary["subset_reason"]
-    assert summary["means"]["mse_whole"] > 0.1
+    assert summary.subset and "partial tree: 41" in summary.subset_reason
+    assert summary.means["mse_whole"] > 0.1
 
 
 # -- metrics on real mattes against the slow literal reference ---------------------------------------
@@ -142,12 +142,12 @@ def test_selfie_model_is_plausible_on_real_portraits(ppm, tmp_path):
     _, selfie = evaluate("tflite", sub, method_options={"model": str(SELFIE), "preset": "mediapipe-selfie", "threads": 1,
                                                        "name": "selfie"}, out=tmp_path / "runs")
     _, mid = evaluate("trimap-midpoint", sub, out=tmp_path / "runs")
-    assert selfie["counts"]["ok"] == len(ids)
-    mse, mse_mid = selfie["means"]["mse_whole"], mid["means"]["mse_whole"]
+    assert selfie.counts.ok == len(ids)
+    mse, mse_mid = selfie.means["mse_whole"], mid.means["mse_whole"]
     assert 0 < mse < mse_mid, (mse, mse_mid)
     assert mse < 0.05  # a working segmentation model (README measured 0.014 on 12 pairs)
-    assert "segmentation model used as a trimap-free matting baseline".lower() in selfie["method_card"]["notes"].lower()
-    assert len(selfie["provenance"]["input"]["model_sha256"]) == 64
+    assert "segmentation model used as a trimap-free matting baseline".lower() in selfie.method_card.notes.lower()
+    assert len(selfie.provenance.input["model_sha256"]) == 64
 
 
 @pytest.mark.parametrize("file,preset", [("SINet_Softmax.onnx", "sinet-softmax"), ("SINet.onnx", "sinet"),

@@ -40,8 +40,8 @@ def test_grid_writes_every_cell_as_an_ordinary_run(grid):
     assert names == sorted(["closed-form", "closed-form@corrupt-gaussian-noise-1", "closed-form@corrupt-gaussian-noise-4",
                             "closed-form@corrupt-downscale-1", "closed-form@corrupt-downscale-4"])
     for s in load_summaries(runs):
-        assert s["counts"]["ok"] == 3 and s["complete"]
-        assert is_variant_run(s) == ("@" in Path(s["run_dir"]).name)
+        assert s.counts.ok == 3 and s.complete
+        assert is_variant_run(s) == ("@" in Path(s.run_dir).name)
 
 
 def test_table_and_figure_are_written_and_values_are_the_stored_means(grid):
@@ -124,9 +124,9 @@ def test_table_is_paired_on_common_samples_by_hand():
     assert (c.values["mse_whole"], c.clean["mse_whole"], c.n, c.paired) == (3.0, 1.5, 2, True)
     assert c.degradation("mse_whole") == 1.0  # (3 - 1.5) / 1.5
     assert t.mean_degradation("m", "mse_whole") == 1.0
-    unpaired = build_table([StoredRun(clean.summary), StoredRun(cell.summary)], "toy").cell("m", "jpeg", 1)
+    unpaired = build_table([StoredRun(clean.record), StoredRun(cell.record)], "toy").cell("m", "jpeg", 1)
     assert (unpaired.values["mse_whole"], unpaired.clean["mse_whole"], unpaired.paired) == (3.0, 2.5, False)
-    assert "†" in render_markdown(build_table([StoredRun(clean.summary), StoredRun(cell.summary)], "toy"))
+    assert "†" in render_markdown(build_table([StoredRun(clean.record), StoredRun(cell.record)], "toy"))
 
 
 def test_conditions_and_series_names():
@@ -189,12 +189,14 @@ def test_trimap_curve_cells_appear_in_their_own_table(tmp_path):
 
 
 def test_paper_tables_never_take_a_variant_run_whatever_its_tag():
+    from mattebench.record import as_record
     from mattebench.report.tables import index_runs
 
     clean = _summary("modnet", "/r/modnet@sps", None, {"mse_whole": 0.01})
     clean["tag"] = "sps"
     noisy = _summary("modnet", "/r/modnet@sps2", {"corrupt": {"kind": "jpeg", "severity": 5}}, {"mse_whole": 0.05})
     noisy["tag"] = "sps"  # the user gave --tag sps to a corrupted run
+    clean, noisy = as_record(clean), as_record(noisy)
     assert index_runs([clean, noisy])[("toy", "modnet", "sps")] is clean
     assert index_runs([noisy]) == {}
 

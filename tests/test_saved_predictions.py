@@ -89,7 +89,7 @@ def test_protocols_are_met(tmp_path):
 def test_every_format_scores_what_the_file_holds(tmp_path):
     d = write_folder(tmp_path / "preds")
     rows, summary = evaluate(SavedPredictions(d, name="mine"), TinyDataset())
-    assert summary["counts"] == {"total": 6, "ok": 6, "error": 0, "pending": 0}
+    assert summary.counts.to_json() == {"total": 6, "ok": 6, "error": 0, "pending": 0}
     for r in rows:
         i = int(r["id"][1:])
         s = disc_sample(i)
@@ -124,7 +124,7 @@ def test_bad_folder_missing_extra_corrupt_missized(tmp_path):
     with pytest.warns(UnmatchedPredictions, match=r"2 file\(s\) match no sample id.*sub/other.npy.*zz-extra.npy"):
         rows, summary = evaluate(SavedPredictions(d, name="mine"), TinyDataset(), out=tmp_path / "runs")
     by = {r["id"]: r for r in rows}
-    assert summary["counts"]["ok"] == 3 and summary["counts"]["error"] == 3
+    assert summary.counts.ok == 3 and summary.counts.error == 3
     assert "no prediction for sample s01" in by["s01"]["error"] and str(d / "s01") in by["s01"]["error"]
     assert str(d / "s02.npy") in by["s02"]["error"] and "cannot read" in by["s02"]["error"]
     assert "10x10" in by["s03"]["error"] and "32x40" in by["s03"]["error"]
@@ -153,11 +153,11 @@ def test_run_folder_and_card_follow_the_options(tmp_path):
     d = write_folder(tmp_path / "preds")
     _, summary = evaluate("predictions", TinyDataset(), method_options={"dir": str(d), "name": "my-net", "family": "trimap-based",
                                                                        "paper": "Me et al. 2026"}, out=tmp_path / "runs")
-    assert summary["method"] == "my-net" and summary["run_dir"].endswith("my-net")
-    card = summary["method_card"]
-    assert card["family"] == "trimap-based" and card["paper"] == "Me et al. 2026" and "scored from saved predictions" in card["notes"]
-    assert summary["provenance"]["input"]["source"] == "scored from saved predictions"
-    assert len(summary["provenance"]["input"]["predictions_fingerprint"]) == 64
+    assert summary.method == "my-net" and summary.run_dir.endswith("my-net")
+    card = summary.method_card
+    assert card.family == "trimap-based" and card.paper == "Me et al. 2026" and "scored from saved predictions" in card.notes
+    assert summary.provenance.input["source"] == "scored from saved predictions"
+    assert len(summary.provenance.input["predictions_fingerprint"]) == 64
     with pytest.raises(MattebenchError, match="--family"):
         SavedPredictions(d, name="x", family="magic")
 
@@ -166,18 +166,18 @@ def test_save_alphas_round_trip_is_exact(tmp_path):
     """Scoring <run>/alphas gives the run's numbers to the last digit (every metric, every row)."""
     out = tmp_path / "runs"
     rows, summary = evaluate(BlurMethod(), TinyDataset(), out=out, save_alphas="all")
-    assert summary["provenance"]["saved_alphas"]["ids"] == "all"
+    assert summary.provenance.saved_alphas["ids"] == "all"
     alphas = out / "tiny" / "blur-test" / "alphas"
     assert sorted(p.name for p in alphas.iterdir()) == [f"s{i:02d}.png" for i in range(6)]
     import cv2
 
     assert cv2.imread(str(alphas / "s00.png"), cv2.IMREAD_UNCHANGED).dtype == np.uint16
     rows2, summary2 = evaluate(SavedPredictions(alphas, name="replay"), TinyDataset())
-    cols = [c for c in summary["means"] if c != "predict_ms"]
+    cols = [c for c in summary.means if c != "predict_ms"]
     for a, b in zip(sorted(rows, key=lambda r: r["id"]), sorted(rows2, key=lambda r: r["id"])):
         for c in cols:
             assert (a[c] == b[c]) or (math.isnan(a[c]) and math.isnan(b[c])), (a["id"], c, a[c], b[c])
-    assert {c: summary["means"][c] for c in cols} == {c: summary2["means"][c] for c in cols}
+    assert {c: summary.means[c] for c in cols} == {c: summary2.means[c] for c in cols}
 
 
 def test_save_alphas_some_ids_and_identity(tmp_path):
@@ -238,12 +238,12 @@ def test_predict_folder_scores_like_the_run(tmp_path):
                      "--bits", "16", "--background", "none", "--quiet"]) == 0
         _, run = evaluate("blur-test", TinyDataset(), out=tmp_path / "runs", save_alphas="all")
         _, replay = evaluate(SavedPredictions(tmp_path / "pred" / "alpha", name="replay"), TinyDataset())
-        assert {k: v for k, v in run["means"].items() if k != "predict_ms"} == {k: v for k, v in replay["means"].items() if k != "predict_ms"}
+        assert {k: v for k, v in run.means.items() if k != "predict_ms"} == {k: v for k, v in replay.means.items() if k != "predict_ms"}
         # 8-bit files score what they hold: within 1/255 of the float mattes
         assert main(["predict", "--method", "blur-test", "--input", str(images), "--out", str(tmp_path / "pred8"),
                      "--background", "none", "--quiet"]) == 0
         _, eight = evaluate(SavedPredictions(tmp_path / "pred8" / "alpha", name="replay8"), TinyDataset())
-        assert eight["means"]["mad_whole"] == pytest.approx(run["means"]["mad_whole"], abs=0.5 / 255)
+        assert eight.means["mad_whole"] == pytest.approx(run.means["mad_whole"], abs=0.5 / 255)
     finally:
         unregister_method("blur-test")
 
@@ -261,7 +261,7 @@ def test_clip_frames_round_trip_and_are_matched_by_frame(tmp_path):
     all_alphas = tmp_path / "all" / ds.card.name / "blur-test" / "alphas"
     (all_alphas / "clip-00" / "00001.png").rename(all_alphas / "clip-00" / "1.png")  # by index works too
     rows2, _ = evaluate(SavedPredictions(all_alphas, name="replay"), ds)
-    cols = [c for c in summary["means"] if c not in ("predict_ms",)]
+    cols = [c for c in summary.means if c not in ("predict_ms",)]
     for a, b in zip(sorted(rows, key=lambda r: r["id"]), sorted(rows2, key=lambda r: r["id"])):
         assert b["status"] == "ok"
         for c in cols:
@@ -287,7 +287,7 @@ def test_remote_executor_keeps_name_and_folder_identity(tmp_path, tiny_registere
     d = write_folder(tmp_path / "preds")
     _, summary = evaluate("predictions", tiny_registered, method_options={"dir": str(d), "name": "mine"},
                           executor=FakeRemote(), out=tmp_path / "runs")
-    assert summary["method"] == "mine" and summary["counts"]["ok"] == 6
+    assert summary.method == "mine" and summary.counts.ok == 6
     settings = json.loads((tmp_path / "runs" / tiny_registered / "mine" / "run.json").read_text())
     assert len(settings["predictions_fingerprint"]) == 64
     with pytest.raises(MattebenchError, match="local executor"):
@@ -302,7 +302,7 @@ def test_site_marks_source_and_partial_tree(tmp_path):
 
     d = write_folder(tmp_path / "preds")
     _, summary = evaluate(SavedPredictions(d, name="mine"), PartialTiny(), out=tmp_path / "runs")
-    assert summary["subset"] and summary["subset_reason"] == "partial tree: 6 of the dataset's 10 samples are present"
+    assert summary.subset and summary.subset_reason == "partial tree: 6 of the dataset's 10 samples are present"
     index = write_site(tmp_path / "runs", tmp_path / "lb")
     html = Path(index).read_text()
     assert "(scored from saved predictions)" in html and "partial tree: 6 of the dataset" in html

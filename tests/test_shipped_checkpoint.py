@@ -156,10 +156,10 @@ def test_a_plain_path_keeps_working_and_rule_travels_with_a_copy(tmp_path, entry
 
 def test_provenance_records_the_name_sha256_and_which_rule_applied(tmp_path, entry):
     _, summary = evaluate(entry.method, "synthetic", method_options={"checkpoint": entry.spec}, limit=1, out=str(tmp_path))
-    p = summary["provenance"]
-    assert p["checkpoint"] == entry.spec and p["checkpoint_sha256"] == entry.sha256
-    assert p["checkpoint_shipped"]["name"] == entry.spec
-    assert p["input_rule"] == {"ref_size": entry.input_rule["ref_size"], "multiple": 32, "source": "checkpoint"}
+    p = summary.provenance
+    assert p.checkpoint == entry.spec and p.checkpoint_sha256 == entry.sha256
+    assert p.checkpoint_shipped["name"] == entry.spec
+    assert p.extra["input_rule"] == {"ref_size": entry.input_rule["ref_size"], "multiple": 32, "source": "checkpoint"}
     rc = main(["run", "--method", entry.method, "--dataset", "synthetic", "--checkpoint", entry.spec, "-m", "ref_size=96",
                "--limit", "1", "--out", str(tmp_path), "--tag", "r96", "--quiet"])
     assert rc == 0

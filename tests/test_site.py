@@ -18,6 +18,7 @@ import pytest
 
 from mattebench.commands import leaderboard as leaderboard_command
 from mattebench.report.leaderboard import _label, family_of
+from mattebench.record import RunRecord
 from mattebench.report.site import Figure, find_figures, paper_values_from_tables, render_index, write_site
 from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP
 
@@ -89,14 +90,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[di
     return runs, index, leaderboard_summaries(runs)
 
 
-def run_name(s: dict[str, Any]) -> str:
-    return f"{s['method']}@{s['tag']}" if s.get("tag") else s["method"]
+def run_name(s: RunRecord) -> str:
+    return f"{s.method}@{s.tag}" if s.tag else s.method
 
 
-def expected_order(summaries: list[dict[str, Any]], dataset: str, family: str, key: str) -> list[str]:
-    rows = [s for s in summaries if s["dataset"] == dataset and family_of(s) == family]
-    with_value = sorted((s for s in rows if s["means"].get(key) is not None), key=lambda s: (s["means"][key], run_name(s)))
-    without = sorted((s for s in rows if s["means"].get(key) is None), key=run_name)
+def expected_order(summaries: list[RunRecord], dataset: str, family: str, key: str) -> list[str]:
+    rows = [s for s in summaries if s.dataset == dataset and family_of(s) == family]
+    with_value = sorted((s for s in rows if s.means.get(key) is not None), key=lambda s: (s.means[key], run_name(s)))
+    without = sorted((s for s in rows if s.means.get(key) is None), key=run_name)
     return [run_name(s) for s in with_value + without]
 
 
@@ -143,8 +144,8 @@ def test_families_are_distinguished_and_off_leaderboard_runs_left_out(built):
     assert groups == ["Trimap-based methods", "Trimap-free methods"]
     for tr in table.find_all("tr"):
         if "data-run" in tr.attrs:
-            s = next(x for x in summaries if x["dataset"] == "tiny" and run_name(x) == tr.attrs["data-run"])
-            assert tr.attrs["data-family"] == s["method_card"]["family"]
+            s = next(x for x in summaries if x.dataset == "tiny" and run_name(x) == tr.attrs["data-run"])
+            assert tr.attrs["data-family"] == s.method_card.family
     assert (runs / "tiny" / "gt-echo" / "summary.json").exists()
     assert "gt-echo" not in index.read_text()
 
@@ -156,7 +157,7 @@ def test_headers_carry_units_and_cells_the_stored_means(built):
     for key in ("sad", "mse", "grad", "conn"):
         assert _label(key) in heads[header_index(table, key)].text()
     assert "ms / sample" in heads[header_index(table, "predict_ms")].text()
-    by_run = {run_name(s): s for s in summaries if s["dataset"] == "tiny"}
+    by_run = {run_name(s): s for s in summaries if s.dataset == "tiny"}
     n_checked = 0
     for tr in table.find_all("tr"):
         if "data-run" not in tr.attrs:
@@ -165,14 +166,14 @@ def test_headers_carry_units_and_cells_the_stored_means(built):
         cells = tr.cells()
         for key in ("sad", "mse", "grad", "conn"):
             cell = cells[header_index(table, key)]
-            mean = s["means"][key]
+            mean = s.means[key]
             if mean is None:
                 assert cell.attrs["data-value"] == "" and cell.text().strip() == "–"
             else:
                 assert float(cell.attrs["data-value"]) == mean  # exact: repr round-trips a float
             n_checked += 1
         ms = cells[header_index(table, "predict_ms")].attrs["data-value"]
-        assert float(ms) == s["predict_ms"]["median"]
+        assert float(ms) == s.predict_ms.median
     assert n_checked == 4 * 6
 
 
@@ -183,8 +184,8 @@ def test_paper_values_sit_beside_measured_ones(built):
     cell = row.cells()[header_index(table, "mse_whole")]
     paper = cell.find("span", class_="paper")
     assert paper.text() == "paper 0.0044"
-    measured = next(s for s in summaries if s["dataset"] == "tiny" and run_name(s) == "modnet-easpp@sps")
-    assert float(cell.attrs["data-value"]) == measured["means"]["mse_whole"]
+    measured = next(s for s in summaries if s.dataset == "tiny" and run_name(s) == "modnet-easpp@sps")
+    assert float(cell.attrs["data-value"]) == measured.means["mse_whole"]
     others = [tr for tr in table.find_all("tr") if tr.attrs.get("data-run") not in (None, "modnet-easpp@sps")]
     assert others and not any(tr.find_all("span", class_="paper") for tr in others)
 
@@ -222,12 +223,12 @@ def test_every_row_links_to_provenance_and_card(built):
         assert (site / unquote(card)).is_file() and (site / unquote(prov)).is_file()
     page = site / "runs" / "tiny" / "knn@k20.html"
     text = page.read_text()
-    s = next(x for x in summaries if x["dataset"] == "tiny" and run_name(x) == "knn@k20")
-    for needle in (s["provenance"]["commit"], s["provenance"]["checkpoint_sha256"], s["provenance"]["dataset_fingerprint"],
-                   s["provenance"]["mattebench"], s["provenance"]["torch"], "&quot;variant&quot;: &quot;k20&quot;"):
+    s = next(x for x in summaries if x.dataset == "tiny" and run_name(x) == "knn@k20")
+    for needle in (s.provenance.commit, s.provenance.checkpoint_sha256, s.provenance.dataset_fingerprint,
+                   s.provenance.mattebench, s.provenance.torch, "&quot;variant&quot;: &quot;k20&quot;"):
         assert str(needle) in text, needle
     copy = json.loads((site / "runs" / "tiny" / "knn@k20.summary.json").read_text())
-    assert copy["means"] == s["means"]
+    assert copy["means"] == s.means
     card = (site / "methods" / "knn.html").read_text()
     assert "fabricated for the site tests (knn)" in card and "trimap-based" in card
     # every local link on every page resolves
@@ -269,7 +270,7 @@ def test_rebuild_is_byte_identical_and_drops_removed_runs(built, tmp_path):
     runs, index, _ = built
     again = write_site(runs, tmp_path, paper_values=PAPER)
     assert again.read_bytes() == index.read_bytes()
-    summaries = [s for s in leaderboard_summaries(runs) if s["method"] != "lfm"]
+    summaries = [s for s in leaderboard_summaries(runs) if s.method != "lfm"]
     third = write_site(runs, tmp_path, summaries=summaries)
     assert "lfm@sps" not in third.read_text()
     assert not (third.parent / "runs" / "tiny" / "lfm@sps.html").exists()
@@ -311,7 +312,7 @@ def test_figures_are_copied_beside_the_page(built, tmp_path):
 
 def test_names_are_escaped(built):
     _, _, summaries = built
-    s = json.loads(json.dumps(next(x for x in summaries if x["method"] == "closed-form")))
+    s = json.loads(json.dumps(next(x for x in summaries if x.method == "closed-form").to_json()))
     s["method"] = "evil<script>alert(1)</script>"
     s["run_dir"] = "/runs/tiny/evil"
     s["method_card"]["notes"] = "<img src=x onerror=alert(1)>"

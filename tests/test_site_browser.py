@@ -26,6 +26,7 @@ from typing import Any, Iterator, Optional
 
 import pytest
 
+from mattebench.record import RunRecord
 from mattebench.report.site import write_site
 from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP
 
@@ -171,15 +172,15 @@ return Array.prototype.filter.call(document.querySelectorAll('table.board tr[dat
 
 
 def run_name(s: dict[str, Any]) -> str:
-    return f"{s['method']}@{s['tag']}" if s.get("tag") else s["method"]
+    return f"{s.method}@{s.tag}" if s.tag else s.method
 
 
-def expected(summaries: list[dict[str, Any]], family: str, key: str, descending: bool = False) -> list[str]:
-    rows = [s for s in summaries if s["dataset"] == "tiny" and s["method_card"]["family"] == family]
-    have = [s for s in rows if s["means"].get(key) is not None]
+def expected(summaries: list[RunRecord], family: str, key: str, descending: bool = False) -> list[str]:
+    rows = [s for s in summaries if s.dataset == "tiny" and s.method_card.family == family]
+    have = [s for s in rows if s.means.get(key) is not None]
     have.sort(key=run_name)
-    have.sort(key=lambda s: s["means"][key], reverse=descending)  # stable: ties stay by run name
-    return [run_name(s) for s in have] + sorted(run_name(s) for s in rows if s["means"].get(key) is None)
+    have.sort(key=lambda s: s.means[key], reverse=descending)  # stable: ties stay by run name
+    return [run_name(s) for s in have] + sorted(run_name(s) for s in rows if s.means.get(key) is None)
 
 
 def header_button(table: str, key: str) -> str:
@@ -218,7 +219,7 @@ def test_click_header_sorts_rows_by_that_metric(browser, site):
     assert asc[-1] == desc[-1] == "knn@k20"
     # time is sortable too
     browser.click(header_button("t-tiny-whole", "predict_ms"))
-    times = [next(s for s in summaries if s["dataset"] == "tiny" and run_name(s) == r)["predict_ms"]["median"]
+    times = [next(s for s in summaries if s.dataset == "tiny" and run_name(s) == r).predict_ms.median
              for r, _ in browser.js(ROWS_JS, free)]
     assert times == sorted(times)
 
@@ -228,7 +229,7 @@ def test_filter_by_name_and_family(browser, site):
     browser.size(1280, 1000)
     browser.get(index.as_uri())
     total = len(browser.js(ALL_VISIBLE_JS))
-    assert total == sum(1 + (s["dataset"] == "tiny") for s in summaries)  # tiny runs appear in two tables
+    assert total == sum(1 + (s.dataset == "tiny") for s in summaries)  # tiny runs appear in two tables
     browser.type("#filter-name", "MOD")  # case-insensitive substring of the run name
     shown = browser.js(ALL_VISIBLE_JS)
     assert sorted(shown) == sorted([["t-tiny-whole", "modnet-easpp@sps"], ["t-tiny-unknown", "modnet-easpp@sps"]])
@@ -240,7 +241,7 @@ def test_filter_by_name_and_family(browser, site):
     browser.clear("#filter-name")
     browser.click("#filter-family option[value='trimap-free']")
     shown = browser.js(ALL_VISIBLE_JS)
-    free = sorted(run_name(s) for s in summaries if s["method_card"]["family"] == FAMILY_FREE)
+    free = sorted(run_name(s) for s in summaries if s.method_card.family == FAMILY_FREE)
     assert sorted({r for _, r in shown}) == free and len(shown) == 2 * len(free)
     browser.type("#filter-name", "lfm")
     assert browser.js(ALL_VISIBLE_JS) == [["t-tiny-whole", "lfm@sps"], ["t-tiny-unknown", "lfm@sps"]]
@@ -271,7 +272,7 @@ def test_page_reads_without_javascript(site, tmp_path):
         assert b.js("return document.querySelectorAll('button.sort').length;") == 0
         assert b.js("return document.getElementById('filters').getClientRects().length;") == 0
         rows = b.js(ALL_VISIBLE_JS)
-        assert len(rows) == sum(1 + (s["dataset"] == "tiny") for s in summaries)
+        assert len(rows) == sum(1 + (s.dataset == "tiny") for s in summaries)
     finally:
         b.quit()
 
@@ -294,10 +295,10 @@ def test_synthetic_demo_run_through_the_command(browser, tmp_path):
     browser.get(index.as_uri())
     cell = browser.js("return document.querySelector(\"#t-synthetic-whole tr[data-run='trimap-midpoint'] "
                       "td[data-value]\").getAttribute('data-value');")
-    assert float(cell) == summary["means"]["mse_whole"]
+    assert float(cell) == summary.means["mse_whole"]
     browser.click("#t-synthetic-whole tr[data-run='trimap-midpoint'] a[href^='runs/']")
     assert browser.js("return document.title;") == "trimap-midpoint on synthetic: provenance"
     text = browser.js("return document.body.innerText;")
-    assert summary["provenance"]["dataset_fingerprint"] in text and "dilate-erode-v1" in text
+    assert summary.provenance.dataset_fingerprint in text and "dilate-erode-v1" in text
     browser.click("a[href^='../../methods/']")
     assert browser.js("return document.querySelector('h1').textContent;") == "trimap-midpoint"

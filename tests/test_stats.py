@@ -17,6 +17,7 @@ import pytest
 
 from mattebench import stats as S
 from mattebench.data.trimap import trimap_from_alpha
+from mattebench.record import RunRecord
 from mattebench.runner import evaluate
 from mattebench.store import read_rows
 from mattebench.types import Clip, DatasetCard
@@ -194,33 +195,33 @@ class Flat:
         return np.full(image.shape[:2], 0.4, np.float32)
 
 
-def _check_record(summary: dict, rows: list[dict], unit: str) -> None:
-    assert set(summary["ci"]) == set(summary["means"])
-    m = summary["ci_method"]
+def _check_record(summary: RunRecord, rows: list[dict], unit: str) -> None:
+    assert set(summary.ci) == set(summary.means)
+    m = summary.ci_method
     assert (m["confidence"], m["resamples"], m["seed"], m["unit"]) == (0.95, S.RESAMPLES, S.SEED, unit)
     assert "percentile bootstrap" in m["method"] and str(S.RESAMPLES) in m["description"]
     ok = [r for r in rows if r["status"] == "ok"]
-    for k, mean in summary["means"].items():
+    for k, mean in summary.means.items():
         vals = [float(r[k]) for r in ok if isinstance(r.get(k), float) and not math.isnan(r[k])]
         if not vals:
-            assert mean is None and summary["ci"][k] is None
+            assert mean is None and summary.ci[k] is None
             continue
         expected = S.mean_ci(vals)  # recomputed from the stored rows
-        assert summary["ci"][k] == [expected.lo, expected.hi]
-        assert summary["ci"][k][0] <= mean <= summary["ci"][k][1]
+        assert summary.ci[k] == (expected.lo, expected.hi)
+        assert summary.ci[k][0] <= mean <= summary.ci[k][1]
 
 
 def test_every_mean_in_the_record_carries_its_interval(tmp_path):
     rows, s = evaluate("trimap-midpoint", TinyDataset(n=8), out=tmp_path)
     _check_record(s, read_rows(tmp_path / "tiny" / "trimap-midpoint" / "samples.csv"), "sample")
-    assert s["ci"]["mse_whole"][0] < s["means"]["mse_whole"] < s["ci"]["mse_whole"][1]
+    assert s.ci["mse_whole"][0] < s.means["mse_whole"] < s.ci["mse_whole"][1]
     import json
 
     stored = json.loads((tmp_path / "tiny" / "trimap-midpoint" / "summary.json").read_text())
-    assert stored["ci"] == s["ci"] and stored["ci_method"] == s["ci_method"]
+    assert stored["ci"] == s.to_json()["ci"] and stored["ci_method"] == s.ci_method
 
 
 def test_video_record_intervals_are_over_clips(tmp_path):
     rows, s = evaluate(Flat(), TinyClips(), out=tmp_path)
     _check_record(s, read_rows(tmp_path / "tiny-clips" / "flat" / "samples.csv"), "clip")
-    assert s["ci"]["dtssd"] is not None and len(rows) == 3
+    assert s.ci["dtssd"] is not None and len(rows) == 3

@@ -137,7 +137,7 @@ def fixture_runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("base")
     ds = TinyDataset(n=3)
     _, summary = evaluate("trimap-midpoint", ds, out=base)
-    src = Path(summary["run_dir"])
+    src = Path(summary.run_dir)
     runs = tmp_path_factory.mktemp("runs")
     _fabricate(src, runs, "ppm100", "modnet-easpp", "sps", mse=0.0050, mad=0.0100, checkpoint_sha="ab" * 32)
     _fabricate(src, runs, "ppm100", "dim-free", "scratch", mse=0.0200, mad=0.0300)  # no checkpoint: flagged
@@ -304,13 +304,20 @@ def test_a_command_with_an_option_the_method_lacks_is_commented_out_with_the_rea
     assert unsupported("modnet-trimap", {"variant": "v1"}) == []
 
 
+def _run(method: str, tag):
+    """A record of ``method@tag`` on synthetic with nothing else known (what _stands_for reads)."""
+    from mattebench.record import RunRecord
+
+    return RunRecord.from_json({"dataset": "synthetic", "method": method, "tag": tag})
+
+
 def test_an_embedded_set_run_names_the_row_of_its_method_without_claiming_it():
     from mattebench.report.tables import _stands_for
 
     t1, t4 = P.TABLES[0], P.TABLES[3]
     # the trimap MODNet is the method of exactly one Table 1 row: named, marked as trained otherwise
-    assert _stands_for({"method": "modnet-trimap", "tag": None}, t1) == "same method as MODNet (trimap); other training"
+    assert _stands_for(_run("modnet-trimap", None), t1) == "same method as MODNet (trimap); other training"
     # the exact (method, tag) of a row is that row
-    assert _stands_for({"method": "modnet-trimap", "tag": "trimap"}, t1) == "MODNet"
+    assert _stands_for(_run("modnet-trimap", "trimap"), t1) == "MODNet"
     # v1 MODNet is not the paper's model (e-ASPP): no row, even with a SOC tag
-    assert _stands_for({"method": "modnet", "tag": "soc"}, t4) == "(no paper row)"
+    assert _stands_for(_run("modnet", "soc"), t4) == "(no paper row)"

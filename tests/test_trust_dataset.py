@@ -60,4 +60,4 @@ def test_run_warns_with_counts_and_records_them(tmp_path, capsys):
     assert rc == exitcodes.INCOMPLETE  # the image without a matte is an error row
     with pytest.warns(UserWarning, match="duplicate stems"):
         _, s = evaluate("trimap-midpoint", "folder", data_root=str(root), out=tmp_path / "r2")
-    assert s["provenance"]["dataset_problems"]["orphan mattes (no image)"] == 2
+    assert s.provenance.dataset_problems["orphan mattes (no image)"] == 2

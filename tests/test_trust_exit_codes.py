@@ -125,7 +125,7 @@ def test_exit_3_when_samples_are_still_pending():
                 yield scorer.score(i)
 
     _, summary = evaluate("trimap-midpoint", TinyDataset(n=3), executor=DropsOne())
-    assert summary["counts"]["pending"] == 1 and summary["counts"]["error"] == 0
+    assert summary.counts.pending == 1 and summary.counts.error == 0
     assert exit_code(summary) == exitcodes.INCOMPLETE
 
 

@@ -53,7 +53,7 @@ def test_a_non_reference_method_never_sees_the_ground_truth(family):
     with pytest.warns(GroundTruthWithheld, match="observe") as w:
         _, s = evaluate(m, TinyDataset(n=3), method_name="trust-cheat")
     assert m.observed == 0
-    assert s["means"]["mse_whole"] > 0.001  # scored on its own (0.5 everywhere), not a copied answer
+    assert s.means["mse_whole"] > 0.001  # scored on its own (0.5 everywhere), not a copied answer
     assert len([x for x in w if issubclass(x.category, GroundTruthWithheld)]) == 1  # once, not per sample
 
 
@@ -62,7 +62,7 @@ def test_reference_methods_still_see_it():
     with warnings.catch_warnings():
         warnings.simplefilter("error", GroundTruthWithheld)
         _, s = evaluate(m, TinyDataset(n=2), method_name="trust-cheat")
-    assert m.observed == 2 and s["means"]["mse_whole"] == pytest.approx(0.0, abs=1e-12)
+    assert m.observed == 2 and s.means["mse_whole"] == pytest.approx(0.0, abs=1e-12)
 
 
 def test_video_clips_are_gated_too():
@@ -86,7 +86,7 @@ def test_cheating_plugin_installed_as_a_package(tmp_path):
 
 def _summary(tmp_path, family, on_leaderboard=True):
     _, s = evaluate("trimap-midpoint", TinyDataset(n=2), out=tmp_path / "runs")
-    s = json.loads(json.dumps(s))
+    s = json.loads(json.dumps(s.to_json()))
     s["method"] = f"fam-{family}"
     s["method_card"] = {**s["method_card"], "name": s["method"], "family": family, "on_leaderboard": on_leaderboard}
     return s

@@ -42,7 +42,7 @@ def test_samples_csv_saved_by_a_spreadsheet_with_a_bom(tmp_path):
     f.write_bytes(b"\xef\xbb\xbf" + f.read_bytes())
     assert [r["id"] for r in read_rows(f)] == ["s00", "s01"]
     _, s = evaluate("trimap-midpoint", TinyDataset(n=2), out=tmp_path)
-    assert s["counts"]["ok"] == 2
+    assert s.counts.ok == 2
 
 
 def test_samples_csv_without_an_id_column_is_recomputed_not_a_traceback(tmp_path):
@@ -51,7 +51,7 @@ def test_samples_csv_without_an_id_column_is_recomputed_not_a_traceback(tmp_path
     f.write_text("name,status\nx,ok\n")
     with pytest.warns(UserWarning, match="no id column"):
         _, s = evaluate("trimap-midpoint", TinyDataset(n=2), out=tmp_path)
-    assert s["counts"]["ok"] == 2 and len(read_rows(f)) == 2
+    assert s.counts.ok == 2 and len(read_rows(f)) == 2
 
 
 @pytest.mark.parametrize("what", ["samples.csv", "run.json", ".lock"])

@@ -111,7 +111,7 @@ def test_old_run_json_without_code_identity_is_refused(tmp_path):
     with pytest.raises(RunConflict, match="older mattebench"):
         evaluate("trimap-midpoint", TinyDataset(n=2), out=tmp_path)
     _, s = evaluate("trimap-midpoint", TinyDataset(n=2), out=tmp_path, fresh=True)
-    assert s["counts"]["ok"] == 2
+    assert s.counts.ok == 2
 
 
 @pytest.mark.parametrize("content", [b"{not json", b"[1, 2]", b"\xff\xfe garbage", b""])
@@ -126,7 +126,7 @@ def test_corrupt_run_json_is_reported_never_a_traceback(tmp_path, content):
     (run / "run.json").write_bytes(content)
     with pytest.warns(StoreWarning, match="run.json"):
         _, s = evaluate("trimap-midpoint", TinyDataset(n=2), out=tmp_path)
-    assert s["counts"]["ok"] == 2
+    assert s.counts.ok == 2
 
 
 def test_corrupt_summary_json_is_reported_and_rewritten(tmp_path):
@@ -144,4 +144,4 @@ def test_rows_without_a_run_json_are_not_trusted(tmp_path):
     with pytest.raises(RunConflict, match="no run.json"):
         evaluate("trimap-midpoint", TinyDataset(n=2), out=tmp_path)
     _, s = evaluate("trimap-midpoint", TinyDataset(n=2), out=tmp_path, fresh=True)
-    assert s["counts"]["ok"] == 2
+    assert s.counts.ok == 2

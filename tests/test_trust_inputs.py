@@ -47,7 +47,7 @@ def test_stray_trimap_values_fail_the_sample_naming_file_values_and_counts(tmp_p
     assert str(bad) in msg and "127 (x4)" in msg and "129 (x2)" in msg and "3 (x1)" in msg and "trimap_snap=true" in msg
     rows, summary = evaluate("trimap-midpoint", "folder", data_root=str(tmp_path))
     (err,) = [r for r in rows if r["status"] == "error"]
-    assert err["id"] == "b" and "127 (x4)" in err["error"] and summary["counts"]["ok"] == 1
+    assert err["id"] == "b" and "127 (x4)" in err["error"] and summary.counts.ok == 1
 
 
 def test_trimap_snap_maps_to_nearest_class_and_is_recorded(tmp_path: Path):
@@ -60,15 +60,15 @@ def test_trimap_snap_maps_to_nearest_class_and_is_recorded(tmp_path: Path):
     assert note.startswith("trimap_snapped:") and "127 (x4)" in note and "7 of" in note
     rows, summary = evaluate("trimap-midpoint", "folder", data_root=str(tmp_path), dataset_options={"trimap_snap": True},
                              out=tmp_path / "runs")
-    assert summary["counts"]["ok"] == 2
+    assert summary.counts.ok == 2
     by = {r["id"]: r for r in rows}
     assert "trimap_snapped" in by["b"]["notes"] and by["a"]["notes"] in ("", None)
-    assert summary["provenance"]["sample_notes"] == {"trimap_snapped": 1}
-    assert any("1 sample(s) had trimap values" in n for n in summary["provenance"]["notes"])
+    assert summary.provenance.sample_notes == {"trimap_snapped": 1}
+    assert any("1 sample(s) had trimap values" in n for n in summary.provenance.notes)
     # the notes column survives a resume (the rows are not recomputed, the count is the same)
     rows2, summary2 = evaluate("trimap-midpoint", "folder", data_root=str(tmp_path), dataset_options={"trimap_snap": True},
                                out=tmp_path / "runs")
-    assert summary2["provenance"]["sample_notes"] == {"trimap_snapped": 1}
+    assert summary2.provenance.sample_notes == {"trimap_snapped": 1}
     # a snapped run is another run: its identity (fingerprint) differs from the strict one
     assert load_dataset("folder", root=str(tmp_path), trimap_snap=True).fingerprint() != load_dataset("folder", root=str(tmp_path)).fingerprint()
 
@@ -121,7 +121,7 @@ def test_every_dataset_with_trimap_files_holds_them_to_three_values(tmp_path: Pa
     rows, summary = evaluate("trimap-midpoint", name, data_root=str(tmp_path), dataset_options={"trimap_snap": True})
     (ok,) = [r for r in rows if r["id"] == bad_id]
     assert ok["status"] == "ok" and "trimap_snapped" in ok["notes"], ok
-    assert summary["provenance"]["sample_notes"]["trimap_snapped"] == 1
+    assert summary.provenance.sample_notes["trimap_snapped"] == 1
     report = check_dataset(name, root=str(tmp_path), deep=True)
     assert not report.ok and any(str(bad) in p and "127 (x4)" in p for p in report.problems), report.render()
     snapped = check_dataset(name, root=str(tmp_path), deep=True, trimap_snap=True)
@@ -171,8 +171,8 @@ def test_square_photo_with_exif_orientation_is_reported_and_counted(tmp_path: Pa
     (note,) = s.metadata["notes"]
     assert str(photo) in note and "either orientation" in note and "applied" in note
     rows, summary = evaluate("trimap-midpoint", "folder", data_root=str(tmp_path))
-    assert summary["provenance"]["sample_notes"] == {"exif_orientation": 1}
-    assert any("EXIF orientation" in n for n in summary["provenance"]["notes"])
+    assert summary.provenance.sample_notes == {"exif_orientation": 1}
+    assert any("EXIF orientation" in n for n in summary.provenance.notes)
     report = check_dataset("folder", root=str(tmp_path))
     assert report.ok and any(str(photo) in n and "either orientation" in n for n in report.notes), report.render()
 

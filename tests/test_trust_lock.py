@@ -75,7 +75,7 @@ def test_stale_lock_of_a_dead_pid_is_taken_over_with_a_warning(tmp_path):
     (run / LOCK_NAME).write_text(json.dumps({"pid": 2 ** 22 + 12345, "host": socket.gethostname(), "started": "2020", "command": "old run"}))
     with pytest.warns(StaleLockWarning, match="old run"):
         _, s = evaluate("trimap-midpoint", TinyDataset(n=2), out=tmp_path)
-    assert s["counts"]["ok"] == 2
+    assert s.counts.ok == 2
 
 
 def test_lock_from_another_host_is_not_taken_over(tmp_path):

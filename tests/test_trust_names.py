@@ -40,16 +40,16 @@ def test_hostile_names_round_trip_resume_and_never_duplicate(tmp_path):
     data = tmp_path / "data"
     out = tmp_path / "r"
     rows, s1 = evaluate("trimap-midpoint", "folder", data_root=str(data), out=out, limit=7)
-    assert s1["counts"]["ok"] == 7 and s1["counts"]["pending"] == 0
+    assert s1.counts.ok == 7 and s1.counts.pending == 0
     rows, s2 = evaluate("trimap-midpoint", "folder", data_root=str(data), out=out)
-    assert s2["counts"] == {"total": len(made), "ok": len(made), "error": 0, "pending": 0}
+    assert s2.counts.to_json() == {"total": len(made), "ok": len(made), "error": 0, "pending": 0}
     csv_path = out / "folder" / "trimap-midpoint" / "samples.csv"
     stored = read_rows(csv_path)
     assert sorted(r["id"] for r in stored) == sorted(made)  # exactly one row per id, names intact
     before = csv_path.read_bytes()
     _, s3 = evaluate("trimap-midpoint", "folder", data_root=str(data), out=out)
     assert csv_path.read_bytes() == before  # a rerun appends nothing
-    assert s3["counts"]["pending"] == 0 and s3["complete"]
+    assert s3.counts.pending == 0 and s3.complete
 
 
 def test_cli_prints_failed_hostile_names_without_crashing(tmp_path):
@@ -87,7 +87,7 @@ def test_site_shows_a_failed_non_utf8_name_escaped(tmp_path):
     os.remove(os.path.join(os.fsencode(data / "alpha"), b"bad\xff.png"))  # that sample fails: its id is in the summary
     with pytest.warns(UserWarning, match="without a matte"):
         _, s = evaluate("trimap-midpoint", "folder", data_root=str(data), out=tmp_path / "runs")
-    assert s["counts"]["error"] == 1
+    assert s.counts.error == 1
     index = write_site(tmp_path / "runs", tmp_path / "out")
     pages = "".join(p.read_text(encoding="utf-8") for p in index.parent.rglob("*.html"))
     assert "bad\\xff" in pages

@@ -30,7 +30,7 @@ from mattebench.runner import evaluate
 def base(tmp_path_factory) -> dict:
     runs = tmp_path_factory.mktemp("runs")
     _, s = evaluate("trimap-midpoint", TinyDataset(n=3), out=runs)
-    return json.loads(json.dumps(s))
+    return json.loads(json.dumps(s.to_json()))
 
 
 def _store(runs: Path, s: dict, folder: str = "d/m") -> Path:
@@ -222,7 +222,7 @@ def test_summary_that_is_a_device_or_fifo_is_skipped_not_read_forever(base, tmp_
     (runs / "fifo" / "m").mkdir(parents=True)
     os.mkfifo(runs / "fifo" / "m" / "summary.json")
     seen: list[str] = []
-    assert [s["dataset"] for s in load_published(runs, warn=seen.append)] == [base["dataset"]]
+    assert [s.dataset for s in load_published(runs, warn=seen.append)] == [base["dataset"]]
     assert len(seen) == 2 and all("not a regular file" in w for w in seen)
 
 

@@ -37,7 +37,7 @@ def test_tag_cannot_leave_out(tmp_path, tag):
 
 def test_empty_tag_means_no_tag(tmp_path):
     _, s = evaluate("trimap-midpoint", TinyDataset(n=1), out=tmp_path, tag="")
-    assert s["run_dir"] == str(tmp_path / "tiny" / "trimap-midpoint") and s["tag"] is None
+    assert s.run_dir == str(tmp_path / "tiny" / "trimap-midpoint") and s.tag is None
 
 
 @pytest.mark.parametrize("name", ["a/b", "../escape", "..", "x/../../y"])
@@ -49,7 +49,7 @@ def test_method_registered_with_a_path_name_cannot_leave_out(tmp_path, name):
             evaluate(name, TinyDataset(n=1), out=out)
         assert _files(tmp_path) == []
         _, s = evaluate(name, TinyDataset(n=1))  # without --out nothing is written: it still runs
-        assert s["counts"]["ok"] == 1
+        assert s.counts.ok == 1
     finally:
         unregister_method(name)
 

@@ -58,7 +58,7 @@ def test_enospc_mid_run_is_one_clear_error_and_resume_recovers(tmp_path, monkeyp
     monkeypatch.undo()
     m = Counting()
     _, s = evaluate(m, TinyDataset(n=6), out=tmp_path, method_name="counting")
-    assert s["counts"]["ok"] == 6 and m.calls == 6 - len(kept)
+    assert s.counts.ok == 6 and m.calls == 6 - len(kept)
     assert sorted(r["id"] for r in _rows(tmp_path)) == [f"s{i:02d}" for i in range(6)]
     assert not (tmp_path / "tiny" / "counting" / ".lock").exists()
 
@@ -124,7 +124,7 @@ def test_full_tmpfs_keeps_rows_and_resume_recovers(tmpfs):
         f.unlink()
     m = Counting()
     _, s = evaluate(m, TinyDataset(n=120), out=out, method_name="counting")
-    assert s["counts"] == {"total": 120, "ok": 120, "error": 0, "pending": 0}, s["errors"][:3]
+    assert s.counts.to_json() == {"total": 120, "ok": 120, "error": 0, "pending": 0}, s.errors[:3]
     assert m.calls == 120 - len(kept)
     assert len(_rows(out)) == 120
 
@@ -144,7 +144,7 @@ def test_read_only_folder_refuses_before_any_sample_and_keeps_rows(tmpfs, capsys
     finally:
         subprocess.run(["mount", "-o", "remount,rw", str(tmpfs)], check=True, timeout=30)
     _, s = evaluate(Counting(), TinyDataset(n=4), out=out, method_name="counting")
-    assert s["counts"]["ok"] == 4
+    assert s.counts.ok == 4
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root ignores file permissions")
@@ -194,8 +194,8 @@ def test_untrusted_rows_are_reported_and_recomputed(tmp_path):
     assert m.calls == 4  # s01, s02, s04, s05
     ids = [r["id"] for r in read_rows(f)]
     assert sorted(ids) == [f"s{i:02d}" for i in range(6)]
-    assert s["counts"] == {"total": 6, "ok": 6, "error": 0, "pending": 0}
-    assert s["means"]["mse_whole"] is not None
+    assert s.counts.to_json() == {"total": 6, "ok": 6, "error": 0, "pending": 0}
+    assert s.means["mse_whole"] is not None
 
 
 def test_nan_metrics_written_by_the_scorer_are_kept(tmp_path):
@@ -211,4 +211,4 @@ def test_nan_metrics_written_by_the_scorer_are_kept(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error", StoreWarning)
         _, s = evaluate("trimap-midpoint", AllKnown(n=2), out=tmp_path)
-    assert s["excluded"]["mse"] == 2 and s["counts"]["ok"] == 2
+    assert s.excluded["mse"] == 2 and s.counts.ok == 2

@@ -13,6 +13,7 @@ from tabulate import tabulate
 from .. import exitcodes
 from .. import metrics as M
 from ..errors import MattebenchError, UsageError
+from ..record import RunRecord
 from ..runner import Executor, evaluate
 from ._input_options import add_input_arguments, resolve_input
 from ._options import OptionError, parse_options
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         mopts["checkpoint"] = args.checkpoint
     if args.device:
         mopts["device"] = args.device
-    rows, summary = evaluate(
+    rows, record = evaluate(
         args.method,
         args.dataset,
         method_options=mopts,
@@ -131,44 +132,43 @@ def run(args: argparse.Namespace) -> int:
         conventions=args.conventions,
         save_alphas=args.save_alphas,
     )
-    print_summary(summary)
-    return exit_code(summary)
+    print_summary(record)
+    return exit_code(record)
 
 
-def exit_code(summary: dict) -> int:
+def exit_code(record: RunRecord) -> int:
     """0 only when every requested sample has an ok row; else 3 with the counts on stderr."""
-    c = summary["counts"]
-    if c["ok"] == c["total"] and not c["error"] and not c["pending"]:
+    c = record.counts
+    if c.ok == c.total and not c.error and not c.pending:
         return exitcodes.OK
-    print(f"incomplete: {c['error']} failed, {c['pending']} pending of {c['total']} requested; "
+    print(f"incomplete: {c.error} failed, {c.pending} pending of {c.total} requested; "
           f"rerun the same command to retry them (exit {EXIT_SAMPLE_ERRORS})", file=sys.stderr)
     return EXIT_SAMPLE_ERRORS
 
 
-def print_summary(summary: dict) -> None:
-    c = summary["counts"]
-    means = summary["means"]
+def print_summary(record: RunRecord) -> None:
+    c = record.counts
     rows = []
-    for k, v in means.items():
+    for k, v in record.means.items():
         if k == "predict_ms":
             continue
         info = M.METRICS.get(k)
         label = info.unit if info is not None else k
-        ci = (summary.get("ci") or {}).get(k)
+        ci = record.ci.get(k)
         rows.append([label, "–" if v is None else f"{v:.6g}", "–" if not ci else f"[{ci[0]:.4g}, {ci[1]:.4g}]",
-                     summary["excluded"].get(k, 0)])
-    print(f"\n{summary['method']} on {summary['dataset']}: {c['ok']}/{c['total']} scored, {c['error']} failed"
-          + (f", {c['pending']} pending" if c.get("pending") else "")
-          + (f" (subset of {summary['n_dataset']})" if summary.get("subset") else ""))
+                     record.excluded.get(k, 0)])
+    print(f"\n{record.method} on {record.dataset}: {c.ok}/{c.total} scored, {c.error} failed"
+          + (f", {c.pending} pending" if c.pending else "")
+          + (f" (subset of {record.n_dataset})" if record.subset else ""))
     print(tabulate(rows, headers=["metric", "mean", "95% CI", "excluded"], tablefmt="simple", disable_numparse=True))
-    ms = summary["predict_ms"]["median"]
+    ms = record.predict_ms.median
     if ms is not None:
         print(f"median prediction time: {ms:.1f} ms/sample")
-    for e in summary["errors"][:10]:
-        print(f"failed: {e['id']}: {e['error']}")
-    if len(summary["errors"]) > 10:
-        print(f"... and {len(summary['errors']) - 10} more failures (see samples.csv)")
-    for n in summary.get("provenance", {}).get("notes", []):  # e.g. snapped trimaps, EXIF-rotated photos
+    for e in record.errors[:10]:
+        print(f"failed: {e.id}: {e.error}")
+    if len(record.errors) > 10:
+        print(f"... and {len(record.errors) - 10} more failures (see samples.csv)")
+    for n in record.provenance.notes:  # e.g. snapped trimaps, EXIF-rotated photos
         print(f"note: {n}")
-    if summary.get("run_dir"):
-        print(f"run folder: {summary['run_dir']}")
+    if record.run_dir:
+        print(f"run folder: {record.run_dir}")

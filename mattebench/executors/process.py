@@ -105,7 +105,7 @@ def _worker_main(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_thre
             row = scorer.score(sample_id)
         except BaseException as exc:  # noqa: BLE001 - past the Scorer's net (e.g. observe() raised)
             row = _error_row(scorer.columns, sample_id, f"{sample_id}: method raised {type(exc).__name__}: {exc}")
-        if not _send(conn, ("row", row, scorer._flow_note)):
+        if not _send(conn, ("row", row)):
             return
 
 
@@ -233,10 +233,7 @@ class ProcessExecutor:
         self.notes[:] = [note]
         try:
             pool.start(n)
-            for row, flow_note in pool.rows(ids):
-                if flow_note and not scorer._flow_note:
-                    scorer._flow_note = flow_note  # the runner records the scorers' notes in provenance
-                yield row
+            yield from pool.rows(ids)  # notes (an estimated MESSDdt flow) travel in the rows
         finally:
             pool.close()
 
@@ -318,7 +315,7 @@ class _Pool:
             self._stop(w, kill=w.sample is not None or not w.ready)
         self.workers = []
 
-    def rows(self, ids: list[str]) -> Iterator[tuple[dict[str, Any], Optional[str]]]:
+    def rows(self, ids: list[str]) -> Iterator[dict[str, Any]]:
         pending = collections.deque(ids)
         while pending or any(w.sample is not None for w in self.workers):
             for w in self.workers:
@@ -347,7 +344,7 @@ class _Pool:
                 if w.proc.sentinel in ready or (w.conn in ready and not w.proc.is_alive()):
                     row = self._died(w)
                     if row is not None:
-                        yield row, None
+                        yield row
             now = time.monotonic()
             for w in list(self.workers):
                 if w.sample is not None and now >= w.deadline and w.proc.is_alive():
@@ -355,9 +352,9 @@ class _Pool:
                     self.stats["timeouts"] += 1
                     self._replace(w)
                     yield _error_row(self.columns, sid, f"{sid}: timed out after {self.timeout:g} s (--timeout); "
-                                     "the worker was stopped and a new one started"), None
+                                     "the worker was stopped and a new one started")
 
-    def _handle(self, w: _Worker, message: tuple[Any, ...]) -> Optional[tuple[dict[str, Any], Optional[str]]]:
+    def _handle(self, w: _Worker, message: tuple[Any, ...]) -> Optional[dict[str, Any]]:
         kind = message[0]
         if kind == "build_error":
             exc, tb = message[1], message[2]
@@ -371,9 +368,9 @@ class _Pool:
                 warn_withheld(message[2], stacklevel=2)
             self.stats["method_provenance"] = message[3]  # every worker builds the same method from the same spec
             return None
-        row, flow_note = message[1], message[2]
+        row = message[1]
         w.sample, w.deadline = None, float("inf")
-        return row, flow_note
+        return row
 
     def _died(self, w: _Worker) -> Optional[dict[str, Any]]:
         w.proc.join(timeout=5)

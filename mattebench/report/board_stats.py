@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from .. import stats
 from ..compare import why_not_comparable
+from ..record import RunRecord, as_record
 from ..stored_rows import StoredRows, StoredRowsError, load_stored_rows
 
 TIE_MARK = "≈"
@@ -56,18 +57,19 @@ class GroupStats:
         return self.marks.get(key, RunMark(reason="not ranked"))
 
 
-def run_key(s: Mapping[str, Any]) -> str:
-    return f"{s['method']}@{s['tag']}" if s.get("tag") else str(s["method"])
+Run = Union[RunRecord, Mapping[str, Any]]  # the public functions take a record or its JSON object
 
 
-def _mean(s: Mapping[str, Any], metric: str) -> Optional[float]:
-    v = (s.get("means") or {}).get(metric)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(float(v)):
-        return None
-    return float(v)
+def run_key(s: Run) -> str:
+    return as_record(s).name
 
 
-def _rows(group: Sequence[Mapping[str, Any]]) -> tuple[dict[str, StoredRows], dict[str, str]]:
+def _mean(s: RunRecord, metric: str) -> Optional[float]:
+    v = s.means.get(metric)
+    return None if v is None or math.isnan(v) else v
+
+
+def _rows(group: Sequence[RunRecord]) -> tuple[dict[str, StoredRows], dict[str, str]]:
     rows, why = {}, {}
     for s in group:
         try:
@@ -77,7 +79,7 @@ def _rows(group: Sequence[Mapping[str, Any]]) -> tuple[dict[str, StoredRows], di
     return rows, why
 
 
-def _leader(group: Sequence[Mapping[str, Any]], metric: str) -> Optional[str]:
+def _leader(group: Sequence[RunRecord], metric: str) -> Optional[str]:
     sign = 1.0 if stats.lower_is_better(metric) else -1.0
     ranked = [(sign * v, i, run_key(s)) for i, s in enumerate(group) if (v := _mean(s, metric)) is not None]
     return min(ranked)[2] if ranked else None
@@ -109,9 +111,9 @@ def _first(keys: list[str], rows: dict[str, StoredRows], metric: str) -> tuple[d
     return stats.prob_first(values, stats.lower_is_better(metric)), len(ids)
 
 
-def group_stats(group: Sequence[Mapping[str, Any]], metric: str) -> GroupStats:
+def group_stats(group: Sequence[Run], metric: str) -> GroupStats:
     """Leader, ties with it and P(first) for one ranked group of runs (same dataset and family)."""
-    ranked = [s for s in group if _mean(s, metric) is not None]
+    ranked = [s for s in map(as_record, group) if _mean(s, metric) is not None]
     keys = [run_key(s) for s in ranked]
     leader = _leader(ranked, metric)
     if leader is None:
@@ -150,9 +152,10 @@ def group_stats(group: Sequence[Mapping[str, Any]], metric: str) -> GroupStats:
 
 
 # -- cell texts (plain text; the markdown and HTML renderers escape as they need) -------------------
-def interval(s: Mapping[str, Any], metric: str) -> Optional[tuple[float, float]]:
+def interval(s: Run, metric: str) -> Optional[tuple[float, float]]:
     """The run record's interval of ``metric``, when it is present and brackets the stored mean."""
-    ci = (s.get("ci") or {}).get(metric)
+    s = as_record(s)
+    ci = s.ci.get(metric)
     mean = _mean(s, metric)
     if mean is None or not isinstance(ci, (list, tuple)) or len(ci) != 2:
         return None
@@ -166,8 +169,9 @@ def interval(s: Mapping[str, Any], metric: str) -> Optional[tuple[float, float]]
     return lo, hi
 
 
-def half_width_text(s: Mapping[str, Any], metric: str) -> str:
+def half_width_text(s: Run, metric: str) -> str:
     """``± h`` (h: the larger distance from the mean to an end of the interval, 2 significant digits)."""
+    s = as_record(s)
     iv = interval(s, metric)
     mean = _mean(s, metric)
     if iv is None or mean is None:
@@ -176,13 +180,14 @@ def half_width_text(s: Mapping[str, Any], metric: str) -> str:
     return f"± {h:.2g}" if h == 0 or h >= 1e-3 else f"± {h:.1e}"
 
 
-def mean_cell(s: Mapping[str, Any], metric: str, fmt: Callable[[Optional[float], str], str]) -> str:
+def mean_cell(s: Run, metric: str, fmt: Callable[[Optional[float], str], str]) -> str:
+    s = as_record(s)
     text = fmt(_mean(s, metric), metric)
     hw = half_width_text(s, metric)
     return f"{text} {hw}" if hw else text
 
 
-def interval_title(s: Mapping[str, Any], metric: str) -> str:
+def interval_title(s: Run, metric: str) -> str:
     iv = interval(s, metric)
     return "" if iv is None else f"95% CI [{iv[0]:.4g}, {iv[1]:.4g}]"
 
@@ -200,13 +205,13 @@ def p_first_text(mark: RunMark) -> str:
     return "–" if mark.p_first is None else f"{mark.p_first:.2f}"
 
 
-def method_text(s: Mapping[str, Any]) -> str:
+def method_text(s: Run) -> str:
     """How the interval was computed, from the record (the first run that says)."""
-    m = s.get("ci_method") or {}
+    m = as_record(s).ci_method or {}
     return str(m.get("description", ""))
 
 
-def explanation(metric_label: str, summaries: Sequence[Mapping[str, Any]]) -> str:
+def explanation(metric_label: str, summaries: Sequence[Run]) -> str:
     """The footnote under a leaderboard: how the ± and the marks were computed."""
     how = next((method_text(s) for s in summaries if method_text(s)), "")
     ci = (f"± is the larger distance from the mean to an end of its 95% confidence interval ({how}); "

@@ -13,6 +13,7 @@ from typing import Any, Optional, Sequence
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from ..record import RunRecord
 from ..store import load_summaries
 from .paper_values import TABLES, PaperTable
 from .table_spec import (
@@ -77,7 +78,7 @@ def _plan_block(all_cells: Sequence[Cell], indent: str = "", trained: Optional[s
     return lines
 
 
-def _extra_commands(tables: Sequence[PaperTable], runs: dict[RunKey, dict[str, Any]]) -> list[str]:
+def _extra_commands(tables: Sequence[PaperTable], runs: dict[RunKey, RunRecord]) -> list[str]:
     out: list[str] = []
     seen: set[RunKey] = set()
     for t in tables:
@@ -91,7 +92,7 @@ def _extra_commands(tables: Sequence[PaperTable], runs: dict[RunKey, dict[str, A
     return out
 
 
-def _missing_cells(runs: dict[RunKey, dict[str, Any]], tables: Sequence[PaperTable]) -> tuple[list[Cell], list[Cell], list[str]]:
+def _missing_cells(runs: dict[RunKey, RunRecord], tables: Sequence[PaperTable]) -> tuple[list[Cell], list[Cell], list[str]]:
     """Cells without a run on the paper's datasets, on the synthetic proxies, and the rows nobody can run."""
     missing: list[Cell] = []
     synth_missing: list[Cell] = []
@@ -121,7 +122,7 @@ def _bench_lines(bench: Optional[Sequence[Any]]) -> tuple[int, list[str]]:
     return len(todo), lines
 
 
-def build_plan(runs_dir: str | os.PathLike[str], *, summaries: Optional[Sequence[dict[str, Any]]] = None,
+def build_plan(runs_dir: str | os.PathLike[str], *, summaries: Optional[Sequence[RunRecord | dict[str, Any]]] = None,
                tables: Sequence[PaperTable] = TABLES, bench: Optional[Sequence[Any]] = None) -> str:
     """A bash script with every command still needed to fill the tables (paper datasets first, then synthetic,
     optional extras, then the bench runs of Figure 6 missing from ``bench``, a list of figures.BenchPoint)."""

@@ -23,7 +23,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 from ..data import corrupt as C
 from ..errors import MattebenchError
-from ..robustness import RobustnessTable, load_tables
+from ..robustness import RobustnessTable, Run, load_tables
 from .leaderboard import _fmt, _label
 from .out_paths import file_stem
 from .summaries import load_published
@@ -284,7 +284,7 @@ def render_site_page(tables: Sequence[RobustnessTable], figures: Mapping[str, st
                               table_version=C.TABLE_VERSION)
 
 
-def write_site_page(site: Path, runs: str | os.PathLike[str], summaries: Optional[Sequence[Mapping[str, Any]]], css: str,
+def write_site_page(site: Path, runs: str | os.PathLike[str], summaries: Optional[Sequence[Run]], css: str,
                     version: str) -> Optional[str]:
     """Write ``<site>/robustness.html`` (and its figures) when any run is a variant; returns its href."""
     tables = load_tables(runs, summaries)
@@ -304,8 +304,9 @@ def write_site_page(site: Path, runs: str | os.PathLike[str], summaries: Optiona
     return "robustness.html"
 
 
-def render_section(dataset: str, summaries: Sequence[Mapping[str, Any]]) -> str:
-    """The leaderboard's "Robustness" section: the per-kind table of the primary metric, never ranked."""
+def render_section(dataset: str, summaries: Sequence[Run]) -> str:
+    """The leaderboard's "Robustness" section: the per-kind table of the primary metric, never ranked
+    (``summaries``: run records, or their JSON objects)."""
     from ..robustness import StoredRun, build_table
 
     t = build_table([StoredRun.from_summary(s) for s in summaries], dataset)

@@ -1,9 +1,11 @@
 """The stored runs a report may publish: every ``<runs>/*/*/summary.json`` that reads as a run record.
 
-A summary.json that cannot be read (permission, invalid UTF-8 or JSON, not an object) or that does not
+A summary.json that cannot be read (permission, invalid UTF-8 or JSON, not an object), that does not
 have the shape of a run record (a name that is not a string, means that are not numbers, a card that is
-not an object, ...) is skipped with a warning naming the file and the reason, and the report goes on
-with the others. A report never fails, and never prints a wrong cell, because one file is bad.
+not an object, ...) or that :meth:`~mattebench.record.RunRecord.from_json` refuses (a newer schema
+version, a malformed field) is skipped with a warning naming the file and the reason, and the report
+goes on with the others. A report never fails, and never prints a wrong cell, because one file is bad.
+What is returned are :class:`~mattebench.record.RunRecord` objects (older files upgraded).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from ..record import RecordError, RunRecord
 from ..store import SUMMARY
 
 MAX_BYTES = 256 * 1024 * 1024  # a summary lists at most every failed sample: far below this
@@ -73,10 +76,23 @@ def _warn(message: str) -> None:
     warnings.warn(message, UnreadableSummary, stacklevel=3)
 
 
-def load_published(runs: str | os.PathLike[str], warn: Callable[[str], None] = _warn) -> list[dict[str, Any]]:
+def read_record(s: Any, where: Path) -> RunRecord:
+    """The record of one parsed summary.json (RecordError: why it is not one); ``run_dir`` defaults to ``where``."""
+    why = problem(s)
+    if why is not None:
+        raise RecordError(why)
+    try:
+        return RunRecord.from_json({"run_dir": str(where), **s})
+    except RecordError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a shape from_json did not foresee
+        raise RecordError(f"malformed ({type(exc).__name__}: {exc})") from exc
+
+
+def load_published(runs: str | os.PathLike[str], warn: Callable[[str], None] = _warn) -> list[RunRecord]:
     """Every readable run record under ``runs``, sorted by path; a warning for each one skipped."""
     root = Path(runs)
-    out: list[dict[str, Any]] = []
+    out: list[RunRecord] = []
     if not root.is_dir():
         return out
     for f in sorted(root.glob(f"*/*/{SUMMARY}")):
@@ -100,10 +116,8 @@ def load_published(runs: str | os.PathLike[str], warn: Callable[[str], None] = _
         except ValueError as exc:
             warn(f"skipped {f}: not valid JSON ({exc}); rerun the run to rewrite it")
             continue
-        why = problem(s)
-        if why is not None:
-            warn(f"skipped {f}: not a run summary: {why}")
-            continue
-        s.setdefault("run_dir", str(f.parent))
-        out.append(s)
+        try:
+            out.append(read_record(s, f.parent))
+        except RecordError as exc:
+            warn(f"skipped {f}: not a run summary: {exc}")
     return out

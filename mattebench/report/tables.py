@@ -23,6 +23,7 @@ from typing import Any, Optional, Sequence
 
 from tabulate import tabulate
 
+from ..record import RunRecord, as_record
 from ..store import load_summaries
 from .leaderboard import provenance_note
 from .visibility import published
@@ -69,28 +70,27 @@ def _yes(flag: bool) -> str:
 
 
 # -- runs ----------------------------------------------------------------------------------------
-def index_runs(summaries: Sequence[dict[str, Any]]) -> dict[RunKey, dict[str, Any]]:
+def index_runs(summaries: Sequence[RunRecord | dict[str, Any]]) -> dict[RunKey, RunRecord]:
+    """Published runs by (dataset, method, tag); records, or their JSON objects."""
     # A corrupted or trimap-changed run (robustness track) never stands in for a paper row, whatever its tag.
-    return {(s.get("dataset", ""), s.get("method", ""), s.get("tag") or None): s for s in published(summaries)}
+    return {(s.dataset, s.method, s.tag or None): s for s in map(as_record, published(summaries))}
 
 
-def _means(s: dict[str, Any]) -> tuple[Optional[float], Optional[float]]:
-    m = s.get("means", {}) or {}
-    return m.get(MSE_KEY), m.get(MAD_KEY)
+def _means(s: RunRecord) -> tuple[Optional[float], Optional[float]]:
+    return s.means.get(MSE_KEY), s.means.get(MAD_KEY)
 
 
-def _marks(s: dict[str, Any], spec: Optional[RowSpec]) -> list[str]:
+def _marks(s: RunRecord, spec: Optional[RowSpec]) -> list[str]:
     """Why a measured value may not be what it seems (shown next to the numbers)."""
     out = []
-    if s.get("subset"):
+    if s.subset:
         out.append("subset*")
-    if not s.get("complete", True):
-        c = s.get("counts", {})
-        out.append(f"incomplete {c.get('ok', 0)}/{c.get('total', 0)}")
-    if (s.get("counts", {}) or {}).get("error"):
-        out.append(f"{s['counts']['error']} failed")
-    needs_weights = (spec is not None and spec.checkpoint) or (s.get("method_card", {}) or {}).get("trainable")
-    if needs_weights and not (s.get("provenance", {}) or {}).get("checkpoint_sha256"):
+    if not s.complete:
+        out.append(f"incomplete {s.counts.ok}/{s.counts.total}")
+    if s.counts.error:
+        out.append(f"{s.counts.error} failed")
+    needs_weights = (spec is not None and spec.checkpoint) or s.method_card.trainable
+    if needs_weights and not s.provenance.checkpoint_sha256:
         out.append("no checkpoint: untrained weights")
     return out
 
@@ -102,10 +102,12 @@ class _Notes:
         self.items: list[str] = []
         self.by_dir: dict[str, int] = {}
 
-    def ref(self, s: dict[str, Any]) -> str:
-        key = str(s.get("run_dir") or (s.get("dataset"), s.get("method"), s.get("tag")))
+    def ref(self, s: RunRecord) -> str:
+        key = str(s.run_dir or (s.dataset, s.method, s.tag))
         if key not in self.by_dir:
-            self.items.append(f"`{s.get('run_dir', '?')}`: {provenance_note(s)}")
+            # leaderboard.provenance_note is given the record's JSON object: it reads dicts (and records, once
+            # the leaderboard reads records), so either version of it footnotes the run the same way.
+            self.items.append(f"`{s.run_dir if s.run_dir is not None else '?'}`: {provenance_note(s.to_json())}")
             self.by_dir[key] = len(self.items)
         return f"[^{self.by_dir[key]}]"
 
@@ -120,7 +122,7 @@ class Cell:
     dataset: str
 
 
-def _measured(s: Optional[dict[str, Any]], spec: Optional[RowSpec], notes: _Notes, row: Optional[PaperRow]) -> list[str]:
+def _measured(s: Optional[RunRecord], spec: Optional[RowSpec], notes: _Notes, row: Optional[PaperRow]) -> list[str]:
     """[measured MSE, measured MAD, Δ MSE, Δ MAD, run]."""
     if spec is not None and not spec.available:
         return [NOT_AVAILABLE, "", "", "", spec.note]
@@ -139,8 +141,8 @@ def _measured(s: Optional[dict[str, Any]], spec: Optional[RowSpec], notes: _Note
     ]
 
 
-def _run_name(s: dict[str, Any]) -> str:
-    return s.get("method", "?") + (f"@{s['tag']}" if s.get("tag") else "")
+def _run_name(s: RunRecord) -> str:
+    return s.name
 
 
 def _row_head(table: PaperTable, row: PaperRow) -> list[str]:
@@ -161,7 +163,7 @@ def _table_methods(table: PaperTable) -> set[str]:
     return methods
 
 
-def render_table(table: PaperTable, runs: dict[RunKey, dict[str, Any]], notes: _Notes) -> tuple[str, list[Cell]]:
+def render_table(table: PaperTable, runs: dict[RunKey, RunRecord], notes: _Notes) -> tuple[str, list[Cell]]:
     """The markdown of one table and the cells that still need a run."""
     lines = [f"## Table {table.number}: {table.title}", ""]
     lines += [f"Dataset: `{table.dataset}`. {table.notes}".rstrip(), ""]
@@ -215,38 +217,38 @@ def render_table(table: PaperTable, runs: dict[RunKey, dict[str, Any]], notes: _
     return "\n".join(lines), missing
 
 
-def _stands_for(s: dict[str, Any], table: Optional[PaperTable]) -> str:
+def _stands_for(s: RunRecord, table: Optional[PaperTable]) -> str:
     if table is None:
         return ""
     for row in table.rows:
         spec = ROW_SPECS.get(row.key)
-        if spec is not None and spec.method == s.get("method") and spec.tag == (s.get("tag") or None):
+        if spec is not None and spec.method == s.method and spec.tag == (s.tag or None):
             return row.label
     for e in EXTRAS_FOR_TABLE.get(table.number, ()):
-        if e.method == s.get("method") and e.tag == (s.get("tag") or None):
+        if e.method == s.method and e.tag == (s.tag or None):
             return "(not in the paper; trimap-based)" if e.method in EXTRA_TRIMAP else "(not in the paper)"
     # Same method as exactly one row, other settings (an embedded-set run is trained differently): say which
     # row it resembles without claiming it reproduces it.
-    same = [row for row in table.rows if (spec := ROW_SPECS.get(row.key)) is not None and spec.method == s.get("method")]
+    same = [row for row in table.rows if (spec := ROW_SPECS.get(row.key)) is not None and spec.method == s.method]
     if len(same) == 1:
         row = same[0]
         return f"same method as {row.label} ({'trimap' if row.trimap else 'no trimap'}); other training"
     return "(no paper row)"
 
 
-def _plain_table(summaries: list[dict[str, Any]], notes: _Notes, table: Optional[PaperTable] = None) -> str:
+def _plain_table(summaries: list[RunRecord], notes: _Notes, table: Optional[PaperTable] = None) -> str:
     rows = []
     for s in summaries:
         mse, mad = _means(s)
         marks = _marks(s, None)
-        c = s.get("counts", {})
-        ck = (s.get("provenance", {}) or {}).get("checkpoint")
+        c = s.counts
+        ck = s.provenance.checkpoint
         rows.append([
             f"`{_run_name(s)}`",
             _stands_for(s, table),
             fmt_value(mse) + (f" ({', '.join(marks)})" if marks else ""),
             fmt_value(mad),
-            f"{c.get('ok', 0)}/{c.get('total', 0)}" + (f" of {s.get('n_dataset')}" if s.get("subset") else ""),
+            f"{c.ok}/{c.total}" + (f" of {s.n_dataset}" if s.subset else ""),
             f"`{os.path.basename(str(ck))}`" if ck else "none",
             notes.ref(s),
         ])
@@ -261,7 +263,7 @@ def _plain_table(summaries: list[dict[str, Any]], notes: _Notes, table: Optional
 def render_document(
     runs_dir: str | os.PathLike[str],
     *,
-    summaries: Optional[Sequence[dict[str, Any]]] = None,
+    summaries: Optional[Sequence[RunRecord | dict[str, Any]]] = None,
     speed_section: Optional[str] = None,
     tables: Sequence[PaperTable] = TABLES,
 ) -> tuple[str, list[Cell]]:
@@ -287,7 +289,7 @@ def render_document(
         all_missing += missing
     if speed_section:
         out += [speed_section, ""]
-    subset = any(s.get("subset") for s in runs.values())
+    subset = any(s.subset for s in runs.values())
     if subset:
         out += ["\\* `subset`: evaluated on the first samples only (`--limit`); not the full set.", ""]
     if notes.items:
