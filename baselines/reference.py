@@ -22,6 +22,7 @@ class TrimapMidpoint:
         code_licence="Apache-2.0 (mattebench)",
         weights_licence="none (no learned weights)",
         notes="Reference floor: 0 on background, 1 on foreground, 0.5 on every other trimap value.",
+        reference_floor=True,
     )
 
     def predict(self, image: np.ndarray, trimap: Optional[np.ndarray] = None) -> np.ndarray:

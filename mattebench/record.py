@@ -396,6 +396,10 @@ def upgrade_v1(d: dict[str, Any]) -> dict[str, Any]:
         flow = [n for n in (prov.get("notes") or []) if isinstance(n, str) and n.startswith("MESSDdt")]
         prov["flow_source"] = flow[0] if flow else None
     out["provenance"] = prov
+    card = out.get("method_card")
+    if isinstance(card, dict) and "reference_floor" not in card:
+        # v1 cards had no such field; v1 reports marked the one floor mattebench shipped by its name
+        out["method_card"] = {**card, "reference_floor": card.get("name", out.get("method")) == "trimap-midpoint"}
     if not out.get("dataset_variant"):
         variant = _v1_variant(_object(settings.get("dataset_options"), "settings.dataset_options"))
         if variant:

@@ -79,6 +79,9 @@ class MethodCard:
     # False when two copies of the method must not run at once (one licence seat, a device it
     # opens exclusively, files it writes at fixed paths): `run` then scores with one worker.
     process_safe: bool = True
+    # True for a floor every real method must beat, shown as "(reference)" in the tables although its family is
+    # not ``reference`` (it sees no ground truth: trimap-midpoint uses the trimap only).
+    reference_floor: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

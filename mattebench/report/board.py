@@ -38,9 +38,8 @@ RecordLike = Union[RunRecord, Mapping[str, Any]]
 SECTIONS = ((FAMILY_TRIMAP, "Trimap-based methods"), (FAMILY_FREE, "Trimap-free methods"))
 TIME = "predict_ms"  # the time column: median prediction ms per sample, lower is better
 SAVED_PREDICTIONS = "scored from saved predictions"
-# Runs shown with "(reference)": floors a method must beat, ranked with the others. Their cards do not
-# say so (the family "reference" is for ground-truth-fed methods, which are never shown).
-REFERENCE_FLOORS = ("trimap-midpoint",)
+# Runs shown with "(reference)": floors a method must beat (MethodCard.reference_floor), ranked with the others
+# (the family "reference" is for ground-truth-fed methods, which are never shown).
 
 
 # -- names and numbers (the one place the report package formats them) -------------------------------
@@ -298,7 +297,7 @@ def _row(r: RunRecord, rank: int, columns: Sequence[str], best: Mapping[str, flo
     card = r.method_card
     return BoardRow(r, rank, tuple(_cell(r, k, best, ctx) for k in columns),
                     Cell(TIME, t, format_ms_fine(t), TIME in best and t == best[TIME]), mark,
-                    is_pretrained(r), card.family == FAMILY_REFERENCE or card.name in REFERENCE_FLOORS, input_source(r))
+                    is_pretrained(r), card.family == FAMILY_REFERENCE or card.reference_floor, input_source(r))
 
 
 def _table(key: str, title: str, description: str, records: Sequence[RunRecord], columns: Sequence[str],
