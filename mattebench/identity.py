@@ -34,7 +34,7 @@ from typing import Any, Callable, Optional
 from . import provenance
 from .contract import MethodFactory
 
-OWN_PACKAGES = ("baselines",)
+OWN_PACKAGES = ("mattebench_baselines",)
 SOURCE_SUFFIXES = (".py", ".pyx", ".so", ".pyd")
 IDENTITY_VERSION = 2  # run.json written before this version has no method code: see store._check_settings
 

@@ -15,7 +15,7 @@ from typing import Any, Optional, Sequence
 from .types import ExternalInput
 
 SHOW_NAMES = 10
-# Registered names of the methods built from a user's file (baselines.saved_predictions, baselines.exported).
+# Registered names of the methods built from a user's file (mattebench_baselines.saved_predictions, mattebench_baselines.exported).
 USER_INPUT_METHODS = ("predictions", "onnx", "tflite")
 
 

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 import mattebench
-from baselines.common.backbones import (
+from mattebench_baselines.common.backbones import (
     MobileNetV2Encoder,
     VGG16Encoder,
     densenet201,
@@ -21,13 +21,13 @@ from baselines.common.backbones import (
     resnet50,
     resnext101_32x8d,
 )
-from baselines.common.losses import charbonnier, composition_loss, ssim_loss, trimap_classes, unknown_mask
-from baselines.dim import DIMNet
-from baselines.fdmpa import FDMPANet
-from baselines.hatt import HAttNet, PatchDiscriminator
-from baselines.indexnet import IndexNetModel, load_indexnet_backbone
-from baselines.lfm import LFMNet
-from baselines.shm import SHMNet
+from mattebench_baselines.common.losses import charbonnier, composition_loss, ssim_loss, trimap_classes, unknown_mask
+from mattebench_baselines.dim import DIMNet
+from mattebench_baselines.fdmpa import FDMPANet
+from mattebench_baselines.hatt import HAttNet, PatchDiscriminator
+from mattebench_baselines.indexnet import IndexNetModel, load_indexnet_backbone
+from mattebench_baselines.lfm import LFMNet
+from mattebench_baselines.shm import SHMNet
 from mattebench.errors import CheckpointError
 
 

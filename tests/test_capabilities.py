@@ -227,7 +227,7 @@ def test_the_scorer_hands_a_sequence_predictor_the_whole_clip():
 
 
 def test_modnet_ofd_is_a_class_with_predict_sequence():
-    from baselines.modnet import create_modnet
+    from mattebench_baselines.modnet import create_modnet
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -87,7 +87,7 @@ def test_deterministic_per_id_across_objects_and_processes(kind, clean_synth):
     # the same id and image under another dataset name draws other random parts
     other = C.apply(clean_synth["synth-001"].image, C.Corruption(kind, 2), "another-dataset", "synth-001")
     assert not np.array_equal(a, other)
-    code = ("import hashlib, mattebench.registry as r; import baselines; "
+    code = ("import hashlib, mattebench.registry as r; import mattebench_baselines; "
             f"print(hashlib.sha256(r.load_dataset('synthetic', n=3, corrupt='{kind}:2').load('synth-001').image.tobytes()).hexdigest())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO,
                          env={"PYTHONHASHSEED": "123", "PATH": "", "OMP_NUM_THREADS": "1"})

@@ -10,9 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from baselines.exported import create_onnx
-from baselines.exported.io_spec import IOSpec, ModelSpecError, alpha_map, build_spec, prepare
-from baselines.exported.presets import PRESETS
+from mattebench_baselines.exported import create_onnx
+from mattebench_baselines.exported.io_spec import IOSpec, ModelSpecError, alpha_map, build_spec, prepare
+from mattebench_baselines.exported.presets import PRESETS
 from mattebench.cli import main
 from mattebench import exporting
 from mattebench.types import ExternalInput
@@ -24,7 +24,7 @@ pytest.importorskip("onnxruntime")
 def random_official_checkpoint(path: Path, seed: int = 0) -> Path:
     """MODNet with weights that exercise every layer, saved in the official format (module. prefix,
     backbone twice): official init for convs, random BN affine and running statistics, nonzero biases."""
-    from baselines.modnet.model import MODNet
+    from mattebench_baselines.modnet.model import MODNet
 
     torch.manual_seed(seed)
     m = MODNet()
@@ -67,7 +67,7 @@ def test_export_writes_official_tensor_names(modnet_export):
 
 def test_exported_modnet_runs_unchanged_and_matches_eager(modnet_export):
     """ONNX (preset modnet) vs eager MODNet on synthetic portraits: max |difference| <= 1e-4."""
-    from baselines.modnet import create_modnet
+    from mattebench_baselines.modnet import create_modnet
     from mattebench.data.synthetic import SyntheticDataset
 
     ckpt, path = modnet_export
@@ -85,7 +85,7 @@ def test_exported_modnet_runs_unchanged_and_matches_eager(modnet_export):
 def test_float64_arbiter_judges_the_export(modnet_export):
     import onnxruntime as ort
 
-    from baselines.modnet import create_modnet
+    from mattebench_baselines.modnet import create_modnet
 
     ckpt, path = modnet_export
     module, example = create_modnet(checkpoint=str(ckpt)).export_module(64, 64)

@@ -194,7 +194,7 @@ def test_the_checker_sees_lazy_and_relative_imports(tmp_path):
 
 @pytest.mark.parametrize("module, part", [
     ("mattebench.report.figures", "report"), ("mattebench.metrics", "metrics"), ("mattebench.data.synthetic", "data"),
-    ("baselines.modnet.model", "methods"), ("mattebench.commands.run", "commands"), ("mattebench.record", "record"),
+    ("mattebench_baselines.modnet.model", "methods"), ("mattebench.commands.run", "commands"), ("mattebench.record", "record"),
 ])
 def test_part_of_picks_the_most_specific_pattern(module, part):
     assert rules.part_of(module).name == part

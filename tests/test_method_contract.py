@@ -203,7 +203,7 @@ def test_one_training_step_per_stage(name, sample):
 def _own_entry_point(name: str) -> Any:
     """The object mattebench's own pyproject registers under ``name`` (None for other plug-ins)."""
     for ep in metadata.entry_points(group="mattebench.methods"):
-        if ep.name == name and ep.value.startswith("baselines."):
+        if ep.name == name and ep.value.startswith("mattebench_baselines."):
             return ep.load()
     return None
 
@@ -217,7 +217,7 @@ def test_factory_is_a_method_factory_carrying_its_card(name):
     if loaded is not None:  # a shipped method: decorated in its module, not given its card by the registry
         assert isinstance(loaded, MethodFactory), f"{name}: register it with @mattebench.contract.method(card)"
         assert loaded.card == mattebench.method_card(name)
-        assert loaded.__module__ == entry.factory.__module__ and loaded.__module__.startswith("baselines.")
+        assert loaded.__module__ == entry.factory.__module__ and loaded.__module__.startswith("mattebench_baselines.")
 
 
 def _clip(n: int = 3) -> Clip:

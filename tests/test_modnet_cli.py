@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from baselines.modnet import create_modnet
+from mattebench_baselines.modnet import create_modnet
 from mattebench.commands import adapt as adapt_cmd
 from mattebench import exporting
 from mattebench.commands import export as export_cmd

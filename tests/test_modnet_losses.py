@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from baselines.modnet.losses import _blur_kernel, official_loss, paper_loss, thumbnail
+from mattebench_baselines.modnet.losses import _blur_kernel, official_loss, paper_loss, thumbnail
 from mattebench.train.losses import compositional_l1, masked_mean, unknown_mask
 
 

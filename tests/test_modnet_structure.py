@@ -17,13 +17,13 @@ import pytest
 from mattebench.contract import MethodFactory
 import torch
 
-import baselines.modnet as modnet
-from baselines.common import checkpoints as common_ckpt
-from baselines.common.torch_method import TorchMattingMethod, resolve_device
-from baselines.modnet import checkpoint as ckpt
-from baselines.modnet.export import MatteOnly
-from baselines.modnet.model import MODNet
-from baselines.modnet.preprocess import inference_size
+import mattebench_baselines.modnet as modnet
+from mattebench_baselines.common import checkpoints as common_ckpt
+from mattebench_baselines.common.torch_method import TorchMattingMethod, resolve_device
+from mattebench_baselines.modnet import checkpoint as ckpt
+from mattebench_baselines.modnet.export import MatteOnly
+from mattebench_baselines.modnet.model import MODNet
+from mattebench_baselines.modnet.preprocess import inference_size
 from mattebench import bench, provenance
 from mattebench.data import base as data_base
 from mattebench.data import trimap_manifest

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from baselines.modnet import create_modnet_easpp, create_modnet_trimap
-from baselines.modnet.checkpoint import load_backbone
-from baselines.modnet.model import MODNet, count_parameters
-from baselines.modnet.preprocess import encode_trimap
+from mattebench_baselines.modnet import create_modnet_easpp, create_modnet_trimap
+from mattebench_baselines.modnet.checkpoint import load_backbone
+from mattebench_baselines.modnet.model import MODNet, count_parameters
+from mattebench_baselines.modnet.preprocess import encode_trimap
 from mattebench import evaluate, method_card
 from mattebench.errors import CheckpointError, MattebenchError
 from mattebench.registry import register_dataset, unregister_dataset

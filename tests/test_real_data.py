@@ -178,7 +178,7 @@ def test_tflite_with_unexpected_input_shape_is_a_clear_error(tmp_path, capsys):
     landscape = MODELS / "selfie_segmentation_landscape.tflite"
     need(landscape)
     need_module("ai_edge_litert")
-    from baselines.exported.io_spec import ModelSpecError
+    from mattebench_baselines.exported.io_spec import ModelSpecError
 
     with pytest.raises(ModelSpecError, match=r"\[1, 144, 256, 3\].*256x256"):
         create_method("tflite", model=str(landscape), preset="mediapipe-selfie")
@@ -193,7 +193,7 @@ def test_tflite_with_unexpected_input_shape_is_a_clear_error(tmp_path, capsys):
 def test_onnx_file_given_to_the_tflite_runner(tmp_path):
     need(MODELS / "SINet.onnx")
     need_module("ai_edge_litert")
-    from baselines.exported.io_spec import ModelSpecError
+    from mattebench_baselines.exported.io_spec import ModelSpecError
 
     with pytest.raises(ModelSpecError, match="cannot load it as a TFLite model"):
         create_method("tflite", model=str(MODELS / "SINet.onnx"))
@@ -210,7 +210,7 @@ def test_predictions_folder_of_real_pngs(ppm, tmp_path, capsys):
         pred = np.clip(s.alpha * 0.8 + 0.1, 0, 1)
         write_alpha(d / f"{sid}.png", pred)
         want[sid] = M.mse_whole(np.round(pred * 255).astype(np.float32) / 255, s.alpha)
-    from baselines.saved_predictions import SavedPredictions
+    from mattebench_baselines.saved_predictions import SavedPredictions
 
     rows, summary = evaluate(SavedPredictions(d, name="real-pngs"), _Subset(ppm, ids))
     assert {r["id"]: r["mse_whole"] for r in rows} == pytest.approx(want, rel=1e-9)

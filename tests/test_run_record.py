@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from _fake_trees import rgb, save, soft_alpha
-from baselines.saved_predictions import SavedPredictions
+from mattebench_baselines.saved_predictions import SavedPredictions
 from conftest import TinyDataset
 from mattebench import provenance
 from mattebench.executors.process import ProcessExecutor

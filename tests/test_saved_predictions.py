@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from baselines.saved_predictions import SavedPredictions
+from mattebench_baselines.saved_predictions import SavedPredictions
 from conftest import TinyDataset, disc_sample
 from mattebench import metrics as M
 from mattebench.cli import main

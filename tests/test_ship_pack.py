@@ -11,8 +11,8 @@ import warnings
 import pytest
 import torch
 
-from baselines.modnet import checkpoint as ckpt
-from baselines.modnet import ship
+from mattebench_baselines.modnet import checkpoint as ckpt
+from mattebench_baselines.modnet import ship
 from mattebench.errors import CheckpointError
 from mattebench.registry import create_method
 

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import torch
 
-from baselines.modnet import checkpoint as ckpt
-from baselines.modnet import create_modnet
+from mattebench_baselines.modnet import checkpoint as ckpt
+from mattebench_baselines.modnet import create_modnet
 from mattebench import shipped
 from mattebench.cli import main
 from mattebench.errors import CheckpointError

@@ -7,9 +7,9 @@ import warnings
 import torch
 import torch.nn as nn
 
-from baselines.modnet import create_modnet
-from baselines.modnet.losses import thumbnail
-from baselines.modnet.soc import adapt, soc_loss, transition_region
+from mattebench_baselines.modnet import create_modnet
+from mattebench_baselines.modnet.losses import thumbnail
+from mattebench_baselines.modnet.soc import adapt, soc_loss, transition_region
 
 
 def _method():

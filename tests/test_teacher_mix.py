@@ -11,8 +11,8 @@ import pytest
 import torch
 
 import mattebench.data.teacher_mix as tm
-from baselines.modnet import create_modnet
-from baselines.modnet.losses import mixed_loss, paper_loss, teacher_loss
+from mattebench_baselines.modnet import create_modnet
+from mattebench_baselines.modnet.losses import mixed_loss, paper_loss, teacher_loss
 from mattebench.data.augment import ColourJitter, degrade, sample_colour, zoom_rotate
 from mattebench.data.realsplit import split_photos
 from mattebench.train.batches import collate, crop_and_resize

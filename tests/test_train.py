@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from baselines.modnet import create_modnet
+from mattebench_baselines.modnet import create_modnet
 from mattebench.train import TrainingError, schedule_factor, train, training_trimap
 from mattebench.train.batches import BatchMaker
 from mattebench.train.loop import stage_plan

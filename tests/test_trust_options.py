@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from baselines.classical import OPTION_TYPES
+from mattebench_baselines.classical import OPTION_TYPES
 from mattebench.errors import RegistryError
 from mattebench.options_check import OptionTypeError, check_options, declared_options
 from mattebench.registry import create_method, list_methods, load_dataset, method_entry, validate_method_options
@@ -37,7 +37,7 @@ def test_every_registered_method_declares_its_options():
     """No mattebench method takes **options blindly (a plug-in may; it then gets no check)."""
     for name in list_methods():
         e = method_entry(name)
-        if e.origin.startswith("entry point") and "baselines." in e.origin:
+        if e.origin.startswith("entry point") and "mattebench_baselines." in e.origin:
             assert declared_options(e.factory) is not None, name
 
 

@@ -27,8 +27,8 @@ def test_registering_over_an_entry_point_raises_naming_both_origins():
     with pytest.raises(RegistryError) as exc:
         mattebench.register_method("knn", lambda: Half())
     text = str(exc.value)
-    assert "entry point knn = baselines.classical:knn" in text and "code (" in text and "replace=True" in text
-    assert method_entry("knn").factory.__module__ == "baselines.classical"  # untouched
+    assert "entry point knn = mattebench_baselines.classical:knn" in text and "code (" in text and "replace=True" in text
+    assert method_entry("knn").factory.__module__ == "mattebench_baselines.classical"  # untouched
 
 
 def test_in_process_duplicate_names_both_origins():

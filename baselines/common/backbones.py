@@ -253,7 +253,7 @@ class MobileNetV2Encoder(nn.Module):
 
     def __init__(self, in_channels: int = 3):
         super().__init__()
-        from baselines.modnet.backbone import MobileNetV2
+        from mattebench_baselines.modnet.backbone import MobileNetV2
 
         self.features = MobileNetV2(in_channels).features
         self.in_channels = in_channels

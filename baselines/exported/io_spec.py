@@ -139,7 +139,7 @@ def model_size(spec: IOSpec, h: int, w: int) -> tuple[int, int]:
     if spec.size is not None:
         return spec.size
     if spec.ref_size is not None:
-        from baselines.modnet.preprocess import inference_size  # the one implementation of MODNet's rule
+        from mattebench_baselines.modnet.preprocess import inference_size  # the one implementation of MODNet's rule
 
         return inference_size(h, w, spec.ref_size, spec.multiple)
     m = spec.multiple

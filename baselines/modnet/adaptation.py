@@ -1,4 +1,4 @@
-"""MODNet's SOC adaptation as a method call: ``adapt(source)`` runs :func:`baselines.modnet.soc.adapt` on the
+"""MODNet's SOC adaptation as a method call: ``adapt(source)`` runs :func:`mattebench_baselines.modnet.soc.adapt` on the
 unlabeled images of a folder or video, preprocessed by the inference rule, and saves through the method's
 own ``save_checkpoint`` (so the adapted checkpoint keeps the variant and input rule)."""
 
@@ -17,7 +17,7 @@ from .preprocess import prepare
 
 
 class MODNetAdaptation:
-    """The SOC part of :class:`~baselines.modnet.method.MODNetMethod` (it sets these attributes)."""
+    """The SOC part of :class:`~mattebench_baselines.modnet.method.MODNetMethod` (it sets these attributes)."""
 
     model: MODNet
     device: torch.device

@@ -9,7 +9,7 @@
 
 Everything loads with ``torch.load(..., weights_only=True)`` (no pickled code runs). The file handling
 shared with the other torch baselines (reading, key comparison, half precision, atomic writes) is in
-:mod:`baselines.common.checkpoints`; this module holds what is MODNet's: its formats, key names and hints.
+:mod:`mattebench_baselines.common.checkpoints`; this module holds what is MODNet's: its formats, key names and hints.
 """
 
 from __future__ import annotations

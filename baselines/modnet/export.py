@@ -23,7 +23,7 @@ class MatteOnly(nn.Module):
 
 
 class MODNetExport:
-    """The export part of :class:`~baselines.modnet.method.MODNetMethod` (it sets these attributes)."""
+    """The export part of :class:`~mattebench_baselines.modnet.method.MODNetMethod` (it sets these attributes)."""
 
     model: MODNet
     device: torch.device

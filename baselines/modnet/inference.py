@@ -20,7 +20,7 @@ OFD_CHUNK = 8  # frames per forward in the OFD path: same result, fewer calls
 
 
 class MODNetInference:
-    """The inference part of :class:`~baselines.modnet.method.MODNetMethod` (it sets these attributes)."""
+    """The inference part of :class:`~mattebench_baselines.modnet.method.MODNetMethod` (it sets these attributes)."""
 
     model: MODNet
     device: torch.device

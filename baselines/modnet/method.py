@@ -1,4 +1,4 @@
-"""MODNet as a mattebench method, on the shared torch base (:class:`baselines.common.torch_method.TorchMattingMethod`:
+"""MODNet as a mattebench method, on the shared torch base (:class:`mattebench_baselines.common.torch_method.TorchMattingMethod`:
 device, checkpoint hook, stage checks). Each job is its own part, readable alone:
 
 - inference (``predict``, ``predict_batch``, the OFD sequence path): :mod:`.inference`;

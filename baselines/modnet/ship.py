@@ -1,7 +1,7 @@
 """Pack a trained MODNet checkpoint as a shipped one: float16 weights with their input rule in
 ``mattebench/weights/``, its training curve, and an entry in ``index.json`` (name, file, sha256, rule).
 
-    python -m baselines.modnet.ship --from runs/train/X/final.ckpt --name modnet-synthetic \
+    python -m mattebench_baselines.modnet.ship --from runs/train/X/final.ckpt --name modnet-synthetic \
         --ref-size 192 --train-dir runs/train/X [--train-dir runs/train/X2] --description "..."
 
 One path for every shipped MODNet (``modnet``, ``modnet-easpp``, ``modnet-trimap``): the method and network

@@ -16,7 +16,7 @@ from .model import MODNet
 
 
 class MODNetTraining:
-    """The training part of :class:`~baselines.modnet.method.MODNetMethod` (it sets these attributes)."""
+    """The training part of :class:`~mattebench_baselines.modnet.method.MODNetMethod` (it sets these attributes)."""
 
     model: MODNet
     loss: str
