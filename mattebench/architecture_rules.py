@@ -98,8 +98,6 @@ KNOWN_EXCEPTIONS: tuple[tuple[str, str, str], ...] = (
      "report-tables helper (issue 14 item 2/6): the plan reads options and cards from the records, not the registry"),
     ("mattebench.report.table_spec", "mattebench.options_check",
      "report-tables helper (issue 14 item 6): the registry's own signature check, reached through the registry"),
-    ("mattebench.report.robustness", "mattebench.robustness",
-     "board/robustness helper: the read side of the grid (StoredRun, build_table, load_tables) leaves the runner-side module"),
     ("mattebench.data.check", "mattebench.registry",
      "data helper: `data check` opens a dataset by name; the dataset half of the registry belongs to mattebench.data"),
 )
