@@ -296,6 +296,14 @@ def load_dataset(name: str, root: Optional[str] = None, **options: Any) -> Any:
     return wrap(ds, name, variant)
 
 
+def check_dataset(name: str, root: Optional[str] = None, deep: bool = False, **options: Any) -> Any:
+    """`mattebench data check`: open the registered dataset ``name`` and verify its tree
+    (:func:`mattebench.data.check.check_opened`, a CheckReport). Unknown names raise RegistryError."""
+    from .data.check import check_opened  # here: mattebench.data imports this module
+
+    return check_opened(name, lambda: load_dataset(name, root=root, **options), root=root, deep=deep)
+
+
 def list_datasets() -> list[str]:
     return _datasets.names()
 

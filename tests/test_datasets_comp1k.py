@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from _fake_trees import make_comp1k, reference_composite
-from mattebench.data.check import check_dataset
+from mattebench.registry import check_dataset
 from mattebench.data.comp1k import AMD_PORTRAITS, AMDPortrait, Composition1k
 from mattebench.errors import DatasetNotFound, SampleError
 from mattebench.io import read_alpha_u8, read_trimap

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from _fake_trees import make_crgnn
-from mattebench.data.check import check_dataset
+from mattebench.registry import check_dataset
 from mattebench.errors import SampleError
 from mattebench.io import read_image
 from mattebench.registry import load_dataset

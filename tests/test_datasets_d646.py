@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from _fake_trees import make_d646, reference_composite, write_list
-from mattebench.data.check import check_dataset
+from mattebench.registry import check_dataset
 from mattebench.data.d646 import Distinctions646
 from mattebench.data.trimap import RECIPE_NAME, trimap_from_alpha
 from mattebench.errors import DatasetNotFound, SampleError

@@ -12,7 +12,7 @@ from PIL import Image
 from _fake_trees import make_pairs, rgb, save, soft_alpha
 from mattebench.data.alphamatting import AlphaMatting
 from mattebench.data.base import default_root
-from mattebench.data.check import check_dataset
+from mattebench.registry import check_dataset
 from mattebench.data.p3m import P3M500NP, P3M500P
 from mattebench.data.ppm100 import PPM100
 from mattebench.data.aim import AIM500

@@ -15,8 +15,10 @@ from mattebench.errors import MattebenchError
 from mattebench.report.leaderboard import render_dataset
 from mattebench.report.robustness import figure_panels, render_markdown, trimap_panels, write_figure
 from mattebench.report.site import write_site
-from mattebench.robustness import (CLEAN, Condition, StoredRun, build_table, condition_of, is_variant_run, load_tables,
-                                   parse_kinds, parse_severities, plan, series_name)
+from mattebench.data.condition import CLEAN, Condition
+from mattebench.report.robustness_table import (StoredRun, build_table, condition_of, is_variant_run, load_tables,
+                                                series_name)
+from mattebench.robustness import parse_kinds, parse_severities, plan
 from mattebench.runner import evaluate
 from mattebench.store import load_summaries, read_rows
 

@@ -17,7 +17,7 @@ import argparse
 from mattebench.commands import tables as tables_command
 from mattebench.report import paper_values as P
 from mattebench.report.table_spec import EXTRA_ROWS, ROW_SPECS, TRAIN_CONFIGS
-from mattebench.report.plan import build_plan
+from mattebench.paper_plan import build_plan
 from mattebench.report.tables import NOT_RUN, fmt_diff, fmt_value, render_document
 from mattebench.runner import evaluate
 
@@ -294,8 +294,7 @@ def test_empty_runs_folder_gives_all_paper_values_and_marks(tmp_path):
 
 
 def test_a_command_with_an_option_the_method_lacks_is_commented_out_with_the_reason():
-    from mattebench.report.table_spec import unsupported
-    from mattebench.report.plan import _step
+    from mattebench.paper_plan import _step, unsupported
 
     gaps = unsupported("modnet-easpp", {"no_such_option": 1})
     assert gaps and "no_such_option" in gaps[0]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from mattebench import cli, exitcodes
-from mattebench.data.check import check_dataset, problem_counts
+from mattebench.data.check import problem_counts
 from mattebench.errors import UsageError
-from mattebench.registry import load_dataset
+from mattebench.registry import check_dataset, load_dataset
 from mattebench.runner import evaluate
 
 from _trust_kit import folder_dataset

@@ -13,7 +13,7 @@ from PIL import Image
 
 from _fake_trees import make_comp1k, make_crgnn, make_pairs, save
 from mattebench.cli import main
-from mattebench.data.check import check_dataset
+from mattebench.registry import check_dataset
 from mattebench.errors import MattebenchError, SampleError
 from mattebench.io import ENV_MAX_PIXELS, image_info, read_alpha_u8, read_image, read_matte
 from mattebench.registry import load_dataset

@@ -45,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from ..data.check import check_dataset  # imported here: `mattebench --help` stays fast
+    from ..registry import check_dataset  # imported here: `mattebench --help` stays fast
 
     options = parse_options(args.dataset_opts)
     report = check_dataset(args.name, root=args.data_root, deep=args.deep, **options)

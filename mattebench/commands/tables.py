@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..paper_plan import build_plan
 from ..report.figures import BENCH_DIR, figure6, load_bench, speed_section
-from ..report.plan import build_plan
 from ..report.tables import render_document
 
 

@@ -6,6 +6,10 @@ then reads the header of every file every sample needs (``deep=True``: decodes e
 finds truncated files) and compares the sizes that must agree (image, alpha, trimap of a sample;
 the frames of a clip). Every missing or unreadable file is named. On a good tree the report
 carries the counts and the dataset fingerprint (the hash that goes into each run's provenance).
+
+A dataset does not know the registry of methods and datasets, so the check is handed an *opener* (a
+callable that opens the dataset and raises DatasetNotFound where its layout is missing) by its caller:
+:func:`mattebench.registry.check_dataset` opens a registered dataset by name.
 """
 
 from __future__ import annotations
@@ -14,13 +18,12 @@ import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ..errors import DatasetNotFound, SampleError
 from ..io import ImageInfo, alpha_channels_equal, image_info, read_matte, read_trimap
 from .base import check_matte_levels
 from .trimap_values import SNAP_OPTION, checked_trimap
-from ..registry import load_dataset
 
 
 @dataclass
@@ -62,11 +65,16 @@ class CheckReport:
         return "\n".join(lines)
 
 
-def check_dataset(name: str, root: Optional[str | os.PathLike[str]] = None, deep: bool = False, **options: Any) -> CheckReport:
-    """Verify a dataset tree; see the module docstring. Unknown names raise RegistryError."""
+DatasetOpener = Callable[[], Any]  # opens the dataset; raises DatasetNotFound where its files are missing
+
+
+def check_opened(name: str, open_dataset: DatasetOpener, root: Optional[str | os.PathLike[str]] = None,
+                 deep: bool = False) -> CheckReport:
+    """Verify the dataset tree ``open_dataset`` opens (``name`` and ``root`` as the report shows them); see the
+    module docstring. A missing layout is one problem; whatever else the opener raises propagates."""
     report = CheckReport(name=name, root=str(root) if root is not None else "(default root)")
     try:
-        ds = load_dataset(name, root=root, **options)
+        ds = open_dataset()
     except DatasetNotFound as exc:
         report.problems.append(str(exc))
         return report

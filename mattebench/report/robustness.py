@@ -1,6 +1,6 @@
 """Rendering of the robustness track: markdown tables, the metric-against-severity figure, the site page.
 
-Everything here renders a :class:`mattebench.robustness.RobustnessTable`, which is built from stored
+Everything here renders a :class:`mattebench.report.robustness_table.RobustnessTable`, which is built from stored
 runs only (``summary.json`` and ``samples.csv``); nothing here builds a method or a dataset.
 
 - :func:`render_markdown`: per series and kind, the primary metric at each severity next to the clean
@@ -23,7 +23,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 from ..data import corrupt as C
 from ..errors import MattebenchError
-from ..robustness import RobustnessTable, Run, load_tables
+from .robustness_table import RobustnessTable, Run, load_tables
 from .leaderboard import _fmt, _label
 from .out_paths import file_stem
 from .summaries import load_published
@@ -307,7 +307,7 @@ def write_site_page(site: Path, runs: str | os.PathLike[str], summaries: Optiona
 def render_section(dataset: str, summaries: Sequence[Run]) -> str:
     """The leaderboard's "Robustness" section: the per-kind table of the primary metric, never ranked
     (``summaries``: run records, or their JSON objects)."""
-    from ..robustness import StoredRun, build_table
+    from .robustness_table import StoredRun, build_table
 
     t = build_table([StoredRun.from_summary(s) for s in summaries], dataset)
     lines = ["## Robustness", "",

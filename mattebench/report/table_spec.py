@@ -23,6 +23,10 @@ Ablation (Table 3), as training configurations:
   ``modnet-easpp``; the paper does not say what stands in e-ASPP's place, the SE block is the only
   released alternative.
 - SPS off: no ``backbone_checkpoint``, the backbone starts from the official initialisation.
+
+This module is data about the paper and the runs that fill it; it never looks up a method. Whether this
+install can run a command (the method is registered, its factory takes the options) is checked by the
+plan, :mod:`mattebench.paper_plan`, against the registry.
 """
 
 from __future__ import annotations
@@ -70,24 +74,6 @@ def _opts(flag: str, options: dict[str, Any]) -> list[str]:
     return out
 
 
-def unsupported(method: str, options: dict[str, Any]) -> list[str]:
-    """Why this install cannot run ``method`` with ``options`` yet (empty: it can): the method is not
-    registered, or its factory does not take some option. Read from the factory's signature, so a plan
-    written after the option lands lists the command as runnable."""
-    from ..errors import MattebenchError
-    from ..options_check import declared_options
-    from ..registry import method_entry
-
-    try:
-        factory = method_entry(method).factory
-    except MattebenchError:
-        return [f"method {method!r} is not installed"]
-    params = declared_options(factory)  # the same declaration `run` checks -m options against
-    if params is None:  # the factory takes any option
-        return []
-    return [f"{method} does not accept {k}=" for k in options if k not in params]
-
-
 def _shell(words: list[str]) -> str:
     """Quote for bash but keep ``$VAR`` placeholders expandable (double quotes)."""
     parts = []
@@ -114,9 +100,6 @@ class TrainConfig:
     start_from: Optional[str] = None  # adapt: the TrainConfig name whose checkpoint is adapted
     # Options the training/adapt command needs that mattebench does not accept yet (gaps to report).
     expected_options: tuple[str, ...] = ()
-
-    def gaps(self) -> list[str]:
-        return unsupported(self.method, {**self.arch_options, **self.train_options})
 
     @property
     def out(self) -> str:
@@ -164,16 +147,6 @@ class RowSpec:
     @property
     def checkpoint(self) -> Optional[str]:
         return TRAIN_CONFIGS[self.train].checkpoint if self.train else None
-
-    def gaps(self) -> list[str]:
-        """What this install lacks to fill the row (its training configuration's gaps included)."""
-        out = unsupported(self.method, self.method_options)
-        if self.train:
-            cfg = TRAIN_CONFIGS[self.train]
-            out += [g for g in cfg.gaps() if g not in out]
-            if cfg.start_from:
-                out += [g for g in TRAIN_CONFIGS[cfg.start_from].gaps() if g not in out]
-        return out
 
     @property
     def method_options(self) -> dict[str, Any]:

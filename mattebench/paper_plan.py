@@ -1,9 +1,13 @@
 """The plan: a bash script with every train/adapt/run/bench command still needed to fill the paper's tables.
 
-``mattebench tables --plan`` prints it. The cells come from :mod:`.table_spec` (which run fills which
-row) and the stored runs (which exist); the script's fixed parts are the template
-``assets/plan.sh.j2``. Each command runs through ``step``, so a failure is counted and the script goes
-on; a command this install cannot run yet is written commented out, with the reason.
+``mattebench tables --plan`` prints it. The cells come from :mod:`mattebench.report.table_spec` (which run
+fills which row) and the stored runs (which exist); the script's fixed parts are the template
+``mattebench/report/assets/plan.sh.j2``. Each command runs through ``step``, so a failure is counted and the
+script goes on; a command this install cannot run yet is written commented out, with the reason.
+
+The plan writes commands that run methods and checks each against the registry (:func:`unsupported`), so
+it is not a report: it lives outside ``mattebench.report`` (the ``engines`` part of
+:mod:`mattebench.architecture_rules`), and the report's tables never import the registry.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from typing import Any, Optional, Sequence
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from ..record import RunRecord
-from ..store import load_summaries
-from .paper_values import TABLES, PaperTable
-from .table_spec import (
+from .errors import MattebenchError
+from .options_check import declared_options
+from .record import RunRecord
+from .registry import method_entry
+from .report.paper_values import TABLES, PaperTable
+from .report.table_spec import (
     EXTRAS_FOR_TABLE,
     OFFICIAL_CHECKPOINT_VAR,
     PLAN_VARIABLES,
@@ -26,13 +32,45 @@ from .table_spec import (
     extra_command,
     proxy_dataset,
     required_training,
+    RowSpec,
+    TrainConfig,
     row_spec,
-    unsupported,
 )
-from .tables import Cell, RunKey, index_runs
+from .report.tables import Cell, RunKey, index_runs
+from .store import load_summaries
 
 _TEMPLATES = Environment(loader=PackageLoader("mattebench.report", "assets"), undefined=StrictUndefined,
                          keep_trailing_newline=True, autoescape=False)  # a shell script, not HTML
+
+
+def unsupported(method: str, options: dict[str, Any]) -> list[str]:
+    """Why this install cannot run ``method`` with ``options`` yet (empty: it can): the method is not
+    registered, or its factory does not take some option. Read from the factory's signature, so a plan
+    written after the option lands lists the command as runnable."""
+    try:
+        factory = method_entry(method).factory
+    except MattebenchError:
+        return [f"method {method!r} is not installed"]
+    params = declared_options(factory)  # the same declaration `run` checks -m options against
+    if params is None:  # the factory takes any option
+        return []
+    return [f"{method} does not accept {k}=" for k in options if k not in params]
+
+
+def train_gaps(cfg: TrainConfig) -> list[str]:
+    """What this install lacks to train (or adapt) ``cfg``."""
+    return unsupported(cfg.method, {**cfg.arch_options, **cfg.train_options})
+
+
+def row_gaps(spec: RowSpec) -> list[str]:
+    """What this install lacks to fill the row (its training configuration's gaps included)."""
+    out = unsupported(spec.method, spec.method_options)
+    if spec.train:
+        cfg = TRAIN_CONFIGS[spec.train]
+        out += [g for g in train_gaps(cfg) if g not in out]
+        if cfg.start_from:
+            out += [g for g in train_gaps(TRAIN_CONFIGS[cfg.start_from]) if g not in out]
+    return out
 
 
 def _unique_cells(cells: Sequence[Cell]) -> list[Cell]:
@@ -66,7 +104,7 @@ def _plan_block(all_cells: Sequence[Cell], indent: str = "", trained: Optional[s
         lines.append(f"{indent}# training ({len(train)} models; a checkpoint that exists is not retrained)")
         for cfg in train:
             lines.append(f"{indent}# {cfg.description}")
-            gaps = cfg.gaps() + (TRAIN_CONFIGS[cfg.start_from].gaps() if cfg.start_from else [])
+            gaps = train_gaps(cfg) + (train_gaps(TRAIN_CONFIGS[cfg.start_from]) if cfg.start_from else [])
             lines += _step(indent, cfg.command(), gaps, guard=f'[ -f "{cfg.checkpoint}" ] || ')
         lines.append("")
     lines.append(f"{indent}# evaluation ({len(cells)} runs)")
@@ -74,7 +112,7 @@ def _plan_block(all_cells: Sequence[Cell], indent: str = "", trained: Optional[s
         nums = sorted({x.table for x in all_cells if (x.dataset, x.spec.method, x.spec.tag) == (c.dataset, c.spec.method, c.spec.tag)})
         label = c.row.label + (" (trimap)" if c.row.trimap else "")
         lines.append(f"{indent}# Table {', '.join(map(str, nums))}: {label}")
-        lines += _step(indent, c.spec.run_command(c.dataset), c.spec.gaps())
+        lines += _step(indent, c.spec.run_command(c.dataset), row_gaps(c.spec))
     return lines
 
 
