@@ -1,6 +1,7 @@
 """The connectivity error as the toolkits compute it, with each of their choices a parameter.
 
-The reference (``shared/facts/metrics.md``) compares single-precision alphas with single
+The reference (:func:`mattebench.metrics.conn`, after Rhemann et al., "A Perceptually Motivated Online
+Benchmark for Image Matting", CVPR 2009, and the alphamatting.com evaluation code) compares single-precision alphas with single
 thresholds, takes the largest 4-connected component of the thresholded intersection (the
 background never counts, ties go to the first component in column-major order) and gives the
 pixels of an empty intersection the previous threshold. The toolkits differ in:

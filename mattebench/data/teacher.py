@@ -1,7 +1,7 @@
 """A real segmentation network as a teacher: soft person masks for unlabeled photographs.
 
-The MediaPipe selfie segmenter (``selfie_segmentation.tflite``, Apache-2.0, in ``../shared/models`` here; never
-shipped with mattebench) takes 1x256x256x3 float32 RGB in [0, 1] and returns a 1x256x256x1 sigmoid mask. The
+The MediaPipe selfie segmenter (``selfie_segmentation.tflite``, Apache-2.0, from
+https://developers.google.com/mediapipe; never shipped with mattebench: the user gives its path) takes 1x256x256x3 float32 RGB in [0, 1] and returns a 1x256x256x1 sigmoid mask. The
 photo is squashed to 256x256 (area), the mask resized back bilinearly: what the teacher was trained for, and
 what scored whole-image MSE 0.011 on the PPM-100 dev photos (issue 17).
 """
