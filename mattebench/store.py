@@ -29,7 +29,7 @@ import os
 import shutil
 import warnings
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from .errors import RunConflict, UsageError
 from .identity import IDENTITY_VERSION, differences
@@ -358,29 +358,69 @@ def remove_run(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def load_summaries(runs: str | os.PathLike[str]) -> list[RunRecord]:
-    """Every run record under a runs folder, sorted by (dataset, method); ``run_dir`` is where each is now.
+MAX_SUMMARY_BYTES = 256 * 1024 * 1024  # a summary lists at most every failed sample: far below this
 
-    A summary.json that cannot be read is skipped silently (the report's loader,
-    :func:`mattebench.report.summaries.load_published`, names it); one that reads but that
-    :meth:`RunRecord.from_json` refuses (a newer schema, a malformed field) is skipped with a warning
-    naming the file and the reason.
+
+class UnreadableSummary(UserWarning):
+    """A summary.json that a loader skipped (the message names the file and the reason)."""
+
+
+def _warn_unreadable(message: str) -> None:
+    warnings.warn(message, UnreadableSummary, stacklevel=3)
+
+
+def load_summaries(runs: str | os.PathLike[str], warn: Optional[Callable[[str], None]] = None) -> list[RunRecord]:
+    """Every run record under a runs folder (``<runs>/*/*/summary.json``), sorted by path; ``run_dir`` is where
+    each file is now (a record may have moved, or have been written relative to another cwd).
+
+    The one reader of stored records, for every report: a file that cannot be read (not a regular file: a
+    fifo or a device would never end; too large; permission; not UTF-8; not JSON) or that
+    :meth:`RunRecord.from_json` refuses (a newer schema, a malformed field) is skipped, and ``warn`` (default:
+    an :class:`UnreadableSummary` warning) gets a line naming the file and the reason.
     """
-    out: list[RunRecord] = []
+    warn = warn or _warn_unreadable
     root = Path(runs)
-    if not root.exists():
+    out: list[RunRecord] = []
+    if not root.is_dir():
         return out
     for f in sorted(root.glob(f"*/*/{SUMMARY}")):
-        try:
-            s = json.loads(f.read_text(**ENCODING))
-        except (OSError, ValueError):
+        problem, data = _read_summary_json(f)
+        if problem is not None:
+            warn(f"skipped {f}: {problem}")
             continue
-        if not isinstance(s, dict):  # not a run record (the report's loader says so; here it is skipped)
-            continue
-        # where the record is now (it may have moved, or been written relative to another cwd)
-        s["run_dir"] = str(f.parent)
         try:
-            out.append(RunRecord.from_json(s))
+            out.append(_record_of(data, f.parent))
         except RecordError as exc:
-            warnings.warn(f"skipped {f}: not a run summary: {exc}", stacklevel=2)
+            warn(f"skipped {f}: not a run summary: {exc}")
     return out
+
+
+def _read_summary_json(f: Path) -> tuple[Optional[str], Any]:
+    """(why it cannot be read, None) or (None, the parsed JSON)."""
+    try:
+        if not f.is_file():
+            return "not a regular file", None
+        size = f.stat().st_size
+        if size > MAX_SUMMARY_BYTES:
+            return f"{size:,} bytes, larger than any run summary ({MAX_SUMMARY_BYTES:,})", None
+        return None, json.loads(f.read_bytes().decode("utf-8"), parse_constant=lambda c: math.nan)
+    except PermissionError as exc:
+        return f"permission denied ({exc.strerror}); give your user read access", None
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror or exc})", None
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 text ({exc.reason} at byte {exc.start})", None
+    except ValueError as exc:
+        return f"not valid JSON ({exc}); rerun the run to rewrite it", None
+
+
+def _record_of(data: Any, where: Path) -> RunRecord:
+    """The record of one parsed summary.json, ``run_dir`` set to its folder (RecordError: why it is not one)."""
+    if not isinstance(data, dict):
+        raise RecordError(f"not a JSON object (a {type(data).__name__})")
+    try:
+        return RunRecord.from_json({**data, "run_dir": str(where)})
+    except RecordError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a shape from_json did not foresee
+        raise RecordError(f"malformed ({type(exc).__name__}: {exc})") from exc
