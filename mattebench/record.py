@@ -22,7 +22,7 @@ round-trips through ``from_json(...).to_json()`` to the same JSON.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping, Optional
 
 from .errors import MattebenchError
@@ -226,10 +226,6 @@ def _card(cls: Any, d: Any, where: str, default_name: str) -> Any:
     return cls(**values)
 
 
-def _card_json(card: Any) -> dict[str, Any]:
-    return dict(card.as_dict())
-
-
 @dataclass(frozen=True)
 class RunRecord:
     """One run of one method on one dataset (a ``<runs>/<dataset>/<method>[@tag]/`` folder)."""
@@ -324,7 +320,7 @@ class RunRecord:
             run_dir=_text(d.pop("run_dir", None), "run_dir"),
         )
         d.pop("schema_version", None)
-        return _replace_extra(record, d)
+        return replace(record, extra=d) if d else record
 
     def to_json(self) -> dict[str, Any]:
         """The ``summary.json`` object (keys as in every version-2 file)."""
@@ -340,8 +336,8 @@ class RunRecord:
             "excluded": dict(self.excluded),
             "errors": [e.to_json() for e in self.errors],
             "predict_ms": self.predict_ms.to_json(),
-            "method_card": _card_json(self.method_card),
-            "dataset_card": _card_json(self.dataset_card),
+            "method_card": self.method_card.as_dict(),
+            "dataset_card": self.dataset_card.as_dict(),
             "settings": self.settings.to_json(),
             "provenance": self.provenance.to_json(),
         }
@@ -362,12 +358,6 @@ def _interval(v: Any, where: str) -> Optional[tuple[float, float]]:
     if lo is None or hi is None:
         return None
     return (lo, hi)
-
-
-def _replace_extra(record: RunRecord, extra: dict[str, Any]) -> RunRecord:
-    from dataclasses import replace
-
-    return replace(record, extra=extra) if extra else record
 
 
 # -- older files -----------------------------------------------------------------------------------------

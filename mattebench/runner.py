@@ -108,7 +108,20 @@ def _jsonable(options: dict[str, Any]) -> dict[str, Any]:
     return {k: (v if isinstance(v, (int, float, str, bool, type(None), list, dict)) else repr(v)) for k, v in sorted(options.items())}
 
 
-def summarise(rows: list[dict[str, Any]], columns: list[str], ids: list[str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Summary:
+    """What the rows of a run add up to: the record's counts, means, intervals, exclusions, errors and time."""
+
+    counts: Counts
+    means: dict[str, Optional[float]]
+    ci: dict[str, Optional[tuple[float, float]]]
+    ci_method: Optional[dict[str, Any]]
+    excluded: dict[str, int]
+    errors: tuple[FailedSample, ...]
+    predict_ms: Timing
+
+
+def summarise(rows: list[dict[str, Any]], columns: list[str], ids: list[str]) -> Summary:
     """Means over ok rows (a metric's NaN values are excluded and counted), counts, errors."""
     by_id = {r["id"]: r for r in rows}
     mine = [by_id[i] for i in ids if i in by_id]
@@ -126,15 +139,15 @@ def summarise(rows: list[dict[str, Any]], columns: list[str], ids: list[str]) ->
     # Every mean carries its bootstrap interval over the same values (one row = one sample, or one clip).
     ci, ci_method = stats.record_intervals(finite_by_column, unit="clip" if any("frames" in r for r in ok) else "sample")
     times = [float(r["predict_ms"]) for r in ok if isinstance(r.get("predict_ms"), (int, float))]
-    return {
-        "counts": {"total": len(ids), "ok": len(ok), "error": len(errs), "pending": len(ids) - len(mine)},
-        "means": means,
-        "ci": ci,
-        "ci_method": ci_method,
-        "excluded": excluded,
-        "errors": [{"id": r["id"], "error": r.get("error", "")} for r in errs],
-        "predict_ms": {"median": statistics.median(times) if times else None, "mean": statistics.fmean(times) if times else None},
-    }
+    return Summary(
+        counts=Counts(total=len(ids), ok=len(ok), error=len(errs), pending=len(ids) - len(mine)),
+        means=means,
+        ci={k: ((v[0], v[1]) if v is not None else None) for k, v in ci.items()},
+        ci_method=ci_method,
+        excluded=excluded,
+        errors=tuple(FailedSample(str(r["id"]), str(r.get("error", ""))) for r in errs),
+        predict_ms=Timing(median=statistics.median(times) if times else None, mean=statistics.fmean(times) if times else None),
+    )
 
 
 @dataclass(frozen=True)
@@ -325,19 +338,13 @@ def build_record(r: _Resolved, ident: _Identity, scorer: Scorer, executor: Execu
     mine = [row for row in rows if row.get("id") in wanted]
     s = summarise(mine, [c for c in columns if c not in ("frames", "annotated")], ident.ids)
     reason = subset_reason(r.ds, limit, len(r.ds.ids()), len(ident.ids))
-    counts = Counts(**s["counts"])
     return RunRecord(
         dataset=r.dname, method=r.mname, tag=ident.tag,
-        complete=complete and counts.pending == 0,
+        complete=complete and s.counts.pending == 0,
         subset=reason is not None, subset_reason=reason,
         n_dataset=len(r.ds.ids()),
-        counts=counts,
-        means=s["means"],
-        ci={k: (tuple(v) if v is not None else None) for k, v in s["ci"].items()},
-        ci_method=s["ci_method"],
-        excluded=s["excluded"],
-        errors=tuple(FailedSample(str(e["id"]), str(e["error"])) for e in s["errors"]),
-        predict_ms=Timing(**s["predict_ms"]),
+        counts=s.counts, means=s.means, ci=s.ci, ci_method=s.ci_method, excluded=s.excluded, errors=s.errors,
+        predict_ms=s.predict_ms,
         method_card=r.card,
         dataset_card=r.ds.card,
         settings=Settings(method_options=ident.values["method_options"], dataset_options=ident.values["dataset_options"],

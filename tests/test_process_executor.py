@@ -7,10 +7,7 @@ registered the test methods); images are tiny so the file runs in well under a m
 
 from __future__ import annotations
 
-import argparse
-import csv
 import json
-import math
 import os
 import signal
 import subprocess
@@ -25,6 +22,7 @@ from mattebench.errors import RegistryError
 
 import process_plugins  # noqa: F401 - registers pool-misbehaving, pool-tiny, pool-tiny-video
 from _trust_kit import interruptible
+from _row_compare import assert_same_values, csv_ids, run_args
 from conftest import TinyDataset
 from mattebench.commands import run as run_cmd
 from mattebench.commands._options import OptionError
@@ -39,33 +37,6 @@ VIDEO_METRICS = METRICS + ["dtssd", "messddt"]
 SMALL = {"n": 4, "size": 64}  # synthetic: 4 images of 64x80
 
 
-def _csv_ids(run_dir: Path) -> list[str]:
-    with open(run_dir / "samples.csv", newline="") as f:
-        return [r["id"] for r in csv.DictReader(f)]
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return a == b
-
-
-def _assert_same_values(rows_a: list[dict], rows_b: list[dict], columns: list[str]) -> None:
-    a = {r["id"]: r for r in rows_a}
-    b = {r["id"]: r for r in rows_b}
-    assert sorted(a) == sorted(b)
-    for i in a:
-        assert a[i]["status"] == b[i]["status"] == "ok", (a[i], b[i])
-        for c in columns:
-            assert _same(a[i][c], b[i][c]), (i, c, a[i][c], b[i][c])  # bit-identical, no tolerance
-
-
-def _run_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="mattebench")
-    run_cmd.add_parser(parser.add_subparsers(dest="command"))
-    return parser.parse_args(["run", *argv])
-
-
 def _by_id(rows: list[dict]) -> dict[str, dict]:
     return {r["id"]: r for r in rows}
 
@@ -75,7 +46,7 @@ def test_pool_rows_equal_serial_rows_bit_for_bit_classical_on_synthetic():
     serial, _ = evaluate("closed-form", "synthetic", dataset_options=SMALL)
     ex = ProcessExecutor(jobs=2)
     pooled, summary = evaluate("closed-form", "synthetic", dataset_options=SMALL, executor=ex)
-    _assert_same_values(serial, pooled, METRICS)
+    assert_same_values(serial, pooled, METRICS)
     assert len(ex.stats["pids"]) == 2 and os.getpid() not in ex.stats["pids"]  # really two other processes
     assert summary.provenance.executor == "process" and summary.provenance.workers == 2
     assert any("2 local worker processes" in n for n in summary.provenance.notes)
@@ -85,7 +56,7 @@ def test_pool_rows_equal_serial_rows_on_a_video_dataset():
     opts = {"n": 3, "frames": 3}
     serial, _ = evaluate("closed-form", "pool-tiny-video", dataset_options=opts)
     pooled, _ = evaluate("closed-form", "pool-tiny-video", dataset_options=opts, executor=ProcessExecutor(jobs=2))
-    _assert_same_values(serial, pooled, VIDEO_METRICS)
+    assert_same_values(serial, pooled, VIDEO_METRICS)
     assert all(r["frames"] == 3 for r in pooled)  # a clip is one unit: scored whole in one worker
 
 
@@ -126,7 +97,7 @@ def test_interrupted_pool_run_loses_nothing_and_resumes_without_recomputation(tm
     inner = ProcessExecutor(jobs=2)
     with pytest.raises(KeyboardInterrupt):
         evaluate("pool-misbehaving", "pool-tiny", method_options=opts, out=tmp_path / "runs", executor=_InterruptAfter(inner, 2))
-    first = _csv_ids(run_dir)
+    first = csv_ids(run_dir)
     assert len(first) == 2
     assert json.loads((run_dir / "summary.json").read_text())["complete"] is False
     time.sleep(0.2)
@@ -135,11 +106,11 @@ def test_interrupted_pool_run_loses_nothing_and_resumes_without_recomputation(tm
     rows, summary = evaluate("pool-misbehaving", "pool-tiny", method_options=opts, out=tmp_path / "runs", executor=ProcessExecutor(jobs=2))
     seen_again = {line.split()[1] for line in log.read_text().splitlines()}
     assert seen_again == {f"s{i:02d}" for i in range(6)} - set(first)  # written rows are not recomputed
-    ids = _csv_ids(run_dir)
+    ids = csv_ids(run_dir)
     assert sorted(ids) == [f"s{i:02d}" for i in range(6)] and ids[:2] == first  # no duplicates
     assert summary.complete is True
     serial, _ = evaluate("trimap-midpoint", "pool-tiny")  # pool-misbehaving predicts the trimap midpoint
-    _assert_same_values(serial, rows, METRICS)
+    assert_same_values(serial, rows, METRICS)
 
 
 def test_ctrl_c_on_the_cli_stops_the_workers_and_exits_130(tmp_path):
@@ -161,7 +132,7 @@ def test_ctrl_c_on_the_cli_stops_the_workers_and_exits_130(tmp_path):
     assert "Traceback" not in err.decode() and "interrupted" in err.decode()
     time.sleep(0.3)
     assert len(worker_pids) == 2 and not any(_alive(p) for p in worker_pids)
-    written = _csv_ids(tmp_path / "runs" / "pool-tiny" / "pool-misbehaving")
+    written = csv_ids(tmp_path / "runs" / "pool-tiny" / "pool-misbehaving")
     assert 3 <= len(written) < 40 and len(set(written)) == len(written)
 
 
@@ -185,8 +156,8 @@ def test_exit_segfault_hang_sys_exit_in_workers_give_error_rows_and_the_run_goes
     assert any("--timeout 4 s" in n for n in summary.provenance.notes)
     serial, _ = evaluate("trimap-midpoint", "pool-tiny", dataset_options={"n": 8})
     ok = [r for r in rows if r["status"] == "ok"]
-    _assert_same_values([r for r in serial if r["id"] in _by_id(ok)], ok, METRICS)
-    assert sorted(_csv_ids(tmp_path / "runs" / "pool-tiny" / "pool-misbehaving")) == [f"s{i:02d}" for i in range(8)]
+    assert_same_values([r for r in serial if r["id"] in _by_id(ok)], ok, METRICS)
+    assert sorted(csv_ids(tmp_path / "runs" / "pool-tiny" / "pool-misbehaving")) == [f"s{i:02d}" for i in range(8)]
 
 
 def test_timeout_with_one_job_still_uses_a_worker_process():
@@ -220,7 +191,7 @@ def test_worker_that_cannot_build_stops_the_run_with_the_methods_own_error(tmp_p
     # as a serial run raises it: the registry names the method and the factory's own TypeError
     with pytest.raises(RegistryError, match="unexpected keyword argument 'no_such'"):
         evaluate("pool-misbehaving", "pool-tiny", method_options={"no_such": 1}, out=tmp_path, executor=ProcessExecutor(jobs=2))
-    assert _csv_ids(tmp_path / "pool-tiny" / "pool-misbehaving") == []  # no per-sample error rows
+    assert csv_ids(tmp_path / "pool-tiny" / "pool-misbehaving") == []  # no per-sample error rows
 
 
 def test_job_counts_and_option_checks():
@@ -238,7 +209,7 @@ def test_job_counts_and_option_checks():
     with pytest.raises(ProcessExecutorError, match="positive"):
         pool_for("x", cpu, None, 2, -1.0)
     with pytest.raises(OptionError, match="--jobs are for local runs"):
-        run_cmd.make_executor(_run_args(["--method", "m", "--dataset", "d", "--executor", "ray", "--jobs", "2"]))
+        run_cmd.make_executor(run_args(["--method", "m", "--dataset", "d", "--executor", "ray", "--jobs", "2"]))
     assert describe_exit(-signal.SIGSEGV) == "killed by signal SIGSEGV" and describe_exit(2) == "exit code 2"
     assert "out of memory" in describe_exit(-signal.SIGKILL)
 

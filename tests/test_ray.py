@@ -6,11 +6,8 @@ CLI starts and stops its own instance, runs before that fixture exists.
 
 from __future__ import annotations
 
-import argparse
-import csv
 import importlib.util
 import json
-import math
 import os
 import sys
 from pathlib import Path
@@ -18,6 +15,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from _row_compare import assert_same_values, csv_ids, run_args
 import ray_plugins  # noqa: F401 - registers ray-faulty, ray-tiny, ray-tiny-video (workers import it too)
 from mattebench.commands import run as run_cmd
 from mattebench.commands._options import OptionError
@@ -35,34 +33,6 @@ def _pythonpath() -> str:
     return os.pathsep.join(p for p in [TESTS, os.environ.get("PYTHONPATH", "")] if p)
 
 
-def _csv_ids(run_dir: Path) -> list[str]:
-    with open(run_dir / "samples.csv", newline="") as f:
-        return [r["id"] for r in csv.DictReader(f)]
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return a == b
-
-
-def _assert_same_values(rows_a: list[dict], rows_b: list[dict], columns: list[str]) -> None:
-    a = {r["id"]: r for r in rows_a}
-    b = {r["id"]: r for r in rows_b}
-    assert sorted(a) == sorted(b)
-    for i in a:
-        assert a[i]["status"] == b[i]["status"] == "ok", (a[i], b[i])
-        for c in columns:
-            assert _same(a[i][c], b[i][c]), (i, c, a[i][c], b[i][c])  # bit-identical, no tolerance
-
-
-def _run_args(argv: list[str]) -> argparse.Namespace:
-    """Arguments of `mattebench run` (only that subcommand's parser: the test does not depend on the others)."""
-    parser = argparse.ArgumentParser(prog="mattebench")
-    run_cmd.add_parser(parser.add_subparsers(dest="command"))
-    return parser.parse_args(["run", *argv])
-
-
 def _ray_executor(**kw: Any):
     from mattebench.executors import RayExecutor
 
@@ -71,10 +41,10 @@ def _ray_executor(**kw: Any):
 
 # -- no Ray running yet ----------------------------------------------------------------------
 def test_executor_arguments():
-    assert run_cmd.make_executor(_run_args(["--method", "m", "--dataset", "d"])) is None  # local: in this process
+    assert run_cmd.make_executor(run_args(["--method", "m", "--dataset", "d"])) is None  # local: in this process
     with pytest.raises(OptionError, match="--workers need --executor ray"):
-        run_cmd.make_executor(_run_args(["--method", "m", "--dataset", "d", "--workers", "2"]))
-    args = _run_args(["--method", "m", "--dataset", "d", "--executor", "ray", "--ray-address", "auto",
+        run_cmd.make_executor(run_args(["--method", "m", "--dataset", "d", "--workers", "2"]))
+    args = run_args(["--method", "m", "--dataset", "d", "--executor", "ray", "--ray-address", "auto",
                       "--workers", "3", "--gpus-per-worker", "0.5"])
     assert (args.ray_address, args.workers, args.gpus_per_worker) == ("auto", 3, 0.5)
 
@@ -101,7 +71,7 @@ def test_missing_ray_gives_install_hint(monkeypatch, tmp_path):
     from mattebench.executors.ray import RayNotInstalled
 
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
-    args = _run_args(["--method", "ray-faulty", "--dataset", "ray-tiny", "--executor", "ray", "--out", str(tmp_path)])
+    args = run_args(["--method", "ray-faulty", "--dataset", "ray-tiny", "--executor", "ray", "--out", str(tmp_path)])
     with pytest.raises(RayNotInstalled, match=r"pip install 'mattebench\[ray\]'"):
         run_cmd.run(args)
     assert not (tmp_path / "ray-tiny").exists()  # failed before any work
@@ -114,7 +84,7 @@ def test_cli_starts_and_stops_its_own_local_instance(tmp_path, monkeypatch, caps
     if ray.is_initialized():
         pytest.skip("a Ray instance is already running in this process")
     monkeypatch.setenv("PYTHONPATH", _pythonpath())  # the local instance's workers inherit it
-    code = run_cmd.run(_run_args(["--method", "ray-faulty", "--dataset", "ray-tiny", "--executor", "ray", "--workers", "2",
+    code = run_cmd.run(run_args(["--method", "ray-faulty", "--dataset", "ray-tiny", "--executor", "ray", "--workers", "2",
                                   "--out", str(tmp_path), "--quiet"]))
     assert code == 0, capsys.readouterr().err
     assert not ray.is_initialized()  # started for the run, shut down after it
@@ -143,12 +113,12 @@ def test_ray_gives_identical_per_sample_values(ray_instance, tmp_path):
     local_rows, local_summary = evaluate("closed-form", "ray-tiny", out=tmp_path / "local")
     ex = _ray_executor(workers=2)
     ray_rows, ray_summary = evaluate("closed-form", "ray-tiny", out=tmp_path / "ray", executor=ex)
-    _assert_same_values(local_rows, ray_rows, METRICS)
+    assert_same_values(local_rows, ray_rows, METRICS)
     assert ray_summary.means == {**local_summary.means, "predict_ms": ray_summary.means["predict_ms"]}
     assert (local_summary.provenance.executor, local_summary.provenance.workers) == ("local", 1)
     assert (ray_summary.provenance.executor, ray_summary.provenance.workers) == ("ray", 2)
     assert len(ex.stats["pids"]) == 2 and os.getpid() not in ex.stats["pids"]  # both workers scored
-    assert sorted(_csv_ids(tmp_path / "ray" / "ray-tiny" / "closed-form")) == [f"s{i:02d}" for i in range(6)]  # each id once
+    assert sorted(csv_ids(tmp_path / "ray" / "ray-tiny" / "closed-form")) == [f"s{i:02d}" for i in range(6)]  # each id once
 
 
 def test_faults_are_retried_a_bounded_number_of_times_and_the_run_finishes(ray_instance, tmp_path):
@@ -172,8 +142,8 @@ def test_faults_are_retried_a_bounded_number_of_times_and_the_run_finishes(ray_i
     assert sum(1 for _, i in seen if i == "s00") == 2 and sum(1 for _, i in seen if i == "s04") == 2
     assert len({pid for pid, _ in seen}) >= 3  # the dead workers were replaced
     local_rows, _ = evaluate("trimap-midpoint", "ray-tiny")  # ray-faulty predicts the trimap midpoint
-    _assert_same_values([r for r in local_rows if r["id"] != "s02"], [r for r in rows if r["id"] != "s02"], METRICS)
-    assert sorted(_csv_ids(tmp_path / "runs" / "ray-tiny" / "ray-faulty")) == [f"s{i:02d}" for i in range(6)]  # written once
+    assert_same_values([r for r in local_rows if r["id"] != "s02"], [r for r in rows if r["id"] != "s02"], METRICS)
+    assert sorted(csv_ids(tmp_path / "runs" / "ray-tiny" / "ray-faulty")) == [f"s{i:02d}" for i in range(6)]  # written once
 
 
 def test_worker_that_cannot_build_stops_the_run_with_one_message(ray_instance, tmp_path):
@@ -181,7 +151,7 @@ def test_worker_that_cannot_build_stops_the_run_with_one_message(ray_instance, t
 
     with pytest.raises(RayExecutorError, match="could not build method 'ray-faulty'.*checkpoint only exists"):
         evaluate("ray-faulty", "ray-tiny", method_options={"home_pid": os.getpid()}, out=tmp_path, executor=_ray_executor(workers=1))
-    assert _csv_ids(tmp_path / "ray-tiny" / "ray-faulty") == []  # no per-sample error rows
+    assert csv_ids(tmp_path / "ray-tiny" / "ray-faulty") == []  # no per-sample error rows
 
 
 class _InterruptAfter:
@@ -212,7 +182,7 @@ def test_interrupted_driver_resumes_without_duplicates_or_recomputation(ray_inst
     with pytest.raises(KeyboardInterrupt):
         evaluate("ray-faulty", "ray-tiny", method_options=opts, out=tmp_path / "runs",
                  executor=_InterruptAfter(_ray_executor(workers=2, chunk_size=2), 3))
-    first = _csv_ids(run_dir)
+    first = csv_ids(run_dir)
     assert len(first) == 3
     assert json.loads((run_dir / "summary.json").read_text())["complete"] is False
     log.unlink()
@@ -220,11 +190,11 @@ def test_interrupted_driver_resumes_without_duplicates_or_recomputation(ray_inst
                              executor=_ray_executor(workers=2, chunk_size=2))
     seen_again = {line.split()[1] for line in log.read_text().splitlines()}
     assert seen_again == {f"s{i:02d}" for i in range(6)} - set(first)  # written rows are not recomputed
-    ids = _csv_ids(run_dir)
+    ids = csv_ids(run_dir)
     assert sorted(ids) == [f"s{i:02d}" for i in range(6)] and ids[:3] == first  # no duplicates
     assert summary.complete is True
     local_rows, _ = evaluate("ray-faulty", "ray-tiny")
-    _assert_same_values(local_rows, rows, METRICS)
+    assert_same_values(local_rows, rows, METRICS)
 
 
 def test_clip_is_one_unit_of_work_with_frames_in_order(ray_instance, tmp_path):
@@ -242,4 +212,4 @@ def test_clip_is_one_unit_of_work_with_frames_in_order(ray_instance, tmp_path):
         assert len({pid for pid, _ in seq}) == 1, clip  # one worker per clip
         assert [t for _, t in seq] == [0, 1, 2, 3], clip  # in order
     local_rows, _ = evaluate("ray-faulty", "ray-tiny-video", dataset_options={"n": 4})
-    _assert_same_values(local_rows, rows, METRICS + ["dtssd", "messddt"])
+    assert_same_values(local_rows, rows, METRICS + ["dtssd", "messddt"])
