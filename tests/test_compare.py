@@ -22,7 +22,8 @@ from mattebench.cli import main
 from mattebench.compare import NotComparable, compare_runs, resolve_run
 from mattebench.data.trimap import keep_known
 from mattebench.report import board_stats
-from mattebench.report.leaderboard import _fmt, render_dataset
+from mattebench.report.board import format_value as _fmt
+from mattebench.report.leaderboard import render_dataset
 from mattebench.report.site import write_site
 from mattebench.runner import evaluate
 from mattebench.record import RunRecord

@@ -17,7 +17,8 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from mattebench.commands import leaderboard as leaderboard_command
-from mattebench.report.leaderboard import _label, family_of
+from mattebench.report.board import family_of
+from mattebench.report.board import metric_label as _label
 from mattebench.record import RunRecord
 from mattebench.report.site import Figure, find_figures, paper_values_from_tables, render_index, write_site
 from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP

@@ -18,7 +18,7 @@ from tabulate import tabulate
 
 from ..record import RecordError, RunRecord, as_record
 from . import board_stats
-from .board import Board, BoardRow, BoardTable, build_board, family_of, format_ms, format_value, metric_label
+from .board import Board, BoardRow, BoardTable, build_board, family_of, format_ms, metric_label
 from .conventions_section import render_markdown as render_conventions
 from .markdown_safe import md_link, md_paragraph, md_text
 from .out_paths import file_stem, inside
@@ -27,10 +27,6 @@ from .summaries import load_published
 RecordLike = Union[RunRecord, Mapping[str, Any]]
 
 __all__ = ["family_of", "provenance_note", "render_board", "render_dataset", "write_leaderboards"]
-
-# Older names, still imported by report/robustness.py and tests: the board module holds the one definition.
-_label = metric_label
-_fmt = format_value
 
 
 def _method_cell(row: BoardRow) -> str:

@@ -24,7 +24,7 @@ from typing import Any, Mapping, Optional, Sequence
 from ..data import corrupt as C
 from ..errors import MattebenchError
 from .robustness_table import RobustnessTable, Run, load_tables
-from .leaderboard import _fmt, _label
+from .board import format_value, metric_label
 from .out_paths import file_stem
 from .summaries import load_published
 
@@ -48,8 +48,8 @@ def primary_rows(t: RobustnessTable, metric: Optional[str] = None) -> tuple[list
         for k in t.kinds:
             cells = [t.cell(s, k, sev) for sev in t.severities]
             clean = next((c.clean.get(m) for c in cells if c is not None and c.clean.get(m) is not None), None)
-            vals = [("–" if c is None else _fmt(c.values.get(m), m) + ("" if c.paired else "†")) for c in cells]
-            rows.append([s, _kind_label(k), _fmt(clean, m), *vals, _pct(t.mean_degradation(s, m, k))])
+            vals = [("–" if c is None else format_value(c.values.get(m), m) + ("" if c.paired else "†")) for c in cells]
+            rows.append([s, _kind_label(k), format_value(clean, m), *vals, _pct(t.mean_degradation(s, m, k))])
         rows.append([s, "**all kinds**", "", *["" for _ in t.severities], f"**{_pct(t.mean_degradation(s, m))}**"])
     return headers, rows
 
@@ -60,20 +60,20 @@ def degradation_rows(t: RobustnessTable) -> tuple[list[str], list[list[str]]]:
     rows = []
     for s in t.series:
         for m in t.metrics:
-            rows.append([s, _label(m), *[_pct(t.mean_degradation(s, m, k)) for k in t.kinds], _pct(t.mean_degradation(s, m))])
+            rows.append([s, metric_label(m), *[_pct(t.mean_degradation(s, m, k)) for k in t.kinds], _pct(t.mean_degradation(s, m))])
     return headers, rows
 
 
 def trimap_rows(t: RobustnessTable) -> tuple[list[str], list[list[str]]]:
-    headers = ["Method", "Trimap", "Samples", *[_label(m) for m in t.metrics]]
+    headers = ["Method", "Trimap", "Samples", *[metric_label(m) for m in t.metrics]]
     rows = []
     for s in t.series:
         mine = sorted((c for c in t.trimap if c.series == s), key=lambda c: (c.condition.kind, c.condition.level))
         if mine and any(v is not None for v in mine[0].clean.values()):  # the clean run on the cells' samples
-            rows.append([s, "dataset's own", str(mine[0].n), *[_fmt(mine[0].clean.get(m), m) for m in t.metrics]])
+            rows.append([s, "dataset's own", str(mine[0].n), *[format_value(mine[0].clean.get(m), m) for m in t.metrics]])
         for c in mine:
             what = f"band {c.condition.level:+d} px" if c.condition.kind == "trimap-adjust" else f"generated, r = {c.condition.level}"
-            rows.append([s, what, str(c.n), *[_fmt(c.values.get(m), m) for m in t.metrics]])
+            rows.append([s, what, str(c.n), *[format_value(c.values.get(m), m) for m in t.metrics]])
     return headers, rows
 
 
@@ -91,13 +91,13 @@ def render_markdown(t: RobustnessTable, figure: Optional[str] = None, metric: Op
     lines = [f"# Robustness: {t.dataset}", "",
              f"Each cell is an ordinary run on corrupted inputs (`-d corrupt=KIND:SEVERITY`, parameters in "
              f"docs/robustness.md, after ImageNet-C, Hendrycks & Dietterich 2019); only the input image is corrupted. "
-             f"Values are means of {_label(m)} over the samples scored both in the cell and in the clean run "
+             f"Values are means of {metric_label(m)} over the samples scored both in the cell and in the clean run "
              f"({', '.join(map(str, n))} samples); *mean rel. degr.* = mean over severities of (corrupted − clean) / clean. "
              "Lower is better.", ""]
     if figure:
-        lines += [f"![{_label(m)} against severity on {t.dataset}]({figure})", ""]
+        lines += [f"![{metric_label(m)} against severity on {t.dataset}]({figure})", ""]
     if t.kinds:
-        lines += [f"## {_label(m)} by corruption and severity", "", _md_table(*primary_rows(t, m)), ""]
+        lines += [f"## {metric_label(m)} by corruption and severity", "", _md_table(*primary_rows(t, m)), ""]
         if any(not c.paired for c in t.cells):
             lines += ["† unpaired: the run's samples.csv was not available, the summary's mean is shown.", ""]
         lines += ["## Mean relative degradation, every metric", "", _md_table(*degradation_rows(t)), ""]
@@ -105,7 +105,7 @@ def render_markdown(t: RobustnessTable, figure: Optional[str] = None, metric: Op
         lines += ["## Trimap width", "", "Runs with the unknown band grown or shrunk (`-d trimap_adjust=±R`) or the generated "
                   "trimap's radius set (`-d trimap_radius=R`); unknown-region metrics are scored on each run's own band.", ""]
         if trimap_figure:
-            lines += [f"![{_label(m)} against trimap width on {t.dataset}]({trimap_figure})", ""]
+            lines += [f"![{metric_label(m)} against trimap width on {t.dataset}]({trimap_figure})", ""]
         lines += [_md_table(*trimap_rows(t)), ""]
     return "\n".join(lines)
 
@@ -176,13 +176,13 @@ def write_figure(t: RobustnessTable, path: str | os.PathLike[str], metric: Optio
         ax.set_xticks([0, *t.severities])
         ax.set_xticklabels(["clean", *map(str, t.severities)], fontsize=8)
         ax.set_xlabel("severity", fontsize=8)
-        ax.set_ylabel(_label(m), fontsize=8)
+        ax.set_ylabel(metric_label(m), fontsize=8)
         ax.grid(alpha=0.3)
     for ax in axes[len(panels):]:
         ax.set_visible(False)
     axes[0].legend(fontsize=7)
     if len(panels) > 1:
-        fig.suptitle(f"Robustness on {t.dataset}: {_label(m)} against severity")
+        fig.suptitle(f"Robustness on {t.dataset}: {metric_label(m)} against severity")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -229,10 +229,10 @@ def write_trimap_figure(t: RobustnessTable, path: str | os.PathLike[str], metric
         for label, xs, ys in panel.lines:
             ax.plot(xs, ys, marker="o", label=label)
         ax.set_xlabel(panel.title, fontsize=8)
-        ax.set_ylabel(_label(m), fontsize=8)
+        ax.set_ylabel(metric_label(m), fontsize=8)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    fig.suptitle(f"Trimap width on {t.dataset}: {_label(m)}", fontsize=10)
+    fig.suptitle(f"Trimap width on {t.dataset}: {metric_label(m)}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -275,7 +275,7 @@ def render_site_page(tables: Sequence[RobustnessTable], figures: Mapping[str, st
         h2, r2 = degradation_rows(t) if t.kinds else ([], [])
         h3, r3 = trimap_rows(t) if t.trimap else ([], [])
         strip = lambda rows: [[c.replace("**", "") for c in row] for row in rows]  # noqa: E731 - markdown bold
-        sections.append({"dataset": t.dataset, "metric": _label(t.primary), "figure": figures.get(t.dataset),
+        sections.append({"dataset": t.dataset, "metric": metric_label(t.primary), "figure": figures.get(t.dataset),
                          "trimap_figure": figures.get(t.dataset + "/trimap"),
                          "primary": {"headers": h1, "rows": strip(r1)}, "degradation": {"headers": h2, "rows": r2},
                          "trimap": {"headers": h3, "rows": r3}, "n": sorted({c.n for c in t.cells}),
@@ -315,7 +315,7 @@ def render_section(dataset: str, summaries: Sequence[Run]) -> str:
              "kept out of the tables above. Parameters: docs/robustness.md.", ""]
     if t is None:
         return "\n".join(lines + ["(no chartable variant runs)"])
-    lines += [f"{_label(t.primary)} on the samples scored in both the corrupted and the clean run; "
+    lines += [f"{metric_label(t.primary)} on the samples scored in both the corrupted and the clean run; "
               "*mean rel. degr.* = mean of (corrupted − clean) / clean.", ""]
     if t.kinds:
         lines += [_md_table(*primary_rows(t)), ""]
