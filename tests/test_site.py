@@ -341,3 +341,24 @@ def test_cli_writes_markdown_and_site(built, tmp_path, capsys):
     assert f"wrote {tmp_path / 'out' / 'site' / 'index.html'}" in out
     assert (tmp_path / "out" / "tiny.md").is_file()
     assert (tmp_path / "out" / "site" / "figures" / "size-speed.png").is_file()  # <out>/figures by default
+
+
+
+def test_a_comparison_figure_is_shown_with_its_dataset_whatever_the_name(tmp_path):
+    """figures.py names the file after the dataset and site.py finds the dataset again from the file name: a
+    dataset name with non-ASCII letters and spaces must survive the round trip (one slug helper for both)."""
+    from dataclasses import replace
+
+    from conftest import TinyDataset
+    from mattebench.report.figures import comparison_figure
+    from mattebench.report.site import find_figures
+    from mattebench.runner import evaluate
+
+    name = "Données portraits"
+    ds = TinyDataset(n=2)
+    ds.card = replace(ds.card, name=name)
+    _, record = evaluate("trimap-midpoint", ds, out=tmp_path / "runs", save_alphas="all")
+    png = comparison_figure(name, [record], tmp_path / "fig", dataset_obj=ds)
+    assert png is not None and png.is_file()
+    (fig,) = find_figures(tmp_path / "fig", datasets=[name, "other"])
+    assert fig.dataset == name and name in fig.caption

@@ -34,10 +34,10 @@ from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence, Union
 import numpy as np
 
 from ..errors import MattebenchError
-from ..record import RecordError, RunRecord, as_record
+from ..record import RunRecord, as_record
 from ..store import SAMPLES, load_summaries, read_rows
 from ..types import Sample
-from .out_paths import file_stem, inside
+from .out_paths import anchor, file_stem, inside
 from .paper_values import FIGURE6_REFERENCES, FIGURE6_SIZE
 from .stored_alphas import StoredAlphas, rerun_command, stored_alphas
 from .visibility import published
@@ -246,7 +246,7 @@ def figure6(points: Sequence[BenchPoint], out_dir: str | os.PathLike[str], size:
         hi = max([p.e2e_ms or p.model_ms or 0 for p in with_params] + [r.ms for r in FIGURE6_REFERENCES])
         ax.set_xlim(lo / 1.6, hi * 1.6)  # the paper's reference lines always in view
         fig.tight_layout()
-        f = out / f"figure6-{_slug(device)}-{precision}-b{batch}.png"
+        f = out / f"figure6-{anchor(device)}-{precision}-b{batch}.png"
         fig.savefig(f)
         plt.close(fig)
         written.append(f)
@@ -273,13 +273,6 @@ def _place_labels(fig: Any, ax: Any, labels: Sequence[tuple[str, float, float]])
             if not any(box.overlaps(b) for b in placed):
                 break
         placed.append(ann.get_window_extent(renderer))
-
-
-def _slug(text: str) -> str:
-    keep = "".join(c if c.isalnum() else "-" for c in text.strip().lower())
-    while "--" in keep:
-        keep = keep.replace("--", "-")
-    return keep.strip("-") or "device"
 
 
 def speed_section(points: Sequence[BenchPoint], figures: Sequence[Path], relative_to: Path, size: int = FIGURE6_SIZE) -> str:
@@ -502,7 +495,7 @@ def _draw_comparison(dataset: str, samples: list[Any], panels: list[list[Panel]]
     if err_im is not None:
         fig.colorbar(err_im, ax=axes[:, -1].tolist(), fraction=0.05, shrink=0.6, label="|alpha - gt|")
     out_dir.mkdir(parents=True, exist_ok=True)
-    f = out_dir / f"{_slug(dataset)}-comparison.png"
+    f = out_dir / f"{anchor(dataset)}-comparison.png"
     fig.savefig(f)
     plt.close(fig)
     return f
@@ -530,12 +523,7 @@ def write_comparison_figures(runs: str | os.PathLike[str], out: str | os.PathLik
     Sample ids that a dataset lacks are ignored for that dataset. ``open_dataset`` opens a dataset by name
     for its images and ground truth (the command line passes the registry's ``load_dataset``)."""
     by_dataset: dict[str, list[RunRecord]] = {}
-    for s in load_summaries(runs):
-        try:
-            r = as_record(s)
-        except RecordError as exc:  # the leaderboard names unreadable records; a figure just leaves them out
-            warnings.warn(f"comparison figures: skipping a run record under {runs}: {exc}")
-            continue
+    for r in load_summaries(runs):  # an unreadable record is skipped there, with a warning naming it
         by_dataset.setdefault(r.dataset, []).append(r)
     wanted = set(datasets) if datasets else None
     out_dir = Path(out)

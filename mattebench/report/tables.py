@@ -131,7 +131,7 @@ def _measured(s: Optional[RunRecord], spec: Optional[RowSpec], notes: _Notes, ro
     mse, mad = _means(s)
     marks = _marks(s, spec)
     suffix = f" ({', '.join(marks)})" if marks else ""
-    run = f"`{_run_name(s)}` {notes.ref(s)}"
+    run = f"`{s.name}` {notes.ref(s)}"
     return [
         fmt_value(mse) + suffix,
         fmt_value(mad),
@@ -139,10 +139,6 @@ def _measured(s: Optional[RunRecord], spec: Optional[RowSpec], notes: _Notes, ro
         fmt_diff(mad, row.mad if row else None),
         run,
     ]
-
-
-def _run_name(s: RunRecord) -> str:
-    return s.name
 
 
 def _row_head(table: PaperTable, row: PaperRow) -> list[str]:
@@ -244,7 +240,7 @@ def _plain_table(summaries: list[RunRecord], notes: _Notes, table: Optional[Pape
         c = s.counts
         ck = s.provenance.checkpoint
         rows.append([
-            f"`{_run_name(s)}`",
+            f"`{s.name}`",
             _stands_for(s, table),
             fmt_value(mse) + (f" ({', '.join(marks)})" if marks else ""),
             fmt_value(mad),
