@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from _shared_data import SHARED
 import torch
 
 from mattebench_baselines.modnet import checkpoint as ckpt
@@ -31,7 +32,6 @@ REQUIRED = {"mattebench:modnet-synthetic": "modnet", "mattebench:modnet-trimap-s
 SHIPPED = sorted(s.spec for s in shipped.shipped_checkpoints().values())
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = Path(shipped.__file__).resolve().parent / "weights"
-SHARED = Path(os.environ.get("MATTEBENCH_SHARED", Path(__file__).resolve().parents[1] / ".." / "shared"))
 # Measured by benchmarks/soc_real.py ("before" row of leaderboards/real/soc.md) on the 21 evaluation pairs.
 MEASURED_EVAL_MSE = 0.1010
 CONSTANT_HALF_MSE = 0.248  # issue 17: predicting 0.5 everywhere on these photos

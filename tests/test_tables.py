@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -11,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from _shared_data import SHARED
 
 import argparse
 
@@ -45,7 +46,7 @@ EXPECTED_T3 = [
     (True, True, True, True, "0.0044", "0.0086"),
 ]
 # The project's facts folder sits beside the checkout (../shared) or where MATTEBENCH_SHARED points.
-FACTS = Path(os.environ.get("MATTEBENCH_SHARED", Path(__file__).resolve().parents[1].parent / "shared")) / "facts" / "paper-tables.md"
+FACTS = SHARED / "facts" / "paper-tables.md"
 
 
 def test_paper_values_are_the_facts_transcription():
