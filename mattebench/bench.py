@@ -9,6 +9,7 @@ record it returns is what ``bench --json`` prints.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -17,7 +18,8 @@ import torch
 
 from . import __version__
 from .contract import Exportable, ProvidesExampleInput, TorchModel
-from .errors import MattebenchError, RegistryError
+from .errors import MattebenchError, MethodExited, RegistryError
+from .method_host import restore_cwd
 from .provenance import torch_info
 from .registry import create_method, method_card
 from .timing import count_macs, count_parameters, set_threads, summarize, time_calls
@@ -196,12 +198,27 @@ def bench(method_name: str, *, size: int = 512, device: str = "cpu", batch: int 
         "compile_mode": compile_mode if compile else None,
         "device_name": torch_info(str(dev)).get("device_name"),
     }
+    cwd = os.getcwd()
+    try:
+        _time(record, method, method_name, card.needs_trimap, s, dev, e2e)
+    except SystemExit as exc:  # a method that exits while timed is an error, never a bench that "succeeded"
+        raise MethodExited(f"method {method_name!r} called sys.exit({exc.code!r}) while it was timed: no figure was "
+                           "recorded; fix the method") from None
+    finally:
+        moved = restore_cwd(cwd)
+    if moved is not None:
+        raise MethodExited(f"method {method_name!r} changed the working directory (os.chdir to {moved!r}) while it was "
+                           "timed: no figure was recorded; fix the method")
+    return record
+
+
+def _time(record: dict[str, Any], method: Any, method_name: str, needs_trimap: bool, s: BenchSetting, dev: Any,
+          e2e: bool) -> None:
     if isinstance(method, TorchModel) and isinstance(method.model, torch.nn.Module):
-        record.update(_time_model(method, method_name, card.needs_trimap, s, dev))
+        record.update(_time_model(method, method_name, needs_trimap, s, dev))
     else:  # classical methods: no network, only the end-to-end time
         record.update(params=None, gmacs=None, latency_ms=None, p10_ms=None, p90_ms=None, fps=None, iters=0)
     if e2e:
-        record.update(_time_e2e(method, card.needs_trimap, s, dev, model_timed=record["latency_ms"] is not None))
+        record.update(_time_e2e(method, needs_trimap, s, dev, model_timed=record["latency_ms"] is not None))
         if record["latency_ms"] is None and record.get("e2e_ms"):
             record["fps"] = round(1000.0 / record["e2e_ms"], 3)
-    return record

@@ -62,3 +62,16 @@ class StoreError(MattebenchError):
     """
 
     exit_code = 74
+
+
+class MethodExited(MattebenchError):
+    """The method's code ended its process (``sys.exit``, ``os._exit``, a signal) or changed the working
+    directory while it was being built (its factory): nothing can be scored (exit 4)."""
+
+    exit_code = 4
+
+
+class MethodBuildError(MattebenchError):
+    """The method's factory raised in its method host (an exception that is not one of mattebench's own)."""
+
+    exit_code = 70

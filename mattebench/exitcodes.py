@@ -11,13 +11,15 @@ OK = 0  # run: every requested sample has an ok row
 FAILED = 1  # run: stopped by --fail-fast; other commands: the work ran and found a problem
 USAGE = 2  # unknown names, unknown or badly typed options, bad --limit/--out/--tag, folder held by another run
 INCOMPLETE = 3  # run: finished, but some samples failed or are still pending
+METHOD_EXITED = 4  # the method's code ended its process or changed the working directory while being built
 INTERNAL = 70  # a bug (in mattebench or a plug-in): one line, and `--debug` shows the traceback
 IO_ERROR = 74  # the run folder could not be written while samples ran (disk full, permission)
 INTERRUPTED = 130  # SIGINT (Ctrl-C): everything written so far is kept
 
 RUN_CONTRACT = (
     "Exit codes: 0 every requested sample scored; 3 finished but some samples failed or are pending "
-    "(counts are printed); 1 stopped by --fail-fast; 2 usage error found before any sample ran (unknown "
+    "(counts are printed); 1 stopped by --fail-fast; 4 the method's code ended its process (sys.exit, os._exit, "
+    "a signal) or changed the working directory while it was being built: nothing was scored; 2 usage error found before any sample ran (unknown "
     "method/dataset, unknown or badly typed -m/-d option, --limit below 1, unusable --out or --tag, run "
     "folder held by another run, empty dataset); 74 the run folder could not be written mid-run (disk full, "
     "permission: rows already written are kept, rerun to resume); 130 interrupted; 70 internal error "

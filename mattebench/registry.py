@@ -15,13 +15,14 @@ factory. mattebench's own ``baselines`` are registered exactly that way in its p
 from __future__ import annotations
 
 import dataclasses
+import os
 import warnings
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Callable, Optional, TypeVar
 
 from .contract import MethodFactory, Predictor, as_method_factory
-from .errors import RegistryError
+from .errors import MethodExited, RegistryError
 from .options_check import check_options
 from .types import FAMILY_FREE, FAMILY_TRIMAP, DatasetCard, MethodCard
 
@@ -200,9 +201,15 @@ _datasets = _Registry("dataset", DATASET_GROUP, DatasetCard)
 
 
 def _call_factory(kind: str, name: str, factory: Callable[..., Any], args: tuple, options: dict[str, Any]) -> Any:
+    """``factory(*args, **options)``; a factory that exits or moves the working directory is a MethodExited (exit 4),
+    the directory put back, wherever it runs (a method host, ``bench``, ``predict``, ``train``)."""
     check_options(kind, name, factory, options)
+    cwd = os.getcwd()
     try:
-        return factory(*args, **options)
+        built = factory(*args, **options)
+    except SystemExit as exc:
+        raise MethodExited(f"{kind} {name!r} called sys.exit({exc.code!r}) while being built: nothing was run. "
+                           f"A factory must return the {kind} or raise; fix the plug-in") from None
     except (TypeError, ValueError) as exc:
         shown = {k: v for k, v in options.items() if k != "root"}
         if not shown:
@@ -211,6 +218,23 @@ def _call_factory(kind: str, name: str, factory: Callable[..., Any], args: tuple
             f"{kind} {name!r} rejected its options {shown}: {type(exc).__name__}: {exc}. "
             f"Fix the -{'m' if kind == 'method' else 'd'} values (if they are right, this is a bug in the {kind}: run again with --debug)."
         ) from exc
+    finally:
+        moved = _back_to(cwd)
+    if moved is not None:
+        raise MethodExited(f"{kind} {name!r} changed the working directory (os.chdir to {moved!r}) while being built: "
+                           f"nothing was run. A {kind} must not change the process's working directory; fix the plug-in")
+    return built
+
+
+def _back_to(cwd: str) -> Optional[str]:
+    try:
+        now = os.getcwd()
+    except OSError:  # the method moved into a folder and deleted it
+        now = "<a deleted folder>"
+    if now == cwd:
+        return None
+    os.chdir(cwd)
+    return now
 
 
 # -- methods ---------------------------------------------------------------------------------
@@ -244,6 +268,15 @@ def create_method(name: str, /, **options: Any) -> Any:
     """Build a registered method with its options (``checkpoint=``, ``device=``, ...)."""
     entry = _methods.entry(name)
     method = _call_factory("method", name, entry.factory, (), options)
+    if not isinstance(method, Predictor):
+        raise RegistryError(f"method {name!r}: its factory returned {type(method).__name__}, which has no predict(image, trimap=None)")
+    return method
+
+
+def create_method_with(name: str, factory: Callable[..., Any], /, **options: Any) -> Any:
+    """Build method ``name`` from its registered ``factory`` (a method host gets the factory of a name registered
+    in code by pickle, as the registration exists only in the driver)."""
+    method = _call_factory("method", name, factory, (), options)
     if not isinstance(method, Predictor):
         raise RegistryError(f"method {name!r}: its factory returned {type(method).__name__}, which has no predict(image, trimap=None)")
     return method

@@ -29,6 +29,8 @@ from .run_inputs import USER_INPUT_METHODS, external_identity, subset_reason
 from .sample_ids import check_ids
 from .saved_alphas import AlphaSelection, AlphaSink
 from .method_provenance import method_provenance
+from . import method_host as isolation
+from .method_host import MethodRecipe
 from .record import Counts, FailedSample, Provenance, RunRecord, Settings, Timing, pretrained_by_v1_rule
 from .scorer import QUANTISATION, Scorer, metric_columns, scorer_columns
 from .store import RunStore, path_component, read_rows, run_dir
@@ -69,12 +71,29 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
+    """Serial: in this process for the methods that may predict here, else through one method host."""
+
     name = "local"
     workers = 1
 
+    def __init__(self) -> None:
+        self.stats: dict[str, Any] = {}
+        self.notes: list[str] = []
+
     def run(self, scorer: Scorer, spec: Optional[ScorerSpec], ids: list[str]) -> Iterator[dict[str, Any]]:
+        if scorer.hosted is not None:
+            from .executors.hosts import HostPool
+
+            pool = HostPool(scorer.hosted, 1, preload=isolation.preload_modules(scorer.hosted))
+            self.stats = pool.stats
+            yield from pool.rows(scorer, ids)
+            return
         for i in ids:
             yield scorer.score(i)
+
+    def worker_method_provenance(self) -> dict[str, Any]:
+        """What the host's method adds to the run's provenance (:mod:`mattebench.method_provenance`)."""
+        return dict(self.stats.get("method_provenance") or {})
 
 
 def _card_of(method: Any, name: str) -> MethodCard:
@@ -161,6 +180,8 @@ class _Resolved:
     card: MethodCard
     spec: Optional[ScorerSpec]
     remote: bool
+    recipe: Optional[MethodRecipe] = None  # set when the method predicts in its own process (mattebench.method_host)
+    isolation_note: Optional[str] = None  # why a method that should predict in a host does not
 
 
 @dataclass(frozen=True)
@@ -203,14 +224,16 @@ def _resolve(method: Union[str, Any], dataset: Union[str, Any], method_options: 
             run_dir(out, dname, early_name, tag)
         if os.path.exists(out) and not os.path.isdir(out):
             raise UsageError(f"--out {out} is a file, not a folder: pass --out to a folder (it is created if missing)")
+    recipe: Optional[MethodRecipe] = None
+    note: Optional[str] = None
     if isinstance(method, str):
         mname = method_name or method
-        if remote:
-            validate_method_options(method, method_options)
-        # A remote executor builds the method on its workers (where the GPUs are): the driver
-        # needs only the card, so it does not load the model a second time.
+        validate_method_options(method, method_options)
+        recipe, note = isolation.recipe_for_name(method, method_options, debug)
         # Inputs the user brings are built here too: their card (name) and file hashes are the run's identity.
-        method_obj = None if remote and method not in USER_INPUT_METHODS else create_method(method, **method_options)
+        # A method that predicts in a host is built only there; so is any method a remote executor builds itself.
+        here = method in USER_INPUT_METHODS or (recipe is None and not remote)
+        method_obj = create_method(method, **method_options) if here else None
     else:
         method_obj = method
         mname = method_name or getattr(getattr(method, "card", None), "name", None) or getattr(method, "name", None) or type(method).__name__
@@ -219,10 +242,10 @@ def _resolve(method: Union[str, Any], dataset: Union[str, Any], method_options: 
         spec = ScorerSpec(method, method_options, dataset, data_root, dataset_options, debug, conv)
     if method_name is None and isinstance(method_obj, ExternalInput):
         mname = method_obj.card.name
-    card = method_card(mname) if method_obj is None else _card_of(method_obj, mname)
-    if method_obj is None and spec is None:
+    card = method_card(method) if method_obj is None else _card_of(method_obj, mname)
+    if method_obj is None and spec is None and recipe is None:
         raise MattebenchError("a remote executor needs the method and the dataset given by registered name")
-    return _Resolved(ds, dname, method_obj, mname, card, spec, remote)
+    return _Resolved(ds, dname, method_obj, mname, card, spec, remote, recipe, note)
 
 
 def _identity(r: _Resolved, method: Union[str, Any], method_options: dict[str, Any], dataset_options: dict[str, Any],
@@ -313,11 +336,12 @@ def _provenance(r: _Resolved, ident: _Identity, scorer: Scorer, executor: Execut
         "flow_source": flow,
         "quantisation": QUANTISATION,
         # The flow note stays first among the notes, where the reports have always shown it.
-        "notes": tuple(n for n in [flow, *getattr(executor, "notes", ()), subset] if n)
+        "notes": tuple(n for n in [flow, *getattr(executor, "notes", ()), r.isolation_note, subset] if n)
         + tuple(sample_notes.provenance_lines(note_counts)),
         "sample_notes": note_counts,
         "input": {k: v for k, v in ident.values.items() if k.startswith(("source", "predictions_", "model_"))} or None,
         "saved_alphas": scorer.alpha_sink.record() if scorer.alpha_sink is not None else None,
+        "method_isolation": isolation.isolation_of(r.recipe, r.isolation_note, r.method_obj),
         "executor": executor.name,
         "workers": executor.workers,
         "started": started,
@@ -396,9 +420,14 @@ def evaluate(
     tag = _check_arguments(limit, tag)
     r = _resolve(method, dataset, method_options, dataset_options, data_root, out, tag, executor, method_name,
                  dataset_name, debug, conv)
-    scorer = Scorer(r.method_obj, r.ds, r.card, debug=debug, conventions=conv)
+    scorer = Scorer(None if r.recipe is not None else r.method_obj, r.ds, r.card, debug=debug, conventions=conv,
+                    hosted=r.recipe)
     columns = scorer_columns(scorer)
     executor = executor or LocalExecutor()
+    if r.recipe is not None:  # an executor that calls scorer.score() asks the method through one host
+        from .executors.hosts import HostSession
+
+        scorer.remote = session = HostSession(scorer, r.recipe, preload=isolation.preload_modules(r.recipe))
     ident = _identity(r, method, method_options, dataset_options, limit, tag, conv)
     identity, ids = ident.values, ident.ids
     selection = AlphaSelection.parse(save_alphas)
@@ -421,6 +450,8 @@ def evaluate(
         _score(executor, scorer, r.spec, todo, store, bar, fail_fast, rows_now)
         complete = True
     finally:
+        if r.recipe is not None:
+            session.close()
         if bar is not None:
             bar.close()
         all_rows = store.all_rows() if store is not None else rows_now

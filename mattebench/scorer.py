@@ -13,7 +13,7 @@ import os
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from . import sample_notes
 from .errors import PredictionError, SampleError
 from .contract import MattingMethod, SequencePredictor
 from .ground_truth import observer
+from .method_host import Answer, PredictionRequest, answer, restore_cwd, unless_moved
 from .types import Clip, DatasetCard, MethodCard, Sample, SavedPredictionSource
 
 QUANTISATION = "unknown protocol: pred and gt as uint8(clip(round(255*a))); whole protocol: float prediction"
@@ -76,24 +77,25 @@ def _convention_scores(pred: np.ndarray, gt: np.ndarray, trimap: Optional[np.nda
     return C.score(pred, gt, trimap, names)
 
 
-def _call_method(fn: Any, where: str, *args: Any) -> Any:
-    """``fn(*args)``, with ``sys.exit()`` and other BaseExceptions (not Ctrl-C) made a PredictionError,
-    so that a method that exits or raises past ``Exception`` fails its sample, not the run."""
-    try:
-        return fn(*args)
-    except (KeyboardInterrupt, GeneratorExit):
-        raise
-    except SystemExit as exc:
-        raise PredictionError(f"{where}: the method called sys.exit({exc.code!r}) while predicting") from exc
-    except Exception:
-        raise
-    except BaseException as exc:  # noqa: BLE001 - a BaseException subclass from method code
-        raise PredictionError(f"{where}: the method raised {type(exc).__name__} (not an Exception): {exc}") from exc
+@dataclass(frozen=True)
+class Prepared:
+    """An item loaded in the scoring process and the request made from it (the item keeps the ground truth)."""
+
+    item: Any
+    request: PredictionRequest
 
 
 @dataclass
 class Scorer:
-    method: MattingMethod
+    """Loads an item, asks the method, checks the prediction and scores it.
+
+    ``method`` is the method object when it predicts in this process (saved predictions, reference
+    methods); None when it predicts in a method host (:mod:`mattebench.method_host`), which the executor
+    runs: the executor then calls :meth:`prepare`, sends the request and hands the answer to :meth:`complete`.
+    ``sequence``: the method predicts whole clips (``predict_sequence``); set from the host's report.
+    """
+
+    method: Optional[MattingMethod]
     dataset: Any
     method_card: MethodCard
     columns: list[str] = field(default_factory=list)
@@ -102,6 +104,10 @@ class Scorer:
     # run --save-alphas: an AlphaSink (mattebench.saved_alphas) that rounds every prediction to what a
     # 16-bit PNG holds before it is scored and stores the chosen ids, so the files reproduce the run.
     alpha_sink: Any = None
+    hosted: Any = None  # a MethodRecipe (mattebench.method_host) when the method predicts in its own process
+    sequence: bool = False
+    # Scores a prepared item through a method host (set by the runner when ``hosted``), for executors that call score().
+    remote: Optional[Callable[[Prepared], dict[str, Any]]] = None
 
     def __post_init__(self) -> None:
         if not self.columns:
@@ -111,29 +117,62 @@ class Scorer:
 
             self.conventions = C.parse(self.conventions)
             self.columns = self.columns + [c for c in C.columns(self.conventions, self.dataset.card.kind == "video") if c not in self.columns]
+        if self.method is not None:
+            self.sequence = isinstance(self.method, SequencePredictor)
 
     # -- one id -> one row ---------------------------------------------------------------
     def score(self, sample_id: str) -> dict[str, Any]:
-        row: dict[str, Any] = {"id": sample_id, "status": "ok", "error": ""}
+        """The row of ``sample_id``: the method asked here, or through its host (``remote``)."""
+        prepared = self.prepare(sample_id)
+        if isinstance(prepared, dict):
+            return prepared
+        if self.method is None:
+            if self.remote is None:
+                raise RuntimeError("this Scorer's method predicts in a method host, and none was given (Scorer.remote)")
+            return self.remote(prepared)
+        return self.complete(prepared, self._answer_here(prepared))
+
+    def prepare(self, sample_id: str) -> "Prepared | dict[str, Any]":
+        """Load the item and make the method's request; a sample that cannot be used is its error row."""
         item: Any = None
         try:
             item = self.dataset.load(sample_id)
+            return Prepared(item, self._request(item))
+        except Exception as exc:  # noqa: BLE001 - every failure is the sample's row (see _failed)
+            return self._row(sample_id, item, error=self._failed(sample_id, exc))
+
+    def complete(self, prepared: Prepared, ans: Answer) -> dict[str, Any]:
+        """Check the answer and score it against the item's ground truth: the sample's row."""
+        item, sample_id = prepared.item, prepared.request.sample_id
+        try:
+            if ans.error is not None:
+                raise PredictionError(ans.error)
             if isinstance(item, Clip):
-                row.update(self._score_clip(item))
+                metrics = self._score_clip(item, prepared.request, ans)
             else:
-                row.update(self._score_sample(item))
-        except SampleError as exc:
-            row.update(status="error", error=str(exc) if exc.path else f"{sample_id}: {exc.reason}")
-        except PredictionError as exc:
-            row.update(status="error", error=str(exc))
-        except MemoryError:
-            row.update(status="error", error=f"{sample_id}: out of memory while predicting or scoring")
-        except Exception as exc:  # a method bug must not end the run
-            detail = traceback.format_exc(limit=3) if self.debug else ""
-            row.update(status="error", error=f"{sample_id}: method or scorer raised {type(exc).__name__}: {exc}{(' ' + detail) if detail else ''}")
-        if row["status"] == "error":
+                metrics = self._score_sample(item, prepared.request, ans)
+        except Exception as exc:  # noqa: BLE001
+            return self._row(sample_id, item, error=self._failed(sample_id, exc))
+        return self._row(sample_id, item, metrics=metrics)
+
+    def _failed(self, sample_id: str, exc: BaseException) -> str:
+        if isinstance(exc, SampleError):
+            return str(exc) if exc.path else f"{sample_id}: {exc.reason}"
+        if isinstance(exc, PredictionError):
+            return str(exc)
+        if isinstance(exc, MemoryError):
+            return f"{sample_id}: out of memory while predicting or scoring"
+        detail = traceback.format_exc(limit=3) if self.debug else ""  # a method or scorer bug must not end the run
+        return f"{sample_id}: method or scorer raised {type(exc).__name__}: {exc}{(' ' + detail) if detail else ''}"
+
+    def _row(self, sample_id: str, item: Any, metrics: Optional[dict[str, Any]] = None, error: Optional[str] = None) -> dict[str, Any]:
+        row: dict[str, Any] = {"id": sample_id, "status": "ok", "error": ""}
+        if error is not None:
+            row.update(status="error", error=error)
             for c in self.columns:
                 row.setdefault(c, None)
+        else:
+            row.update(metrics or {})
         # What the loader had to do to read the sample (snapped trimap, EXIF, RGBA cut-out), then what scoring
         # had to do (an estimated MESSDdt flow): into the row.
         scored_notes = row.pop(sample_notes.NOTES, None) or []
@@ -141,27 +180,11 @@ class Scorer:
                                                        *scored_notes])
         return row
 
-    def _predict(self, image: np.ndarray, trimap: Optional[np.ndarray], item: Any, where: str,
-                 pred_id: Optional[str] = None) -> tuple[np.ndarray, float]:
-        if isinstance(self.method, SavedPredictionSource):  # saved mattes: asked by id, never shown the sample
-            t0 = time.perf_counter()
-            pred = self.method.prediction_for(pred_id or item.id, image.shape[:2])
-            return self._kept(pred_id or item.id, check_prediction(pred, image.shape[:2], where)), time.perf_counter() - t0
-        observe = observer(self.method, self.method_card)
-        if observe is not None:  # only reference methods (gt-echo) look at the ground truth
-            observe(item)
-        tri = trimap if self.method_card.needs_trimap else None
-        if self.method_card.needs_trimap and trimap is None:
-            raise SampleError("the method needs a trimap and this sample has none", path=where)
-        t0 = time.perf_counter()
-        pred = _call_method(self.method.predict, where, image, tri)
-        dt = time.perf_counter() - t0
-        return self._kept(pred_id or item.id, check_prediction(pred, image.shape[:2], where)), dt
-
-    def _kept(self, pred_id: str, pred: np.ndarray) -> np.ndarray:
-        return pred if self.alpha_sink is None else self.alpha_sink.keep(pred_id, pred)
-
-    def _score_sample(self, s: Sample) -> dict[str, Any]:
+    # -- the request: what the method sees -----------------------------------------------
+    def _request(self, item: Any) -> PredictionRequest:
+        if isinstance(item, Clip):
+            return self._clip_request(item)
+        s: Sample = item
         where = str(s.metadata.get("image_path", s.id))
         if s.alpha is None:
             raise SampleError("no ground-truth alpha for this sample", path=where)
@@ -173,8 +196,81 @@ class Scorer:
             )
         if s.trimap is not None and s.trimap.shape != s.image.shape[:2]:
             raise SampleError(f"trimap size {s.trimap.shape} differs from the image {s.image.shape[:2]}", path=str(s.metadata.get("trimap_path", where)))
-        pred, dt = self._predict(s.image, s.trimap, s, where)
-        out: dict[str, Any] = {"predict_ms": dt * 1000.0}
+        if self._wants_trimap() and s.trimap is None:
+            raise SampleError("the method needs a trimap and this sample has none", path=where)
+        tri = s.trimap if self._wants_trimap() else None
+        own = self._own
+        return PredictionRequest(s.id, "image", (own(s.image),), (own(tri),), (0,), (where,))
+
+    def _clip_request(self, c: Clip) -> PredictionRequest:
+        if not c.alphas:
+            raise SampleError("clip has no annotated frames", path=str(c.metadata.get("path", c.id)))
+        n, idx, _own = len(c.frames), sorted(c.alphas), self._own
+        if self.sequence and not self._saved():
+            tri_all = tuple(_own(c.trimaps.get(i)) for i in range(n)) if self.method_card.needs_trimap else None
+            return PredictionRequest(c.id, "sequence", tuple(_own(f) for f in c.frames), tri_all, tuple(range(n)),
+                                     tuple(f"{c.id} frame {i}" for i in range(n)))
+        if self.method_card.needs_trimap or self._saved():
+            # A trimap-based method can only run where a trimap exists: the annotated frames (saved
+            # predictions are needed only there too).
+            frames = idx
+            tris: Optional[tuple[Optional[np.ndarray], ...]] = tuple(_own(c.trimaps.get(i)) for i in idx)
+        else:
+            # Every frame in order, so that methods with state (OFD, recurrent nets) see the sequence.
+            frames, tris = list(range(n)), None
+        return PredictionRequest(c.id, "frames", tuple(_own(c.frames[i]) for i in frames), tris, tuple(frames),
+                                 tuple(f"{c.id} frame {i}" for i in frames))
+
+    def _own(self, a: Optional[np.ndarray]) -> Optional[np.ndarray]:
+        """What a method in this process is given: its own copy (a method host gets one through the pipe anyway,
+        and saved predictions are asked by id: they see no array)."""
+        return own_copy(a) if self.method is not None and not self._saved() else a
+
+    def _wants_trimap(self) -> bool:
+        return bool(self.method_card.needs_trimap) and not self._saved()
+
+    def _saved(self) -> bool:
+        return isinstance(self.method, SavedPredictionSource)
+
+    def _answer_here(self, prepared: Prepared) -> Answer:
+        """The answer of a method in this process: saved predictions by id, a reference method after observe()."""
+        item, req = prepared.item, prepared.request
+        if self._saved():  # saved mattes: asked by id, never shown the sample
+            src: Any = self.method
+            t0 = time.perf_counter()
+            try:
+                preds = {i: src.prediction_for(self._pred_id(item, i), req.images[k].shape[:2]) for k, i in enumerate(req.indices)}
+            except Exception as exc:  # noqa: BLE001 - the sample's error row
+                return Answer({}, time.perf_counter() - t0, self._failed(req.sample_id, exc))
+            return Answer(preds, time.perf_counter() - t0)
+        observe = observer(self.method, self.method_card)
+        if observe is not None:  # only reference methods (gt-echo) look at the ground truth
+            try:
+                observe(item)
+            except Exception as exc:  # noqa: BLE001 - the sample's error row
+                return Answer({}, 0.0, self._failed(req.sample_id, exc))
+        cwd = os.getcwd()
+        ans = answer(self.method, req, self.debug)
+        return unless_moved(ans, req, restore_cwd(cwd))
+
+    @staticmethod
+    def _pred_id(item: Any, i: int) -> str:
+        return frame_id(item, i) if isinstance(item, Clip) else item.id
+
+    def _kept(self, pred_id: str, pred: np.ndarray) -> np.ndarray:
+        return pred if self.alpha_sink is None else self.alpha_sink.keep(pred_id, pred)
+
+    def _checked(self, item: Any, req: PredictionRequest, ans: Answer) -> dict[int, np.ndarray]:
+        """Every prediction checked against the contract, in request order (the first bad one fails the item)."""
+        out: dict[int, np.ndarray] = {}
+        for k, i in enumerate(req.indices):
+            a = check_prediction(ans.predictions.get(i), req.images[k].shape[:2], req.wheres[k])
+            out[i] = a if req.mode == "sequence" else self._kept(self._pred_id(item, i), a)
+        return out
+
+    def _score_sample(self, s: Sample, req: PredictionRequest, ans: Answer) -> dict[str, Any]:
+        pred = self._checked(s, req, ans)[0]
+        out: dict[str, Any] = {"predict_ms": ans.seconds * 1000.0}
         if "mse_whole" in self.columns:
             out.update(_whole_scores(pred, s.alpha))
         if "sad" in self.columns:
@@ -183,36 +279,14 @@ class Scorer:
             out.update(_convention_scores(pred, s.alpha, s.trimap, self.conventions))
         return out
 
-    def _score_clip(self, c: Clip) -> dict[str, Any]:
+    def _score_clip(self, c: Clip, req: PredictionRequest, ans: Answer) -> dict[str, Any]:
         """Every frame is predicted in order (temporal methods see the sequence); annotated frames are scored."""
-        if not c.alphas:
-            raise SampleError("clip has no annotated frames", path=str(c.metadata.get("path", c.id)))
-        frames = c.frames
-        n = len(frames)
-        idx = sorted(c.alphas)
-        seq = self.method if isinstance(self.method, SequencePredictor) else None
-        t0 = time.perf_counter()
-        if seq is not None:
-            observe = observer(self.method, self.method_card)
-            if observe is not None:
-                observe(c)
-            tri_all = [c.trimaps.get(i) for i in range(n)] if self.method_card.needs_trimap else None
-            preds = dict(enumerate(_call_method(lambda: list(seq.predict_sequence(list(frames), tri_all)), str(c.id))))
-            n_pred = n
-        elif self.method_card.needs_trimap or isinstance(self.method, SavedPredictionSource):
-            # A trimap-based method can only run where a trimap exists: the annotated frames (saved
-            # predictions are needed only there too).
-            preds = {i: self._predict(frames[i], c.trimaps.get(i), c, f"{c.id} frame {i}", frame_id(c, i))[0] for i in idx}
-            n_pred = len(idx)
-        else:
-            # Every frame in order, so that methods with state (OFD, recurrent nets) see the sequence.
-            preds = {}
-            for i in range(n):
-                preds[i] = self._predict(frames[i], None, c, f"{c.id} frame {i}", frame_id(c, i))[0]
-            n_pred = n
-        dt = (time.perf_counter() - t0) / max(1, n_pred)
-        checked = {i: check_prediction(preds.get(i), frames[i].shape[:2], f"{c.id} frame {i}") for i in idx}
-        if seq is not None:
+        n, idx = len(c.frames), sorted(c.alphas)
+        dt = ans.seconds / max(1, len(req.indices))
+        checked = self._checked(c, req, ans) if req.mode != "sequence" else {}
+        checked = {i: checked[i] if i in checked else check_prediction(ans.predictions.get(i), c.frames[i].shape[:2], f"{c.id} frame {i}")
+                   for i in idx}
+        if req.mode == "sequence":
             checked = {i: self._kept(frame_id(c, i), a) for i, a in checked.items()}
         per_frame: list[dict[str, float]] = []
         for i in idx:
@@ -228,6 +302,16 @@ class Scorer:
         for k in per_frame[0]:
             vals = [f[k] for f in per_frame if not math.isnan(f[k])]
             out[k] = float(np.mean(vals)) if vals else math.nan
+        out.update(self._temporal(c, idx, checked))
+        if self.conventions:
+            from . import conventions as C
+
+            out.update(C.score_clip([checked[i] for i in idx], [c.alphas[i] for i in idx], self.conventions))
+        return out
+
+    @staticmethod
+    def _temporal(c: Clip, idx: list[int], checked: dict[int, np.ndarray]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
         pa = np.stack([checked[i] for i in idx])
         ga = np.stack([c.alphas[i] for i in idx])
         out["dtssd"] = float(M.dtssd(pa, ga)) if len(idx) > 1 else math.nan
@@ -240,11 +324,12 @@ class Scorer:
                 out[sample_notes.NOTES] = [sample_notes.flow_note(c.id)]
         else:
             out["messddt"] = math.nan  # annotations are not on consecutive frames: MESSDdt is undefined
-        if self.conventions:
-            from . import conventions as C
-
-            out.update(C.score_clip([checked[i] for i in idx], [c.alphas[i] for i in idx], self.conventions))
         return out
+
+
+def own_copy(a: Optional[np.ndarray]) -> Optional[np.ndarray]:
+    """A copy the method owns: whatever it writes into it, the scorer never reads it back."""
+    return None if a is None else np.array(a, copy=True)
 
 
 def frame_id(clip: Clip, i: int) -> str:

@@ -212,6 +212,9 @@ class ProcessExecutor:
         self.name, self.workers = "process", self.jobs
         if not ids:
             return
+        if scorer.hosted is not None:
+            yield from self._hosts(scorer, ids)
+            return
         if spec is None:
             yield from self._serial(scorer, ids)
             return
@@ -236,6 +239,23 @@ class ProcessExecutor:
             yield from pool.rows(ids)  # notes (an estimated MESSDdt flow) travel in the rows
         finally:
             pool.close()
+
+    def _hosts(self, scorer: Scorer, ids: list[str]) -> Iterator[dict[str, Any]]:
+        """The method predicts in ``jobs`` method hosts; this process loads and scores (mattebench.executors.hosts)."""
+        from .hosts import HostPool
+        from ..method_host import preload_modules
+
+        n = min(self.jobs, len(ids))
+        self.workers = n
+        pool = HostPool(scorer.hosted, n, self.timeout, context=self.context, preload=preload_modules(scorer.hosted),
+                        gpus=self.gpus)
+        self.stats = pool.stats
+        note = (f"predicted in {n} local worker process{'es' if n > 1 else ''} ({self.context}) that never see the ground "
+                "truth, each with the driver's thread settings; loaded and scored in the driver")
+        if self.timeout is not None:
+            note += f"; --timeout {self.timeout:g} s per sample"
+        self.notes[:] = [note]
+        yield from pool.rows(scorer, ids)
 
     def _serial(self, scorer: Scorer, ids: list[str]) -> Iterator[dict[str, Any]]:
         if scorer.method is None:

@@ -42,6 +42,7 @@ Choices, written down:
 from __future__ import annotations
 
 import collections
+import dataclasses
 import importlib
 import logging
 import math
@@ -102,6 +103,52 @@ class _ScorerWorker:
         t0 = time.perf_counter()
         rows = [self.scorer.score(i) for i in ids]
         return {"rows": rows, "seconds": time.perf_counter() - t0, "pid": os.getpid()}
+
+
+class _ListConn:
+    """The pipe interface of a method host over a list of byte strings (a Ray actor returns the list)."""
+
+    def __init__(self, messages: Optional[list[bytes]] = None) -> None:
+        self.messages = messages if messages is not None else []
+
+    def send_bytes(self, data: Any) -> None:
+        self.messages.append(bytes(data))
+
+    def recv_bytes(self, maxlength: Optional[int] = None) -> bytes:
+        if not self.messages:
+            raise EOFError("no more messages")
+        data = self.messages.pop(0)
+        if not isinstance(data, bytes) or (maxlength is not None and len(data) > maxlength):
+            raise OSError("bad message length")
+        return data
+
+
+class _HostWorker:
+    """Body of the Ray actor for a method that predicts apart from what scores it (mattebench.method_host):
+    builds the method, answers requests with the host's messages (JSON headers and raw array bytes); the driver
+    loads, keeps the ground truth and scores."""
+
+    def __init__(self, recipe: Any) -> None:
+        from ..method_host import _apply_threads, _build
+
+        _apply_threads(recipe)
+        self.recipe, self.cwd, self.ready = recipe, os.getcwd(), _ListConn()
+        self.method = _build(self.ready, recipe, self.cwd)
+
+    def describe(self) -> list[bytes]:
+        return list(self.ready.messages)
+
+    def answer(self, requests: list[Any]) -> dict[str, Any]:
+        from ..method_host import _send_answer, answer, restore_cwd, unless_moved
+
+        t0 = time.perf_counter()
+        out: list[list[bytes]] = []
+        for request in requests:
+            ans = unless_moved(answer(self.method, request, self.recipe.debug), request, restore_cwd(self.cwd))
+            conn = _ListConn()
+            _send_answer(conn, ans, request.wheres, request.indices)
+            out.append(conn.messages)
+        return {"answers": out, "seconds": time.perf_counter() - t0, "pid": os.getpid()}
 
 
 def code_plugin_modules(spec: ScorerSpec) -> list[str]:
@@ -198,6 +245,7 @@ class RayExecutor:
         self.runtime_env = runtime_env
         self.threads = threads
         self._thread_env: dict[str, str] = {}
+        self._hosted: Any = None  # the MethodRecipe of a method that predicts apart from what scores it
         self._torch_threads: Optional[int] = None
         # What happened in the last run (for tests, benchmarks and logs).
         self.stats: dict[str, Any] = {}
@@ -253,16 +301,19 @@ class RayExecutor:
     def run(self, scorer: Scorer, spec: Optional[ScorerSpec], ids: list[str]) -> Iterator[dict[str, Any]]:
         if not ids:
             return
-        if spec is None:
+        if spec is None and scorer.hosted is None:
             raise RayExecutorError(
                 "the ray executor builds the method and dataset on each worker from their registered names; "
                 "pass names (not objects) to evaluate(), or register your method/dataset (see `mattebench list`)"
             )
-        imports = tuple(dict.fromkeys([*self.imports, *code_plugin_modules(spec)]))
+        imports = tuple(dict.fromkeys([*self.imports, *(code_plugin_modules(spec) if spec is not None else [])]))
         self._thread_env, self._torch_threads = worker_thread_settings(self.threads)
+        self._hosted = None if scorer.hosted is None else dataclasses.replace(
+            scorer.hosted, imports=tuple(dict.fromkeys([*scorer.hosted.imports, *self.imports])),
+            env=dict(self._thread_env), torch_threads=self._torch_threads)
         ray = import_ray()
         started = self._connect(ray)
-        actor_cls = ray.remote(_ScorerWorker)
+        actor_cls = ray.remote(_HostWorker if scorer.hosted is not None else _ScorerWorker)
         actors: dict[int, Any] = {}
         try:
             n = self._resolve_workers(ray)
@@ -278,14 +329,19 @@ class RayExecutor:
             if started:
                 ray.shutdown()
 
-    def _spawn(self, actor_cls: Any, spec: ScorerSpec, imports: tuple[str, ...]) -> Any:
+    def worker_method_provenance(self) -> dict[str, Any]:
+        """What the workers' method adds to the run's provenance (:mod:`mattebench.method_provenance`)."""
+        return dict(getattr(self, "stats", {}).get("method_provenance") or {})
+
+    def _spawn(self, actor_cls: Any, spec: Any, imports: tuple[str, ...]) -> Any:
+        args = (self._hosted,) if self._hosted is not None else (spec, imports, self._torch_threads)
         return actor_cls.options(
             num_cpus=self.cpus_per_worker,
             num_gpus=self.gpus_per_worker,
             max_restarts=0,  # a dead worker is replaced by the scheduler below, which also owns the retry count
             max_task_retries=0,
             runtime_env={"env_vars": self._thread_env},  # merged with the job's runtime_env
-        ).remote(spec, imports, self._torch_threads)
+        ).remote(*args)
 
     def _schedule(
         self,
@@ -322,22 +378,33 @@ class _Scheduler:
         self.stats: dict[str, Any] = {"workers": n, "chunks": 0, "worker_deaths": 0, "task_errors": 0, "retried": 0,
                                       "gave_up": 0, "pids": set()}
         executor.stats = self.stats
+        self.jobs: dict[Any, list[Any]] = {}  # hosted: ref -> the Prepared items (ground truth kept here) it answers
+        self.early: collections.deque[dict[str, Any]] = collections.deque()  # rows of samples that could not be prepared
 
     def rows(self) -> Iterator[dict[str, Any]]:
         for slot in range(self.n):
             self.actors[slot] = self._spawn()
+        if self.ex._hosted is not None:
+            self._describe(self.actors[0])
         self._fill()
+        while self.early:
+            yield self.early.popleft()
         while self.in_flight:
             done, _ = self.ray.wait(list(self.in_flight), num_returns=1)
             ref = done[0]
             slot, handle, chunk, seq = self.in_flight.pop(ref)
             self.per_slot[slot] -= 1
             out, failure = self._collect(ref, slot, handle, seq)
+            preps = self.jobs.pop(ref, None)
             if failure is not None:
                 yield from self._failed(ref, chunk, failure)
+            elif preps is not None:
+                yield from self._answered(preps, out)
             else:
                 yield from self._succeeded(chunk, out)
             self._fill()  # also gives a queued retry to an idle worker
+            while self.early:
+                yield self.early.popleft()
 
     def _spawn(self) -> Any:
         return self.ex._spawn(self.actor_cls, self.spec, self.imports)
@@ -371,7 +438,16 @@ class _Scheduler:
                 if chunk is None:
                     return
                 handle = self.actors[slot]
-                self.in_flight[handle.score.remote(chunk)] = (slot, handle, chunk, self.stats["chunks"])
+                if self.ex._hosted is not None:
+                    preps = self._prepare(chunk)
+                    if not preps:
+                        continue
+                    ref = handle.answer.remote([p.request for p in preps])
+                    self.jobs[ref] = preps
+                    chunk = [p.request.sample_id for p in preps]
+                else:
+                    ref = handle.score.remote(chunk)
+                self.in_flight[ref] = (slot, handle, chunk, self.stats["chunks"])
                 self.per_slot[slot] += 1
                 self.stats["chunks"] += 1
 
@@ -431,6 +507,59 @@ class _Scheduler:
             per = out["seconds"] / len(chunk)
             self.sec_per_sample = per if self.sec_per_sample is None else 0.7 * self.sec_per_sample + 0.3 * per
         yield from out["rows"]
+
+    def _describe(self, handle: Any) -> None:
+        """The host's report (built or not; predicts whole clips?) before any request is made."""
+        from ..method_host import HostProtocolError, read_header
+        from .hosts import build_error
+
+        try:
+            head = read_header(_ListConn(self.ray.get(handle.describe.remote())))
+        except (HostProtocolError, EOFError, OSError) as exc:
+            raise RayExecutorError(f"a Ray worker could not build method {self.ex._hosted.name!r}: {exc}") from exc
+        except self.ray.exceptions.RayError as exc:
+            raise RayExecutorError(f"a Ray worker could not build method {self.ex._hosted.name!r}: {_first_line(exc)}") from exc
+        if head.get("kind") == "build_error":
+            raise build_error(head, self.ex._hosted.name)
+        self.scorer.sequence = bool(head.get("sequence"))
+        self.stats["method_provenance"] = head.get("provenance") if isinstance(head.get("provenance"), dict) else {}
+        if head.get("observes"):
+            from ..ground_truth import warn_withheld
+
+            warn_withheld(self.scorer.method_card, stacklevel=2)
+
+    def _prepare(self, chunk: list[str]) -> list[Any]:
+        preps = []
+        for sid in chunk:
+            p = self.scorer.prepare(sid)
+            if isinstance(p, dict):
+                self.early.append(p)
+            else:
+                preps.append(p)
+        return preps
+
+    def _answered(self, preps: list[Any], out: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Score each answer of a hosted chunk here, where the ground truth is."""
+        from ..method_host import HostProtocolError, read_answer, read_header
+        from .hosts import error_row
+
+        self.stats["pids"].add(out.get("pid"))
+        answers = out.get("answers") if isinstance(out, dict) else None
+        if isinstance(out.get("seconds"), (int, float)) and preps:
+            per = out["seconds"] / len(preps)
+            self.sec_per_sample = per if self.sec_per_sample is None else 0.7 * self.sec_per_sample + 0.3 * per
+        for k, p in enumerate(preps):
+            sid = p.request.sample_id
+            try:
+                if not isinstance(answers, list) or k >= len(answers) or not isinstance(answers[k], list):
+                    raise HostProtocolError("the Ray worker sent no answer for this sample")
+                conn = _ListConn(list(answers[k]))
+                head = read_header(conn)
+                if head.get("kind") != "answer":
+                    raise HostProtocolError(f"the Ray worker sent an unexpected {head.get('kind')!r} message")
+                yield self.scorer.complete(p, read_answer(conn, head, p.request))
+            except (HostProtocolError, EOFError, OSError) as exc:
+                yield error_row(self.scorer.columns, sid, f"{sid}: {exc}")
 
     def _error_row(self, sample_id: str, reason: str) -> dict[str, Any]:
         row: dict[str, Any] = {
