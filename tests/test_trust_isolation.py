@@ -157,7 +157,7 @@ def _rows(out: Path, dataset: str, method: str) -> dict[str, dict[str, str]]:
 
 
 SYNTH = ["--dataset", "synthetic", "-d", "n=3", "-d", "size=64"]
-VIDEO = ["--dataset", "synthetic-video", "-d", "n_clips=2", "-d", "frames=3", "-d", "size=48x40"]
+VIDEO = ["--dataset", "synthetic-video", "-d", "n_clips=2", "-d", "frames=3", "-d", "size=64x64"]
 
 
 @pytest.mark.parametrize("extra", [[], ["--jobs", "2"]], ids=["serial", "jobs2"])
@@ -178,7 +178,7 @@ def test_on_video_too(site, tmp_path):
     assert hostile.returncode == 0 and honest.returncode == 0, hostile.stderr + honest.stderr
     got, want = _rows(tmp_path, "synthetic-video", "iso-writer"), _rows(tmp_path, "synthetic-video", "iso-honest")
     for sid, row in want.items():
-        for metric in ("sad", "messddt", "dtssd"):
+        for metric in ("mse_whole", "messddt", "dtssd"):
             assert got[sid][metric] == row[metric], (sid, metric)
     assert any(float(r["messddt"]) > 0 for r in got.values())
 
@@ -251,7 +251,7 @@ def test_evaluate_raises_a_typed_error_never_systemexit(site, monkeypatch):
     code = ("import mattebench\n"
             "from mattebench.errors import MethodExited\n"
             "try:\n"
-            "    mattebench.evaluate('iso-exit-factory', 'synthetic', dataset_options={'n': 2, 'size': 32})\n"
+            "    mattebench.evaluate('iso-exit-factory', 'synthetic', dataset_options={'n': 2, 'size': 64})\n"
             "except MethodExited as e:\n"
             "    print('typed', e.exit_code)\n")
     from _trust_kit import env_with
