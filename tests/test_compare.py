@@ -96,7 +96,8 @@ def test_uniformly_worse_method_is_significant(runs, capsys):
     assert o["p_value"] == pytest.approx(2 / 2 ** N, rel=1e-6) and o["p_value"] < 1e-3
     # Holm over the two metrics: the smaller p doubled, the larger kept (if it stays monotone)
     assert o["p_holm"] == pytest.approx(S.holm([o["p_value"], objs[1]["p_value"]])[0])
-    assert o["better"] == "B" and "B is better" in o["verdict"]
+    # the verdict (issue 20 §3): a word for A against B, the sentence with its numbers in "statement"
+    assert o["better"] == "B" and o["verdict"] == "worse" and "B is better" in o["statement"]
 
 
 def test_text_output_names_runs_and_gives_a_verdict_per_metric(runs, capsys):
@@ -104,7 +105,8 @@ def test_text_output_names_runs_and_gives_a_verdict_per_metric(runs, capsys):
     out = capsys.readouterr().out
     assert f"A = tiny/trimap-midpoint ({N} samples scored)" in out and "B = tiny/noisy-midpoint@s0.2 (" in out
     assert "MSE (whole): A is better" in out and "percentile bootstrap" in out
-    verdicts = [x for x in out.splitlines() if ": A is better" in x or ": B is better" in x or "no significant difference" in x]
+    verdicts = [x for x in out.splitlines() if any(f": {w}" in x for w in ("A is better", "B is better", "equivalent",
+                                                                          "inconclusive"))]
     assert len(verdicts) == 6
 
 
