@@ -187,13 +187,18 @@ def test_leaderboard_marks_ties_with_the_leader_and_p_first(runs, tmp_path):
     assert set(rows) == {"trimap-midpoint", "trimap-midpoint@again", "noisy-midpoint@s0.2", "noisy-midpoint@one"}
     leader = "trimap-midpoint"  # equal means with @again; the board's first
     assert rows[leader]["vs #1"] == "best" and rows[leader]["#"] == "1"
-    # identical rows: all differences zero, p = 1, Holm keeps 1
-    assert rows["trimap-midpoint@again"]["vs #1"] == f"≈ p=1, n={N}"
-    # one non-zero difference: Wilcoxon p = 1
-    assert rows["noisy-midpoint@one"]["vs #1"] == f"≈ p=1, n={N}"
-    # worse on every sample: exact p = 2/2^16, Holm over 3 tests multiplies the smallest by 3
-    p = 3 * 2 / 2 ** N
-    assert rows["noisy-midpoint@s0.2"]["vs #1"] == f"p={p:.2g}, n={N}"
+    # Verdicts with their size (issue 20 §3). Identical rows: every difference zero, inside ± the resolution.
+    assert rows["trimap-midpoint@again"]["vs #1"] == "≈ (equiv.)"
+    mid = {r["id"]: r["mse_whole"] for r in read_rows(runs / "tiny" / "trimap-midpoint" / "samples.csv")}
+
+    def diff(name: str) -> float:
+        other = {r["id"]: r["mse_whole"] for r in read_rows(runs / "tiny" / name / "samples.csv")}
+        return float(np.mean([other[i] - mid[i] for i in mid]))
+
+    # one non-zero difference: a third of the resamples leave it out, so the interval reaches 0: no claim
+    assert rows["noisy-midpoint@one"]["vs #1"] == f"inconclusive ({board_stats.size_text(diff('noisy-midpoint@one'))})"
+    # worse on every sample, by far more than the resolution of float32 predictions
+    assert rows["noisy-midpoint@s0.2"]["vs #1"] == f"worse {board_stats.size_text(diff('noisy-midpoint@s0.2'))}"
     assert "≈" not in rows["noisy-midpoint@s0.2"]["vs #1"]
     # P(first), worked out by hand: @one equals the midpoint except on one sample, where it is worse. A
     # resample without that sample (probability q = (15/16)^16) is a three-way tie for first (1/3 each);
@@ -206,7 +211,7 @@ def test_leaderboard_marks_ties_with_the_leader_and_p_first(runs, tmp_path):
     # the record without rows: no test, no P(first), and a note says why
     free = _md_rows(md, "Trimap-free methods")
     assert free["rowless"]["vs #1"] == "best" and free["rowless"]["P(first)"] == "–"
-    assert "paired two-sided Wilcoxon" in md and "Holm-corrected" in md and "10000" in md
+    assert "90% bootstrap interval" in md and "resolution" in md and "Holm-corrected" in md and "10000" in md
 
 
 def test_leaderboard_cells_show_the_stored_interval(runs, tmp_path):
