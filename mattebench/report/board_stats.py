@@ -27,7 +27,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 from .. import stats
 from ..compare import why_not_comparable
 from ..record import RunRecord, as_record
-from ..resolution import comparison_resolution, metric_resolution, prediction_grid
+from ..resolution import comparison_resolution, formula, prediction_grid
 from ..stored_rows import StoredRows, StoredRowsError, load_stored_rows
 
 TIE_MARK = "≈"
@@ -249,9 +249,10 @@ def method_text(s: Run) -> str:
 
 
 def _resolutions_text(metric: str, summaries: Sequence[Run]) -> str:
-    """The resolutions of ``metric`` among these runs' prediction grids, finest first."""
+    """The resolution of ``metric`` as a formula, with the grid steps of these runs' predictions."""
     grids = sorted({prediction_grid(s, metric) for s in summaries}, key=lambda g: g.step)
-    return "; ".join(f"{metric_resolution(metric, g.step):.2g} for {g.name} predictions" for g in grids)
+    steps = ", ".join(f"q = {g.step:.2g} for {g.name} predictions" for g in grids)
+    return f"{formula(metric)}, q the step of the coarser prediction grid of the pair ({steps})"
 
 
 def explanation(metric_label: str, summaries: Sequence[Run], metric: Optional[str] = None) -> str:
@@ -261,7 +262,7 @@ def explanation(metric_label: str, summaries: Sequence[Run], metric: Optional[st
           "[lo, hi] is stored in each run's summary.json. " if how else
           "The runs' records carry no confidence intervals (written before mattebench stored them). ")
     res = _resolutions_text(metric, summaries) if metric and summaries else ""
-    res = f" (here: {res}; a pair uses the coarser grid of its two runs)" if res else ""
+    res = f" ({res})" if res else ""
     return (ci + f"*vs #1*: the mean paired difference of each run minus the best run of its group on {metric_label}, "
             "on the n samples both scored, with a verdict from its 90% bootstrap interval: "
             f"{TIE_MARK} (equiv.) when the interval lies inside ± the resolution of {metric_label}{res}, the smallest "
