@@ -249,7 +249,12 @@ def test_site_shows_interval_marks_and_p_first(runs, tmp_path):
     vs, pf = heads.index("vs #1"), heads.index("P(first)")
     by_run = {tr.attrs["data-run"]: tr.cells() for tr in table.find_all("tr") if "data-run" in tr.attrs}
     assert by_run["trimap-midpoint"][vs].text() == "best"
-    assert by_run["trimap-midpoint@again"][vs].text().startswith("≈")
+    assert by_run["trimap-midpoint@again"][vs].text() == "≈ (equiv.)"
+    # the verdict with its size, and the numbers behind it on hover (issue 20 §3)
+    worse = by_run["noisy-midpoint@s0.2"][vs]
+    assert worse.text().startswith("worse +") and "90% CI [" in worse.attrs["title"]
+    assert "resolution ±" in worse.attrs["title"] and "Holm" in worse.attrs["title"]
+    assert "q·MAD + q²/4" in index.read_text()  # the legend: the ranking metric's resolution
     q = ((N - 1) / N) ** N
     assert float(by_run["trimap-midpoint"][pf].attrs["data-value"]) == pytest.approx(0.5 * (1 - q) + q / 3, abs=0.02)
     assert by_run["rowless"][pf].text() == "–"

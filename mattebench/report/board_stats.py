@@ -252,7 +252,8 @@ def _resolutions_text(metric: str, summaries: Sequence[Run]) -> str:
     """The resolution of ``metric`` as a formula, with the grid steps of these runs' predictions."""
     grids = sorted({prediction_grid(s, metric) for s in summaries}, key=lambda g: g.step)
     steps = ", ".join(f"q = {g.step:.2g} for {g.name} predictions" for g in grids)
-    return f"{formula(metric)}, q the step of the coarser prediction grid of the pair ({steps})"
+    mad = "; MAD the larger of the pair's mean MAD (whole)" if "MAD" in formula(metric) else ""
+    return f"{formula(metric)}, with q the step of the coarser prediction grid of the pair: here {steps}{mad}"
 
 
 def explanation(metric_label: str, summaries: Sequence[Run], metric: Optional[str] = None) -> str:
@@ -262,12 +263,12 @@ def explanation(metric_label: str, summaries: Sequence[Run], metric: Optional[st
           "[lo, hi] is stored in each run's summary.json. " if how else
           "The runs' records carry no confidence intervals (written before mattebench stored them). ")
     res = _resolutions_text(metric, summaries) if metric and summaries else ""
-    res = f" ({res})" if res else ""
+    res = f" Resolution of {metric_label}: {res} (docs/statistics.md)." if res else ""
     return (ci + f"*vs #1*: the mean paired difference of each run minus the best run of its group on {metric_label}, "
             "on the n samples both scored, with a verdict from its 90% bootstrap interval: "
-            f"{TIE_MARK} (equiv.) when the interval lies inside ± the resolution of {metric_label}{res}, the smallest "
-            "difference the runs' inputs can express (two one-sided tests at 0.05; docs/statistics.md); "
+            f"{TIE_MARK} (equiv.) when the interval lies inside ± the resolution of {metric_label}, the smallest "
+            "difference the runs' inputs can express (two one-sided tests at 0.05); "
             "worse (or better) with the difference when it lies beyond; inconclusive, with the difference, otherwise; "
-            f"p-values Holm-corrected across the group. *P(first)*: the share of {stats.RESAMPLES} joint "
+            f"p-values Holm-corrected across the group.{res} *P(first)*: the share of {stats.RESAMPLES} joint "
             f"bootstrap resamples (seed {stats.SEED}) of the samples every run of the group scored in which the run "
             "has the best mean. Computed from the stored samples.csv of each run; – where a run's rows are not usable.")
