@@ -217,6 +217,10 @@ def compare_runs(a: StoredRun, b: StoredRun, metrics: Optional[Sequence[str]] = 
     if reasons:
         raise NotComparable(f"{a.label} and {b.label} cannot be compared: " + "; ".join(reasons))
     keys = _metrics_to_compare(a.record, b.record, metrics)
+    stray = sorted(set(margins or {}) - set(keys) - {"*"})
+    if stray:
+        raise MattebenchError(f"--margin names {', '.join(stray)}, which this comparison does not include "
+                              f"(compared: {', '.join(keys)})")
     paired, skipped = _pairs(a, b, keys, spec, margins or {})
     if not paired:
         raise MattebenchError(f"{a.label} and {b.label} share no scored sample: nothing to compare")

@@ -270,3 +270,9 @@ def test_bad_margins_are_refused_with_the_reason(bad, pairs, capsys):
     rc = main(["compare", "tiny/smooth", "tiny/resaved", "--runs", str(pairs), "--margin", bad])
     err = capsys.readouterr().err
     assert rc == 2 and "--margin" in err and "Traceback" not in err
+
+
+def test_a_margin_for_a_metric_not_compared_is_refused(pairs, capsys):
+    rc = main(["compare", "tiny/smooth", "tiny/resaved", "--runs", str(pairs), "--metric", "sad", "--margin", "mse_whole=1"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--margin names mse_whole" in err and "Traceback" not in err
