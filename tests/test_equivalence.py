@@ -28,7 +28,6 @@ from mattebench.record import Provenance, RunRecord
 from mattebench.resolution import (GRID_8BIT, GRID_16BIT, GRID_FLOAT32, comparison_resolution, metric_resolution,
                                    prediction_grid)
 from mattebench.runner import evaluate
-from mattebench.store import load_summaries
 from mattebench.types import FAMILY_TRIMAP, MethodCard
 
 from conftest import TinyDataset
@@ -191,7 +190,7 @@ class Smooth:
 N = 12
 
 
-def _resave(run_root: Path, ds: TinyDataset, folder: Path, levels: int) -> Path:
+def _resave(ds: TinyDataset, folder: Path, levels: int) -> Path:
     """The smooth method's predictions as 8-bit PNGs, shifted by ``levels`` grey levels (clipped)."""
     folder.mkdir(parents=True)
     m = Smooth()
@@ -208,7 +207,7 @@ def pairs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     runs, ds = tmp / "runs", TinyDataset(n=N)
     evaluate(Smooth(), ds, out=runs)
     for name, levels in (("resaved", 0), ("shifted", 6)):
-        evaluate("predictions", ds, out=runs, method_options={"dir": str(_resave(runs, ds, tmp / name, levels)),
+        evaluate("predictions", ds, out=runs, method_options={"dir": str(_resave(ds, tmp / name, levels)),
                                                                "name": name, "family": "trimap-based"})
     return runs
 
