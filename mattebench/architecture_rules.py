@@ -51,8 +51,9 @@ PARTS: tuple[Part, ...] = (
     Part("store", "run folders: append-and-fsync rows, run identity, locks",
          ("mattebench.store", "mattebench.stored_rows", "mattebench.identity", "mattebench.lock", "mattebench.safe_write",
           "mattebench.sample_ids"), ("types", "environment", "record")),
-    Part("analysis", "paired comparison of two stored runs (bootstrap, Wilcoxon, Holm): statistics over stored rows",
-         ("mattebench.compare",), ("types", "metrics", "store", "record")),
+    Part("analysis", "paired comparison of two stored runs (bootstrap, Wilcoxon, Holm, equivalence against the "
+         "metrics' resolution): statistics over stored rows",
+         ("mattebench.compare", "mattebench.resolution"), ("types", "metrics", "store", "record")),
     Part("runner", "evaluate(): dataset -> method -> scorer -> store; executors; the robustness grid",
          ("mattebench.runner", "mattebench.executors", "mattebench.executors.*", "mattebench.robustness"),
          ("types", "data", "metrics", "methods", "scorer", "store", "environment", "record", "analysis")),

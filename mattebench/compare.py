@@ -1,10 +1,14 @@
 """Paired comparison of two stored runs on the samples both scored (the engine of ``mattebench compare``).
 
 For each metric: the units (samples, or clips for video) that both runs scored ok with a finite value,
-the mean of the paired difference A - B with its bootstrap interval, the Wilcoxon signed-rank
-p-value, and Holm's correction across the metrics compared (see :mod:`mattebench.stats`). Two runs
-are only compared when their numbers mean the same thing: the same dataset fingerprint, protocols,
-trimap recipe and quantisation; otherwise :class:`NotComparable` says what differs.
+the mean of the paired difference A - B with its 95% bootstrap interval, the Wilcoxon signed-rank
+p-value with Holm's correction across the metrics compared (whether the runs differ at all), and the
+verdict on how much: "better", "worse", "equivalent" or "inconclusive" against a margin, by default
+the metric's resolution for the two runs' inputs (:mod:`mattebench.resolution`), from the position
+of the 90% bootstrap interval (:func:`mattebench.stats.equivalence`), its p-value Holm-corrected
+across the metrics. Two runs are only compared when their numbers mean the same thing: the same
+dataset fingerprint, protocols, trimap recipe and quantisation; otherwise :class:`NotComparable`
+says what differs.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any, Mapping, Optional, Sequence
 from . import stats
 from .errors import MattebenchError
 from .metrics import METRICS
+from .resolution import Resolution, comparison_resolution
 from .record import RecordError, RunRecord, as_record
 from .store import SUMMARY
 from .stored_rows import load_stored_rows
@@ -46,15 +51,26 @@ class MetricComparison:
     mean_b: float
     mean_diff: float  # mean of A - B over the n paired units
     ci: tuple[float, float]
-    p_value: float
+    p_value: float  # Wilcoxon signed-rank, two-sided: is there a difference at all
     p_holm: float
     lower_is_better: bool
-    better: Optional[str]  # "A", "B" or None when the difference is not significant at stats.ALPHA
-    verdict: str
+    better: Optional[str]  # "A" (verdict "better"), "B" (verdict "worse") or None
+    verdict: str  # one of stats.VERDICTS, for A against B
+    resolution: float  # of this metric for the two runs' inputs (mattebench.resolution)
+    grid: str  # the grid it comes from: "8-bit", "16-bit" or "float32" predictions
+    margin: float  # the margin the verdict was tested against (the resolution unless --margin set more)
+    margin_source: str  # "resolution", "--margin", or "--margin, raised to the resolution"
+    ci_tost: tuple[float, float]  # 90% bootstrap interval of A - B: its position decides the verdict
+    p_better: float  # one-sided p: A better than B by more than the margin
+    p_worse: float
+    p_tost: float  # two one-sided tests: |A - B| < margin
+    p_verdict_holm: float  # the verdict's p-value (the smallest of the three), Holm-corrected across metrics
+    statement: str  # the verdict in one line with the numbers that decide it
 
     def as_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["ci"] = list(self.ci)
+        d["ci_tost"] = list(self.ci_tost)
         return d
 
 
@@ -127,25 +143,56 @@ def _metrics_to_compare(a: RunRecord, b: RunRecord, wanted: Optional[Sequence[st
     return list(dict.fromkeys(wanted))
 
 
-def _verdict(metric: str, lower: bool, diff: float, p_holm: float, n: int) -> tuple[Optional[str], str]:
+def _g(v: float) -> str:
+    return f"{v:.4g}" if v == 0 or 1e-3 <= abs(v) < 1e5 else f"{v:.2e}"
+
+
+def _margin(metric: str, res: Resolution, margins: Mapping[str, float]) -> tuple[float, str]:
+    """The margin for ``metric``: the user's (``--margin``), never below the resolution the inputs can express."""
+    given = margins.get(metric, margins.get("*"))
+    if given is None:
+        return res.value, "resolution"
+    if given < res.value:
+        return res.value, "--margin, raised to the resolution"
+    return float(given), "--margin"
+
+
+def _statement(metric: str, verdict: str, eq: stats.Equivalence, margin_text: str, p_adj: float) -> str:
     label = METRICS[metric].unit if metric in METRICS else metric
-    if p_holm >= stats.ALPHA or diff == 0:
-        return None, f"{label}: no significant difference (p_holm = {p_holm:.3g}, n = {n})"
-    a_better = diff < 0 if lower else diff > 0
-    side = "A" if a_better else "B"
-    return side, f"{label}: {side} is better ({'lower' if lower else 'higher'} is better; p_holm = {p_holm:.3g}, n = {n})"
+    numbers = (f"A - B = {_g(eq.mean_diff)}, 90% CI [{_g(eq.lo)}, {_g(eq.hi)}], {margin_text}; "
+               f"p = {_g(eq.p_decisive)}, Holm {_g(p_adj)}, n = {eq.n}")
+    if verdict in ("better", "worse"):
+        side = "A" if verdict == "better" else "B"
+        return f"{label}: {side} is better by more than the margin ({numbers})"
+    if verdict == "equivalent":
+        within = "within resolution" if margin_text.startswith("resolution") else "within the margin"
+        return f"{label}: equivalent {within} ({numbers})"
+    return f"{label}: inconclusive, neither beyond nor inside the margin at 0.05 ({numbers})"
 
 
-def compare_runs(a: StoredRun, b: StoredRun, metrics: Optional[Sequence[str]] = None,
-                 spec: stats.BootstrapSpec = stats.DEFAULT) -> Comparison:
-    """Paired comparison of A and B; raises :class:`NotComparable` when their numbers cannot be paired."""
-    reasons = why_not_comparable(a.record, b.record)
-    if reasons:
-        raise NotComparable(f"{a.label} and {b.label} cannot be compared: " + "; ".join(reasons))
-    keys = _metrics_to_compare(a.record, b.record, metrics)
+def parse_margins(values: Sequence[str]) -> dict[str, float]:
+    """``--margin`` values: ``METRIC=VALUE`` for one metric, or a bare ``VALUE`` for every metric ("*")."""
+    out: dict[str, float] = {}
+    for raw in values:
+        key, sep, text = raw.rpartition("=")
+        key = key.strip() if sep else "*"
+        if sep and key not in METRICS:
+            raise MattebenchError(f"--margin {raw!r}: unknown metric {key!r}; choose from {', '.join(METRICS)}")
+        try:
+            value = float(text)
+        except ValueError:
+            raise MattebenchError(f"--margin {raw!r}: {text.strip()!r} is not a number "
+                                  "(give METRIC=VALUE or VALUE, in the metric's reported units)") from None
+        if not (value >= 0 and value < float("inf")):
+            raise MattebenchError(f"--margin {raw!r}: the margin must be a finite number >= 0")
+        out[key] = value
+    return out
+
+
+def _pairs(a: StoredRun, b: StoredRun, keys: Sequence[str], spec: stats.BootstrapSpec,
+           margins: Mapping[str, float]) -> tuple[list[tuple[Any, ...]], list[str]]:
     rows_a, rows_b = load_stored_rows(a.record, a.path), load_stored_rows(b.record, b.path)
-    paired: list[tuple[str, stats.PairedDifference, float, float]] = []
-    skipped = []
+    paired, skipped = [], []
     for k in keys:
         va, vb = rows_a.values.get(k, {}), rows_b.values.get(k, {})
         ids = sorted(set(va) & set(vb))
@@ -153,15 +200,44 @@ def compare_runs(a: StoredRun, b: StoredRun, metrics: Optional[Sequence[str]] = 
             skipped.append(f"{k}: no sample scored with a finite value by both runs")
             continue
         xa, xb = [va[i] for i in ids], [vb[i] for i in ids]
-        paired.append((k, stats.paired_difference(xa, xb, spec), sum(xa) / len(xa), sum(xb) / len(xb)))
+        res = comparison_resolution(a.record, b.record, k)
+        margin, source = _margin(k, res, margins)
+        paired.append((k, stats.paired_difference(xa, xb, spec), stats.equivalence(xa, xb, margin, spec),
+                       sum(xa) / len(xa), sum(xb) / len(xb), res, source))
+    return paired, skipped
+
+
+def compare_runs(a: StoredRun, b: StoredRun, metrics: Optional[Sequence[str]] = None,
+                 spec: stats.BootstrapSpec = stats.DEFAULT, margins: Optional[Mapping[str, float]] = None) -> Comparison:
+    """Paired comparison of A and B; raises :class:`NotComparable` when their numbers cannot be paired.
+
+    ``margins``: metric -> margin in the metric's units ("*": every metric), as :func:`parse_margins`
+    returns; a metric without one is tested against its resolution, and none is ever below it."""
+    reasons = why_not_comparable(a.record, b.record)
+    if reasons:
+        raise NotComparable(f"{a.label} and {b.label} cannot be compared: " + "; ".join(reasons))
+    keys = _metrics_to_compare(a.record, b.record, metrics)
+    stray = sorted(set(margins or {}) - set(keys) - {"*"})
+    if stray:
+        raise MattebenchError(f"--margin names {', '.join(stray)}, which this comparison does not include "
+                              f"(compared: {', '.join(keys)})")
+    paired, skipped = _pairs(a, b, keys, spec, margins or {})
     if not paired:
         raise MattebenchError(f"{a.label} and {b.label} share no scored sample: nothing to compare")
-    adjusted = stats.holm([d.p_value for _, d, _, _ in paired])
+    wilcoxon_holm = stats.holm([d.p_value for _, d, *_ in paired])
+    verdict_holm = stats.holm([eq.p_decisive for _, _, eq, *_ in paired])
     results = []
-    for (k, d, ma, mb), ph in zip(paired, adjusted):
+    for (k, d, eq, ma, mb, res, source), ph, pv in zip(paired, wilcoxon_holm, verdict_holm):
         lower = stats.lower_is_better(k)
-        better, verdict = _verdict(k, lower, d.mean_diff, ph, d.n)
-        results.append(MetricComparison(k, d.n, ma, mb, d.mean_diff, (d.lo, d.hi), d.p_value, ph, lower, better, verdict))
+        word = stats.verdict(eq.position(pv), lower)
+        better = {"better": "A", "worse": "B"}.get(word)
+        p_better, p_worse = (eq.p_below, eq.p_above) if lower else (eq.p_above, eq.p_below)
+        margin_text = (f"resolution ±{_g(eq.margin)} ({res.grid.name} predictions)" if source == "resolution"
+                       else f"margin ±{_g(eq.margin)} ({source}; resolution {_g(res.value)})")
+        results.append(MetricComparison(
+            k, d.n, ma, mb, d.mean_diff, (d.lo, d.hi), d.p_value, ph, lower, better, word, res.value, res.grid.name,
+            eq.margin, source, (eq.lo, eq.hi), p_better, p_worse, eq.p_tost, pv,
+            _statement(k, word, eq, margin_text, pv)))
     unit = "clip" if a.record.dataset_card.kind == "video" else "sample"
     n_a, n_b = a.record.counts.ok, b.record.counts.ok
     return Comparison(a.label, b.label, tuple(results), tuple(skipped), spec.as_dict(unit), n_a, n_b)

@@ -23,6 +23,16 @@ The conventions, written once (they are also stored in every run record, ``ci_me
   error rate without assuming independence between the tests.
 - **P(first)**: the share of joint bootstrap resamples (of the units every method scored) in which a
   method has the best mean, lower or higher as the metric says; a tie for first splits its credit.
+- **How much, not only whether** (:func:`equivalence`): the mean paired difference ``A - B`` against a
+  margin ``m`` (by default the metric's resolution, :mod:`mattebench.resolution`), from the same
+  bootstrap resamples as the interval (seed 0, B = 10000). Three one-sided tests, each a percentile
+  bootstrap p-value ``(1 + #{resampled means on the null side}) / (B + 1)`` (Davison & Hinkley 1997,
+  eq. 4.11): ``p_below`` for "A - B < -m", ``p_above`` for "A - B > m", and the two one-sided tests
+  (TOST, Schuirmann 1987) for "-m < A - B < m": ``p_tost = max`` of the two. At level 0.05 these
+  are the positions of the 90% percentile interval: below -m, above m, or inside (-m, m). At most one
+  of the three can be under 0.5, so the verdict's p-value is the smallest, and Holm's correction
+  applies to it across a family as to any p-value. One unit gives no spread, hence no verdict (p = 1).
+  See docs/statistics.md.
 """
 
 from __future__ import annotations
@@ -38,6 +48,10 @@ RESAMPLES = 10_000
 SEED = 0
 ZERO_TOLERANCE = 1e-12  # relative: |a - b| <= ZERO_TOLERANCE * max(|a|, |b|) is a tie
 ALPHA = 0.05  # significance level of the leaderboards' and compare's verdicts
+TOST_CONFIDENCE = 1.0 - 2.0 * ALPHA  # the interval whose position decides the verdicts: 90%
+# The verdicts of compare and the leaderboards' vs #1, for A against B. "better"/"worse": A's mean is
+# better/worse than B's by more than the margin; "equivalent": closer than the margin on both sides.
+VERDICTS = ("better", "worse", "equivalent", "inconclusive")
 _CHUNK = 4_000_000  # indices drawn per block, so a large set does not need B * n integers at once
 
 
@@ -167,6 +181,81 @@ def paired_difference(a: Sequence[float], b: Sequence[float], spec: BootstrapSpe
     d = _ties_to_zero(x, y)
     ci = mean_ci(d, spec)
     return PairedDifference(int(d.size), ci.mean, ci.lo, ci.hi, wilcoxon_p(d), int(np.count_nonzero(d)), spec)
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """``a - b`` on paired units against a margin: where its bootstrap distribution lies (see the module doc).
+
+    ``lo, hi``: the 90% percentile interval; ``p_below``, ``p_above``, ``p_tost``: the one-sided p-values
+    of "a - b < -margin", "a - b > margin" and "|a - b| < margin"."""
+
+    n: int
+    mean_diff: float
+    lo: float
+    hi: float
+    margin: float
+    p_below: float
+    p_above: float
+    p_tost: float
+    spec: BootstrapSpec = DEFAULT
+
+    @property
+    def p_decisive(self) -> float:
+        """The p-value of the one claim the data can support (the smallest of the three)."""
+        return min(self.p_below, self.p_above, self.p_tost)
+
+    def position(self, p: Optional[float] = None, alpha: float = ALPHA) -> str:
+        """"below", "above" or "within" the margin when ``p`` (default :attr:`p_decisive`; pass a
+        Holm-adjusted one) is under ``alpha``, else "unsettled"."""
+        p = self.p_decisive if p is None else p
+        if not p < alpha:
+            return "unsettled"
+        if self.p_decisive == self.p_below:
+            return "below"
+        return "above" if self.p_decisive == self.p_above else "within"
+
+
+def verdict(position: str, lower_is_better: bool) -> str:
+    """The word for A against B (:data:`VERDICTS`) from :meth:`Equivalence.position` and the metric's direction."""
+    if position == "within":
+        return "equivalent"
+    if position in ("below", "above"):
+        return "better" if (position == "below") == lower_is_better else "worse"
+    return "inconclusive"
+
+
+def _share_p(count: int, resamples: int) -> float:
+    return (1.0 + count) / (resamples + 1.0)
+
+
+def equivalence(a: Sequence[float], b: Sequence[float], margin: float,
+                spec: BootstrapSpec = DEFAULT) -> Equivalence:
+    """``a - b`` over paired units against ``margin`` (>= 0, the metric's units): the 90% percentile
+    interval and the three one-sided bootstrap p-values, from the resamples of :func:`paired_difference`."""
+    x, y = _finite(a), _finite(b)
+    if x.shape != y.shape:
+        raise ValueError(f"paired values need the same length, got {x.size} and {y.size}")
+    if x.size == 0:
+        raise ValueError("no common units to compare")
+    m = float(margin)
+    if not (math.isfinite(m) and m >= 0):
+        raise ValueError(f"the margin must be a finite number >= 0, got {margin!r}")
+    d = _ties_to_zero(x, y)
+    mean = float(d.mean())
+    if d.size == 1:  # one unit: no spread to estimate, so no claim either way
+        return Equivalence(1, mean, mean, mean, m, 1.0, 1.0, 1.0, spec)
+    if np.all(d == d[0]):
+        means = np.full(spec.resamples, mean)  # every resample of a constant has the same mean
+    else:
+        means = _resampled_means(d[:, None], spec)[:, 0]
+    tail = (1.0 - TOST_CONFIDENCE) / 2.0
+    lo, hi = (float(v) for v in np.quantile(means, [tail, 1.0 - tail]))
+    B = spec.resamples
+    p_below = _share_p(int(np.count_nonzero(means >= -m)), B)
+    p_above = _share_p(int(np.count_nonzero(means <= m)), B)
+    p_tost = max(_share_p(int(np.count_nonzero(means <= -m)), B), _share_p(int(np.count_nonzero(means >= m)), B))
+    return Equivalence(int(d.size), mean, min(lo, mean), max(hi, mean), m, p_below, p_above, p_tost, spec)
 
 
 def holm(p_values: Sequence[float]) -> tuple[float, ...]:

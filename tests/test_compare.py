@@ -96,7 +96,8 @@ def test_uniformly_worse_method_is_significant(runs, capsys):
     assert o["p_value"] == pytest.approx(2 / 2 ** N, rel=1e-6) and o["p_value"] < 1e-3
     # Holm over the two metrics: the smaller p doubled, the larger kept (if it stays monotone)
     assert o["p_holm"] == pytest.approx(S.holm([o["p_value"], objs[1]["p_value"]])[0])
-    assert o["better"] == "B" and "B is better" in o["verdict"]
+    # the verdict (issue 20 §3): a word for A against B, the sentence with its numbers in "statement"
+    assert o["better"] == "B" and o["verdict"] == "worse" and "B is better" in o["statement"]
 
 
 def test_text_output_names_runs_and_gives_a_verdict_per_metric(runs, capsys):
@@ -104,7 +105,8 @@ def test_text_output_names_runs_and_gives_a_verdict_per_metric(runs, capsys):
     out = capsys.readouterr().out
     assert f"A = tiny/trimap-midpoint ({N} samples scored)" in out and "B = tiny/noisy-midpoint@s0.2 (" in out
     assert "MSE (whole): A is better" in out and "percentile bootstrap" in out
-    verdicts = [x for x in out.splitlines() if ": A is better" in x or ": B is better" in x or "no significant difference" in x]
+    verdicts = [x for x in out.splitlines() if any(f": {w}" in x for w in ("A is better", "B is better", "equivalent",
+                                                                          "inconclusive"))]
     assert len(verdicts) == 6
 
 
@@ -185,13 +187,18 @@ def test_leaderboard_marks_ties_with_the_leader_and_p_first(runs, tmp_path):
     assert set(rows) == {"trimap-midpoint", "trimap-midpoint@again", "noisy-midpoint@s0.2", "noisy-midpoint@one"}
     leader = "trimap-midpoint"  # equal means with @again; the board's first
     assert rows[leader]["vs #1"] == "best" and rows[leader]["#"] == "1"
-    # identical rows: all differences zero, p = 1, Holm keeps 1
-    assert rows["trimap-midpoint@again"]["vs #1"] == f"≈ p=1, n={N}"
-    # one non-zero difference: Wilcoxon p = 1
-    assert rows["noisy-midpoint@one"]["vs #1"] == f"≈ p=1, n={N}"
-    # worse on every sample: exact p = 2/2^16, Holm over 3 tests multiplies the smallest by 3
-    p = 3 * 2 / 2 ** N
-    assert rows["noisy-midpoint@s0.2"]["vs #1"] == f"p={p:.2g}, n={N}"
+    # Verdicts with their size (issue 20 §3). Identical rows: every difference zero, inside ± the resolution.
+    assert rows["trimap-midpoint@again"]["vs #1"] == "≈ (equiv.)"
+    mid = {r["id"]: r["mse_whole"] for r in read_rows(runs / "tiny" / "trimap-midpoint" / "samples.csv")}
+
+    def diff(name: str) -> float:
+        other = {r["id"]: r["mse_whole"] for r in read_rows(runs / "tiny" / name / "samples.csv")}
+        return float(np.mean([other[i] - mid[i] for i in mid]))
+
+    # one non-zero difference: a third of the resamples leave it out, so the interval reaches 0: no claim
+    assert rows["noisy-midpoint@one"]["vs #1"] == f"inconclusive ({board_stats.size_text(diff('noisy-midpoint@one'))})"
+    # worse on every sample, by far more than the resolution of float32 predictions
+    assert rows["noisy-midpoint@s0.2"]["vs #1"] == f"worse {board_stats.size_text(diff('noisy-midpoint@s0.2'))}"
     assert "≈" not in rows["noisy-midpoint@s0.2"]["vs #1"]
     # P(first), worked out by hand: @one equals the midpoint except on one sample, where it is worse. A
     # resample without that sample (probability q = (15/16)^16) is a three-way tie for first (1/3 each);
@@ -204,7 +211,7 @@ def test_leaderboard_marks_ties_with_the_leader_and_p_first(runs, tmp_path):
     # the record without rows: no test, no P(first), and a note says why
     free = _md_rows(md, "Trimap-free methods")
     assert free["rowless"]["vs #1"] == "best" and free["rowless"]["P(first)"] == "–"
-    assert "paired two-sided Wilcoxon" in md and "Holm-corrected" in md and "10000" in md
+    assert "90% bootstrap interval" in md and "resolution" in md and "Holm-corrected" in md and "10000" in md
 
 
 def test_leaderboard_cells_show_the_stored_interval(runs, tmp_path):
@@ -242,7 +249,12 @@ def test_site_shows_interval_marks_and_p_first(runs, tmp_path):
     vs, pf = heads.index("vs #1"), heads.index("P(first)")
     by_run = {tr.attrs["data-run"]: tr.cells() for tr in table.find_all("tr") if "data-run" in tr.attrs}
     assert by_run["trimap-midpoint"][vs].text() == "best"
-    assert by_run["trimap-midpoint@again"][vs].text().startswith("≈")
+    assert by_run["trimap-midpoint@again"][vs].text() == "≈ (equiv.)"
+    # the verdict with its size, and the numbers behind it on hover (issue 20 §3)
+    worse = by_run["noisy-midpoint@s0.2"][vs]
+    assert worse.text().startswith("worse +") and "90% CI [" in worse.attrs["title"]
+    assert "resolution ±" in worse.attrs["title"] and "Holm" in worse.attrs["title"]
+    assert "q·MAD + q²/4" in index.read_text()  # the legend: the ranking metric's resolution
     q = ((N - 1) / N) ** N
     assert float(by_run["trimap-midpoint"][pf].attrs["data-value"]) == pytest.approx(0.5 * (1 - q) + q / 3, abs=0.02)
     assert by_run["rowless"][pf].text() == "–"

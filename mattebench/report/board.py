@@ -311,7 +311,8 @@ def _table(key: str, title: str, description: str, records: Sequence[RunRecord],
         marks = ctx.stats(group, primary)
         rows = tuple(_row(r, rank, columns, best, marks.mark(r.name), ctx) for rank, r in enumerate(group, 1))
         sections.append(BoardSection(family, heading, rows, marks.notes))
-    explanation = board_stats.explanation(metric_label(primary), [ctx.json(r) for r in records]) if records else ""
+    explanation = (board_stats.explanation(metric_label(primary), [ctx.json(r) for r in records], primary)
+                   if records else "")
     return BoardTable(key, title, description, tuple(columns), primary, tuple(sections), explanation)
 
 

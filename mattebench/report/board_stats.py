@@ -7,9 +7,12 @@ is built. Within one ranked group (trimap-based or trimap-free methods on one da
 
 - the leader is the run with the best mean of the ranking metric (lower or higher as
   ``metrics.METRICS`` says);
-- every other run is tested against it with the paired Wilcoxon signed-rank test on the samples both
-  scored, the p-values Holm-corrected across the group; a run whose corrected p-value is at least 0.05
-  is marked as not significantly different from the leader;
+- every other run gets a verdict against it on the samples both scored (:func:`mattebench.stats.equivalence`,
+  the same test as ``mattebench compare``): the mean paired difference run - leader and the position
+  of its 90% bootstrap interval against ± the metric's resolution for the two runs
+  (:mod:`mattebench.resolution`): "worse" (or "better") beyond it, "equivalent" inside it (two
+  one-sided tests at 0.05), "inconclusive" otherwise; the verdicts' p-values are Holm-corrected
+  across the group;
 - P(first) is the bootstrap probability of having the best mean, on the samples every run of the
   group scored (see :func:`mattebench.stats.prob_first`); it is only given when every ranked run of
   the group has its rows, since a probability among some of the contenders would mislead.
@@ -24,11 +27,13 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 from .. import stats
 from ..compare import why_not_comparable
 from ..record import RunRecord, as_record
+from ..resolution import comparison_resolution, formula, prediction_grid
 from ..stored_rows import StoredRows, StoredRowsError, load_stored_rows
 
 TIE_MARK = "≈"
-VS_TITLE = (f"paired Wilcoxon signed-rank test against the best run of this group, Holm-corrected across the group; "
-            f"{TIE_MARK}: not significantly different from the best at 0.05")
+VS_TITLE = (f"mean paired difference from the best run of this group and its verdict: {TIE_MARK} (equiv.) when its 90% "
+            "bootstrap interval lies inside ± the metric's resolution (two one-sided tests at 0.05), worse when it lies "
+            "beyond, inconclusive otherwise; Holm-corrected across the group")
 P_FIRST_TITLE = "bootstrap probability of having the best mean, on the samples every run of this group scored"
 
 
@@ -38,11 +43,17 @@ class RunMark:
 
     is_leader: bool = False
     n: Optional[int] = None  # samples paired with the leader
-    p_value: Optional[float] = None
-    p_holm: Optional[float] = None
-    tied: Optional[bool] = None  # not significantly different from the leader; None: not tested
+    p_value: Optional[float] = None  # the verdict's p-value (stats.Equivalence.p_decisive)
+    p_holm: Optional[float] = None  # the same, Holm-corrected across the group
+    tied: Optional[bool] = None  # verdict "equivalent"; None: not tested
     p_first: Optional[float] = None
     reason: str = ""  # why it was not tested, when it was not
+    verdict: Optional[str] = None  # stats.VERDICTS, of this run against the leader
+    diff: Optional[float] = None  # mean of run - leader over the n paired samples
+    ci: Optional[tuple[float, float]] = None  # its 90% bootstrap interval
+    margin: Optional[float] = None  # the resolution it was tested against
+    grid: str = ""  # where the resolution comes from ("8-bit", "16-bit", "float32" predictions)
+    p_tost: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -85,9 +96,10 @@ def _leader(group: Sequence[RunRecord], metric: str) -> Optional[str]:
     return min(ranked)[2] if ranked else None
 
 
-def _tests(leader: str, others: list[str], rows: dict[str, StoredRows], metric: str) -> dict[str, RunMark]:
+def _tests(leader: str, others: list[str], rows: dict[str, StoredRows], metric: str,
+           by_key: Mapping[str, RunRecord]) -> dict[str, RunMark]:
     lead = rows[leader].values.get(metric, {})
-    tested: list[tuple[str, int, float]] = []
+    tested: list[tuple[str, stats.Equivalence, str]] = []
     marks: dict[str, RunMark] = {}
     for k in others:
         mine = rows[k].values.get(metric, {})
@@ -95,10 +107,14 @@ def _tests(leader: str, others: list[str], rows: dict[str, StoredRows], metric: 
         if not ids:
             marks[k] = RunMark(reason=f"no sample in common with the leader {leader}")
             continue
-        d = stats.paired_difference([mine[i] for i in ids], [lead[i] for i in ids])
-        tested.append((k, len(ids), d.p_value))
-    for (k, n, p), ph in zip(tested, stats.holm([p for _, _, p in tested])):
-        marks[k] = RunMark(n=n, p_value=p, p_holm=ph, tied=ph >= stats.ALPHA)
+        res = comparison_resolution(by_key[k], by_key[leader], metric)
+        eq = stats.equivalence([mine[i] for i in ids], [lead[i] for i in ids], res.value)
+        tested.append((k, eq, res.grid.name))
+    lower = stats.lower_is_better(metric)
+    for (k, eq, grid), ph in zip(tested, stats.holm([eq.p_decisive for _, eq, _ in tested])):
+        word = stats.verdict(eq.position(ph), lower)
+        marks[k] = RunMark(n=eq.n, p_value=eq.p_decisive, p_holm=ph, tied=word == "equivalent", verdict=word,
+                           diff=eq.mean_diff, ci=(eq.lo, eq.hi), margin=eq.margin, grid=grid, p_tost=eq.p_tost)
     return marks
 
 
@@ -129,7 +145,7 @@ def group_stats(group: Sequence[Run], metric: str) -> GroupStats:
     others = [k for k in keys if k != leader]
     marks: dict[str, RunMark] = {}
     if leader in rows:
-        marks.update(_tests(leader, [k for k in others if k in rows], rows, metric))
+        marks.update(_tests(leader, [k for k in others if k in rows], rows, metric, by_key))
         for k in others:
             marks.setdefault(k, RunMark(reason=why.get(k, "")))
     else:
@@ -192,13 +208,34 @@ def interval_title(s: Run, metric: str) -> str:
     return "" if iv is None else f"95% CI [{iv[0]:.4g}, {iv[1]:.4g}]"
 
 
+def size_text(d: float) -> str:
+    """A signed difference in two significant digits, exponent without padding: ``+2.1e-3``, ``-0.0``."""
+    if d == 0:
+        return "0"
+    mantissa, exp = f"{d:+.1e}".split("e")
+    return f"{mantissa}e{int(exp)}"
+
+
 def vs_leader_text(mark: RunMark) -> str:
+    """The *vs #1* cell: ``best``, ``≈ (equiv.)``, ``worse +2.1e-3``, ``inconclusive (+4e-4)``, or – (not tested)."""
     if mark.is_leader:
         return "best"
-    if mark.p_holm is None:
+    if mark.verdict is None or mark.diff is None:
         return "–"
-    p = f"p={mark.p_holm:.2g}, n={mark.n}"
-    return f"{TIE_MARK} {p}" if mark.tied else p
+    if mark.verdict == "equivalent":
+        return f"{TIE_MARK} (equiv.)"
+    if mark.verdict == "inconclusive":
+        return f"inconclusive ({size_text(mark.diff)})"
+    return f"{mark.verdict} {size_text(mark.diff)}"
+
+
+def vs_leader_title(mark: RunMark) -> str:
+    """The numbers behind the *vs #1* cell (the site shows them on hover)."""
+    if mark.verdict is None or mark.diff is None or mark.ci is None:
+        return mark.reason
+    return (f"{mark.verdict}: run - best = {mark.diff:.3g}, 90% CI [{mark.ci[0]:.3g}, {mark.ci[1]:.3g}], "
+            f"resolution ±{mark.margin:.2g} ({mark.grid} predictions); p = {mark.p_value:.2g}, "
+            f"Holm {mark.p_holm:.2g}, n = {mark.n}")
 
 
 def p_first_text(mark: RunMark) -> str:
@@ -211,14 +248,27 @@ def method_text(s: Run) -> str:
     return str(m.get("description", ""))
 
 
-def explanation(metric_label: str, summaries: Sequence[Run]) -> str:
+def _resolutions_text(metric: str, summaries: Sequence[Run]) -> str:
+    """The resolution of ``metric`` as a formula, with the grid steps of these runs' predictions."""
+    grids = sorted({prediction_grid(s, metric) for s in summaries}, key=lambda g: g.step)
+    steps = ", ".join(f"q = {g.step:.2g} for {g.name} predictions" for g in grids)
+    mad = "; MAD the larger of the pair's mean MAD (whole)" if "MAD" in formula(metric) else ""
+    return f"{formula(metric)}, with q the step of the coarser prediction grid of the pair: here {steps}{mad}"
+
+
+def explanation(metric_label: str, summaries: Sequence[Run], metric: Optional[str] = None) -> str:
     """The footnote under a leaderboard: how the ± and the marks were computed."""
     how = next((method_text(s) for s in summaries if method_text(s)), "")
     ci = (f"± is the larger distance from the mean to an end of its 95% confidence interval ({how}); "
           "[lo, hi] is stored in each run's summary.json. " if how else
           "The runs' records carry no confidence intervals (written before mattebench stored them). ")
-    return (ci + f"*vs #1*: paired two-sided Wilcoxon signed-rank test of each run against the best run of its group "
-            f"on {metric_label}, on the n samples both scored, Holm-corrected across the group; {TIE_MARK} marks the runs "
-            f"not significantly different from the best at 0.05. *P(first)*: the share of {stats.RESAMPLES} joint "
+    res = _resolutions_text(metric, summaries) if metric and summaries else ""
+    res = f" Resolution of {metric_label}: {res} (docs/statistics.md)." if res else ""
+    return (ci + f"*vs #1*: the mean paired difference of each run minus the best run of its group on {metric_label}, "
+            "on the n samples both scored, with a verdict from its 90% bootstrap interval: "
+            f"{TIE_MARK} (equiv.) when the interval lies inside ± the resolution of {metric_label}, the smallest "
+            "difference the runs' inputs can express (two one-sided tests at 0.05); "
+            "worse (or better) with the difference when it lies beyond; inconclusive, with the difference, otherwise; "
+            f"p-values Holm-corrected across the group.{res} *P(first)*: the share of {stats.RESAMPLES} joint "
             f"bootstrap resamples (seed {stats.SEED}) of the samples every run of the group scored in which the run "
             "has the best mean. Computed from the stored samples.csv of each run; – where a run's rows are not usable.")

@@ -62,7 +62,8 @@ def _env() -> jinja2.Environment:
                              lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(data_value=_data_value, header=header)
     env.globals.update(method_href=method_href, run_href=run_href, samples_title=samples_title, paper_text=_paper_text,
-                       paper_for=_paper_for, vs_text=board_stats.vs_leader_text, p_first_text=board_stats.p_first_text,
+                       paper_for=_paper_for, vs_text=board_stats.vs_leader_text, vs_title=board_stats.vs_leader_title,
+                       p_first_text=board_stats.p_first_text,
                        metric_label=metric_label, anchor=anchor, href=href, VS_TITLE=board_stats.VS_TITLE,
                        P_FIRST_TITLE=board_stats.P_FIRST_TITLE)
     return env
