@@ -211,9 +211,10 @@ def method_text(s: Run) -> str:
     return str(m.get("description", ""))
 
 
-def explanation(metric_label: str, summaries: Sequence[Run]) -> str:
-    """The footnote under a leaderboard: how the ± and the marks were computed."""
-    how = next((method_text(s) for s in summaries if method_text(s)), "")
+def explanation(metric_label: str, summaries: Sequence[Run], escape: Callable[[str], str] = str) -> str:
+    """The footnote under a leaderboard: how the ± and the marks were computed. The record's own text (its
+    ``ci_method`` description) goes through ``escape``: the markdown passes its escaper, the site autoescapes."""
+    how = escape(next((method_text(s) for s in summaries if method_text(s)), ""))
     ci = (f"± is the larger distance from the mean to an end of its 95% confidence interval ({how}); "
           "[lo, hi] is stored in each run's summary.json. " if how else
           "The runs' records carry no confidence intervals (written before mattebench stored them). ")
