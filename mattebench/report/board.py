@@ -8,7 +8,8 @@ the two renderings cannot disagree.
 
 - Shown runs: :func:`.visibility.published` (no reference method, no robustness-track variant).
 - Groups: trimap-based and trimap-free methods are ranked apart (:data:`SECTIONS`); a reference method
-  that takes a trimap would rank with the trimap-based.
+  that takes a trimap would rank with the trimap-based; a run of a family this version does not know is
+  shown in an "other" group of its own, never left out.
 - Ranking: by the table's ranking metric, lower or higher first as ``metrics.METRICS`` says, runs
   without a value last, ties in run-name order.
 - Best: the best value of each column within a group, when the group has at least two values.
@@ -36,6 +37,7 @@ from .visibility import published
 RecordLike = Union[RunRecord, Mapping[str, Any]]
 
 SECTIONS = ((FAMILY_TRIMAP, "Trimap-based methods"), (FAMILY_FREE, "Trimap-free methods"))
+FAMILY_OTHER = "other"  # the group of runs whose family is none of SECTIONS
 TIME = "predict_ms"  # the time column: median prediction ms per sample, lower is better
 SAVED_PREDICTIONS = "scored from saved predictions"
 # Runs shown with "(reference)": floors a method must beat (MethodCard.reference_floor), ranked with the others
@@ -300,11 +302,24 @@ def _row(r: RunRecord, rank: int, columns: Sequence[str], best: Mapping[str, flo
                     is_pretrained(r), card.family == FAMILY_REFERENCE or card.reference_floor, input_source(r))
 
 
+def _groups(records: Sequence[RunRecord]) -> list[tuple[str, str, list[RunRecord]]]:
+    """(family, heading, runs) of each ranked group: the known families, then every run whose family this
+    mattebench does not know (a newer version's, or an edited record) in one group of its own, ranked apart and
+    named by its families, so that no shown run is left out of the tables without a word."""
+    known = [f for f, _ in SECTIONS]
+    groups = [(f, heading, [r for r in records if family_of(r) == f]) for f, heading in SECTIONS]
+    other = [r for r in records if family_of(r) not in known]
+    if other:
+        names = ", ".join(sorted({repr(family_of(r)) for r in other}))
+        groups.append((FAMILY_OTHER, f"Other methods (family {names}, unknown to this mattebench; ranked apart)", other))
+    return groups
+
+
 def _table(key: str, title: str, description: str, records: Sequence[RunRecord], columns: Sequence[str],
            primary: str, ctx: _Context) -> BoardTable:
     sections = []
-    for family, heading in SECTIONS:
-        group = sorted((r for r in records if family_of(r) == family), key=_rank_key(primary))
+    for family, heading, members in _groups(records):
+        group = sorted(members, key=_rank_key(primary))
         if not group:
             continue
         best = _best(group, [*columns, TIME])

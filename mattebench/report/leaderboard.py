@@ -95,7 +95,7 @@ def _section(table: BoardTable, notes: list[str]) -> list[str]:
             rows.append([row.rank, _method_cell(row), *cells, board_stats.vs_leader_text(row.mark),
                          board_stats.p_first_text(row.mark), format_ms(row.time.value),
                          f"{r.counts.ok}/{r.counts.total}" + ("*" if r.subset else ""), _paper_cell(r), f"[^{len(notes)}]"])
-        lines += [f"## {section.title}", "", tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), ""]
+        lines += [f"## {md_text(section.title)}", "", tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), ""]
         lines += [f"Note: {md_text(n)}" for n in section.notes] + ([""] if section.notes else [])
     return lines
 
