@@ -95,3 +95,131 @@ def test_plan_refuses_a_runs_path_with_a_control_character(bad, tmp_path, capsys
     assert main(["tables", "--runs", str(tmp_path / bad), "--plan"]) == 2
     out = capsys.readouterr()
     assert "control character" in out.err and "Traceback" not in out.err and "touch" not in out.out
+
+
+# -- look-alike names ---------------------------------------------------------------------------------
+# Each spells a built-in so that a reader cannot tell the two rows apart.
+LOOK_ALIKE_METHODS = [
+    ("modnet", "MODNet"), ("modnet", "modnet\u200b"), ("modnet", "modn\u0435t"), ("modnet", "mod\u00adnet"),
+    ("modnet", "\uff4d\uff4f\uff44\uff4e\uff45\uff54"), ("dim-free", "dim\u2010free"), ("dim-free", "dim\u2212free"),
+    ("dim-free", "DIM\u2013Free"), ("knn", "\u212anN"), ("closed-form", "closed-f\u043erm"), ("lfm", "lf\u217f"),
+    ("modnet", "\u2060modnet"), ("shm", "\u0455hm"), ("hatt", "h\u03b1tt"),
+]
+
+
+@pytest.mark.parametrize("builtin, twin", LOOK_ALIKE_METHODS)
+def test_a_look_alike_of_a_built_in_method_is_refused_naming_both(builtin, twin):
+    import mattebench
+    from mattebench.errors import RegistryError
+    from mattebench.names import escaped
+    from mattebench.registry import list_methods, method_entry, unregister_method
+
+    class Half:
+        def predict(self, image, trimap=None):
+            return image[..., 0] * 0
+
+    try:
+        with pytest.raises(RegistryError) as err:
+            mattebench.register_method(twin, lambda: Half())
+    finally:
+        unregister_method(twin)
+    text = str(err.value)
+    assert escaped(twin) in text and (repr(builtin) in text or "invisible" in text or "mixes Latin" in text)
+    assert twin not in list_methods() and method_entry(builtin).origin.startswith("entry point")
+
+
+@pytest.mark.parametrize("first, second", [("my-net", "My-Net"), ("my-net", "my\u2011net"), ("my-net", "my-net\ufeff"),
+                                           ("net\u00e9", "NET\u00c9"), ("\u0441\u043e\u0440\u0443", "copy")])
+def test_a_look_alike_of_a_name_registered_in_code_is_refused(first, second):
+    import mattebench
+    from mattebench.errors import RegistryError
+    from mattebench.registry import list_datasets, unregister_dataset, unregister_method
+
+    mattebench.register_method(first, lambda: None)
+    try:
+        with pytest.raises(RegistryError, match="refused"):
+            mattebench.register_method(second, lambda: None)
+        with pytest.raises(RegistryError, match="refused"):  # datasets: the same rule
+            mattebench.register_dataset(second.upper() if second.isascii() else second, lambda root=None: None)
+            mattebench.register_dataset(first.upper() if first.isascii() else first + "\u200b", lambda root=None: None)
+    finally:
+        unregister_method(first)
+        unregister_method(second)
+        for n in list(list_datasets()):
+            if n not in ("synthetic",) and n.casefold() in (first.casefold(), second.casefold(), first + "\u200b"):
+                unregister_dataset(n)
+
+
+def test_a_look_alike_dataset_of_a_built_in_is_refused():
+    import mattebench
+    from mattebench.errors import RegistryError
+
+    for twin in ("PPM100", "ppm\uff11\uff10\uff10", "\u0440pm100", "synthetic\u200d", "D646", "Synthetic-Video"):
+        with pytest.raises(RegistryError, match="refused"):
+            mattebench.register_dataset(twin, lambda root=None: None)
+
+
+def test_installed_look_alike_plug_ins_are_refused_and_the_built_in_kept(tmp_path):
+    from _trust_kit import cli, install_plugin
+
+    site = tmp_path / "site"
+    src = "def make():\n    raise SystemExit('never built')\n"
+    install_plugin(site, "lookalike", "1.0", src, {"MODNet": "make", "dim\u2010free": "make", "knn\u200b": "make",
+                                                    "twin-a": "make", "Twin-A": "make"})
+    out = cli(["list", "methods"], site)
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text
+    assert "looks like 'modnet'" in text and "looks like 'dim-free'" in text and "knn\\u200b" in text
+    assert "invisible character U+200B" in text
+    assert "'twin-a'" in text and "'Twin-A'" in text  # two plug-ins alike: neither wins
+    listed = [ln.split()[0] for ln in out.stdout.splitlines() if ln.strip()]
+    assert "modnet" in listed and "dim-free" in listed and "MODNet" not in listed and "twin-a" not in listed
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--tag", "v\u200b1"], "invisible"), (["--tag", "\u0455ps"], "mixes Latin"), (["--tag", "a\u00adb"], "invisible"),
+])
+def test_a_tag_that_cannot_be_read_is_a_usage_error(argv, needle, tmp_path, capsys):
+    from mattebench import cli, exitcodes
+    from _trust_kit import folder_dataset
+
+    data = folder_dataset(tmp_path / "data", ["p0"])
+    assert cli.main(["run", "--quiet", "--method", "trimap-midpoint", "--dataset", "folder", "--data-root", str(data),
+                     "--out", str(tmp_path / "r"), *argv]) == exitcodes.USAGE
+    err = capsys.readouterr().err
+    assert needle in err and "\\u" in err and "Traceback" not in err and not (tmp_path / "r" / "folder").exists()
+
+
+@pytest.mark.parametrize("name", ["MODNet", "modnet\u200b", "modn\u0435t", "dim\u2013free", "Trimap-Midpoint"])
+def test_a_saved_predictions_name_that_looks_like_a_method_is_refused(name, tmp_path, capsys):
+    from mattebench import cli, exitcodes
+    from _trust_kit import folder_dataset
+
+    data = folder_dataset(tmp_path / "data", ["p0"])
+    assert cli.main(["run", "--quiet", "--predictions", str(data / "alpha"), "--name", name, "--dataset", "folder",
+                     "--data-root", str(data), "--out", str(tmp_path / "r")]) == exitcodes.USAGE
+    err = capsys.readouterr().err
+    assert "--name" in err and "Traceback" not in err and not list((tmp_path / "r").rglob("samples.csv"))
+
+
+def test_boards_tell_look_alike_names_apart(base, tmp_path):
+    """Stored runs from elsewhere (an older version, an edited summary.json) may hold look-alike names: both rows
+    are shown, with the invisible and non-ASCII characters written out."""
+    runs = [_run(base, "modnet", mse=0.01), _run(base, "modnet\u200b", mse=0.001), _run(base, "modn\u0435t", mse=0.02),
+            _run(base, "other", mse=0.03)]
+    md = render_dataset("tiny", runs)
+    rows = [ln for ln in md.splitlines() if ln.startswith("| ") and "modn" in ln]
+    assert len(rows) == 3
+    assert any("modnet\\\\u200b" in r for r in rows) and any("modn\\\\u0435t" in r for r in rows)
+    assert any("| modnet " in r.replace("  ", " ") or "| modnet (" in r for r in rows)
+    assert not any("\u200b" in r or "\u0435" in r for r in rows)
+    assert "| other" in md  # a name that looks like no other is shown as it is
+    root = tmp_path / "runs"
+    for i, s in enumerate(runs):
+        (root / "tiny" / f"m{i}").mkdir(parents=True)
+        (root / "tiny" / f"m{i}" / SUMMARY).write_text(json.dumps(s))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        write_site(root, tmp_path / "site")
+    index = next((tmp_path / "site").rglob("index.html")).read_text()
+    assert "modnet\\u200b</a>" in index and "modn\\u0435t</a>" in index

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from .. import metrics as M
+from ..names import escaped, fold
 from ..record import RunRecord, as_record
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP, DatasetCard
 from . import board_stats
@@ -164,6 +165,7 @@ class BoardRow:
     pretrained: bool  # †
     reference: bool
     source: str  # the user's input the run scored, "" for a method run by mattebench
+    look_alike: bool = False  # another shown run's name reads the same (names.fold): names are shown escaped
 
     @property
     def name(self) -> str:
@@ -171,7 +173,17 @@ class BoardRow:
 
     @property
     def label(self) -> str:
-        return run_label(self.record)
+        """The run's name as a table prints it; ``modnet\\u200b`` where another row's name looks the same."""
+        return escaped(run_label(self.record)) if self.look_alike else run_label(self.record)
+
+    @property
+    def method_text(self) -> str:
+        return escaped(self.record.method) if self.look_alike else self.record.method
+
+    @property
+    def tag_text(self) -> str:
+        tag = self.record.tag or ""
+        return escaped(tag) if self.look_alike else tag
 
     @property
     def source_mark(self) -> str:
@@ -247,7 +259,8 @@ class _Context:
     compare command too) and group_stats once per (group, metric), which the summary table and a
     protocol table often share."""
 
-    def __init__(self) -> None:
+    def __init__(self, records: Sequence[RunRecord] = ()) -> None:
+        self.look_alike = look_alike_names(records)
         self._json: dict[int, dict[str, Any]] = {}
         self._stats: dict[tuple[tuple[str, ...], str], board_stats.GroupStats] = {}
 
@@ -299,7 +312,8 @@ def _row(r: RunRecord, rank: int, columns: Sequence[str], best: Mapping[str, flo
     card = r.method_card
     return BoardRow(r, rank, tuple(_cell(r, k, best, ctx) for k in columns),
                     Cell(TIME, t, format_ms_fine(t), TIME in best and t == best[TIME]), mark,
-                    is_pretrained(r), card.family == FAMILY_REFERENCE or card.reference_floor, input_source(r))
+                    is_pretrained(r), card.family == FAMILY_REFERENCE or card.reference_floor, input_source(r),
+                    r.name in ctx.look_alike)
 
 
 def _groups(records: Sequence[RunRecord]) -> list[tuple[str, str, list[RunRecord]]]:
@@ -330,6 +344,17 @@ def _table(key: str, title: str, description: str, records: Sequence[RunRecord],
     return BoardTable(key, title, description, tuple(columns), primary, tuple(sections), explanation)
 
 
+def look_alike_names(records: Sequence[RunRecord]) -> set[str]:
+    """The run names that read as another run's name (:func:`mattebench.names.fold`: case, width, invisible
+    characters, dashes, Cyrillic or Greek look-alikes): rows a reader could not tell apart, so they are shown
+    with their non-ASCII and invisible characters escaped. Such names cannot be registered or written by this
+    version; a stored run from elsewhere may still hold one."""
+    by_fold: dict[str, set[str]] = {}
+    for r in records:
+        by_fold.setdefault(fold(r.name), set()).add(r.name)
+    return {n for names in by_fold.values() if len(names) > 1 for n in names}
+
+
 def metric_columns(records: Sequence[RunRecord]) -> list[str]:
     """The metric columns present in any record's means, whole then unknown then video metrics."""
     seen = {k for r in records for k in r.means if k in M.METRICS}
@@ -343,7 +368,7 @@ def build_board(dataset: str, records: Sequence[RecordLike]) -> Board:
     card = shown[0].dataset_card if shown else None
     cols = metric_columns(shown)
     primary = card.primary_metric if card is not None else DatasetCard(name=dataset).primary_metric
-    ctx = _Context()
+    ctx = _Context(shown)
     summary = _table("all", "", "", shown, cols, primary if primary in cols or not cols else cols[0], ctx)
     tables = []
     for proto in protocols():
