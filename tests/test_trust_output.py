@@ -1,6 +1,6 @@
 """Published output from hostile or careless stored runs: summary.json files anyone can edit.
 
-The markdown escapes every name and text it prints, links only http(s) and relative URLs, never writes
+The markdown escapes every name and text it prints, links only absolute http(s) URLs, never writes
 outside --out whatever the names say, warns about every summary.json it cannot read, and the site build
 removes only the files it wrote itself."""
 
