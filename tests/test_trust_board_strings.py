@@ -153,3 +153,26 @@ def test_a_payload_method_name_in_a_paper_table_row_cannot_leave_its_code_span(t
     assert "<b>" not in md and "<img" not in md
     row = next(ln for ln in md.splitlines() if "modnet-easpp@x" in ln and ln.startswith("|"))
     assert "\\|" in row  # the pipe of the tag is escaped, not a cell border
+
+
+def test_every_run_name_is_escaped_in_the_robustness_and_conventions_markdown(tmp_path):
+    from mattebench.data.variant import split_variant_options, wrap
+    from mattebench.report.conventions_section import render_markdown as conventions_markdown
+    from mattebench.report.robustness import render_markdown, render_section
+    from mattebench.report.robustness_table import StoredRun, build_table
+
+    _, clean = evaluate("trimap-midpoint", TinyDataset(n=2), out=tmp_path)
+    _, spec = split_variant_options({"corrupt": "gaussian-noise:1"})
+    _, corrupted = evaluate("trimap-midpoint", wrap(TinyDataset(n=2), "tiny", spec), out=tmp_path)
+    hostile = []
+    for r in (clean, corrupted):
+        s = r.to_json()
+        s["method"], s["tag"] = PAYLOAD, (s.get("tag") or "") + PAYLOAD
+        s["method_card"] = {**s["method_card"], "name": PAYLOAD}
+        s["means"] = {**s["means"], "sad@gca": 1.0}
+        hostile.append(s)
+    table = build_table([StoredRun.from_summary(s) for s in hostile], "tiny")
+    assert table is not None
+    for md in (render_section("tiny", hostile), render_markdown(table, figure="f.png"), "\n".join(conventions_markdown(hostile))):
+        assert "&lt;script&gt;" in md  # the name is there, as text
+        assert _raw_in(md) == [], [ln for ln in md.splitlines() if any(r in ln for r in RAW)][:3]
