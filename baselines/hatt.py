@@ -177,6 +177,7 @@ HATT_CARD = MethodCard(
 
 @method(HATT_CARD)
 def create_hatt(device: Any = "cpu", checkpoint: Optional[str] = None, backbone: str = "resnext101",
-                backbone_checkpoint: Optional[str] = None, adversarial: bool = True, ref_size: Annotated[Optional[int], AtLeast(1)] = 512) -> HAtt:
+                backbone_checkpoint: Optional[str] = None, adversarial: bool = True,
+                ref_size: Annotated[Optional[int], AtLeast(1)] = 512) -> HAtt:
     return HAtt(backbone=backbone, backbone_checkpoint=backbone_checkpoint, adversarial=adversarial, device=device,
                 checkpoint=checkpoint, ref_size=ref_size)

@@ -43,7 +43,8 @@ _COMMON_OPTIONS: dict[str, Any] = {"model": str, "preset": str, "device": str, "
 
 @method(ONNX_CARD, options=_COMMON_OPTIONS)
 def create_onnx(model: Optional[str] = None, preset: Optional[str] = None, device: Optional[str] = None,
-                threads: Annotated[Optional[int], AtLeast(1)] = None, name: Optional[str] = None, family: str = FAMILY_FREE, paper: str = "",
+                threads: Annotated[Optional[int], AtLeast(1)] = None, name: Optional[str] = None,
+                family: str = FAMILY_FREE, paper: str = "",
                 url: str = "", notes: str = "", **options: Any) -> ExportedModel:
     """An ONNX model run with onnxruntime (see the module docstring for the options)."""
     from .onnx_backend import OnnxBackend
@@ -53,7 +54,8 @@ def create_onnx(model: Optional[str] = None, preset: Optional[str] = None, devic
 
 @method(TFLITE_CARD, options=_COMMON_OPTIONS)
 def create_tflite(model: Optional[str] = None, preset: Optional[str] = None, device: Optional[str] = None,
-                  threads: Annotated[Optional[int], AtLeast(1)] = None, name: Optional[str] = None, family: str = FAMILY_FREE, paper: str = "",
+                  threads: Annotated[Optional[int], AtLeast(1)] = None, name: Optional[str] = None,
+                  family: str = FAMILY_FREE, paper: str = "",
                   url: str = "", notes: str = "", **options: Any) -> ExportedModel:
     """A TFLite model run with LiteRT (see the module docstring for the options)."""
     from .tflite_backend import TFLiteBackend

@@ -386,7 +386,7 @@ class _Pool:
         if sid is None:
             return None
         return _error_row(self.columns, sid, f"{sid}: worker died: {how} while scoring this sample; "
-                          "a new worker took its place")  # the row says what happened to this sample, not whether the run goes on (--fail-fast)
+                          "a new worker took its place")  # not whether the run goes on: --fail-fast stops it
 
 
 # -- how many workers ------------------------------------------------------------------------
