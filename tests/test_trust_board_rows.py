@@ -223,3 +223,11 @@ def test_boards_tell_look_alike_names_apart(base, tmp_path):
         write_site(root, tmp_path / "site")
     index = next((tmp_path / "site").rglob("index.html")).read_text()
     assert "modnet\\u200b</a>" in index and "modn\\u0435t</a>" in index
+
+
+def test_notes_name_look_alike_runs_as_their_rows_do(base):
+    runs = [_run(base, "modnet", mse=0.01), _run(base, "modnet\u200b", mse=0.001)]
+    runs[1]["provenance"] = {**runs[1]["provenance"], "quantisation": "other"}  # not comparable: a note names both
+    md = render_dataset("tiny", runs)
+    notes = [ln for ln in md.splitlines() if ln.startswith("Note: ")]
+    assert notes and any("modnet\\\\u200b" in n for n in notes) and not any("\u200b" in n for n in notes)

@@ -339,9 +339,18 @@ def _table(key: str, title: str, description: str, records: Sequence[RunRecord],
         best = _best(group, [*columns, TIME])
         marks = ctx.stats(group, primary)
         rows = tuple(_row(r, rank, columns, best, marks.mark(r.name), ctx) for rank, r in enumerate(group, 1))
-        sections.append(BoardSection(family, heading, rows, marks.notes))
+        sections.append(BoardSection(family, heading, rows, tuple(_told_apart(n, ctx.look_alike) for n in marks.notes)))
     explanation = board_stats.explanation(metric_label(primary), [ctx.json(r) for r in records]) if records else ""
     return BoardTable(key, title, description, tuple(columns), primary, tuple(sections), explanation)
+
+
+def _told_apart(note: str, look_alike: set[str]) -> str:
+    """A note naming runs, with the look-alike names escaped as their rows show them (longest first, so a name
+    inside another is not escaped twice)."""
+    for name in sorted(look_alike, key=len, reverse=True):
+        if escaped(name) != name:
+            note = note.replace(name, escaped(name))
+    return note
 
 
 def look_alike_names(records: Sequence[RunRecord]) -> set[str]:
