@@ -20,7 +20,7 @@ frozen (the paper trains MRN on fine annotations only). Fractions 0.4 / 0.2 / 0.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterable, Optional, Sequence
+from typing import Annotated, Any, Iterable, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from mattebench.contract import method
 from mattebench.errors import MattebenchError
-from mattebench.types import FAMILY_FREE, MethodCard
+from mattebench.types import AtLeast, FAMILY_FREE, MethodCard
 
 from .common.backbones import MobileNetV2Encoder, load_backbone_weights
 from .common.blocks import conv_bn_relu, up_to
@@ -158,5 +158,5 @@ BSHM_CARD = MethodCard(
 
 @method(BSHM_CARD)
 def create_bshm(device: Any = "cpu", checkpoint: Optional[str] = None, backbone: str = "unet",
-                backbone_checkpoint: Optional[str] = None, ref_size: Optional[int] = 512) -> BSHM:
+                backbone_checkpoint: Optional[str] = None, ref_size: Annotated[Optional[int], AtLeast(1)] = 512) -> BSHM:
     return BSHM(backbone=backbone, backbone_checkpoint=backbone_checkpoint, device=device, checkpoint=checkpoint, ref_size=ref_size)

@@ -23,7 +23,7 @@ no pooling indices); the decoder widths and refinement stay those of DIM.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from typing import Annotated, Any, Iterable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -31,7 +31,7 @@ from torch import Tensor, nn
 
 from mattebench.contract import method
 from mattebench.errors import MattebenchError
-from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP, MethodCard
+from mattebench.types import AtLeast, FAMILY_FREE, FAMILY_TRIMAP, MethodCard
 
 from .common.backbones import MobileNetV2Encoder, VGG16Encoder, load_backbone_weights
 from .common.losses import charbonnier, dim_loss, unknown_mask
@@ -159,7 +159,7 @@ DIM_FREE_CARD = MethodCard(
 @method(DIM_CARD)
 def create_dim(device: Any = "cpu", checkpoint: Optional[str] = None, fc6: bool = True, refine: bool = True,
                backbone: str = "vgg16", batch_norm: bool = True, backbone_checkpoint: Optional[str] = None,
-               ref_size: Optional[int] = None) -> DIM:
+               ref_size: Annotated[Optional[int], AtLeast(1)] = None) -> DIM:
     """Trimap-based DIM (RGB + trimap)."""
     return DIM(trimap=True, fc6=fc6, refine=refine, backbone=backbone, batch_norm=batch_norm,
                backbone_checkpoint=backbone_checkpoint, device=device, checkpoint=checkpoint, ref_size=ref_size)
@@ -168,7 +168,7 @@ def create_dim(device: Any = "cpu", checkpoint: Optional[str] = None, fc6: bool 
 @method(DIM_FREE_CARD)
 def create_dim_free(device: Any = "cpu", checkpoint: Optional[str] = None, fc6: bool = True, refine: bool = True,
                     backbone: str = "vgg16", batch_norm: bool = True, backbone_checkpoint: Optional[str] = None,
-                    ref_size: Optional[int] = 512) -> DIM:
+                    ref_size: Annotated[Optional[int], AtLeast(1)] = 512) -> DIM:
     """Trimap-free DIM (RGB only); ``backbone='mobilenetv2'`` is DIM †."""
     return DIM(trimap=False, fc6=fc6, refine=refine, backbone=backbone, batch_norm=batch_norm,
                backbone_checkpoint=backbone_checkpoint, device=device, checkpoint=checkpoint, ref_size=ref_size)

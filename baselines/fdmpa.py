@@ -21,7 +21,7 @@ fused with the 1/4 tap, 3x3 convs to 2 classes); the feathering block is unchang
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterable, Optional
+from typing import Annotated, Any, Iterable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from mattebench.contract import method
 from mattebench.errors import MattebenchError
-from mattebench.types import FAMILY_FREE, MethodCard
+from mattebench.types import AtLeast, FAMILY_FREE, MethodCard
 
 from .common.backbones import MobileNetV2Encoder, load_backbone_weights
 from .common.blocks import conv_bn_relu, up_to
@@ -155,5 +155,5 @@ FDMPA_CARD = MethodCard(
 
 @method(FDMPA_CARD)
 def create_fdmpa(device: Any = "cpu", checkpoint: Optional[str] = None, backbone: str = "fdmpa",
-                 backbone_checkpoint: Optional[str] = None, size: int = 128) -> FDMPA:
+                 backbone_checkpoint: Optional[str] = None, size: Annotated[int, AtLeast(1)] = 128) -> FDMPA:
     return FDMPA(backbone=backbone, backbone_checkpoint=backbone_checkpoint, size=size, device=device, checkpoint=checkpoint)

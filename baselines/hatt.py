@@ -27,7 +27,7 @@ resnext101_32x8d weights.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterable, Optional
+from typing import Annotated, Any, Iterable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -35,7 +35,7 @@ from torch import Tensor, nn
 
 from mattebench.contract import method
 from mattebench.errors import MattebenchError
-from mattebench.types import FAMILY_FREE, MethodCard
+from mattebench.types import AtLeast, FAMILY_FREE, MethodCard
 
 from .common.backbones import MobileNetV2Encoder, load_backbone_weights, resnext101_32x8d
 from .common.blocks import ASPP, conv_bn_relu, up_to
@@ -177,6 +177,7 @@ HATT_CARD = MethodCard(
 
 @method(HATT_CARD)
 def create_hatt(device: Any = "cpu", checkpoint: Optional[str] = None, backbone: str = "resnext101",
-                backbone_checkpoint: Optional[str] = None, adversarial: bool = True, ref_size: Optional[int] = 512) -> HAtt:
+                backbone_checkpoint: Optional[str] = None, adversarial: bool = True,
+                ref_size: Annotated[Optional[int], AtLeast(1)] = 512) -> HAtt:
     return HAtt(backbone=backbone, backbone_checkpoint=backbone_checkpoint, adversarial=adversarial, device=device,
                 checkpoint=checkpoint, ref_size=ref_size)

@@ -26,14 +26,14 @@ counts the depth-wise M2O block the same way). Losses: 0.5 alpha + 0.5 compositi
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterable, Optional
+from typing import Annotated, Any, Iterable, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mattebench.contract import method
-from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP, MethodCard
+from mattebench.types import AtLeast, FAMILY_FREE, FAMILY_TRIMAP, MethodCard
 
 from .common.checkpoints import read_state_dict
 from .common.losses import dim_loss, unknown_mask
@@ -252,6 +252,6 @@ INDEXNET_CARD = MethodCard(
 
 @method(INDEXNET_CARD)
 def create_indexnet(device: Any = "cpu", checkpoint: Optional[str] = None, trimap: bool = True, paper_size: bool = False,
-                    backbone_checkpoint: Optional[str] = None, ref_size: Optional[int] = None) -> IndexNet:
+                    backbone_checkpoint: Optional[str] = None, ref_size: Annotated[Optional[int], AtLeast(1)] = None) -> IndexNet:
     return IndexNet(trimap=trimap, paper_size=paper_size, backbone_checkpoint=backbone_checkpoint, device=device,
                     checkpoint=checkpoint, ref_size=ref_size if trimap else (ref_size or 512))

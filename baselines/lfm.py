@@ -21,7 +21,7 @@ backbone takes torchvision densenet201 weights.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterable, Optional, Sequence
+from typing import Annotated, Any, Iterable, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from mattebench.contract import method
 from mattebench.errors import MattebenchError
-from mattebench.types import FAMILY_FREE, MethodCard
+from mattebench.types import AtLeast, FAMILY_FREE, MethodCard
 
 from .common.backbones import MobileNetV2Encoder, densenet201, load_backbone_weights
 from .common.blocks import conv_bn_relu, up_to
@@ -136,5 +136,5 @@ LFM_CARD = MethodCard(
 
 @method(LFM_CARD)
 def create_lfm(device: Any = "cpu", checkpoint: Optional[str] = None, backbone: str = "densenet201",
-               backbone_checkpoint: Optional[str] = None, ref_size: Optional[int] = 512) -> LFM:
+               backbone_checkpoint: Optional[str] = None, ref_size: Annotated[Optional[int], AtLeast(1)] = 512) -> LFM:
     return LFM(backbone=backbone, backbone_checkpoint=backbone_checkpoint, device=device, checkpoint=checkpoint, ref_size=ref_size)

@@ -27,6 +27,8 @@ from mattebench.contract import method
 from mattebench.errors import MattebenchError, PredictionError
 from mattebench.prediction_io import PREDICTION_EXTENSIONS, read_prediction
 from mattebench.hashing import sha256_file
+from mattebench.names import escaped, name_problem
+from mattebench.registry import look_alike_method
 from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP, MethodCard
 
 SOURCE_NOTE = "scored from saved predictions"
@@ -68,6 +70,12 @@ def card_from_options(name: str, family: str, paper: str, url: str, notes: str, 
         raise MattebenchError(f"--family {family!r}: choose {FAMILY_FREE} or {FAMILY_TRIMAP} (how the predictions were made)")
     if not name or "/" in name or name != name.strip():
         raise MattebenchError(f"--name {name!r}: give a short name without '/' (it names the run folder and the leaderboard row)")
+    problem = name_problem(name)
+    twin = None if problem is not None else look_alike_method(name)
+    if problem is not None or twin is not None:  # the check every registered name passes
+        why = problem or f"it looks like the method {twin!r} (a second, identical-looking row on the leaderboard)"
+        raise MattebenchError(f"--name '{escaped(name)}' (it names the run folder and the leaderboard row): {why}; "
+                              "give --name a name that differs visibly from every method's")
     return MethodCard(name=name, needs_trimap=family == FAMILY_TRIMAP, family=family, paper=paper, url=url,
                       code_licence=licence, weights_licence=licence, input_size="as the user's files",
                       notes=(what + (f". {notes}" if notes else "")))

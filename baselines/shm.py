@@ -21,7 +21,7 @@ torchvision vgg16_bn state_dict for the M-Net encoder (trimap channels zero-init
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterable, Optional
+from typing import Annotated, Any, Iterable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from mattebench.contract import method
 from mattebench.errors import MattebenchError
-from mattebench.types import FAMILY_FREE, MethodCard
+from mattebench.types import AtLeast, FAMILY_FREE, MethodCard
 
 from .common.backbones import MobileNetV2Encoder, VGG16Encoder, load_backbone_weights, resnet50
 from .common.blocks import PyramidPooling, conv_bn_relu, up_to
@@ -167,6 +167,6 @@ SHM_CARD = MethodCard(
 @method(SHM_CARD)
 def create_shm(device: Any = "cpu", checkpoint: Optional[str] = None, backbone: str = "resnet50",
                backbone_checkpoint: Optional[str] = None, mnet_checkpoint: Optional[str] = None,
-               ref_size: Optional[int] = 512) -> SHM:
+               ref_size: Annotated[Optional[int], AtLeast(1)] = 512) -> SHM:
     return SHM(backbone=backbone, backbone_checkpoint=backbone_checkpoint, mnet_checkpoint=mnet_checkpoint,
                device=device, checkpoint=checkpoint, ref_size=ref_size)

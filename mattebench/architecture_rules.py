@@ -31,6 +31,7 @@ class Part:
 PARTS: tuple[Part, ...] = (
     Part("types", "shared vocabulary: cards, Sample/Clip, protocols, typed errors, exit codes",
          ("mattebench.types", "mattebench.contract", "mattebench.hashing", "mattebench.errors", "mattebench.exitcodes", "mattebench.architecture_rules",
+          "mattebench.names",
           "mattebench.__version__"), ()),
     Part("metrics", "pure metric functions and the toolkit conventions they are compared with; statistics",
          ("mattebench.metrics", "mattebench.conventions", "mattebench.conventions.*", "mattebench.stats"), ("types",)),

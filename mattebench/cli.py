@@ -11,7 +11,7 @@ import warnings
 from typing import Optional, Sequence
 
 from . import __version__, exitcodes
-from .errors import MattebenchError
+from .errors import MattebenchError, UsageError
 
 # Order = order in --help.
 COMMANDS = ("list", "run", "compare", "robustness", "leaderboard", "tables", "bench", "predict", "train", "adapt", "export", "data", "conventions")
@@ -75,6 +75,21 @@ def internal_error_line(exc: BaseException) -> str:
     return f"error: internal error: {type(exc).__name__}: {text[:500]}{where}; run again with --debug for the traceback."
 
 
+# Options of any command that name a file or folder (argparse dests).
+PATH_OPTIONS = ("out", "runs", "data_root", "checkpoint", "predictions", "pred", "input", "bench", "report", "paper")
+
+
+def _refuse_empty_paths(args: argparse.Namespace) -> None:
+    """An empty path (``--out ''``, an unset shell variable) is a usage error: Path('') is the current folder,
+    which is never what was meant."""
+    for dest in PATH_OPTIONS:
+        value = getattr(args, dest, None)
+        if isinstance(value, str) and not value.strip():
+            flag = "--" + dest.replace("_", "-")
+            raise UsageError(f"{flag} is empty ({value!r}): give a file or folder name, or leave {flag} out for its "
+                             f"default (an empty value would mean the current folder)")
+
+
 def _dispatch(argv: list[str]) -> int:
     for stream in (sys.stdout, sys.stderr):
         # A sample id is a file name and may hold bytes that are not UTF-8: print them escaped, never crash.
@@ -93,6 +108,7 @@ def _dispatch(argv: list[str]) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USAGE
+    _refuse_empty_paths(args)
     return int(args.func(args) or 0)
 
 

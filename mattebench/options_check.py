@@ -12,7 +12,8 @@ function's it wraps (through ``functools.partial``: the partial's remaining para
 
 A factory with ``**options`` and no declaration accepts anything (a plug-in that forwards options
 itself); every mattebench method declares its options. Unknown keys are refused with the list of
-valid ones; a value of the wrong type (``-m ref_size=abc``) is refused with the expected type.
+valid ones; a value of the wrong type (``-m ref_size=abc``) is refused with the expected type; a number outside
+the range its declaration states (``Annotated[int, AtLeast(1)]``: ``-m ref_size=0``) is refused with the range.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any, Callable, Optional, Union
 
 from .contract import MethodFactory
 from .errors import RegistryError
+from .types import AtLeast
 
 _NOT_OPTIONS = ("root", "self")
 
@@ -69,7 +71,7 @@ def _hints(factory: Callable[..., Any]) -> dict[str, Any]:
         factory = factory.func
     target = factory.__init__ if inspect.isclass(factory) else factory  # type: ignore[misc]
     try:
-        return typing.get_type_hints(target)
+        return typing.get_type_hints(target, include_extras=True)  # keeps Annotated ranges (AtLeast)
     except Exception:  # unresolvable string annotations: fall back to the defaults' types
         return {}
 
@@ -98,6 +100,27 @@ def check_options(kind: str, name: str, factory: Callable[..., Any], options: Ma
             raise OptionTypeError(
                 f"{kind} {name!r}: option {key}={value!r} is {type(value).__name__}, expected {describe(expected)} ({hint})."
             )
+        bound = out_of_range(value, expected)
+        if bound is not None:
+            raise OptionTypeError(f"{kind} {name!r}: option {key}={value!r} is out of range: {key} must be {bound}; "
+                                  f"fix the {flag} {key}=... value (or leave it out for the default).")
+
+
+def _ranges(hint: Any) -> list[AtLeast]:
+    """The AtLeast bounds of an annotation, found through Optional/Union and Annotated."""
+    if typing.get_origin(hint) is typing.Annotated:
+        base, *meta = typing.get_args(hint)
+        return [m for m in meta if isinstance(m, AtLeast)] + _ranges(base)
+    if typing.get_origin(hint) is Union or str(typing.get_origin(hint)) == "types.UnionType":
+        return [b for h in typing.get_args(hint) for b in _ranges(h)]
+    return []
+
+
+def out_of_range(value: Any, hint: Any) -> Optional[AtLeast]:
+    """The bound of ``hint`` that the number ``value`` breaks, or None (None, text and in-range numbers)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return next((b for b in _ranges(hint) if not b.admits(value)), None)
 
 
 def fits(value: Any, hint: Any) -> bool:
@@ -105,6 +128,8 @@ def fits(value: Any, hint: Any) -> bool:
     if hint is Any or hint is inspect.Parameter.empty or isinstance(hint, (str, typing.TypeVar)):
         return True
     origin = typing.get_origin(hint)
+    if origin is typing.Annotated:  # the type is the first argument; its range is checked by out_of_range
+        return fits(value, typing.get_args(hint)[0])
     if origin is Union or str(origin) == "types.UnionType":
         return any(fits(value, h) for h in typing.get_args(hint))
     if origin is typing.Literal:
@@ -140,6 +165,9 @@ def describe(hint: Any) -> str:
     if isinstance(hint, tuple):
         return " or ".join(describe(h) for h in hint)
     origin = typing.get_origin(hint)
+    if origin is typing.Annotated:
+        base, *meta = typing.get_args(hint)
+        return " ".join([describe(base), *(str(m) for m in meta if isinstance(m, AtLeast))])
     if origin is Union or str(origin) == "types.UnionType":
         return " or ".join(describe(h) for h in typing.get_args(hint))
     if hint is type(None):
@@ -149,6 +177,8 @@ def describe(hint: Any) -> str:
 
 
 def _example(hint: Any) -> str:
+    if typing.get_origin(hint) is typing.Annotated:
+        hint = typing.get_args(hint)[0]
     for h in (typing.get_args(hint) or (hint,)) if not isinstance(hint, tuple) else hint:
         ex = {bool: "true", int: "512", float: "0.5", str: "text", dict: "'{}'", list: "'[1,2]'"}.get(typing.get_origin(h) or h)
         if ex:

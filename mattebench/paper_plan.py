@@ -13,11 +13,13 @@ it is not a report: it lives outside ``mattebench.report`` (the ``engines`` part
 from __future__ import annotations
 
 import os
+import re
+import shlex
 from typing import Any, Optional, Sequence
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from .errors import MattebenchError
+from .errors import MattebenchError, UsageError
 from .options_check import declared_options
 from .record import RunRecord
 from .registry import method_entry
@@ -160,10 +162,26 @@ def _bench_lines(bench: Optional[Sequence[Any]]) -> tuple[int, list[str]]:
     return len(todo), lines
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def shell_word(value: str | os.PathLike[str], what: str) -> str:
+    """``value`` as one bash word (:func:`shlex.quote`), for a user's string the script names. A control
+    character (a newline ends a command, even in a comment) is refused: no quoting shows it in a readable
+    script, and no sane path holds one."""
+    text = os.fspath(value)
+    bad = _CONTROL.search(text)
+    if bad:
+        raise UsageError(f"{what} {text!r} holds the control character {bad.group()!r}: the plan cannot name it in a "
+                         f"shell script safely. Rename the folder (or use a symbolic link without it) and rerun.")
+    return shlex.quote(text)
+
+
 def build_plan(runs_dir: str | os.PathLike[str], *, summaries: Optional[Sequence[RunRecord | dict[str, Any]]] = None,
                tables: Sequence[PaperTable] = TABLES, bench: Optional[Sequence[Any]] = None) -> str:
     """A bash script with every command still needed to fill the tables (paper datasets first, then synthetic,
     optional extras, then the bench runs of Figure 6 missing from ``bench``, a list of figures.BenchPoint)."""
+    runs_text = shell_word(runs_dir, "--runs")
     runs = index_runs(summaries if summaries is not None else load_summaries(runs_dir))
     missing, synth_missing, unavailable = _missing_cells(runs, tables)
     trained: set[str] = set()  # each training config once per script, across both sections
@@ -171,7 +189,7 @@ def build_plan(runs_dir: str | os.PathLike[str], *, summaries: Optional[Sequence
     synth_lines = _plan_block(synth_missing, indent="  ", trained=trained) if synth_missing else []
     n_bench, bench_lines = _bench_lines(bench)
     return _TEMPLATES.get_template("plan.sh.j2").render(
-        runs_dir=str(runs_dir), variables=(*PLAN_VARIABLES, OFFICIAL_CHECKPOINT_VAR), unavailable=unavailable,
+        runs_dir=runs_text, variables=(*PLAN_VARIABLES, OFFICIAL_CHECKPOINT_VAR), unavailable=unavailable,
         n_missing=len(_unique_cells(missing)), paper_lines=paper_lines,
         n_synth_missing=len(_unique_cells(synth_missing)), synth_lines=synth_lines,
         extras=["  " + e for e in _extra_commands(tables, runs)], n_bench=n_bench,

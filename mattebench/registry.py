@@ -23,11 +23,13 @@ from typing import Any, Callable, Optional, TypeVar
 
 from .contract import MethodFactory, Predictor, as_method_factory
 from .errors import MethodExited, RegistryError
+from .names import escaped, fold, name_problem
 from .options_check import check_options
 from .types import FAMILY_FREE, FAMILY_TRIMAP, DatasetCard, MethodCard
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+OWN_DISTRIBUTION = "mattebench"  # the distribution whose entry points are mattebench's own methods and datasets
 METHOD_GROUP = "mattebench.methods"
 DATASET_GROUP = "mattebench.datasets"
 
@@ -69,7 +71,18 @@ class _Registry:
         imported) raises naming both origins, unless ``replace=True`` (recorded in run identities)."""
         if not isinstance(name, str) or not name or name != name.strip():
             raise RegistryError(f"{self.kind} names must be non-empty strings without surrounding spaces, got {name!r}")
+        problem = name_problem(name)
+        if problem is not None:
+            raise RegistryError(f"{self.kind} name '{escaped(name)}' from {origin} was refused: {problem}. Use a name "
+                                f"a reader can read and type (letters of one script, digits, '-', '_', '.').")
         self._scan()
+        twin = self._look_alike(name)
+        if twin is not None:
+            raise RegistryError(
+                f"{self.kind} '{escaped(name)}' from {origin} was refused: it looks like the {self.kind} {twin!r} "
+                f"(from {self._origin_of(twin)}); names are compared as a reader sees them (case, width, invisible "
+                f"characters, dashes and Cyrillic or Greek look-alikes ignored). Pick a name that differs visibly."
+            )
         prev_origin = self._origin_of(name)
         if prev_origin is not None and not replace:
             raise RegistryError(
@@ -82,6 +95,11 @@ class _Registry:
             factory = as_method_factory(factory, card)
         self._pending.pop(name, None)
         self._entries[name] = _Entry(name, factory, card, origin, distribution, version, prev_origin if replace else None)
+
+    def _look_alike(self, name: str) -> Optional[str]:
+        """Another registered or installed name that reads as ``name`` (:func:`mattebench.names.fold`)."""
+        key = fold(name)
+        return next((n for n in (*self._entries, *self._pending) if n != name and fold(n) == key), None)
 
     def _origin_of(self, name: str) -> Optional[str]:
         if name in self._entries:
@@ -124,6 +142,36 @@ class _Registry:
                 self.broken[ep.name] = reason
                 self._pending.pop(ep.name, None)
                 warnings.warn(f"mattebench: {reason}.", stacklevel=3)
+        self._refuse_look_alike_entry_points()
+
+    def _refuse_look_alike_entry_points(self) -> None:
+        """Installed names that cannot be read (invisible characters, mixed scripts) or that read as another
+        installed name are not loaded. Among look-alikes, mattebench's own name stays and the others are refused;
+        with none of mattebench's own among them, none wins (as for two packages claiming one name)."""
+        groups: dict[str, list[str]] = {}
+        for n in sorted(self._pending):
+            problem = name_problem(n)
+            if problem is not None:
+                self._refuse_pending(n, f"{self.kind} name '{escaped(n)}' ({_ep_origin(self._pending[n])}) was refused: "
+                                        f"{problem}; uninstall the package that provides it")
+                continue
+            groups.setdefault(fold(n), []).append(n)
+        for names in groups.values():
+            if len(names) < 2:
+                continue
+            eps = {n: self._pending[n] for n in names}
+            own = [n for n in names if _dist_of(eps[n]) == OWN_DISTRIBUTION]
+            for n in names:
+                if n in own:
+                    continue
+                others = ", ".join(f"'{escaped(o)}' ({_ep_origin(eps[o])})" for o in names if o != n)
+                self._refuse_pending(n, f"{self.kind} '{escaped(n)}' ({_ep_origin(eps[n])}) was refused: it "
+                                        f"looks like {others}; uninstall one of the packages")
+
+    def _refuse_pending(self, name: str, reason: str) -> None:
+        self.broken[name] = reason
+        self._pending.pop(name, None)
+        warnings.warn(f"mattebench: {reason}.", stacklevel=4)
 
     def _load_one(self, name: str) -> None:
         """Import one plug-in on first use, so `run --method knn` does not import every network."""
@@ -256,6 +304,13 @@ def register_method(name: str, factory: Optional[F] = None, *, card: Optional[Me
         return f
 
     return deco(factory) if factory is not None else deco
+
+
+def look_alike_method(name: str) -> Optional[str]:
+    """A registered or installed method name, other than ``name`` itself, that reads as ``name`` (None: none).
+    For names that are not registrations but become a board row (saved predictions' --name)."""
+    _methods._scan()
+    return _methods._look_alike(name)
 
 
 def validate_method_options(name: str, options: dict[str, Any]) -> None:

@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterable, Optional
 from .errors import RunConflict, UsageError
 from .identity import IDENTITY_VERSION, differences
 from .lock import RunLock
+from .names import escaped, name_problem
 from .record import RecordError, RunRecord
 from .safe_write import atomic_write, atomic_write_text, store_error, translated
 
@@ -52,7 +53,8 @@ class StoreWarning(UserWarning):
 
 
 def path_component(value: str, what: str) -> str:
-    """``value`` as one folder name under --out, or UsageError: no separators, no ``.``/``..``."""
+    """``value`` as one folder name under --out, or UsageError: no separators, no ``.``/``..``, no invisible
+    character and no mix of Latin with Cyrillic or Greek letters (:func:`mattebench.names.name_problem`)."""
     bad = [c for c in ("/", "\\", os.sep, os.altsep or "/", "\0") if c in value]
     if not value or value in (".", "..") or bad:
         raise UsageError(
@@ -60,6 +62,10 @@ def path_component(value: str, what: str) -> str:
             + (f" (it contains {', '.join(sorted(set(map(repr, bad))))})" if bad else "")
             + ": use a name without path separators that is not '.' or '..'"
         )
+    problem = name_problem(value)  # a folder, and a board row, that a reader cannot tell from another
+    if problem is not None:
+        raise UsageError(f"{what} '{escaped(value)}' cannot name a run: {problem}. Use a name a reader can read and "
+                         f"type (letters of one script, digits, '-', '_', '.').")
     return value
 
 

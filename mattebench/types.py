@@ -20,6 +20,22 @@ FAMILY_FREE = "trimap-free"
 FAMILY_REFERENCE = "reference"
 
 
+@dataclass(frozen=True)
+class AtLeast:
+    """The valid range of a numeric method or dataset option, said where the option is declared:
+    ``ref_size: Annotated[Optional[int], AtLeast(1)] = 512`` (or in an ``options={...}`` mapping). A value below
+    ``min`` (or equal to it, with ``strict=True``) is refused before anything is built (:mod:`mattebench.options_check`)."""
+
+    min: float
+    strict: bool = False
+
+    def admits(self, value: Any) -> bool:
+        return value > self.min if self.strict else value >= self.min
+
+    def __str__(self) -> str:
+        return f"{'>' if self.strict else '>='} {self.min:g}"
+
+
 @dataclass
 class Sample:
     """One still image with its ground truth.

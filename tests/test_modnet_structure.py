@@ -9,12 +9,13 @@ import inspect
 import re
 import warnings
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import numpy as np
 import pytest
 
 from mattebench.contract import MethodFactory
+from mattebench.types import AtLeast
 import torch
 
 import mattebench_baselines.modnet as modnet
@@ -32,8 +33,10 @@ from mattebench.options_check import declared_options
 from mattebench.registry import method_entry
 
 ROOT = Path(__file__).resolve().parents[1]
+# issue 21 §6: the numeric options declare their valid range (mattebench.types.AtLeast)
 COMMON_OPTIONS = {"checkpoint": Optional[str], "device": Optional[str], "backbone_checkpoint": Optional[str], "loss": str,
-                  "ref_size": Optional[int], "threads": Optional[int], "half": bool, "lambda_s": float, "lambda_d": float, "ofd": bool}
+                  "ref_size": Annotated[Optional[int], AtLeast(1)], "threads": Annotated[Optional[int], AtLeast(1)],
+                  "half": bool, "lambda_s": Annotated[float, AtLeast(0)], "lambda_d": Annotated[float, AtLeast(0)], "ofd": bool}
 
 
 def _quiet(factory, **kw):

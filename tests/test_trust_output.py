@@ -1,6 +1,6 @@
 """Published output from hostile or careless stored runs: summary.json files anyone can edit.
 
-The markdown escapes every name and text it prints, links only http(s) and relative URLs, never writes
+The markdown escapes every name and text it prints, links only absolute http(s) URLs, never writes
 outside --out whatever the names say, warns about every summary.json it cannot read, and the site build
 removes only the files it wrote itself."""
 
@@ -80,13 +80,18 @@ def test_md_text_is_one_line_for_every_separator():
 
 
 @pytest.mark.parametrize("url,ok", [
-    ("https://arxiv.org/abs/2011.11961", True), ("http://x.org/a?b=1&c=2", True), ("papers/modnet.html", True),
-    ("#section", True), ("/abs/path", True), ("//cdn.example.org/x", True),
+    ("https://arxiv.org/abs/2011.11961", True), ("http://x.org/a?b=1&c=2", True), ("HTTPS://X.ORG:8443/p#f", True),
+    # issue 21 §5: a card's URL is a page elsewhere; relative, protocol-relative and backslash forms are text
+    ("papers/modnet.html", False), ("#section", False), ("/abs/path", False), ("//cdn.example.org/x", False),
+    ("see the paper", False), ("\\\\host\\x", False), ("/\\host", False), ("\\/host", False),
+    ("https:\\\\evil.org", False), ("https:/evil.org", False), ("https://ok.org@evil.org/", False),
+    ("https://evil.org\\@ok.org", False), (" //evil.org ", False), ("\t//evil.org", False), ("//evil.org\n", False),
+    ("http://ok.org\x00.evil", False), ("https://ok.org/\u2028x", False), ("https://еvil.org/", False),
     ("javascript:alert(1)", False), ("JaVaScRiPt:alert(1)", False), (" javascript:alert(1)", False),
     ("java\tscript:alert(1)", False), ("java\nscript:alert(1)", False), ("data:text/html,<script>", False),
     ("vbscript:msgbox", False), ("file:///etc/passwd", False), ("mailto:a@b.c", False), ("", False), (None, False),
 ])
-def test_only_http_https_and_relative_urls_become_links(url, ok):
+def test_only_absolute_http_https_urls_become_links(url, ok):
     assert safe_url(url) is ok
     md = md_link("paper", url)
     assert (md.startswith("[paper](")) is ok
@@ -97,10 +102,11 @@ def test_only_http_https_and_relative_urls_become_links(url, ok):
 
 
 def test_link_destination_cannot_close_early_or_decode_to_a_scheme():
-    md = md_link("p", "https://x.org/a)(b [c] <d>")
-    assert md.startswith("[p](https://x.org/a\\)\\(b%20\\[c\\]%20\\&lt;") or ")(" not in md.split("](", 1)[1][:-1]
-    # an entity that would decode to ':' in a markdown destination stays literal
-    assert md_link("p", "javascript&#58;alert(1)") == "[p](javascript\\&#58;alert\\(1\\))"
+    md = md_link("p", "https://x.org/a)(b[c]<d>")
+    assert md == "[p](https://x.org/a\\)\\(b\\[c\\]\\<d\\>)" and ")(" not in md.split("](", 1)[1][:-1]
+    assert md_link("p", "https://x.org/a)(b [c] <d>") == md_text("p (https://x.org/a)(b [c] <d>)")  # a space: text
+    # an entity that would decode to ':' is no http(s) URL: text, not a link
+    assert md_link("p", "javascript&#58;alert(1)") == md_text("p (javascript&#58;alert(1))")
 
 
 # -- paths ------------------------------------------------------------------------------------------------

@@ -8,10 +8,10 @@ folder is named by ``name``, default the file's stem), ``device`` (onnx: the CUD
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 from mattebench.contract import method
-from mattebench.types import FAMILY_FREE, MethodCard
+from mattebench.types import AtLeast, FAMILY_FREE, MethodCard
 
 from .io_spec import SPEC_OPTIONS
 from .model import ExportedModel, model_path
@@ -37,13 +37,14 @@ TFLITE_CARD = MethodCard(name="tflite", notes="an exported TFLite model (-m mode
 
 # The options each factory takes (its named parameters and the input/output options of io_spec), so that an
 # unknown or mistyped -m key is refused before any sample, as for every other method.
-_COMMON_OPTIONS: dict[str, Any] = {"model": str, "preset": str, "device": str, "threads": int, "name": str,
+_COMMON_OPTIONS: dict[str, Any] = {"model": str, "preset": str, "device": str, "threads": Annotated[int, AtLeast(1)], "name": str,
                                    "family": str, "paper": str, "url": str, "notes": str, **SPEC_OPTIONS}
 
 
 @method(ONNX_CARD, options=_COMMON_OPTIONS)
 def create_onnx(model: Optional[str] = None, preset: Optional[str] = None, device: Optional[str] = None,
-                threads: Optional[int] = None, name: Optional[str] = None, family: str = FAMILY_FREE, paper: str = "",
+                threads: Annotated[Optional[int], AtLeast(1)] = None, name: Optional[str] = None,
+                family: str = FAMILY_FREE, paper: str = "",
                 url: str = "", notes: str = "", **options: Any) -> ExportedModel:
     """An ONNX model run with onnxruntime (see the module docstring for the options)."""
     from .onnx_backend import OnnxBackend
@@ -53,7 +54,8 @@ def create_onnx(model: Optional[str] = None, preset: Optional[str] = None, devic
 
 @method(TFLITE_CARD, options=_COMMON_OPTIONS)
 def create_tflite(model: Optional[str] = None, preset: Optional[str] = None, device: Optional[str] = None,
-                  threads: Optional[int] = None, name: Optional[str] = None, family: str = FAMILY_FREE, paper: str = "",
+                  threads: Annotated[Optional[int], AtLeast(1)] = None, name: Optional[str] = None,
+                  family: str = FAMILY_FREE, paper: str = "",
                   url: str = "", notes: str = "", **options: Any) -> ExportedModel:
     """A TFLite model run with LiteRT (see the module docstring for the options)."""
     from .tflite_backend import TFLiteBackend

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence, Union
+from typing import Annotated, Any, Optional, Sequence, Union
 
 import numpy as np
 
 from mattebench.errors import MattebenchError, PredictionError
+from mattebench.types import AtLeast
 
 RESIZES = ("area", "bilinear", "bicubic", "nearest", "antialias")
 ACTIVATIONS = ("none", "sigmoid", "softmax")
@@ -86,7 +87,8 @@ def _choice(value: Any, name: str, choices: Sequence[str]) -> str:
 
 # Every input/output option build_spec takes, with the type of value it expects (for `-m` checks before any sample).
 SPEC_OPTIONS: dict[str, Any] = {
-    "size": Any, "ref_size": int, "multiple": int, "resize": str, "resize_out": str, "resize_stage": str,
+    "size": Any, "ref_size": Annotated[int, AtLeast(1)], "multiple": Annotated[int, AtLeast(1)],
+    "resize": str, "resize_out": str, "resize_stage": str,
     "channels": str, "layout": str, "scale": float, "mean": Any, "std": Any, "norm_order": str,
     "output": Any, "channel": int, "activation": str,
 }

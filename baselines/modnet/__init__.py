@@ -16,10 +16,10 @@ import functools
 import inspect
 import typing
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 from mattebench import contract
-from mattebench.types import MethodCard
+from mattebench.types import AtLeast, MethodCard
 
 from .cards import INPUT_RULE, MODNET_CARD, MODNET_EASPP_CARD, MODNET_TRIMAP_CARD, PAPER, URL  # noqa: F401
 from .losses import LAMBDA_D, LAMBDA_S
@@ -45,11 +45,11 @@ def create(
     device: Optional[str] = "cpu",
     backbone_checkpoint: Optional[str] = None,
     loss: str = "paper",
-    ref_size: Optional[int] = None,
-    threads: Optional[int] = None,
+    ref_size: Annotated[Optional[int], AtLeast(1)] = None,
+    threads: Annotated[Optional[int], AtLeast(1)] = None,
     half: bool = False,
-    lambda_s: float = LAMBDA_S,
-    lambda_d: float = LAMBDA_D,
+    lambda_s: Annotated[float, AtLeast(0)] = LAMBDA_S,
+    lambda_d: Annotated[float, AtLeast(0)] = LAMBDA_D,
     ofd: bool = False,
     variant: Optional[str] = None,
 ) -> MODNetMethod:
@@ -68,7 +68,7 @@ def _registered(setting: Setting) -> "functools.partial[MODNetMethod]":
     as a factory written out for it would."""
     factory = functools.partial(create, setting)
     sig = inspect.signature(create)
-    hints = typing.get_type_hints(create)
+    hints = typing.get_type_hints(create, include_extras=True)  # with the AtLeast ranges of Annotated
     params = [p for name, p in sig.parameters.items() if name != "setting" and (name != "variant" or setting.variant_option)]
     params = [p.replace(annotation="str", default=setting.variant) if p.name == "variant" else p for p in params]
     factory.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]

@@ -29,5 +29,12 @@ def parse_options(pairs: Optional[Iterable[str]]) -> dict[str, Any]:
         key = key.strip().replace("-", "_")
         if not key.isidentifier():
             raise OptionError(f"option name {key!r} in {pair!r} is not a valid name")
+        if key in out:  # a second value for one key is a mistake either way: neither silently wins
+            raise OptionError(f"option {key!r} is given twice ({key}={_shown(out[key])} and {pair!r}); give each "
+                              f"KEY=VALUE once (a repeated -m or -d key is never merged or overridden)")
         out[key] = parse_value(value)
     return out
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)

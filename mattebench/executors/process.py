@@ -406,7 +406,7 @@ class _Pool:
         if sid is None:
             return None
         return _error_row(self.columns, sid, f"{sid}: worker died: {how} while scoring this sample; "
-                          "the worker was replaced and the run went on")
+                          "a new worker took its place")  # not whether the run goes on: --fail-fast stops it
 
 
 # -- how many workers ------------------------------------------------------------------------
@@ -479,6 +479,10 @@ def pool_for(method: str, card: MethodCard, device: Optional[str], jobs: Optiona
     if jobs is None and timeout is None and dataset is not None and not known_to_fresh_workers(method, dataset):
         return None  # the default pool only for names every worker knows by itself (entry points)
     n = jobs if jobs is not None else default_jobs(card, device)
+    if n > cpu_count():  # more workers than CPUs only thrash (--jobs 100000 would start one per sample)
+        warnings.warn(f"--jobs {n} is more than the {cpu_count()} CPUs this process may use: starting {cpu_count()} "
+                      "workers", stacklevel=2)
+        n = cpu_count()
     why_not = method_importable_by_workers(method)
     if why_not is not None:
         if timeout is not None:

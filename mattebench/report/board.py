@@ -8,7 +8,8 @@ the two renderings cannot disagree.
 
 - Shown runs: :func:`.visibility.published` (no reference method, no robustness-track variant).
 - Groups: trimap-based and trimap-free methods are ranked apart (:data:`SECTIONS`); a reference method
-  that takes a trimap would rank with the trimap-based.
+  that takes a trimap would rank with the trimap-based; a run of a family this version does not know is
+  shown in an "other" group of its own, never left out.
 - Ranking: by the table's ranking metric, lower or higher first as ``metrics.METRICS`` says, runs
   without a value last, ties in run-name order.
 - Best: the best value of each column within a group, when the group has at least two values.
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from .. import metrics as M
+from ..names import escaped, fold
 from ..record import RunRecord, as_record
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP, DatasetCard
 from . import board_stats
@@ -36,6 +38,7 @@ from .visibility import published
 RecordLike = Union[RunRecord, Mapping[str, Any]]
 
 SECTIONS = ((FAMILY_TRIMAP, "Trimap-based methods"), (FAMILY_FREE, "Trimap-free methods"))
+FAMILY_OTHER = "other"  # the group of runs whose family is none of SECTIONS
 TIME = "predict_ms"  # the time column: median prediction ms per sample, lower is better
 SAVED_PREDICTIONS = "scored from saved predictions"
 # Runs shown with "(reference)": floors a method must beat (MethodCard.reference_floor), ranked with the others
@@ -162,6 +165,7 @@ class BoardRow:
     pretrained: bool  # †
     reference: bool
     source: str  # the user's input the run scored, "" for a method run by mattebench
+    look_alike: bool = False  # another shown run's name reads the same (names.fold): names are shown escaped
 
     @property
     def name(self) -> str:
@@ -169,7 +173,17 @@ class BoardRow:
 
     @property
     def label(self) -> str:
-        return run_label(self.record)
+        """The run's name as a table prints it; ``modnet\\u200b`` where another row's name looks the same."""
+        return escaped(run_label(self.record)) if self.look_alike else run_label(self.record)
+
+    @property
+    def method_text(self) -> str:
+        return escaped(self.record.method) if self.look_alike else self.record.method
+
+    @property
+    def tag_text(self) -> str:
+        tag = self.record.tag or ""
+        return escaped(tag) if self.look_alike else tag
 
     @property
     def source_mark(self) -> str:
@@ -245,7 +259,8 @@ class _Context:
     compare command too) and group_stats once per (group, metric), which the summary table and a
     protocol table often share."""
 
-    def __init__(self) -> None:
+    def __init__(self, records: Sequence[RunRecord] = ()) -> None:
+        self.look_alike = look_alike_names(records)
         self._json: dict[int, dict[str, Any]] = {}
         self._stats: dict[tuple[tuple[str, ...], str], board_stats.GroupStats] = {}
 
@@ -297,23 +312,57 @@ def _row(r: RunRecord, rank: int, columns: Sequence[str], best: Mapping[str, flo
     card = r.method_card
     return BoardRow(r, rank, tuple(_cell(r, k, best, ctx) for k in columns),
                     Cell(TIME, t, format_ms_fine(t), TIME in best and t == best[TIME]), mark,
-                    is_pretrained(r), card.family == FAMILY_REFERENCE or card.reference_floor, input_source(r))
+                    is_pretrained(r), card.family == FAMILY_REFERENCE or card.reference_floor, input_source(r),
+                    r.name in ctx.look_alike)
+
+
+def _groups(records: Sequence[RunRecord]) -> list[tuple[str, str, list[RunRecord]]]:
+    """(family, heading, runs) of each ranked group: the known families, then every run whose family this
+    mattebench does not know (a newer version's, or an edited record) in one group of its own, ranked apart and
+    named by its families, so that no shown run is left out of the tables without a word."""
+    known = [f for f, _ in SECTIONS]
+    groups = [(f, heading, [r for r in records if family_of(r) == f]) for f, heading in SECTIONS]
+    other = [r for r in records if family_of(r) not in known]
+    if other:
+        names = ", ".join(sorted({repr(family_of(r)) for r in other}))
+        groups.append((FAMILY_OTHER, f"Other methods (family {names}, unknown to this mattebench; ranked apart)", other))
+    return groups
 
 
 def _table(key: str, title: str, description: str, records: Sequence[RunRecord], columns: Sequence[str],
            primary: str, ctx: _Context) -> BoardTable:
     sections = []
-    for family, heading in SECTIONS:
-        group = sorted((r for r in records if family_of(r) == family), key=_rank_key(primary))
+    for family, heading, members in _groups(records):
+        group = sorted(members, key=_rank_key(primary))
         if not group:
             continue
         best = _best(group, [*columns, TIME])
         marks = ctx.stats(group, primary)
         rows = tuple(_row(r, rank, columns, best, marks.mark(r.name), ctx) for rank, r in enumerate(group, 1))
-        sections.append(BoardSection(family, heading, rows, marks.notes))
+        sections.append(BoardSection(family, heading, rows, tuple(_told_apart(n, ctx.look_alike) for n in marks.notes)))
     explanation = (board_stats.explanation(metric_label(primary), [ctx.json(r) for r in records], primary)
                    if records else "")
     return BoardTable(key, title, description, tuple(columns), primary, tuple(sections), explanation)
+
+
+def _told_apart(note: str, look_alike: set[str]) -> str:
+    """A note naming runs, with the look-alike names escaped as their rows show them (longest first, so a name
+    inside another is not escaped twice)."""
+    for name in sorted(look_alike, key=len, reverse=True):
+        if escaped(name) != name:
+            note = note.replace(name, escaped(name))
+    return note
+
+
+def look_alike_names(records: Sequence[RunRecord]) -> set[str]:
+    """The run names that read as another run's name (:func:`mattebench.names.fold`: case, width, invisible
+    characters, dashes, Cyrillic or Greek look-alikes): rows a reader could not tell apart, so they are shown
+    with their non-ASCII and invisible characters escaped. Such names cannot be registered or written by this
+    version; a stored run from elsewhere may still hold one."""
+    by_fold: dict[str, set[str]] = {}
+    for r in records:
+        by_fold.setdefault(fold(r.name), set()).add(r.name)
+    return {n for names in by_fold.values() if len(names) > 1 for n in names}
 
 
 def metric_columns(records: Sequence[RunRecord]) -> list[str]:
@@ -329,7 +378,7 @@ def build_board(dataset: str, records: Sequence[RecordLike]) -> Board:
     card = shown[0].dataset_card if shown else None
     cols = metric_columns(shown)
     primary = card.primary_metric if card is not None else DatasetCard(name=dataset).primary_metric
-    ctx = _Context()
+    ctx = _Context(shown)
     summary = _table("all", "", "", shown, cols, primary if primary in cols or not cols else cols[0], ctx)
     tables = []
     for proto in protocols():

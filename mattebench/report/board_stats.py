@@ -256,9 +256,11 @@ def _resolutions_text(metric: str, summaries: Sequence[Run]) -> str:
     return f"{formula(metric)}, with q the step of the coarser prediction grid of the pair: here {steps}{mad}"
 
 
-def explanation(metric_label: str, summaries: Sequence[Run], metric: Optional[str] = None) -> str:
-    """The footnote under a leaderboard: how the ± and the marks were computed."""
-    how = next((method_text(s) for s in summaries if method_text(s)), "")
+def explanation(metric_label: str, summaries: Sequence[Run], metric: Optional[str] = None,
+                escape: Callable[[str], str] = str) -> str:
+    """The footnote under a leaderboard: how the ± and the marks were computed. The record's own text (its
+    ``ci_method`` description) goes through ``escape``: the markdown passes its escaper, the site autoescapes."""
+    how = escape(next((method_text(s) for s in summaries if method_text(s)), ""))
     ci = (f"± is the larger distance from the mean to an end of its 95% confidence interval ({how}); "
           "[lo, hi] is stored in each run's summary.json. " if how else
           "The runs' records carry no confidence intervals (written before mattebench stored them). ")

@@ -6,7 +6,7 @@ the DIM MATLAB reference. Reads only the runs' summaries.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import jinja2
 from tabulate import tabulate
@@ -14,6 +14,7 @@ from tabulate import tabulate
 from .. import conventions as C
 from ..record import RunRecord, as_record
 from .board import run_label
+from .markdown_safe import md_text
 from .out_paths import anchor
 
 RecordLike = Union[RunRecord, Mapping[str, Any]]
@@ -47,18 +48,19 @@ def _value(v: Optional[float]) -> str:
     return f"{v:.4g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.3e}"
 
 
-def _rows(records: Sequence[RunRecord], cols: list[str]) -> list[list[str]]:
+def _rows(records: Sequence[RunRecord], cols: list[str], name: Callable[[str], str] = str) -> list[list[str]]:
     runs = sorted((r for r in records if any(c in r.means for c in cols)), key=run_label)
-    return [[run_label(r), *[_value(r.means.get(c)) for c in cols]] for r in runs]
+    return [[name(run_label(r)), *[_value(r.means.get(c)) for c in cols]] for r in runs]
 
 
-def _groups(records: Sequence[RunRecord], cols: list[str]) -> list[dict[str, Any]]:
-    """One table per convention: its columns' headers and one row per run that has them."""
+def _groups(records: Sequence[RunRecord], cols: list[str], name: Callable[[str], str] = str) -> list[dict[str, Any]]:
+    """One table per convention: its columns' headers and one row per run that has them (``name`` renders a
+    run's name: the markdown passes its escaper, the HTML template autoescapes)."""
     out = []
     for conv in C.CONVENTIONS.values():
         mine = [c for c in cols if c.partition("@")[2] == conv.name]
         if mine:
-            out.append({"conv": conv, "headers": [_header(c) for c in mine], "rows": _rows(records, mine)})
+            out.append({"conv": conv, "headers": [_header(c) for c in mine], "rows": _rows(records, mine, name)})
     return out
 
 
@@ -69,7 +71,7 @@ def render_markdown(summaries: Sequence[RecordLike]) -> list[str]:
     if not cols:
         return []
     lines = [f"## {TITLE}", "", INTRO, ""]
-    for grp in _groups(records, cols):
+    for grp in _groups(records, cols, md_text):
         conv = grp["conv"]
         lines += [f"### `{conv.name}`: {conv.toolkit} ({conv.repo} @ {conv.commit})", "", conv.description, "",
                   tabulate(grp["rows"], headers=["Method", *grp["headers"]], tablefmt="github", disable_numparse=True), ""]

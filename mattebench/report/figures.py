@@ -37,6 +37,7 @@ from ..errors import MattebenchError
 from ..record import RunRecord, as_record
 from ..store import SAMPLES, load_summaries, read_rows
 from ..types import Sample
+from .markdown_safe import md_text
 from .out_paths import anchor, file_stem, inside
 from .paper_values import FIGURE6_REFERENCES, FIGURE6_SIZE
 from .stored_alphas import StoredAlphas, rerun_command, stored_alphas
@@ -294,10 +295,10 @@ def speed_section(points: Sequence[BenchPoint], figures: Sequence[Path], relativ
     rows = []
     for p in sorted(at, key=lambda q: (q.group, q.model_ms or q.e2e_ms or math.inf)):
         spread = f"{p.model_spread[0]:.2f}–{p.model_spread[1]:.2f}" if p.model_spread else ""
-        rows.append([p.label, f"{p.params / 1e6:.3f}" if p.params else "–", f"{p.model_ms:.2f}" if p.model_ms else "–", spread,
+        rows.append([md_text(p.label), f"{p.params / 1e6:.3f}" if p.params else "–", f"{p.model_ms:.2f}" if p.model_ms else "–", spread,
                      f"{1000.0 / p.model_ms:.0f}" if p.model_ms else "–", f"{p.e2e_ms:.2f}" if p.e2e_ms else "–",
-                     str(p.extra.get("gmacs", "–")),
-                     p.device_name or p.device, p.precision, p.batch])
+                     md_text(p.extra.get("gmacs", "–")),  # every string from a bench file is data, not markup
+                     md_text(p.device_name or p.device), md_text(p.precision), md_text(p.batch)])
     lines += [tabulate(rows, headers=["Method", "Params (M)", "Model ms / image (median)", "p10–p90", "fps (model)",
                                       "End-to-end ms (1 image)", "GMACs", "Device", "Precision", "Batch"],
                        tablefmt="github", disable_numparse=True), ""]

@@ -95,8 +95,8 @@ def _section(table: BoardTable, notes: list[str]) -> list[str]:
             rows.append([row.rank, _method_cell(row), *cells, board_stats.vs_leader_text(row.mark),
                          board_stats.p_first_text(row.mark), format_ms(row.time.value),
                          f"{r.counts.ok}/{r.counts.total}" + ("*" if r.subset else ""), _paper_cell(r), f"[^{len(notes)}]"])
-        lines += [f"## {section.title}", "", tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), ""]
-        lines += [f"Note: {n}" for n in section.notes] + ([""] if section.notes else [])
+        lines += [f"## {md_text(section.title)}", "", tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), ""]
+        lines += [f"Note: {md_text(n)}" for n in section.notes] + ([""] if section.notes else [])
     return lines
 
 
@@ -119,8 +119,8 @@ def render_board(board: Board, summaries: Sequence[RecordLike] = ()) -> str:
     ]
     notes: list[str] = []
     lines += _section(board.summary, notes)
-    if board.records:
-        lines += [board.summary.explanation, ""]
+    if board.records:  # the record's ci_method text escaped (board.summary.explanation is the site's, unescaped)
+        lines += [board_stats.explanation(metric_label(board.primary), board.records, board.primary, escape=md_text), ""]
     if board.subset:
         lines += ["\\* evaluated on a subset of the dataset (`--limit`, or a partial dataset tree: see the run's provenance note); "
                   "compare such rows only with each other.", ""]

@@ -7,8 +7,11 @@ entities), a ``|`` cannot end a cell, a line break (``\\n``, ``\\r``, U+2028, U+
 a row, and ``[``, ``]``, ``*``, ``` ` ``` and ``\\`` are backslash-escaped so no link, image,
 footnote, emphasis or code span appears that the text did not spell out.
 
-Links: :func:`safe_url` accepts ``http``, ``https`` and relative URLs only; anything else
-(``javascript:``, ``data:``, ``vbscript:``, ``file:``) is shown as text, never as a link.
+Links: :func:`safe_url` accepts only absolute ``http(s)://host/...`` URLs, spelled in plain printable ASCII
+with nothing a browser would rewrite; anything else (``javascript:``, ``data:``, ``file:``, protocol-relative
+``//host``, backslash forms ``\\\\host`` and ``/\\host``, a relative path, or text such as "see the paper") is
+shown as text, never as a link. A card's URL names a page elsewhere: a relative one would resolve against the
+board's own folder, where it is a dead link.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from typing import Any
 # Line and paragraph separators that markdown or a browser may treat as line breaks, and C0/C1 controls.
 _BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 _MD_SPECIAL = re.compile(r"([\\`*\[\]|])")
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 SAFE_SCHEMES = ("http", "https")
+_URL_CHARS = re.compile(r"[!#-\[\]-~]+")  # printable ASCII but space, backslash and the double quote
+# scheme "://" host (letters, digits, dots, dashes; or [IPv6]) [":" port], then a path, query or fragment, or nothing
+_HTTP_URL = re.compile(r"^([A-Za-z]+)://(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?(?:[/?#]|$)")
 
 
 def md_text(value: Any) -> str:
@@ -29,6 +34,17 @@ def md_text(value: Any) -> str:
     text = _BREAKS.sub(" ", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+_CODE_SAFE = re.compile(r"[A-Za-z0-9 _.,:;=+@/~%#!?()'\"{}$^-]*")
+
+
+def md_code(value: Any) -> str:
+    """``value`` as a code span when it holds nothing a span could be broken by (a backtick, a pipe, a line
+    break, ``<``, ``&``, non-ASCII); otherwise as :func:`md_text` (plain text, escaped). Record strings that
+    are names and paths keep their code look, and a hostile one cannot leave the span."""
+    text = "" if value is None else str(value)
+    return f"`{text}`" if text and _CODE_SAFE.fullmatch(text) else md_text(text)
 
 
 def md_paragraph(value: Any) -> str:
@@ -44,21 +60,19 @@ def md_paragraph(value: Any) -> str:
 
 
 def safe_url(url: Any) -> bool:
-    """True for ``http(s)://...`` and relative URLs; False for any other scheme or a URL with controls in it.
+    """True only for ``http(s)://host[...]``: printable ASCII, no space, no backslash, no user info, a host name.
 
-    Browsers drop tabs and newlines inside a URL (``java\\nscript:``), so a URL holding any control
-    character or space before its first ``:`` is refused rather than guessed at.
+    Browsers drop tabs and newlines inside a URL (``java\\nscript:``) and read ``\\`` as ``/`` (``/\\host``,
+    ``https:\\\\host``), so a URL holding any of them is refused rather than guessed at; ``user@host`` is
+    refused because it shows one host and opens another.
     """
-    if not isinstance(url, str) or not url.strip():
+    if not isinstance(url, str):
         return False
     u = url.strip()
-    if _BREAKS.search(u):
+    if not _URL_CHARS.fullmatch(u):
         return False
-    m = _SCHEME.match(u)
-    if m:
-        return m.group(1).lower() in SAFE_SCHEMES
-    head = re.split(r"[/?#]", u, maxsplit=1)[0]
-    return ":" not in head  # "x:y" with an odd scheme character is no relative URL either
+    m = _HTTP_URL.match(u)
+    return m is not None and m.group(1).lower() in SAFE_SCHEMES
 
 
 def _md_destination(url: str) -> str:

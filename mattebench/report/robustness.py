@@ -19,12 +19,13 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ..data import corrupt as C
 from ..errors import MattebenchError
 from .robustness_table import RobustnessTable, Run, load_tables
 from .board import format_value, metric_label
+from .markdown_safe import md_text
 from .out_paths import file_stem
 from .summaries import load_published
 
@@ -39,8 +40,14 @@ def _kind_label(kind: str) -> str:
     return kind
 
 
-def primary_rows(t: RobustnessTable, metric: Optional[str] = None) -> tuple[list[str], list[list[str]]]:
-    """Headers and rows of the per-kind table on ``metric`` (default: the dataset's primary)."""
+def _as_is(text: str) -> str:
+    return text
+
+
+def primary_rows(t: RobustnessTable, metric: Optional[str] = None,
+                 name: Callable[[str], str] = _as_is) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of the per-kind table on ``metric`` (default: the dataset's primary); ``name`` renders a
+    run's name (the markdown passes its escaper; the site page autoescapes)."""
     m = metric or t.primary
     headers = ["Method", "Corruption", "clean", *[f"sev {s}" for s in t.severities], "mean rel. degr."]
     rows = []
@@ -49,31 +56,31 @@ def primary_rows(t: RobustnessTable, metric: Optional[str] = None) -> tuple[list
             cells = [t.cell(s, k, sev) for sev in t.severities]
             clean = next((c.clean.get(m) for c in cells if c is not None and c.clean.get(m) is not None), None)
             vals = [("–" if c is None else format_value(c.values.get(m), m) + ("" if c.paired else "†")) for c in cells]
-            rows.append([s, _kind_label(k), format_value(clean, m), *vals, _pct(t.mean_degradation(s, m, k))])
-        rows.append([s, "**all kinds**", "", *["" for _ in t.severities], f"**{_pct(t.mean_degradation(s, m))}**"])
+            rows.append([name(s), _kind_label(k), format_value(clean, m), *vals, _pct(t.mean_degradation(s, m, k))])
+        rows.append([name(s), "**all kinds**", "", *["" for _ in t.severities], f"**{_pct(t.mean_degradation(s, m))}**"])
     return headers, rows
 
 
-def degradation_rows(t: RobustnessTable) -> tuple[list[str], list[list[str]]]:
+def degradation_rows(t: RobustnessTable, name: Callable[[str], str] = _as_is) -> tuple[list[str], list[list[str]]]:
     """Mean relative degradation per kind, on every metric."""
     headers = ["Method", "Metric", *[_kind_label(k) for k in t.kinds], "mean"]
     rows = []
     for s in t.series:
         for m in t.metrics:
-            rows.append([s, metric_label(m), *[_pct(t.mean_degradation(s, m, k)) for k in t.kinds], _pct(t.mean_degradation(s, m))])
+            rows.append([name(s), metric_label(m), *[_pct(t.mean_degradation(s, m, k)) for k in t.kinds], _pct(t.mean_degradation(s, m))])
     return headers, rows
 
 
-def trimap_rows(t: RobustnessTable) -> tuple[list[str], list[list[str]]]:
+def trimap_rows(t: RobustnessTable, name: Callable[[str], str] = _as_is) -> tuple[list[str], list[list[str]]]:
     headers = ["Method", "Trimap", "Samples", *[metric_label(m) for m in t.metrics]]
     rows = []
     for s in t.series:
         mine = sorted((c for c in t.trimap if c.series == s), key=lambda c: (c.condition.kind, c.condition.level))
         if mine and any(v is not None for v in mine[0].clean.values()):  # the clean run on the cells' samples
-            rows.append([s, "dataset's own", str(mine[0].n), *[format_value(mine[0].clean.get(m), m) for m in t.metrics]])
+            rows.append([name(s), "dataset's own", str(mine[0].n), *[format_value(mine[0].clean.get(m), m) for m in t.metrics]])
         for c in mine:
             what = f"band {c.condition.level:+d} px" if c.condition.kind == "trimap-adjust" else f"generated, r = {c.condition.level}"
-            rows.append([s, what, str(c.n), *[format_value(c.values.get(m), m) for m in t.metrics]])
+            rows.append([name(s), what, str(c.n), *[format_value(c.values.get(m), m) for m in t.metrics]])
     return headers, rows
 
 
@@ -88,25 +95,25 @@ def render_markdown(t: RobustnessTable, figure: Optional[str] = None, metric: Op
     """The robustness report of one dataset as markdown (``figure``: a relative link to the PNG)."""
     m = metric or t.primary
     n = sorted({c.n for c in t.cells})
-    lines = [f"# Robustness: {t.dataset}", "",
+    lines = [f"# Robustness: {md_text(t.dataset)}", "",
              f"Each cell is an ordinary run on corrupted inputs (`-d corrupt=KIND:SEVERITY`, parameters in "
              f"docs/robustness.md, after ImageNet-C, Hendrycks & Dietterich 2019); only the input image is corrupted. "
              f"Values are means of {metric_label(m)} over the samples scored both in the cell and in the clean run "
              f"({', '.join(map(str, n))} samples); *mean rel. degr.* = mean over severities of (corrupted − clean) / clean. "
              "Lower is better.", ""]
     if figure:
-        lines += [f"![{metric_label(m)} against severity on {t.dataset}]({figure})", ""]
+        lines += [f"![{metric_label(m)} against severity on {md_text(t.dataset)}]({figure})", ""]
     if t.kinds:
-        lines += [f"## {metric_label(m)} by corruption and severity", "", _md_table(*primary_rows(t, m)), ""]
+        lines += [f"## {metric_label(m)} by corruption and severity", "", _md_table(*primary_rows(t, m, md_text)), ""]
         if any(not c.paired for c in t.cells):
             lines += ["† unpaired: the run's samples.csv was not available, the summary's mean is shown.", ""]
-        lines += ["## Mean relative degradation, every metric", "", _md_table(*degradation_rows(t)), ""]
+        lines += ["## Mean relative degradation, every metric", "", _md_table(*degradation_rows(t, md_text)), ""]
     if t.trimap:
         lines += ["## Trimap width", "", "Runs with the unknown band grown or shrunk (`-d trimap_adjust=±R`) or the generated "
                   "trimap's radius set (`-d trimap_radius=R`); unknown-region metrics are scored on each run's own band.", ""]
         if trimap_figure:
-            lines += [f"![{metric_label(m)} against trimap width on {t.dataset}]({trimap_figure})", ""]
-        lines += [_md_table(*trimap_rows(t)), ""]
+            lines += [f"![{metric_label(m)} against trimap width on {md_text(t.dataset)}]({trimap_figure})", ""]
+        lines += [_md_table(*trimap_rows(t, md_text)), ""]
     return "\n".join(lines)
 
 
@@ -318,7 +325,7 @@ def render_section(dataset: str, summaries: Sequence[Run]) -> str:
     lines += [f"{metric_label(t.primary)} on the samples scored in both the corrupted and the clean run; "
               "*mean rel. degr.* = mean of (corrupted − clean) / clean.", ""]
     if t.kinds:
-        lines += [_md_table(*primary_rows(t)), ""]
+        lines += [_md_table(*primary_rows(t, name=md_text)), ""]
     if t.trimap:
-        lines += [_md_table(*trimap_rows(t)), ""]
+        lines += [_md_table(*trimap_rows(t, md_text)), ""]
     return "\n".join(lines)

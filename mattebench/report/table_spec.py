@@ -42,7 +42,7 @@ SYNTHETIC_VIDEO = "synthetic-video"
 
 # Shell variables of the plan script and their defaults.
 PLAN_VARIABLES: tuple[tuple[str, str, str], ...] = (
-    ("RUNS", "runs", "runs folder read by `mattebench tables`"),
+    ("RUNS", "$MATTEBENCH_PLAN_RUNS", "runs folder read by `mattebench tables` (default: the --runs of the plan)"),
     ("CKPT", "checkpoints", "where trained checkpoints go"),
     ("SPS", "$CKPT/mobilenetv2_human_seg.ckpt", "SPS-pretrained MobileNetV2 (MODNet's Google Drive folder); no download at run time"),
     ("TRAIN_SET", "synthetic", "training dataset (the paper's ~3k-foreground set is private: synthetic, or your own `folder` set)"),

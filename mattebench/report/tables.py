@@ -26,6 +26,7 @@ from tabulate import tabulate
 from ..record import RunRecord, as_record
 from ..store import load_summaries
 from .leaderboard import provenance_note
+from .markdown_safe import md_code
 from .visibility import published
 from .paper_values import TABLES, PaperRow, PaperTable
 from .table_spec import (
@@ -107,7 +108,7 @@ class _Notes:
         if key not in self.by_dir:
             # leaderboard.provenance_note is given the record's JSON object: it reads dicts (and records, once
             # the leaderboard reads records), so either version of it footnotes the run the same way.
-            self.items.append(f"`{s.run_dir if s.run_dir is not None else '?'}`: {provenance_note(s.to_json())}")
+            self.items.append(f"{md_code(s.run_dir if s.run_dir is not None else '?')}: {provenance_note(s.to_json())}")
             self.by_dir[key] = len(self.items)
         return f"[^{self.by_dir[key]}]"
 
@@ -131,7 +132,7 @@ def _measured(s: Optional[RunRecord], spec: Optional[RowSpec], notes: _Notes, ro
     mse, mad = _means(s)
     marks = _marks(s, spec)
     suffix = f" ({', '.join(marks)})" if marks else ""
-    run = f"`{s.name}` {notes.ref(s)}"
+    run = f"{md_code(s.name)} {notes.ref(s)}"
     return [
         fmt_value(mse) + suffix,
         fmt_value(mad),
@@ -240,12 +241,12 @@ def _plain_table(summaries: list[RunRecord], notes: _Notes, table: Optional[Pape
         c = s.counts
         ck = s.provenance.checkpoint
         rows.append([
-            f"`{s.name}`",
+            md_code(s.name),
             _stands_for(s, table),
             fmt_value(mse) + (f" ({', '.join(marks)})" if marks else ""),
             fmt_value(mad),
             f"{c.ok}/{c.total}" + (f" of {s.n_dataset}" if s.subset else ""),
-            f"`{os.path.basename(str(ck))}`" if ck else "none",
+            md_code(os.path.basename(str(ck))) if ck else "none",
             notes.ref(s),
         ])
     headers = ["Run", "Stands for", "MSE", "MAD", "Samples", "Checkpoint", "Provenance"]
@@ -271,7 +272,7 @@ def render_document(
         "",
         "Paper values are as printed in Ke et al., *MODNet: Real-Time Trimap-Free Portrait Matting via Objective "
         "Decomposition*, AAAI 2022. Measured values are read from the runs under "
-        f"`{runs_dir}` (`mse_whole`, `mad_whole`: every pixel, alpha in [0, 1]); Δ = measured − paper "
+        f"{md_code(runs_dir)} (`mse_whole`, `mad_whole`: every pixel, alpha in [0, 1]); Δ = measured − paper "
         "(negative: lower error measured here). "
         f"`{NOT_RUN}`: no run yet (`mattebench tables --plan` prints the commands). † = backbone pre-trained on SPS. "
         "The paper's models were trained on a private set of ~3,000 portraits: a measured value is only as "
