@@ -174,6 +174,8 @@ class RunStore:
         with translated(self._lock.path, "taking the run lock", before_samples=True):
             self._lock.acquire()  # before --fresh deletes anything: another run may hold the folder
         try:
+            for name in (SAMPLES, SUMMARY, SETTINGS):  # a link planted here is neither read nor written through
+                check_not_link(self.path / name)
             if fresh:
                 with translated(self.path, "clearing (--fresh)", before_samples=True):
                     for name in (SAMPLES, SUMMARY, SETTINGS):

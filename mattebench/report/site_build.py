@@ -75,8 +75,9 @@ def _hold(out: Path) -> Iterator[None]:
 def _clean_leftovers(out: Path, site: Path) -> None:
     """Move back a site that a killed swap left aside, then remove what killed builds left."""
     olds = sorted((p for p in out.glob(OLD_PREFIX + "*") if _is_real_dir(p)), key=lambda p: p.stat().st_mtime)
-    if not os.path.lexists(site) and olds:
-        os.rename(olds.pop(), site)  # the newest old site: the last good one
+    aside = [p for p in olds if _is_real_dir(p / SITE_DIR)]
+    if not os.path.lexists(site) and aside:
+        os.rename(aside[-1] / SITE_DIR, site)  # the newest site left aside: the last good one
     for p in [*olds, *(q for q in out.glob(BUILD_PREFIX + "*") if _is_real_dir(q))]:
         shutil.rmtree(p, ignore_errors=True)
 

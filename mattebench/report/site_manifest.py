@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Iterable, Optional
 
 from ..safe_write import atomic_write_text
@@ -27,8 +27,8 @@ def valid_entry(site: Path, name: object) -> Optional[str]:
     """``name`` as a plain relative path of a regular file inside ``site`` (no link on the way), else None."""
     if not isinstance(name, str) or not name or "\0" in name or "\\" in name:
         return None
-    parts = PurePosixPath(name).parts
-    if PurePosixPath(name).is_absolute() or os.path.isabs(name) or any(p in ("..", ".", "") for p in parts):
+    parts = name.split("/")  # as written: "a//b", "./a" and "a/." are not the names we write
+    if os.path.isabs(name) or any(p in ("..", ".", "") for p in parts):
         return None
     where = site
     for i, part in enumerate(parts):
@@ -40,7 +40,7 @@ def valid_entry(site: Path, name: object) -> Optional[str]:
         last = i == len(parts) - 1
         if (last and not stat.S_ISREG(mode)) or (not last and not stat.S_ISDIR(mode)):
             return None  # a link (to anywhere), a fifo, a device: not a file we wrote
-    return PurePosixPath(*parts).as_posix()
+    return name
 
 
 def previous_names(site: Path) -> set[str]:
