@@ -31,6 +31,7 @@ class Part:
 PARTS: tuple[Part, ...] = (
     Part("types", "shared vocabulary: cards, Sample/Clip, protocols, typed errors, exit codes",
          ("mattebench.types", "mattebench.contract", "mattebench.hashing", "mattebench.errors", "mattebench.exitcodes", "mattebench.architecture_rules",
+          "mattebench.safe_write",
           "mattebench.__version__"), ()),
     Part("metrics", "pure metric functions and the toolkit conventions they are compared with; statistics",
          ("mattebench.metrics", "mattebench.conventions", "mattebench.conventions.*", "mattebench.stats"), ("types",)),
@@ -49,7 +50,7 @@ PARTS: tuple[Part, ...] = (
     Part("environment", "facts about the code and the machine a run records: versions, commit, device, threads",
          ("mattebench.provenance",), ("types",)),
     Part("store", "run folders: append-and-fsync rows, run identity, locks",
-         ("mattebench.store", "mattebench.stored_rows", "mattebench.identity", "mattebench.lock", "mattebench.safe_write",
+         ("mattebench.store", "mattebench.stored_rows", "mattebench.identity", "mattebench.lock",
           "mattebench.sample_ids"), ("types", "environment", "record")),
     Part("analysis", "paired comparison of two stored runs (bootstrap, Wilcoxon, Holm): statistics over stored rows",
          ("mattebench.compare",), ("types", "metrics", "store", "record")),
