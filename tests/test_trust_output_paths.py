@@ -185,6 +185,19 @@ def test_a_site_left_aside_by_a_killed_swap_is_moved_back(runs, tmp_path):
     assert not aside.exists()
 
 
+def test_without_an_atomic_exchange_the_swap_by_two_renames_leaves_nothing_behind(runs, tmp_path, monkeypatch):
+    import mattebench.report.site_build as site_build
+
+    monkeypatch.setattr(site_build, "_exchange", lambda a, b: False)  # a kernel or system without renameat2
+    out = tmp_path / "out"
+    write_site(runs, out)
+    (out / "site" / "CNAME").write_text("bench.example.org")
+    write_site(runs, out, summaries=[])
+    assert (out / "site" / "index.html").is_file() and (out / "site" / "CNAME").read_text() == "bench.example.org"
+    assert not list((out / "site").glob("runs/*/*.html"))  # the new site, not the old one
+    assert sorted(p.name for p in out.iterdir()) == ["site"]
+
+
 # -- the user's own files ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("mine", ["index.html", "methods/trimap-midpoint.html", "figures"])
 def test_a_users_own_file_with_a_name_the_build_writes_is_refused_not_overwritten(runs, tmp_path, capsys, mine):
