@@ -117,11 +117,12 @@ class RunLock:
         raise RunLocked(f"{self.folder}: could not take the run lock {self.path} (it keeps changing); is another run starting?")
 
     def _try_once(self) -> bool:
-        fd = os.open(self.folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        # Without flock (Windows) there is nothing to hold a folder descriptor for (and it cannot be opened there).
+        fd = os.open(self.folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if fcntl is not None else -1
         try:
             flocked = self._flock(fd)
             if flocked and not _same_file(fd, self.folder):
-                os.close(fd)  # the folder was renamed or replaced between our open and our lock
+                _close(fd)  # the folder was renamed or replaced between our open and our lock
                 return False
             previous = _read_holder(self.path)
             if previous is not None and previous.pid != os.getpid():
@@ -129,7 +130,7 @@ class RunLock:
             atomic_write_text(self.path, json.dumps(asdict(self.holder), ensure_ascii=True) + "\n", before_samples=True)
             self._ino = os.stat(self.path, follow_symlinks=False).st_ino
         except BaseException:
-            os.close(fd)
+            _close(fd)
             raise
         self._fd = fd
         return True
@@ -182,7 +183,12 @@ class RunLock:
                 os.unlink(self.path)
         except OSError:
             pass
-        os.close(fd)  # closing the descriptor releases the flock
+        _close(fd)  # closing the descriptor releases the flock
+
+
+def _close(fd: int) -> None:
+    if fd >= 0:
+        os.close(fd)
 
 
 def _same_file(fd: int, path: Path) -> bool:

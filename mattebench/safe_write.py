@@ -95,6 +95,7 @@ def _current_umask() -> int:
 
 
 _UMASK = _current_umask()  # read once: setting it to read it is not thread-safe
+FOLDER_MODE = 0o777 & ~_UMASK  # what a plain mkdir gives (for a folder made private by mkdtemp)
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 

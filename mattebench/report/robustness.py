@@ -295,10 +295,10 @@ def write_site_page(site: Path, runs: str | os.PathLike[str], summaries: Optiona
     for t in tables:
         name = FIGURE_NAME.format(dataset=file_stem(t.dataset))
         if t.kinds:
-            write_figure(t, safe_folder(site, "figures") / name)
+            write_figure(t, site / "figures" / name)  # site: the build's own fresh folder
             figures[t.dataset] = f"figures/{name}"
         tri = TRIMAP_FIGURE_NAME.format(dataset=file_stem(t.dataset))
-        if write_trimap_figure(t, safe_folder(site, "figures") / tri) is not None:
+        if write_trimap_figure(t, site / "figures" / tri) is not None:
             figures[t.dataset + "/trimap"] = f"figures/{tri}"
     page = site / "robustness.html"
     atomic_write_text(page, render_site_page(tables, figures, css, version), root=site)

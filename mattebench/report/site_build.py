@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import MattebenchError
-from ..safe_write import _UMASK, check_not_link, explain, refuse_link, safe_folder, store_error
+from ..safe_write import FOLDER_MODE, check_not_link, refuse_link, safe_folder, store_error
 from .site_manifest import MANIFEST, previous_names
 
 try:  # POSIX
@@ -58,15 +58,18 @@ def _is_real_dir(path: Path) -> bool:
 @contextlib.contextmanager
 def _hold(out: Path) -> Iterator[None]:
     """One build at a time in ``out`` (the lock dies with its holder)."""
+    if fcntl is None:  # Windows: no flock, and a folder cannot be opened as a file there
+        yield
+        return
     fd = os.open(out, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    raise SiteBusy(f"another `leaderboard --html` is writing {out / SITE_DIR}: wait for it to "
-                                   f"finish, or pass --out to another folder") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise SiteBusy(f"another `leaderboard --html` is writing {out / SITE_DIR}: wait for it to "
+                               f"finish, or pass --out to another folder") from None
+            # a file system without flock: builds are not serialised there
         yield
     finally:
         os.close(fd)
@@ -86,7 +89,8 @@ def _user_entries(site: Path) -> list[str]:
     """Relative names of what the old site holds that mattebench did not write (files, links, empty folders)."""
     ours = previous_names(site) | {MANIFEST}
     found = []
-    for top, dirs, files in os.walk(site):  # never descends into a linked folder
+    for top, dirs, files in os.walk(site, onerror=_raise):  # never descends into a linked folder; an unreadable
+        # folder stops the build rather than leave the user's files in it behind
         rel_top = Path(top).relative_to(site)
         links = [d for d in dirs if os.path.islink(os.path.join(top, d))]
         for name in [*files, *links]:
@@ -96,6 +100,10 @@ def _user_entries(site: Path) -> list[str]:
         if not dirs and not files and top != str(site):
             found.append(rel_top.as_posix() + "/")
     return sorted(found)
+
+
+def _raise(exc: OSError) -> None:
+    raise exc
 
 
 def _our_leftover(rel: str, ours: set[str]) -> bool:
@@ -168,7 +176,7 @@ def site_build(out: Path | str) -> Iterator[Path]:
         try:
             _clean_leftovers(out, site)
             build = Path(tempfile.mkdtemp(dir=out, prefix=BUILD_PREFIX))
-            os.chmod(build, 0o777 & ~_UMASK)  # a published folder, not a private temporary
+            os.chmod(build, FOLDER_MODE)  # a published folder, not a private temporary
             yield build
             _carry(site, build, _user_entries(site) if _is_real_dir(site) else [])
             _swap_in(build, site, out)
@@ -180,4 +188,4 @@ def site_build(out: Path | str) -> Iterator[Path]:
                 shutil.rmtree(build, ignore_errors=True)
 
 
-__all__ = ["SITE_DIR", "SiteBusy", "UserFileInTheWay", "explain", "site_build"]
+__all__ = ["SITE_DIR", "SiteBusy", "UserFileInTheWay", "site_build"]
