@@ -7,6 +7,8 @@ Every failure raises :class:`SampleError` naming the file, so a run records it a
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import re
 import warnings
@@ -17,7 +19,8 @@ from typing import Optional, Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import SampleError
+from .errors import SampleError, StoreError
+from .safe_write import atomic_write_bytes
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -227,18 +230,30 @@ def to_uint8_alpha(alpha: np.ndarray) -> np.ndarray:
 
 def write_alpha(path: PathLike, alpha: np.ndarray) -> None:
     """Write a matte as an 8-bit grey PNG (float input is rounded)."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(to_uint8_alpha(alpha), mode="L").save(path)
+    _save(path, Image.fromarray(to_uint8_alpha(alpha), mode="L"))
 
 
 def write_image(path: PathLike, image: np.ndarray) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     if image.ndim == 2:
-        Image.fromarray(image.astype(np.uint8), mode="L").save(path)
+        _save(path, Image.fromarray(image.astype(np.uint8), mode="L"))
     elif image.shape[2] == 4:
-        Image.fromarray(image.astype(np.uint8), mode="RGBA").save(path)
+        _save(path, Image.fromarray(image.astype(np.uint8), mode="RGBA"))
     else:
-        Image.fromarray(image.astype(np.uint8), mode="RGB").save(path)
+        _save(path, Image.fromarray(image.astype(np.uint8), mode="RGB"))
+
+
+def _save(path: PathLike, img: Image.Image) -> None:
+    """Encode in memory, then write through :func:`mattebench.safe_write.atomic_write_bytes` (a fresh temporary
+    renamed over the name: never through a link, never a torn file); OSError as before for the callers."""
+    p = Path(path)
+    fmt = Image.registered_extensions().get(p.suffix.lower(), "PNG")
+    buf = io.BytesIO()
+    img.save(buf, format=fmt)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        atomic_write_bytes(p, buf.getvalue())
+    except StoreError as exc:
+        raise OSError(errno.EIO, str(exc), str(p)) from exc
 
 
 def list_images(folder: PathLike) -> list[Path]:

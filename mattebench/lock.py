@@ -1,9 +1,14 @@
-"""One writer per run folder: ``<run>/.lock`` names the process that holds it.
+"""One writer per run folder: an OS lock on the folder itself, and ``<run>/.lock`` naming the holder.
 
-The lock is an ``flock`` on the lock file (released by the kernel when the holder dies, however it
-dies) plus the holder's description in the file: pid, host, start time and command, so that a
-second run can say who holds the folder. Where ``flock`` is missing (Windows) the holder's pid
-alone decides (a live pid refuses; two runs starting in the same instant are not excluded there).
+The lock is an ``flock`` on an open descriptor of the run *folder* (released by the kernel when the
+holder dies, however it dies), held for the whole run. It is the folder that is locked, not a file in
+it, so deleting or replacing ``.lock`` while a run holds it lets nobody in: a second run's ``flock`` on
+the same folder is refused whatever the folder holds. ``.lock`` only describes the holder (pid, host,
+start time and command), so that a second run can say who holds the folder; it is written through a
+fresh temporary renamed over the name, read without following links, and a symbolic link planted under
+that name is refused (:class:`~mattebench.safe_write.LinkRefused`), never written through. Where
+``flock`` is missing (Windows, some network mounts) the holder's pid alone decides (a live pid refuses;
+two runs starting in the same instant are not excluded there).
 
 A lock file left by a process that is gone is *stale*: when it names this host and its pid is not
 alive (or the flock is free, which on a local disk means the same), it is taken over with a
@@ -17,6 +22,7 @@ import errno
 import json
 import os
 import socket
+import stat
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,6 +30,7 @@ from typing import Optional
 
 from .errors import RunLocked
 from .provenance import now
+from .safe_write import atomic_write_text
 
 try:  # POSIX
     import fcntl
@@ -48,12 +55,24 @@ class Holder:
         return f"pid {self.pid} on {self.host}, started {self.started}: {self.command or '(command unknown)'}"
 
 
+_MAX_LOCK_BYTES = 64 * 1024  # a holder's description is a few hundred bytes
+
+
 def _read_holder(path: Path) -> Optional[Holder]:
+    """The holder ``path`` names, or None: not followed when it is a link, never blocking on a fifo."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = json.loads(os.read(fd, _MAX_LOCK_BYTES).decode("utf-8"))
         return Holder(int(data["pid"]), str(data["host"]), str(data.get("started", "?")), str(data.get("command", "")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    finally:
+        os.close(fd)
 
 
 def pid_alive(pid: int) -> bool:
@@ -77,7 +96,8 @@ class RunLock:
         self.folder = Path(folder)
         self.path = self.folder / LOCK_NAME
         self.holder = Holder(os.getpid(), socket.gethostname(), now(), command or "")
-        self._fd: Optional[int] = None
+        self._fd: Optional[int] = None  # the run folder's descriptor, flocked while held
+        self._ino: Optional[int] = None  # the inode of the .lock we wrote
 
     def __enter__(self) -> "RunLock":
         self.acquire()
@@ -97,39 +117,37 @@ class RunLock:
         raise RunLocked(f"{self.folder}: could not take the run lock {self.path} (it keeps changing); is another run starting?")
 
     def _try_once(self) -> bool:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        # Without flock (Windows) there is nothing to hold a folder descriptor for (and it cannot be opened there).
+        fd = os.open(self.folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if fcntl is not None else -1
         try:
-            flocked = False
-            if fcntl is not None:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    flocked = True
-                except OSError as exc:
-                    if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                        self._refuse(_read_holder(self.path))
-                    if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
-                        raise
-                    # A file system without flock (some network mounts): the holder's pid decides.
-            if flocked:
-                # The file may have been removed and recreated by its previous holder meanwhile.
-                try:
-                    same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
-                except FileNotFoundError:
-                    same = False
-                if not same:
-                    os.close(fd)
-                    return False
+            flocked = self._flock(fd)
+            if flocked and not _same_file(fd, self.folder):
+                _close(fd)  # the folder was renamed or replaced between our open and our lock
+                return False
             previous = _read_holder(self.path)
             if previous is not None and previous.pid != os.getpid():
                 self._check_previous(previous, flocked)
-            os.ftruncate(fd, 0)
-            os.write(fd, json.dumps(asdict(self.holder), ensure_ascii=True).encode() + b"\n")
-            os.fsync(fd)
+            atomic_write_text(self.path, json.dumps(asdict(self.holder), ensure_ascii=True) + "\n", before_samples=True)
+            self._ino = os.stat(self.path, follow_symlinks=False).st_ino
         except BaseException:
-            os.close(fd)
+            _close(fd)
             raise
         self._fd = fd
         return True
+
+    def _flock(self, fd: int) -> bool:
+        """Lock the folder's descriptor: True when locked, False where the file system has no flock."""
+        if fcntl is None:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError as exc:
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                self._refuse(_read_holder(self.path))
+            if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL, errno.EBADF):
+                raise
+            return False  # A file system without flock (some network mounts): the holder's pid decides.
 
     def _check_previous(self, previous: Holder, flocked: bool) -> None:
         """The file still names an earlier holder (with ``flocked``, that holder no longer holds the flock)."""
@@ -147,7 +165,7 @@ class RunLock:
         )
 
     def _refuse(self, holder: Optional[Holder], other_host: bool = False) -> None:
-        who = holder.describe() if holder is not None else "another process (its lock file is unreadable)"
+        who = holder.describe() if holder is not None else f"another process (its description {self.path} is missing or unreadable)"
         if other_host:
             how = (f"This host cannot check a process on {holder.host if holder else '?'}: if that run is dead, "
                    f"delete {self.path} and rerun.")
@@ -160,12 +178,22 @@ class RunLock:
             return
         fd, self._fd = self._fd, None
         try:
-            # Empty the file before unlocking, so nobody reads our description as a stale holder.
-            os.ftruncate(fd, 0)
+            # Remove our description (only if it is still ours) before unlocking, so nobody reads it as stale.
+            if os.stat(self.path, follow_symlinks=False).st_ino == self._ino:
+                os.unlink(self.path)
         except OSError:
             pass
-        try:
-            os.unlink(self.path)
-        except OSError:
-            pass
+        _close(fd)  # closing the descriptor releases the flock
+
+
+def _close(fd: int) -> None:
+    if fd >= 0:
         os.close(fd)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        a, b = os.fstat(fd), os.stat(path)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)

@@ -24,7 +24,8 @@ from typing import Union
 
 import numpy as np
 
-from .errors import PredictionError
+from .errors import PredictionError, StoreError
+from .safe_write import atomic_write_bytes
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -48,11 +49,14 @@ def write_alpha16(path: PathLike, alpha: np.ndarray) -> None:
     import cv2
 
     p = Path(path)
+    ok, png = cv2.imencode(".png", to_uint16(alpha))  # in memory: the file is written by the one safe writer
+    if not ok:
+        raise PredictionError(f"{p}: could not encode the 16-bit PNG")
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp.png")
-    if not cv2.imwrite(str(tmp), to_uint16(alpha)):
-        raise PredictionError(f"{p}: could not write the 16-bit PNG (disk full or no permission?)")
-    os.replace(tmp, p)
+    try:
+        atomic_write_bytes(p, png.tobytes())  # never through a link planted at the name or its temporary
+    except StoreError as exc:
+        raise PredictionError(str(exc)) from exc
 
 
 def _from_array(a: np.ndarray, path: Path) -> np.ndarray:

@@ -36,7 +36,7 @@ from .identity import IDENTITY_VERSION, differences
 from .lock import RunLock
 from .names import escaped, name_problem
 from .record import RecordError, RunRecord
-from .safe_write import atomic_write, atomic_write_text, store_error, translated
+from .safe_write import atomic_write, atomic_write_text, check_not_link, safe_folder, store_error, translated
 
 SAMPLES = "samples.csv"
 SUMMARY = "summary.json"
@@ -171,13 +171,17 @@ class RunStore:
         self.rows: dict[str, dict[str, Any]] = {}
         self._file: Optional[Any] = None
         with translated(self.path, "creating the run folder", before_samples=True):
-            if self.path.exists() and not self.path.is_dir():
+            if self.path.exists() and not self.path.is_dir() and not self.path.is_symlink():
                 raise NotADirectoryError(20, "Not a directory", str(self.path))
-            self.path.mkdir(parents=True, exist_ok=True)
+            # <out>/<dataset>/<name>: the folders below --out are made here and never followed as links.
+            root = self.path.parents[1] if len(self.path.parts) > 2 else self.path.parent
+            safe_folder(root, self.path.relative_to(root))
         self._lock = RunLock(self.path, command)
         with translated(self._lock.path, "taking the run lock", before_samples=True):
             self._lock.acquire()  # before --fresh deletes anything: another run may hold the folder
         try:
+            for name in (SAMPLES, SUMMARY, SETTINGS):  # a link planted here is neither read nor written through
+                check_not_link(self.path / name)
             if fresh:
                 with translated(self.path, "clearing (--fresh)", before_samples=True):
                     for name in (SAMPLES, SUMMARY, SETTINGS):
@@ -186,7 +190,7 @@ class RunStore:
             self._check_summary()
             self._load_existing()
             with translated(self.path / SAMPLES, "opening", before_samples=True):
-                self._file = open(self.path / SAMPLES, "a", newline="", **ENCODING)
+                self._file = _open_append(self.path / SAMPLES)
                 self._writer = csv.DictWriter(self._file, fieldnames=self.columns, extrasaction="ignore")
                 if self._file.tell() == 0:
                     self._writer.writeheader()
@@ -358,6 +362,13 @@ class RunStore:
         lock = getattr(self, "_lock", None)
         if lock is not None:
             lock.release()
+
+
+def _open_append(path: Path) -> Any:
+    """samples.csv for appending; a symbolic link planted under that name is refused, never appended through."""
+    check_not_link(path)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    return os.fdopen(fd, "a", newline="", **ENCODING)
 
 
 def remove_run(path: Path) -> None:

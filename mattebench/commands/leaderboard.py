@@ -9,6 +9,7 @@ from pathlib import Path
 from ..errors import MattebenchError
 from ..report.leaderboard import write_leaderboards
 from ..report.summaries import load_published
+from ..safe_write import check_not_link
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -39,15 +40,15 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise MattebenchError(f"--out {out} is a file, not a folder: give a folder for the leaderboards")
+    refused: list[str] = []
     try:
-        written = write_leaderboards(args.runs, args.out, summaries=summaries)
+        written = write_leaderboards(args.runs, args.out, summaries=summaries, refused=refused)
     except OSError as exc:
         raise MattebenchError(f"cannot write the leaderboards under {out}: {exc.strerror or exc} ({exc.filename or out})") from exc
+    for message in refused:
+        print(f"warning: {message}", file=sys.stderr)
     if not written:
-        if skipped:
-            print(f"no readable runs under {args.runs}/: {len(skipped)} summary.json file(s) skipped (see the warnings above)")
-        else:
-            print(f"no runs found under {args.runs}/ (run `mattebench run --method M --dataset D` first)")
+        print(_nothing_written(args.runs, skipped, refused))
         return 1
     for f in written:
         print(f"wrote {f}")
@@ -55,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
             print(f.read_text())
     from ..report.robustness import write_reports
 
+    check_not_link(out / "robustness")  # a folder below --out: never followed
     for f in write_reports(args.runs, Path(args.out) / "robustness"):  # only when there are robustness-track runs
         print(f"wrote {f}")
     if args.figures is not None:
@@ -72,3 +74,13 @@ def run(args: argparse.Namespace) -> int:
         figures = find_figures(args.figures if args.figures else Path(args.out) / "figures", datasets)
         print(f"wrote {write_site(args.runs, args.out, paper_values=paper_values_from_tables(), figures=figures, summaries=summaries)}")
     return 0
+
+
+def _nothing_written(runs: str, skipped: list[str], refused: list[str]) -> str:
+    """Why no leaderboard was written: the true reason, never "no runs" when there were runs."""
+    if refused:
+        return (f"no leaderboard written: {len(refused)} file(s) refused because a symbolic link stands where the file "
+                f"goes (see the warnings above); remove the link(s) and rerun")
+    if skipped:
+        return f"no readable runs under {runs}/: {len(skipped)} summary.json file(s) skipped (see the warnings above)"
+    return f"no runs found under {runs}/ (run `mattebench run --method M --dataset D` first)"

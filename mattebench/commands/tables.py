@@ -9,6 +9,7 @@ from pathlib import Path
 from ..paper_plan import build_plan
 from ..report.figures import BENCH_DIR, figure6, load_bench, speed_section
 from ..report.tables import render_document
+from ..safe_write import atomic_write_text, check_not_link
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -37,13 +38,11 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(build_plan(args.runs, bench=points))
         return 0
     out = Path(args.out)
+    check_not_link(out.parent / "figures")  # below the folder of --out: never followed
     figs = figure6(points, out.parent / "figures") if points else []
     section = speed_section(points, figs, out.parent)
     text, missing = render_document(args.runs, speed_section=section)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(out)
+    atomic_write_text(out, text, root=out.parent)  # a fresh temporary renamed over it; a link there is refused
     print(f"wrote {out}" + "".join(f"\nwrote {f}" for f in figs))
     cells = {(c.dataset, c.spec.method, c.spec.tag) for c in missing}
     if cells:

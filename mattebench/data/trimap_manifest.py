@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 
-from ..errors import DatasetNotFound, SampleError
+from ..errors import DatasetNotFound, SampleError, StoreError
 from ..hashing import sha256_file
+from ..safe_write import atomic_write_text
 from .base import cache_dir
 from .trimap import describe
 
@@ -99,11 +99,9 @@ class TrimapManifest:
         data = {"dataset": self.name, "trimap_recipe": self.recipe, "trimaps": dict(sorted(self._user_table().items()))}
         try:
             self.user_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.user_path.with_name(self.user_path.name + f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-            tmp.replace(self.user_path)
-        except OSError:
-            pass  # a read-only cache only loses the freeze, never the run
+            atomic_write_text(self.user_path, json.dumps(data, indent=1, sort_keys=True))  # never through a link
+        except (OSError, StoreError):
+            pass  # a read-only cache (or a link planted in it) only loses the freeze, never the run
 
     def frozen_count(self) -> int:
         return len(self.packaged.get("trimaps", {})) + len(self._user_table())

@@ -37,8 +37,9 @@ from ..errors import MattebenchError
 from ..record import RunRecord, as_record
 from ..store import SAMPLES, load_summaries, read_rows
 from ..types import Sample
+from ..safe_write import atomic_write_text, check_not_link, safe_folder
 from .markdown_safe import md_text
-from .out_paths import anchor, file_stem, inside
+from .out_paths import anchor, file_stem, inside, save_figure
 from .paper_values import FIGURE6_REFERENCES, FIGURE6_SIZE
 from .stored_alphas import StoredAlphas, rerun_command, stored_alphas
 from .visibility import published
@@ -205,8 +206,7 @@ def load_bench(path: str | os.PathLike[str]) -> list[BenchPoint]:
 def figure6(points: Sequence[BenchPoint], out_dir: str | os.PathLike[str], size: int = FIGURE6_SIZE) -> list[Path]:
     """One PNG per (device, precision, batch) with the points measured at ``size``x``size``."""
     plt = _pyplot()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = safe_folder(out_dir)
     groups: dict[tuple[str, str, int], list[BenchPoint]] = {}
     for p in points:
         if p.size in (None, size) and (p.model_ms is not None or p.e2e_ms is not None):
@@ -247,8 +247,7 @@ def figure6(points: Sequence[BenchPoint], out_dir: str | os.PathLike[str], size:
         hi = max([p.e2e_ms or p.model_ms or 0 for p in with_params] + [r.ms for r in FIGURE6_REFERENCES])
         ax.set_xlim(lo / 1.6, hi * 1.6)  # the paper's reference lines always in view
         fig.tight_layout()
-        f = out / f"figure6-{anchor(device)}-{precision}-b{batch}.png"
-        fig.savefig(f)
+        f = save_figure(fig, out / f"figure6-{anchor(device)}-{precision}-b{batch}.png")
         plt.close(fig)
         written.append(f)
     return written
@@ -495,9 +494,7 @@ def _draw_comparison(dataset: str, samples: list[Any], panels: list[list[Panel]]
     fig.suptitle(caption, fontsize=9)
     if err_im is not None:
         fig.colorbar(err_im, ax=axes[:, -1].tolist(), fraction=0.05, shrink=0.6, label="|alpha - gt|")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    f = out_dir / f"{anchor(dataset)}-comparison.png"
-    fig.savefig(f)
+    f = save_figure(fig, safe_folder(out_dir) / f"{anchor(dataset)}-comparison.png")
     plt.close(fig)
     return f
 
@@ -528,6 +525,8 @@ def write_comparison_figures(runs: str | os.PathLike[str], out: str | os.PathLik
         by_dataset.setdefault(r.dataset, []).append(r)
     wanted = set(datasets) if datasets else None
     out_dir = Path(out)
+    if not figures_dir:
+        check_not_link(out_dir / "figures")  # a folder below --out: never followed (LinkRefused)
     written: dict[str, Path] = {}
     for name, records in sorted(by_dataset.items()):
         if wanted is not None and name not in wanted:
@@ -549,12 +548,12 @@ def write_comparison_figures(runs: str | os.PathLike[str], out: str | os.PathLik
 
 def link_figure(md: Path, png: Path, title: str) -> None:
     """Append (once) a section linking ``png`` to the markdown file ``md``, with a relative path."""
-    if not md.exists():
+    if not md.exists() or md.is_symlink():  # never read or written through a link
         return
     rel = os.path.relpath(png, md.parent)
     text = md.read_text()
     link = f"![{title}]({rel})"
     if link in text:
         return
-    md.write_text(text.rstrip("\n") + f"\n\n## {title}\n\n{link}\n\nInput, ground truth, each method's alpha (the 16-bit "
+    atomic_write_text(md, text.rstrip("\n") + f"\n\n## {title}\n\n{link}\n\nInput, ground truth, each method's alpha (the 16-bit "
                   "PNG its run stored with `--save-alphas`) and the error map |alpha - gt| below it; titles give the per-sample MSE.\n")

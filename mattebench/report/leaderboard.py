@@ -21,7 +21,8 @@ from . import board_stats
 from .board import Board, BoardRow, BoardTable, build_board, family_of, format_ms, metric_label
 from .conventions_section import render_markdown as render_conventions
 from .markdown_safe import md_link, md_paragraph, md_text
-from .out_paths import file_stem, inside
+from ..safe_write import atomic_write_text, safe_folder
+from .out_paths import file_stem
 from .summaries import load_published
 
 RecordLike = Union[RunRecord, Mapping[str, Any]]
@@ -152,23 +153,30 @@ def _readable(summaries: Sequence[RecordLike]) -> list[tuple[RunRecord, RecordLi
 
 
 def write_leaderboards(runs: str | os.PathLike[str], out: str | os.PathLike[str],
-                       summaries: Optional[Sequence[RecordLike]] = None) -> list[Path]:
+                       summaries: Optional[Sequence[RecordLike]] = None,
+                       refused: Optional[list[str]] = None) -> list[Path]:
     """Render ``<out>/<dataset>.md`` for every dataset with runs; returns the files written.
 
     File names come from :func:`.out_paths.file_stem`, so no dataset name in a summary.json can place a
     file outside ``out``; unreadable summaries are skipped with a warning (:func:`.summaries.load_published`).
+    A symbolic link where a file goes is never written through: the file is skipped, and the reason is
+    appended to ``refused`` (a warning when no list is given).
     """
     by_dataset: dict[str, list[RecordLike]] = {}
     for r, s in _readable(load_published(runs) if summaries is None else summaries):
         by_dataset.setdefault(r.dataset, []).append(s)
-    out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = safe_folder(out)
     written = []
     for dataset, given in sorted(by_dataset.items()):
         f = out_dir / f"{file_stem(dataset)}.md"
-        if not inside(out_dir, f):  # e.g. a symbolic link planted under that name
-            warnings.warn(f"did not write {f}: it resolves outside {out_dir} (a symbolic link?); remove it and rerun")
+        if os.path.islink(f):  # planted under that name (the name itself has no separator: file_stem)
+            why = (f"did not write {f}: it is a symbolic link (to {os.readlink(f)}), which could lead outside {out_dir}, "
+                   f"and mattebench never writes through a link it did not make; remove it and rerun")
+            if refused is None:
+                warnings.warn(why)
+            else:
+                refused.append(why)
             continue
-        f.write_text(render_dataset(dataset, given))
+        atomic_write_text(f, render_dataset(dataset, given))
         written.append(f)
     return written

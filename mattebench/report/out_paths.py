@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 from pathlib import Path
+from typing import Any, Optional
 
 _PLAIN = re.compile(r"^[\w@+\-][\w@+.\-]{0,99}$")
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
@@ -42,3 +43,13 @@ def inside(root: Path, path: Path) -> bool:
     except (OSError, ValueError):
         return False
     return real == real_root or real_root in real.parents
+
+
+def save_figure(fig: Any, path: Path, root: Optional[Path] = None) -> Path:
+    """``fig.savefig`` through :func:`mattebench.safe_write.atomic_write`: a fresh temporary renamed over
+    ``path``, never a write through a link (with ``root``, the folders from ``root`` down are checked too)."""
+    from ..safe_write import atomic_write
+
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    atomic_write(Path(path), lambda f: fig.savefig(f, format=fmt), binary=True, root=root)
+    return Path(path)

@@ -25,8 +25,9 @@ from ..data import corrupt as C
 from ..errors import MattebenchError
 from .robustness_table import RobustnessTable, Run, load_tables
 from .board import format_value, metric_label
+from ..safe_write import atomic_write_text, safe_folder
 from .markdown_safe import md_text
-from .out_paths import file_stem
+from .out_paths import file_stem, save_figure
 from .summaries import load_published
 
 FIGURE_NAME = "robustness-{dataset}.png"
@@ -169,7 +170,7 @@ def write_figure(t: RobustnessTable, path: str | os.PathLike[str], metric: Optio
     plt = _pyplot()
     m = metric or t.primary
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    safe_folder(path.parent)  # --out or a folder below it that the caller checked
     panels = figure_panels(t, m)
     cols = min(4, len(panels))
     rows = int(math.ceil(len(panels) / cols))
@@ -191,7 +192,7 @@ def write_figure(t: RobustnessTable, path: str | os.PathLike[str], metric: Optio
     if len(panels) > 1:
         fig.suptitle(f"Robustness on {t.dataset}: {metric_label(m)} against severity")
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
@@ -230,7 +231,7 @@ def write_trimap_figure(t: RobustnessTable, path: str | os.PathLike[str], metric
     plt = _pyplot()
     m = metric or t.primary
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    safe_folder(path.parent)  # --out or a folder below it that the caller checked
     fig, grid = plt.subplots(1, len(panels), figsize=(4.8 * len(panels), 3.6), dpi=120, squeeze=False)
     for ax, panel in zip(grid[0], panels):
         for label, xs, ys in panel.lines:
@@ -241,7 +242,7 @@ def write_trimap_figure(t: RobustnessTable, path: str | os.PathLike[str], metric
         ax.legend(fontsize=7)
     fig.suptitle(f"Trimap width on {t.dataset}: {metric_label(m)}", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
@@ -259,8 +260,8 @@ def write_reports(runs: str | os.PathLike[str], out: str | os.PathLike[str], *, 
         png = write_figure(t, Path(out) / FIGURE_NAME.format(dataset=file_stem(t.dataset)), metric) if t.kinds else None
         tri = write_trimap_figure(t, Path(out) / TRIMAP_FIGURE_NAME.format(dataset=file_stem(t.dataset)), metric)
         md = Path(out) / f"{file_stem(t.dataset)}.md"  # a summary's name never leaves --out
-        md.write_text(render_markdown(t, figure=png.name if png else None, metric=metric,
-                                      trimap_figure=tri.name if tri else None), encoding="utf-8")
+        atomic_write_text(md, render_markdown(t, figure=png.name if png else None, metric=metric,
+                                              trimap_figure=tri.name if tri else None))
         written += [p for p in (md, png, tri) if p is not None]
     return written
 
@@ -301,13 +302,13 @@ def write_site_page(site: Path, runs: str | os.PathLike[str], summaries: Optiona
     for t in tables:
         name = FIGURE_NAME.format(dataset=file_stem(t.dataset))
         if t.kinds:
-            write_figure(t, site / "figures" / name)
+            write_figure(t, site / "figures" / name)  # site: the build's own fresh folder
             figures[t.dataset] = f"figures/{name}"
         tri = TRIMAP_FIGURE_NAME.format(dataset=file_stem(t.dataset))
         if write_trimap_figure(t, site / "figures" / tri) is not None:
             figures[t.dataset + "/trimap"] = f"figures/{tri}"
     page = site / "robustness.html"
-    page.write_text(render_site_page(tables, figures, css, version), encoding="utf-8")
+    atomic_write_text(page, render_site_page(tables, figures, css, version), root=site)
     return "robustness.html"
 
 

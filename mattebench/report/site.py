@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
@@ -37,7 +36,9 @@ from .. import __version__
 from ..record import RunRecord, as_record
 from .board import Protocol, build_boards, protocols, run_name
 from .out_paths import anchor, file_stem
-from .site_manifest import remove_previous, write_manifest
+from ..safe_write import atomic_write_bytes, atomic_write_text
+from .site_build import SITE_DIR, site_build
+from .site_manifest import write_manifest
 from .site_pages import Figure, PaperValues, asset, render_index_page, render_method_page, render_run_page
 from .summaries import load_published
 from .visibility import published
@@ -47,7 +48,6 @@ __all__ = ["Figure", "PaperValues", "Protocol", "find_figures", "paper_values_fr
 
 RecordLike = Union[RunRecord, Mapping[str, Any]]
 
-SITE_DIR = "site"
 FIGURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg", ".webp", ".gif")
 
 
@@ -113,11 +113,8 @@ def find_figures(folder: Union[str, os.PathLike[str], None], datasets: Iterable[
     return out
 
 
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+def _write(site: Path, path: Path, text: str) -> Path:
+    atomic_write_text(path, text, root=site)  # every folder from the build folder down is made, never a link
     return path
 
 
@@ -126,8 +123,7 @@ def _copy_figures(site: Path, figures: Sequence[Figure]) -> list[Path]:
     if len(set(names)) != len(names):
         raise ValueError(f"figures must have distinct file names, got {names}")
     for f in figures:
-        (site / "figures").mkdir(exist_ok=True)
-        shutil.copyfile(f.path, site / "figures" / f.path.name)
+        atomic_write_bytes(site / "figures" / f.path.name, f.path.read_bytes(), root=site)
     return [site / "figures" / n for n in names]
 
 
@@ -140,10 +136,11 @@ def _write_run_pages(site: Path, shown: Sequence[RecordLike]) -> list[Path]:
         by_method[r.method].append(r)
         base = site / "runs" / file_stem(r.dataset) / file_stem(r.name)
         raw = s if isinstance(s, Mapping) else r.to_json()
-        written.append(_write(base.with_name(base.name + ".html"), render_run_page(s)))
-        written.append(_write(base.with_name(base.name + ".summary.json"), json.dumps(raw, indent=2, sort_keys=True, default=str)))
+        written.append(_write(site, base.with_name(base.name + ".html"), render_run_page(s)))
+        written.append(_write(site, base.with_name(base.name + ".summary.json"),
+                              json.dumps(raw, indent=2, sort_keys=True, default=str)))
     for method, rs in by_method.items():
-        written.append(_write(site / "methods" / f"{file_stem(method)}.html", render_method_page(rs[0].method_card, rs)))
+        written.append(_write(site, site / "methods" / f"{file_stem(method)}.html", render_method_page(rs[0].method_card, rs)))
     return written
 
 
@@ -157,22 +154,23 @@ def write_site(
 ) -> Path:
     """Write ``<out>/site/`` from the runs under ``runs``; returns the path of ``index.html``.
 
-    Each build first removes the files the previous build listed in its manifest (:mod:`.site_manifest`),
-    so a run that was removed disappears, and a file that mattebench did not write stays.
+    The site is built in a fresh folder and swapped in only when complete (:mod:`.site_build`): a build that
+    fails or is killed leaves the previous site as it was; files in the site that mattebench did not write
+    (not in its manifest, :mod:`.site_manifest`) are kept, and one that has the name of a file the build
+    writes stops the build (UserFileInTheWay). ``<out>/site`` that is a symbolic link is refused.
     """
     loaded = list(summaries) if summaries is not None else load_published(runs)
     shown = published(loaded)
-    site = Path(out) / SITE_DIR
-    remove_previous(site)
-    site.mkdir(parents=True, exist_ok=True)
-    written = _copy_figures(site, figures)
-    written += _write_run_pages(site, shown)
-    from .robustness import write_site_page
+    with site_build(out) as site:
+        written = _copy_figures(site, figures)
+        written += _write_run_pages(site, shown)
+        from .robustness import write_site_page
 
-    robust = write_site_page(site, runs, loaded, asset("site.css"), __version__)
-    if robust:  # the page and its figures belong to this build too
-        written += [site / robust, *sorted((site / "figures").glob("robustness-*.png"))]
-    index = site / "index.html"
-    written.append(_write(index, render_index(shown, paper_values=paper_values, figures=figures, robustness_href=robust)))
-    write_manifest(site, written)
-    return index
+        robust = write_site_page(site, runs, loaded, asset("site.css"), __version__)
+        if robust:  # the page and its figures belong to this build too
+            written += [site / robust, *sorted((site / "figures").glob("robustness-*.png"))]
+        index = site / "index.html"
+        written.append(_write(site, index, render_index(shown, paper_values=paper_values, figures=figures,
+                                                        robustness_href=robust)))
+        write_manifest(site, written)
+    return Path(out) / SITE_DIR / "index.html"

@@ -30,6 +30,7 @@ from torch import nn
 from ..contract import DEFAULT_OPTIMIZER as _DEFAULT_OPTIMIZER
 from ..contract import DEFAULT_SCHEDULE as _DEFAULT_SCHEDULE
 from ..contract import Trainable, stage_parameters, training_defaults
+from ..safe_write import atomic_write, atomic_write_text, check_not_link
 from ..types import DatasetCard
 from .batches import TRIMAP_RECIPE, BatchMaker, TrainingError, is_stream
 from .distributed import context_for
@@ -121,12 +122,12 @@ class _CsvLog:
             self._rewrite()
 
     def _rewrite(self) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "w", newline="") as f:
+        def fill(f: Any) -> None:
             w = csv.DictWriter(f, fieldnames=self.columns)
             w.writeheader()
             w.writerows(self.rows)
-        os.replace(tmp, self.path)
+
+        atomic_write(self.path, fill)  # a fresh temporary renamed over it: never through a planted link
 
     def add(self, row: dict[str, Any]) -> None:
         new = [k for k in row if k not in self.columns]
@@ -135,7 +136,9 @@ class _CsvLog:
             self.columns += new
             self._rewrite()
             return
-        with open(self.path, "a", newline="") as f:
+        check_not_link(self.path)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "a", newline="") as f:
             csv.DictWriter(f, fieldnames=self.columns).writerow(row)
 
 
@@ -265,9 +268,8 @@ def _save_state(method: Trainable, out: Path, step: int, optimizers: dict[str, t
         return ck
     method.save_checkpoint(ck)
     state_path = out / "resume.pt"
-    tmp = state_path.with_suffix(".tmp")
-    torch.save({"step": step, "model": method.model.state_dict(), "optimizers": {k: o.state_dict() for k, o in optimizers.items()}}, tmp)
-    os.replace(tmp, state_path)
+    state = {"step": step, "model": method.model.state_dict(), "optimizers": {k: o.state_dict() for k, o in optimizers.items()}}
+    atomic_write(state_path, lambda f: torch.save(state, f), binary=True)
     return ck
 
 
@@ -412,7 +414,7 @@ def train(
     device = _device_of(model)
     start, optim_states = _resume_state(out, p.settings, resume, model, device)
     if dist_ctx.writes:
-        (out / "train.json").write_text(json.dumps(p.settings, indent=2, default=str))
+        atomic_write_text(out / "train.json", json.dumps(p.settings, indent=2, default=str))
     log = _CsvLog(out / "loss.csv")
     if dist_ctx.writes:
         log.truncate_after(start)  # rows logged after the last saved state are recomputed
