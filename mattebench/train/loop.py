@@ -109,7 +109,7 @@ class _CsvLog:
         self.columns: list[str] = []
         self.rows: list[dict[str, Any]] = []
         if path.exists():
-            with open(path, newline="") as f:
+            with open(path, newline="", encoding="utf-8") as f:
                 reader = csv.DictReader(f)
                 self.columns = list(reader.fieldnames or [])
                 self.rows = list(reader)
@@ -122,7 +122,7 @@ class _CsvLog:
 
     def _rewrite(self) -> None:
         tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "w", newline="") as f:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
             w = csv.DictWriter(f, fieldnames=self.columns)
             w.writeheader()
             w.writerows(self.rows)
@@ -135,7 +135,7 @@ class _CsvLog:
             self.columns += new
             self._rewrite()
             return
-        with open(self.path, "a", newline="") as f:
+        with open(self.path, "a", newline="", encoding="utf-8") as f:
             csv.DictWriter(f, fieldnames=self.columns).writerow(row)
 
 
@@ -216,7 +216,7 @@ def _resume_state(out: Path, settings: dict[str, Any], resume: bool, model: nn.M
     state_path, settings_path = out / "resume.pt", out / "train.json"
     if not (resume and state_path.exists()):
         return 0, {}
-    old = json.loads(settings_path.read_text()) if settings_path.exists() else {}
+    old = json.loads(settings_path.read_text(encoding="utf-8")) if settings_path.exists() else {}
     conflict = _settings_conflict(old, settings)
     if conflict:
         raise TrainingError(f"{out} holds a different training run ({'; '.join(conflict)}); use another --out or --restart")
@@ -412,7 +412,7 @@ def train(
     device = _device_of(model)
     start, optim_states = _resume_state(out, p.settings, resume, model, device)
     if dist_ctx.writes:
-        (out / "train.json").write_text(json.dumps(p.settings, indent=2, default=str))
+        (out / "train.json").write_text(json.dumps(p.settings, indent=2, default=str), encoding="utf-8")
     log = _CsvLog(out / "loss.csv")
     if dist_ctx.writes:
         log.truncate_after(start)  # rows logged after the last saved state are recomputed
