@@ -51,7 +51,7 @@ def test_fifo_and_device_in_a_predictions_folder_are_error_rows_not_a_hang(tmp_p
     (preds / "c.tif").symlink_to("/dev/zero")  # a device behind a link, matching a sample
     os.mkfifo(preds / "stray.npy")  # a FIFO that matches nothing: hashed with the folder, never opened blocking
     out = tmp_path / "runs"
-    args = ["run", "--quiet", "--predictions", str(preds), "--name", "mine", "--dataset", "folder",
+    args = ["run", "--quiet", "--jobs", "1", "--predictions", str(preds), "--name", "mine", "--dataset", "folder",
             "--data-root", str(data), "--out", str(out)]
     r = cli(args, timeout=GUARD)
     assert r.returncode == 3, r.stdout + r.stderr
@@ -201,8 +201,8 @@ def test_unmatched_non_utf8_prediction_file_is_a_warning_not_exit_70(tmp_path: P
     Image.open(data / "alpha" / "a.png").save(preds / "a.png")
     with open(os.path.join(os.fsencode(preds), os.fsencode(_bad_name()) + b".png"), "wb") as f:
         f.write((preds / "a.png").read_bytes())
-    r = cli(["run", "--quiet", "--predictions", str(preds), "--name", "mine", "--dataset", "folder", "--data-root",
-             str(data), "--out", str(tmp_path / "runs")], timeout=GUARD)
+    r = cli(["run", "--quiet", "--jobs", "1", "--predictions", str(preds), "--name", "mine", "--dataset", "folder",
+             "--data-root", str(data), "--out", str(tmp_path / "runs")], timeout=GUARD)
     assert r.returncode == 0, r.stderr
     assert "match no sample" in r.stderr and "Traceback" not in r.stderr
 
@@ -211,8 +211,8 @@ def test_save_alphas_and_predict_bits16_write_non_utf8_names_and_rerun(tmp_path:
     name = _bad_name()
     data = folder_dataset(tmp_path / "data", ["a", name])
     out = tmp_path / "runs"
-    args = ["run", "--quiet", "--method", "trimap-midpoint", "--dataset", "folder", "--data-root", str(data), "--out",
-            str(out), "--save-alphas", "all"]
+    args = ["run", "--quiet", "--jobs", "1", "--method", "trimap-midpoint", "--dataset", "folder", "--data-root", str(data),
+            "--out", str(out), "--save-alphas", "all"]
     for _ in range(2):  # the first run writes, the rerun resumes: neither crashes
         r = cli(args, timeout=GUARD)
         assert r.returncode == 0, (r.returncode, r.stderr)
@@ -237,7 +237,8 @@ def test_non_ascii_names_round_trip_under_the_c_locale(tmp_path: Path):
     for k, locale_env in enumerate(LOCALES):
         data = folder_dataset(tmp_path / f"data{k}", names)
         out = tmp_path / f"runs{k}"
-        args = ["run", "--quiet", "--method", "trimap-midpoint", "--dataset", "folder", "--data-root", str(data), "--out", str(out)]
+        args = ["run", "--quiet", "--jobs", "1", "--method", "trimap-midpoint", "--dataset", "folder", "--data-root", str(data),
+                "--out", str(out)]
         first = cli(args, timeout=GUARD, **locale_env)
         assert first.returncode == 0, (locale_env, first.stdout + first.stderr)
         csv_path = out / "folder" / "trimap-midpoint" / "samples.csv"
