@@ -97,6 +97,9 @@ def refuse_before_decoding(header: Optional[ImageHeader]) -> Optional[str]:
     return None
 
 
+PAGED_FORMATS = ("TIFF", "PNG", "WEBP", "GIF")
+
+
 def pages_text(pages: int, fmt: str) -> str:
     return (f"a multi-page {fmt or 'image'} file ({pages} pages or frames): which one is meant cannot be told, so it is "
             "not read; save the one image as a single-page file")
@@ -177,7 +180,9 @@ def _header(p: Path) -> Image.Image:
         img.close()
         raise _too_large(p, w * h, limit, f"{w}x{h}")
     pages = getattr(img, "n_frames", 1)
-    if isinstance(pages, int) and pages > 1:  # an animated PNG, WebP, a multi-page TIFF PIL knows of
+    # An animated PNG/WebP/GIF or a multi-page TIFF: which page is meant cannot be told. A camera JPEG with extra
+    # pictures (MPO: a preview, a depth map) is not refused: its first picture is the photo, by the format's rule.
+    if isinstance(pages, int) and pages > 1 and (img.format or "") in PAGED_FORMATS:
         img.close()
         raise SampleError(pages_text(pages, img.format or ""), path=str(p))
     return img

@@ -64,13 +64,18 @@ def test_fifo_and_device_in_a_predictions_folder_are_error_rows_not_a_hang(tmp_p
 
 
 @posix_only
-def test_the_one_file_hash_refuses_fifos_and_devices(tmp_path: Path):
+def test_the_one_opener_refuses_fifos_and_devices(tmp_path: Path):
+    from mattebench.data.base import read_list
+    from mattebench.errors import DatasetNotFound
+
     os.mkfifo(tmp_path / "pipe")
     (tmp_path / "zero").symlink_to("/dev/zero")
     for name, kind in (("pipe", "FIFO"), ("zero", "character device")):
         with pytest.raises(NotRegularFile, match=kind) as e:
-            sha256_file(tmp_path / name)
+            sha256_file(tmp_path / name)  # the one file hash: method files, checkpoints, prediction folders
         assert str(tmp_path / name) in str(e.value)
+        with pytest.raises(DatasetNotFound, match=kind):
+            read_list(tmp_path / name)  # a dataset's list file
 
 
 @posix_only

@@ -22,9 +22,9 @@ from typing import Any, ClassVar, Iterable, Iterator, Mapping, Optional, Sequenc
 
 import numpy as np
 
-from ..errors import DatasetNotFound, SampleError
+from ..errors import DatasetNotFound, NotRegularFile, SampleError
 from ..io import IMAGE_EXTENSIONS, image_info, listed_file, read_image, read_matte
-from ..hashing import sha256_file  # noqa: F401  (re-exported: the project's one file hash)
+from ..hashing import read_regular, sha256_file  # noqa: F401  (sha256_file re-exported: the project's one file hash)
 from ..sample_notes import NOTES
 from ..types import DatasetCard, Sample
 from .trimap import RECIPE_NAME, trimap_from_alpha
@@ -126,7 +126,9 @@ def stem_index(folder: Path, problems: Optional[list[str]] = None, extensions: S
 def read_list(path: Path) -> list[str]:
     """Lines of a name list: CRLF or LF, optional final newline, BOM and blank lines ignored."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = read_regular(path).decode("utf-8-sig")  # a FIFO planted as a list file is refused, never read
+    except NotRegularFile as exc:
+        raise DatasetNotFound(f"cannot read the list file {path}: it is {exc.kind}, not a regular file") from exc
     except OSError as exc:
         raise DatasetNotFound(f"cannot read the list file {path}: {exc}") from exc
     except UnicodeDecodeError as exc:
