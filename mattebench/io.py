@@ -11,7 +11,7 @@ import contextlib
 import math
 import os
 import re
-import tempfile
+import uuid
 import warnings
 from dataclasses import dataclass
 from io import BytesIO
@@ -333,7 +333,10 @@ def write_bytes_atomic(path: PathLike, data: bytes) -> None:
     target = os.fsencode(path)
     folder = os.path.dirname(target) or b"."
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=b"." + os.path.basename(target)[:64], suffix=b".tmp")
+    # a unique temporary created with mode 0o666 less the umask, like any file a user writes (mkstemp's 0o600
+    # would make stored alphas and predict outputs unreadable to the rest of a team)
+    tmp = os.path.join(folder, b"." + os.path.basename(target)[:64] + f".{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp".encode())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
