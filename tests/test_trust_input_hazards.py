@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import os
 import struct
-import sys
 import zlib
 from pathlib import Path
 
