@@ -75,6 +75,13 @@ def test_the_one_opener_refuses_fifos_and_devices(tmp_path: Path):
         assert str(tmp_path / name) in str(e.value)
         with pytest.raises(DatasetNotFound, match=kind):
             read_list(tmp_path / name)  # a dataset's list file
+    os.mkfifo(tmp_path / "pred.npy")
+    from mattebench.conventions.pair import read_prediction as read_convention_prediction
+
+    for read in (read_prediction, read_convention_prediction):  # `run --predictions` and `conventions --pred`
+        with pytest.raises(PredictionError, match="FIFO") as e:
+            read(str(tmp_path / "pred.npy"))
+        assert str(tmp_path / "pred.npy") in str(e.value)
 
 
 @posix_only
