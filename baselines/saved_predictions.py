@@ -24,7 +24,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from mattebench.contract import method
-from mattebench.errors import MattebenchError, PredictionError
+from mattebench.errors import MattebenchError, NotRegularFile, PredictionError
 from mattebench.prediction_io import PREDICTION_EXTENSIONS, read_prediction
 from mattebench.hashing import sha256_file
 from mattebench.names import escaped, name_problem
@@ -55,12 +55,23 @@ def index_folder(folder: Path) -> dict[str, list[PredictionFile]]:
 
 
 def folder_fingerprint(files: dict[str, list[PredictionFile]], folder: Path) -> str:
-    """sha256 over every file's relative name and content hash (names sorted)."""
+    """sha256 over every file's relative name and content hash (names sorted).
+
+    A file that cannot be hashed (a FIFO or device, which would block or never end; a dangling link; no
+    permission) enters as what it is: the folder is still indexed, and the sample that asks for that file
+    gets an error row naming it (:func:`mattebench.prediction_io.read_prediction`).
+    """
     h = hashlib.sha256()
     for key in sorted(files):
         for f in files[key]:
-            content = sha256_file(f.path)
-            h.update(f"{f.path.relative_to(folder).as_posix()}\t{content}\n".encode())
+            try:
+                content = sha256_file(f.path)
+            except NotRegularFile as exc:
+                content = f"not a regular file: {exc.kind}"
+            except OSError as exc:
+                content = f"unreadable: {exc.strerror or type(exc).__name__}"
+            # names may hold bytes that are not UTF-8 (os.walk gives them as surrogates): hash those bytes
+            h.update(f"{f.path.relative_to(folder).as_posix()}\t{content}\n".encode("utf-8", "surrogateescape"))
     return h.hexdigest()
 
 

@@ -37,7 +37,7 @@ PARTS: tuple[Part, ...] = (
     Part("metrics", "pure metric functions and the toolkit conventions they are compared with; statistics",
          ("mattebench.metrics", "mattebench.conventions", "mattebench.conventions.*", "mattebench.stats"), ("types",)),
     Part("data", "datasets, image and matte I/O, trimaps, variants (corruptions), video frames",
-         ("mattebench.data", "mattebench.data.*", "mattebench.io", "mattebench.prediction_io", "mattebench.sample_notes",
+         ("mattebench.data", "mattebench.data.*", "mattebench.io", "mattebench.image_header", "mattebench.prediction_io", "mattebench.sample_notes",
           "mattebench.compositing",
           "mattebench.video", "mattebench.video.*"), ("types",), ("torch",)),
     Part("methods", "the method contract and registry, baselines, training, checkpoints, bench engine",

@@ -12,6 +12,7 @@ from typing import Optional, Sequence
 
 from . import __version__, exitcodes
 from .errors import MattebenchError, UsageError
+from .io import check_environment
 
 # Order = order in --help.
 COMMANDS = ("list", "run", "compare", "robustness", "leaderboard", "tables", "bench", "predict", "train", "adapt", "export", "data", "conventions")
@@ -109,6 +110,7 @@ def _dispatch(argv: list[str]) -> int:
         parser.print_help()
         return EXIT_USAGE
     _refuse_empty_paths(args)
+    check_environment()  # a bad $MATTEBENCH_MAX_PIXELS is one usage error before any command starts
     return int(args.func(args) or 0)
 
 

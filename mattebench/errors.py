@@ -38,6 +38,16 @@ class SampleError(MattebenchError):
         super().__init__(f"{where}{reason}")
 
 
+class NotRegularFile(MattebenchError):
+    """A FIFO, device, socket or folder where an input file is expected (reading it would block or never end)."""
+
+    def __init__(self, path: str, kind: str):
+        self.path = path
+        self.kind = kind
+        super().__init__(f"{path}: is {kind}, not a regular file; reading it would block or never end: "
+                         "replace it by the file it stands for, or remove it")
+
+
 class PredictionError(MattebenchError):
     """A method returned something that is not a valid alpha (NaN, wrong shape, wrong range)."""
 

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import errno
 import io
+import math
 import os
 import re
 import warnings
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 from typing import Optional, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import SampleError, StoreError
+from .errors import NotRegularFile, SampleError, StoreError, UsageError
+from .hashing import kind_of, open_regular
+from .image_header import ImageHeader, read_header
 from .safe_write import atomic_write_bytes
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -33,28 +37,73 @@ ENV_MAX_PIXELS = "MATTEBENCH_MAX_PIXELS"
 DEFAULT_MAX_PIXELS = 2 * 89_478_485
 
 
+MAX_PIXELS_CEILING = 10**12  # a terapixel: far above any image that fits in memory; 1e99 is a typo, not a limit
+
+
 def max_pixels() -> int:
-    """The largest image (width x height) mattebench decodes: ``$MATTEBENCH_MAX_PIXELS`` or PIL's hard limit."""
-    text = os.environ.get(ENV_MAX_PIXELS, "").strip().replace("_", "")
+    """The largest image (width x height) mattebench decodes: ``$MATTEBENCH_MAX_PIXELS`` or PIL's hard limit.
+
+    A value that is not a whole number of pixels from 1 to 10**12 (``abc``, ``0``, ``-5``, ``1e99``, ``nan``)
+    is a :class:`UsageError` (exit 2): the CLI and :func:`mattebench.runner.evaluate` check it once at the
+    start (:func:`check_environment`), so it is never an error row per sample.
+    """
+    raw = os.environ.get(ENV_MAX_PIXELS, "")
+    text = raw.strip().replace("_", "")
     if not text:
         return DEFAULT_MAX_PIXELS
     try:
-        value = int(float(text))
+        value = float(text) if any(c in text for c in ".eE") else int(text)
     except ValueError:
-        raise SampleError(f"${ENV_MAX_PIXELS}={text!r} is not a number of pixels (for example {ENV_MAX_PIXELS}=400000000)") from None
-    if value < 1:
-        raise SampleError(f"${ENV_MAX_PIXELS}={text!r} must be at least 1")
-    return value
+        raise UsageError(f"${ENV_MAX_PIXELS}={raw!r} is not a number of pixels: set it to a whole number "
+                         f"(for example {ENV_MAX_PIXELS}=400000000) or unset it") from None
+    if not (isinstance(value, int) or (math.isfinite(value) and value == int(value))) or not 1 <= value <= MAX_PIXELS_CEILING:
+        raise UsageError(f"${ENV_MAX_PIXELS}={raw!r} must be a whole number of pixels from 1 to {MAX_PIXELS_CEILING:.0e} "
+                         f"(for example {ENV_MAX_PIXELS}=400000000), or unset for the default {DEFAULT_MAX_PIXELS:,}")
+    return int(value)
+
+
+def check_environment() -> None:
+    """The environment variables the readers use, checked once before any sample (UsageError: exit 2)."""
+    max_pixels()
+
+
+def too_large_text(pixels: Optional[int], limit: int, size: str = "") -> str:
+    """Why an image is refused before it is decoded: its size from the header, the limit, how to raise it."""
+    what = f"{size} = {pixels:,} pixels" if pixels is not None else "more pixels than allowed"
+    need = f"{pixels}" if pixels is not None else f"{2 * limit}"
+    return (f"image is too large to decode ({what}, limit {limit:,} pixels, a guard against decompression bombs). "
+            f"If the file is genuine, raise the limit: {ENV_MAX_PIXELS}={need} mattebench ...")
 
 
 def _too_large(p: Path, pixels: Optional[int], limit: int, size: str = "") -> SampleError:
-    what = f"{size} = {pixels:,} pixels" if pixels is not None else "more pixels than allowed"
-    need = f"{pixels}" if pixels is not None else f"{2 * limit}"
-    return SampleError(
-        f"image is too large to decode ({what}, limit {limit:,} pixels, a guard against decompression bombs). "
-        f"If the file is genuine, raise the limit: {ENV_MAX_PIXELS}={need} mattebench ...",
-        path=str(p),
-    )
+    return SampleError(too_large_text(pixels, limit, size), path=str(p))
+
+
+def header_of(path: PathLike) -> Optional[ImageHeader]:
+    """What the file's header says (PNG, JPEG, TIFF), read through :func:`open_regular` without decoding;
+    None for another format or a header this parser cannot follow. NotRegularFile/OSError propagate."""
+    with open_regular(path) as f:
+        return read_header(f)
+
+
+def refuse_before_decoding(header: Optional[ImageHeader]) -> Optional[str]:
+    """Why a file must not be decoded, from its header alone (too many pixels, several pages), or None."""
+    if header is None:
+        return None
+    limit = max_pixels()
+    if header.pixels > limit:
+        return too_large_text(header.pixels, limit, f"{header.width}x{header.height}")
+    if header.pages > 1:
+        return pages_text(header.pages, header.format)
+    return None
+
+
+PAGED_FORMATS = ("TIFF", "PNG", "WEBP", "GIF")
+
+
+def pages_text(pages: int, fmt: str) -> str:
+    return (f"a multi-page {fmt or 'image'} file ({pages} pages or frames): which one is meant cannot be told, so it is "
+            "not read; save the one image as a single-page file")
 
 
 def _check_path(p: Path) -> None:
@@ -66,7 +115,11 @@ def _check_path(p: Path) -> None:
     if p.is_dir():
         raise SampleError("is a folder, not an image file", path=str(p))
     if not p.is_file():  # reading a fifo or a device (/dev/zero behind a link) would block or never end
-        raise SampleError("is not a regular file (a device, fifo or socket)", path=str(p))
+        try:
+            kind = kind_of(p.stat().st_mode)
+        except OSError:
+            kind = "not a regular file"
+        raise SampleError(f"is not a regular file ({kind}; a device, fifo or socket would block or never end)", path=str(p))
     try:
         size = p.stat().st_size
     except PermissionError as exc:
@@ -80,9 +133,30 @@ def _permission(p: Path, exc: OSError) -> SampleError:
                        f"(e.g. chmod a+r on the file and a+x on its folders)", path=str(p))
 
 
+def _parsed_header(p: Path) -> Optional[ImageHeader]:
+    """The header this module parses itself, with the refusals it allows before any decoder runs."""
+    try:
+        header = header_of(p)
+    except NotRegularFile as exc:  # swapped for a fifo or device since _check_path looked
+        raise SampleError(f"is not a regular file ({exc.kind}; it would block or never end)", path=str(p)) from exc
+    except PermissionError as exc:
+        raise _permission(p, exc) from exc
+    except OSError as exc:
+        raise SampleError(f"cannot read the file ({exc.strerror or exc})", path=str(p)) from exc
+    why = refuse_before_decoding(header)
+    if why:
+        raise SampleError(why, path=str(p))
+    return header
+
+
 def _header(p: Path) -> Image.Image:
-    """``Image.open`` (header only) with every failure as a SampleError that says what happened."""
+    """``Image.open`` (header only) with every failure as a SampleError that says what happened.
+
+    Our own header parse comes first (:mod:`mattebench.image_header`): a file whose header names more
+    pixels than the limit, or several pages, is refused before PIL allocates anything.
+    """
     limit = max_pixels()
+    parsed = _parsed_header(p)
     if limit > 2 * (Image.MAX_IMAGE_PIXELS or 0) and Image.MAX_IMAGE_PIXELS is not None:
         Image.MAX_IMAGE_PIXELS = limit  # the user raised the limit: let PIL's own check follow it
     try:
@@ -95,6 +169,9 @@ def _header(p: Path) -> Image.Image:
     except PermissionError as exc:
         raise _permission(p, exc) from exc
     except UnidentifiedImageError as exc:
+        if parsed is not None:  # an image, but not one PIL decodes (a float RGB TIFF): say what it is
+            raise SampleError(f"{parsed.describe()}, which cannot be decoded as a photo or matte: save it as an 8- or "
+                              f"16-bit PNG or TIFF (1 or 3 channels)", path=str(p)) from exc
         raise SampleError("not an image file (no image format recognised; is it text, HTML or an archive?): "
                           "re-download or re-extract it", path=str(p)) from exc
     except (OSError, SyntaxError, ValueError) as exc:
@@ -103,6 +180,12 @@ def _header(p: Path) -> Image.Image:
     if w * h > limit:
         img.close()
         raise _too_large(p, w * h, limit, f"{w}x{h}")
+    pages = getattr(img, "n_frames", 1)
+    # An animated PNG/WebP/GIF or a multi-page TIFF: which page is meant cannot be told. A camera JPEG with extra
+    # pictures (MPO: a preview, a depth map) is not refused: its first picture is the photo, by the format's rule.
+    if isinstance(pages, int) and pages > 1 and (img.format or "") in PAGED_FORMATS:
+        img.close()
+        raise SampleError(pages_text(pages, img.format or ""), path=str(p))
     return img
 
 
@@ -228,6 +311,28 @@ def to_uint8_alpha(alpha: np.ndarray) -> np.ndarray:
     return np.clip(np.round(np.asarray(alpha, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
 
 
+def encode_png(array: np.ndarray) -> bytes:
+    """A PNG of ``array`` in memory: uint8 HxW (grey), HxWx3 (RGB), HxWx4 (RGBA), or uint16 HxW (16-bit grey)."""
+    if array.dtype == np.uint16:
+        import cv2
+
+        ok, buf = cv2.imencode(".png", np.ascontiguousarray(array))
+        if not ok:
+            raise ValueError(f"cannot encode a {array.shape} uint16 array as PNG")
+        return buf.tobytes()
+    a = np.ascontiguousarray(array.astype(np.uint8))
+    mode = "L" if a.ndim == 2 else {3: "RGB", 4: "RGBA"}[a.shape[2]]
+    buf = BytesIO()
+    Image.fromarray(a, mode=mode).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def write_png(path: PathLike, array: np.ndarray) -> None:
+    """A PNG whatever the suffix (stored 16-bit alphas): encoded in memory (:func:`encode_png`), then written by
+    the one safe writer (:func:`_write`)."""
+    _write(Path(path), encode_png(array))
+
+
 def write_alpha(path: PathLike, alpha: np.ndarray) -> None:
     """Write a matte as an 8-bit grey PNG (float input is rounded)."""
     _save(path, Image.fromarray(to_uint8_alpha(alpha), mode="L"))
@@ -249,17 +354,30 @@ def _save(path: PathLike, img: Image.Image) -> None:
     fmt = Image.registered_extensions().get(p.suffix.lower(), "PNG")
     buf = io.BytesIO()
     img.save(buf, format=fmt)
+    _write(p, buf.getvalue())
+
+
+def _write(p: Path, data: bytes) -> None:
+    """Every image file the project writes: the path goes to the OS as is (no image library sees it, so a name of
+    bytes that are not UTF-8 is written as those bytes), through a fresh temporary renamed over the name."""
     p.parent.mkdir(parents=True, exist_ok=True)
     try:
-        atomic_write_bytes(p, buf.getvalue())
+        atomic_write_bytes(p, data)
     except StoreError as exc:
         raise OSError(errno.EIO, str(exc), str(p)) from exc
+def listed_file(entry: Path, extensions: tuple[str, ...] | list[str] = IMAGE_EXTENSIONS) -> bool:
+    """Whether a folder listing keeps ``entry``: visible, with one of ``extensions``, and not a folder.
+
+    A dangling symbolic link, a FIFO or a device named like an image is kept (``is_file()`` would drop it and
+    its sample would vanish without a word): reading it then fails with a message naming it and what it is.
+    """
+    return not entry.name.startswith(".") and entry.suffix.lower() in extensions and not entry.is_dir()
 
 
 def list_images(folder: PathLike) -> list[Path]:
-    """Image files of a folder, sorted by name (deterministic order), hidden files skipped."""
+    """Image entries of a folder (:func:`listed_file`), sorted by name (deterministic order), hidden files skipped."""
     p = Path(folder)
-    return sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in IMAGE_EXTENSIONS)
+    return sorted(f for f in p.iterdir() if listed_file(f))
 
 
 # -- header-level access (dataset checks) and raw PIL access (official compositing) ----------------

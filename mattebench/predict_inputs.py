@@ -91,7 +91,7 @@ class _Writer:
                 write_alpha(out / "alpha" / f"{frame.name}.png", alpha)
             if job.background != "none":
                 write_image(out / "composite" / f"{frame.name}.png", composite(frame.image, alpha, job.background))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, MattebenchError) as exc:
             self.failed.append(f"{frame.label}: cannot write {out / 'alpha' / (frame.name + '.png')} ({exc})")
             return
         self.written += 1

@@ -116,7 +116,7 @@ def cell_done(path: Path, ids: Sequence[str], method_options: Mapping[str, Any],
     if not (settings.is_file() and summary.is_file() and (path / SAMPLES).is_file()):
         return False
     try:
-        stored = json.loads(settings.read_text())
+        stored = json.loads(settings.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     if (stored.get("method_options") != _jsonable(method_options, drop=("device",)) or stored.get("dataset_fingerprint") != fingerprint
@@ -154,7 +154,7 @@ def run_grid(cells: Sequence[Cell], dataset: str, *, out: str | Path = "runs", d
         ids, fingerprint = checked[cell.condition]
         path = run_dir(out, dataset, cell.method, cell.tag)
         if cell_done(path, ids, cell.method_options, dopts, fingerprint):
-            counts = RunRecord.from_json(json.loads((path / "summary.json").read_text())).counts.to_json()
+            counts = RunRecord.from_json(json.loads((path / "summary.json").read_text(encoding="utf-8"))).counts.to_json()
             outcome = CellOutcome(cell, path, False, counts)
         else:
             _, summary = evaluate(cell.method, dataset, method_options=dict(cell.method_options), dataset_options=dopts,

@@ -24,6 +24,7 @@ from .data import trimap as trimap_recipe
 from .data.check import index_problems
 from .data.variant import variant_of, variant_tag
 from .errors import MattebenchError, StoreError, UsageError
+from .io import check_environment
 from .registry import create_method, load_dataset, method_card, method_entry, validate_method_options
 from .run_inputs import USER_INPUT_METHODS, external_identity, subset_reason
 from .sample_ids import check_ids
@@ -33,7 +34,7 @@ from . import method_host as isolation
 from .method_host import MethodRecipe
 from .record import Counts, FailedSample, Provenance, RunRecord, Settings, Timing, pretrained_by_v1_rule
 from .scorer import QUANTISATION, Scorer, metric_columns, scorer_columns
-from .store import RunStore, path_component, read_rows, run_dir
+from .store import RunStore, path_component, run_dir
 from .types import ExternalInput, MethodCard
 
 
@@ -198,6 +199,7 @@ class _Identity:
 
 
 def _check_arguments(limit: Optional[int], tag: Optional[str]) -> Optional[str]:
+    check_environment()  # $MATTEBENCH_MAX_PIXELS=abc is one usage error now, not an error row per sample
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise UsageError(f"--limit must be a whole number of at least 1, got {limit!r}")
     tag = tag or None  # --tag "" (an empty variable in a script) means no tag
@@ -460,7 +462,7 @@ def evaluate(
                               run_path=store.path if store is not None else None)
         if store is not None:
             _write_record(store, record, complete)
-    rows = all_rows if store is None else [row for row in read_rows(store.path / "samples.csv") if row["id"] in set(ids)]
+    rows = all_rows if store is None else [row for row in store.all_rows() if row["id"] in set(ids)]
     return rows, record
 
 

@@ -164,7 +164,7 @@ def atomic_write(path: Path, fill: Callable[[IO[Any]], object], *, before_sample
         else:
             check_not_link(path.parent)
         check_not_link(path)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:64]}.", suffix=".tmp")
         os.fchmod(fd, 0o666 & ~_UMASK)  # the mode a plain write would give (mkstemp's is private)
         mode = "wb" if binary else "w"
         text = {} if binary else {"encoding": "utf-8", "errors": "surrogateescape", "newline": ""}

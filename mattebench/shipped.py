@@ -42,7 +42,7 @@ def shipped_checkpoints() -> dict[str, ShippedCheckpoint]:
     """Every shipped checkpoint by name (empty when the package carries none)."""
     try:
         index = resources.files(WEIGHTS_PACKAGE).joinpath("index.json")
-        entries = json.loads(index.read_text())
+        entries = json.loads(index.read_text(encoding="utf-8"))
     except (ModuleNotFoundError, FileNotFoundError):
         return {}
     return {e["name"]: ShippedCheckpoint(e["name"], e["method"], e["file"], e["sha256"], dict(e.get("input_rule", {})),

@@ -27,6 +27,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
@@ -46,6 +47,13 @@ TEXT_COLUMNS = ("notes",)  # free text that may be empty (see mattebench.sample_
 
 
 ENCODING = {"encoding": "utf-8", "errors": "surrogateescape"}
+# The longest text a row keeps in a free-text column (error, notes): a method that raises with a 5 MB message,
+# or a file name of any length, gives a row that reads back like any other. Applied by RunStore.write, the one
+# place rows enter samples.csv, so every producer of rows is covered.
+MAX_TEXT = 2000
+# What the reader accepts per field: far above MAX_TEXT, so rows of an older mattebench that kept a huge
+# message still parse (the csv module's default, 131072 characters, stopped there and lost every later row).
+READ_FIELD_LIMIT = min(sys.maxsize, 2**31 - 1)
 
 
 class StoreWarning(UserWarning):
@@ -87,6 +95,45 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def cap_text(text: str, limit: int = MAX_TEXT) -> str:
+    """``text`` cut to ``limit`` characters, saying how many were cut (``... (5,242,880 characters cut)``)."""
+    if len(text) <= limit:
+        return text
+    cut = len(text) - limit
+    return f"{text[:limit]}… ({cut:,} characters cut)"
+
+
+def id_bytes(sample_id: str) -> bytes:
+    """The bytes a sample id stands for, the same in every locale: a file name's bytes (decoded by the file
+    system's encoding, ``surrogateescape``) and the UTF-8 of any other text. samples.csv stores these bytes."""
+    try:
+        return os.fsencode(sample_id)
+    except UnicodeError:  # real text the file-system encoding cannot hold (ASCII under LC_ALL=C): its UTF-8
+        return sample_id.encode("utf-8", "surrogateescape")
+
+
+def match_ids(rows: list[dict[str, Any]], ids: Optional[Iterable[str]]) -> list[dict[str, Any]]:
+    """Rows with each stored id given back as the dataset's own id for the same bytes.
+
+    The dataset lists names with the file-system encoding of the process (UTF-8, or ASCII with escapes under
+    ``LC_ALL=C PYTHONUTF8=0``), samples.csv holds UTF-8: the same file is ``caf\udcc3\udca9`` in one locale and
+    ``café`` in the other. Matching by bytes makes a resume see its rows whatever the locale of either run.
+    """
+    if ids is None:
+        return rows
+    known = set(ids)
+    by_bytes = {id_bytes(i): i for i in known}
+    out = []
+    for r in rows:
+        sid = r.get("id")
+        if isinstance(sid, str) and sid not in known:
+            mapped = by_bytes.get(sid.encode("utf-8", "surrogateescape"))
+            if mapped is not None:
+                r = {**r, "id": mapped}
+        out.append(r)
+    return out
+
+
 def _parse(value: str) -> Any:
     if value == "":
         return None
@@ -115,6 +162,8 @@ def read_rows(path: Path, problems: Optional[list[str]] = None) -> list[dict[str
         text = text[: text.rfind("\n") + 1]  # the last record was cut: drop it, it will be recomputed
         problems.append("its last record was cut off (an interrupted write)")
     records: list[list[str]] = []
+    if csv.field_size_limit() < READ_FIELD_LIMIT:
+        csv.field_size_limit(READ_FIELD_LIMIT)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         for rec in reader:
@@ -264,7 +313,7 @@ class RunStore:
         if not csv_path.exists():
             return
         problems: list[str] = []
-        existing = read_rows(csv_path, problems)
+        existing = match_ids(read_rows(csv_path, problems), self.ids)
         keep = self._trusted_rows(existing, problems)
         for r in keep:
             self.rows[r["id"]] = r
@@ -329,6 +378,11 @@ class RunStore:
         return set(self.rows)
 
     def write(self, row: dict[str, Any]) -> None:
+        """Append ``row`` (fsynced). Free-text columns are capped here (:func:`cap_text`), in the caller's dict
+        too, so the row kept in memory, the summary and the file say the same."""
+        for column in ("error", *TEXT_COLUMNS):
+            if isinstance(row.get(column), str) and len(row[column]) > MAX_TEXT:
+                row[column] = cap_text(row[column])
         if row["id"] in self.rows:
             raise RunConflict(f"sample {row['id']!r} was already written to {self.path / SAMPLES}")
         if self._file is None:
@@ -344,8 +398,8 @@ class RunStore:
         os.fsync(self._file.fileno())
 
     def all_rows(self) -> list[dict[str, Any]]:
-        """Every row of this run (earlier ok rows and the rows written now), in file order."""
-        return read_rows(self.path / SAMPLES)
+        """Every row of this run (earlier ok rows and the rows written now), in file order, ids as the dataset's."""
+        return match_ids(read_rows(self.path / SAMPLES), self.ids)
 
     def write_summary(self, summary: dict[str, Any]) -> Path:
         f = self.path / SUMMARY

@@ -235,7 +235,9 @@ def test_bomb_names_file_limit_and_how_to_raise_it(tmp_path: Path, monkeypatch):
     monkeypatch.setenv(ENV_MAX_PIXELS, "400")
     assert read_image(small).shape == (20, 20, 3)
     monkeypatch.setenv(ENV_MAX_PIXELS, "lots")
-    with pytest.raises(SampleError, match="not a number of pixels"):
+    from mattebench.errors import UsageError  # issue 21 section 4: a bad value is one usage error, not a sample's
+
+    with pytest.raises(UsageError, match="not a number of pixels"):
         read_image(small)
 
 

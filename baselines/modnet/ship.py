@@ -39,12 +39,12 @@ def write_curve(train_dirs: list[Path], csv_path: Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     offset = 0
     for phase, d in enumerate(train_dirs, 1):
-        with open(d / "loss.csv", newline="") as f:
+        with open(d / "loss.csv", newline="", encoding="utf-8") as f:
             part = list(csv.DictReader(f))
         for r in part:
             rows.append({**r, "phase": phase, "step": int(r["step"]) + offset})
         offset += int(part[-1]["step"]) if part else 0
-    with open(csv_path, "w", newline="") as f:
+    with open(csv_path, "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=[c for c in CURVE_COLUMNS if rows and c in rows[0]], extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
@@ -96,19 +96,19 @@ def pack(source: Path, name: str, ref_size: int, train_dirs: list[Path], descrip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m = MODNetMethod(net.variant, checkpoint=str(source), ref_size=ref_size, trimap_input=net.trimap_input)
-    phases = [json.loads((d / "train.json").read_text()) for d in train_dirs if (d / "train.json").is_file()]
+    phases = [json.loads((d / "train.json").read_text(encoding="utf-8")) for d in train_dirs if (d / "train.json").is_file()]
     out = weights_dir / f"{name}.ckpt"
     m.save_checkpoint(out, meta={"shipped_name": shipped.PREFIX + name, "training_phases": phases}, half=True)
     digest = ckpt.sha256(out)
     if train_dirs:
         write_curve(train_dirs, weights_dir / f"{name}.curve.csv")
     index_path = weights_dir / "index.json"
-    index = json.loads(index_path.read_text()) if index_path.is_file() else {"checkpoints": []}
+    index = json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else {"checkpoints": []}
     entry = {"name": name, "method": net.method, "file": out.name, "sha256": digest,
              "input_rule": m.input_rule.stored(), "description": description}
     index["checkpoints"] = [e for e in index["checkpoints"] if e["name"] != name] + [entry]
     index["checkpoints"].sort(key=lambda e: e["name"])
-    index_path.write_text(json.dumps(index, indent=2) + "\n")
+    index_path.write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
     return entry
 
 

@@ -121,7 +121,7 @@ def adapt(
         bar.close()
     model.eval()
     if out_dir:
-        with open(out_dir / "soc.csv", "w", newline="") as f:
+        with open(out_dir / "soc.csv", "w", newline="", encoding="utf-8") as f:
             w = csv.DictWriter(f, fieldnames=list(rows[0]))
             w.writeheader()
             w.writerows(rows)

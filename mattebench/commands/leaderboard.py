@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     for f in written:
         print(f"wrote {f}")
         if args.show:
-            print(f.read_text())
+            print(f.read_text(encoding="utf-8"))
     from ..report.robustness import write_reports
 
     check_not_link(out / "robustness")  # a folder below --out: never followed

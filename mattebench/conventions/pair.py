@@ -10,20 +10,19 @@ import numpy as np
 from .. import metrics as M
 from ..errors import MattebenchError
 from ..io import read_alpha, read_alpha_u8, read_trimap
+from ..prediction_io import read_prediction as read_saved_prediction
 from . import metric_of, score
 
 
 def read_prediction(path: str) -> np.ndarray:
-    """A predicted alpha from an image file, or a .npy holding a float HxW alpha in [0, 1] (or uint8 0..255)."""
+    """A predicted alpha from an image file, or a .npy holding a float HxW alpha in [0, 1] (or uint8 0..255).
+
+    ``.npy`` goes through the saved-prediction reader (:func:`mattebench.prediction_io.read_prediction`): a FIFO is
+    refused without blocking, the header's shape is held to the pixel limit before any data is read.
+    """
     if Path(path).suffix.lower() == ".npy":
-        try:
-            a = np.load(path)
-        except (OSError, ValueError) as exc:
-            raise MattebenchError(f"{path}: cannot read the prediction ({exc})") from exc
-        if a.dtype == np.uint8:
-            return a.astype(np.float32) / np.float32(255.0)
-        a = a.astype(np.float32)
-        if a.ndim != 2 or not np.isfinite(a).all() or a.min() < -1e-3 or a.max() > 1 + 1e-3:
+        a = read_saved_prediction(path)
+        if a.ndim != 2:
             raise MattebenchError(f"{path}: expected a finite HxW float alpha in [0, 1], got shape {a.shape}")
         return np.clip(a, 0.0, 1.0)
     return read_alpha(path)

@@ -22,9 +22,9 @@ from typing import Any, ClassVar, Iterable, Iterator, Mapping, Optional, Sequenc
 
 import numpy as np
 
-from ..errors import DatasetNotFound, SampleError
-from ..io import IMAGE_EXTENSIONS, image_info, read_image, read_matte
-from ..hashing import sha256_file  # noqa: F401  (re-exported: the project's one file hash)
+from ..errors import DatasetNotFound, NotRegularFile, SampleError
+from ..io import IMAGE_EXTENSIONS, image_info, listed_file, read_image, read_matte
+from ..hashing import read_regular, sha256_file  # noqa: F401  (sha256_file re-exported: the project's one file hash)
 from ..sample_notes import NOTES
 from ..types import DatasetCard, Sample
 from .trimap import RECIPE_NAME, trimap_from_alpha
@@ -33,7 +33,7 @@ from .trimap_values import SNAP_OPTION, parse_snap_option, read_checked_trimap
 ENV_DATA = "MATTEBENCH_DATA"
 # How files become arrays, in the fingerprint: rows read under older rules (a trimap with 127s scored as is, a
 # cut-out matte read from its colour) must not be resumed into a run that reads them differently.
-READ_RULES = "trimap-values-v1 rgba-cutout-v1 mask01-v1"
+READ_RULES = "trimap-values-v1 rgba-cutout-v1 mask01-v1 labelmap-v1 single-page-v1"
 ENV_CACHE = "MATTEBENCH_CACHE"
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,7 +113,7 @@ def stem_index(folder: Path, problems: Optional[list[str]] = None, extensions: S
     if not folder.is_dir():
         return out
     for f in sorted(folder.iterdir()):
-        if f.name.startswith(".") or not f.is_file() or f.suffix.lower() not in extensions:
+        if not listed_file(f, tuple(extensions)):  # keeps dangling links and fifos: their sample fails, named
             continue
         if f.stem in out:
             if problems is not None:
@@ -126,7 +126,9 @@ def stem_index(folder: Path, problems: Optional[list[str]] = None, extensions: S
 def read_list(path: Path) -> list[str]:
     """Lines of a name list: CRLF or LF, optional final newline, BOM and blank lines ignored."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = read_regular(path).decode("utf-8-sig")  # a FIFO planted as a list file is refused, never read
+    except NotRegularFile as exc:
+        raise DatasetNotFound(f"cannot read the list file {path}: it is {exc.kind}, not a regular file") from exc
     except OSError as exc:
         raise DatasetNotFound(f"cannot read the list file {path}: {exc}") from exc
     except UnicodeDecodeError as exc:
@@ -259,12 +261,23 @@ class RealDataset:
         return cached
 
 
+LABEL_MAX = 31  # a matte whose largest value is this or less holds no foreground at all: a label map or a mask
+
+
 def check_matte_levels(alpha_u8: np.ndarray, path: Path) -> None:
-    """A ground-truth matte that holds only 0 and 1 is a 0/1 mask saved without scaling to 255: read as 8-bit
-    alpha it would be almost fully transparent and every method would score against an empty matte."""
-    if alpha_u8.size and int(alpha_u8.max()) == 1:
+    """A ground-truth matte whose values are only small integers (0/1, 0/1/2, ... up to ``LABEL_MAX``) is a mask or
+    a label map saved without scaling to 255: read as 8-bit alpha it would be almost fully transparent, and every
+    method would score against an empty matte. An all-zero matte (no foreground) is left alone."""
+    top = int(alpha_u8.max()) if alpha_u8.size else 0
+    if top == 1:
         raise SampleError("the matte holds only the values 0 and 1: a 0/1 mask saved without scaling? "
                           "Save it with 255 for foreground (8-bit alpha: 0 = background, 255 = foreground)", path=str(path))
+    if 1 < top <= LABEL_MAX:
+        values = np.unique(alpha_u8)
+        shown = ", ".join(str(int(v)) for v in values[:8]) + (", ..." if len(values) > 8 else "")
+        raise SampleError(f"the matte holds only small values ({shown}; at most {top} of 255): a label map or class "
+                          f"mask saved as a matte? A matte is 8-bit alpha (0 = background, 255 = foreground); save it "
+                          f"scaled to 0..255", path=str(path))
 
 
 EXIF_ORIENTATION = "exif_orientation"

@@ -175,7 +175,7 @@ class Composition1k(CompositeDataset):
 
     def _note_unlisted(self, fg_dir: Path, fg_names: list[str]) -> None:
         listed = set(fg_names)
-        extra = sorted(p.name for p in fg_dir.iterdir() if p.is_file() and p.name not in listed)
+        extra = sorted(p.name for p in fg_dir.iterdir() if not p.is_dir() and p.name not in listed)
         if extra:
             self.notes.append(f"{len(extra)} foreground files are not in the list and are ignored: {', '.join(extra[:5])}")
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import SampleError
-from ..io import IMAGE_EXTENSIONS, read_alpha
+from ..io import listed_file, read_alpha
 from ..sample_notes import NOTES
 from ..types import Clip, DatasetCard
 from .base import FileRef, LazyFrames, LazyMaps, RealDataset, find_dir, natural_key, not_found
@@ -34,7 +34,7 @@ FOLDERS = ("image_allframe", "alpha", "trimap", "image")
 def _frames(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS]
+    files = [p for p in folder.iterdir() if listed_file(p)]  # a dangling link stays: its frame fails, named
     return sorted(files, key=lambda p: natural_key(p.name))
 
 

@@ -94,7 +94,7 @@ VOCdevkit/VOC2012/JPEGImages/<voc name>.jpg   (or -d bg_dir=PATH)""",
         if fg_list_path is not None:
             fg_names = read_list(fg_list_path)
         else:
-            fg_names = sorted((p.name for p in fg_dir.iterdir() if p.is_file() and not p.name.startswith(".")), key=natural_key)
+            fg_names = sorted((p.name for p in fg_dir.iterdir() if not p.is_dir() and not p.name.startswith(".")), key=natural_key)
         bg_names = read_list(bg_list_path)
         raw = bg_list_path.read_bytes()
         if b"\r\n" in raw:
@@ -106,7 +106,7 @@ VOCdevkit/VOC2012/JPEGImages/<voc name>.jpg   (or -d bg_dir=PATH)""",
             self.problems.append(f"expected {self.expected_fg} test foregrounds, found {len(fg_names)}")
         listed = set(fg_names)
         for p in sorted(gt_dir.iterdir()):
-            if p.is_file() and not p.name.startswith(".") and p.name not in listed:
+            if not p.is_dir() and not p.name.startswith(".") and p.name not in listed:
                 self.problems.append(f"alpha {p} has no foreground in the list / FG folder")
         self.describe_lists(fg_list_path, bg_list_path)
         self.manifest = TrimapManifest("d646", Path(trimap_manifest) if trimap_manifest else None) if split == "test" else None

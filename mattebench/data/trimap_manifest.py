@@ -24,6 +24,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..errors import DatasetNotFound, SampleError, StoreError
+from ..errors import NotRegularFile
 from ..hashing import sha256_file
 from ..safe_write import atomic_write_text
 from .base import cache_dir
@@ -47,7 +48,7 @@ class TrimapManifest:
         packaged_path = PACKAGED / f"{name}.json"
         if not packaged_path.is_file():
             raise DatasetNotFound(f"the packaged trimap manifest {packaged_path} is missing: reinstall mattebench")
-        self.packaged = json.loads(packaged_path.read_text())
+        self.packaged = json.loads(packaged_path.read_text(encoding="utf-8"))
         recipe = describe()
         frozen_recipe = self.packaged.get("trimap_recipe", {})
         if frozen_recipe.get("name") != recipe["name"] or frozen_recipe.get("rule") != recipe["rule"]:
@@ -70,7 +71,7 @@ class TrimapManifest:
             self._user = {}
             if self.user_path.is_file():
                 try:
-                    self._user = json.loads(self.user_path.read_text()).get("trimaps", {})
+                    self._user = json.loads(self.user_path.read_text(encoding="utf-8")).get("trimaps", {})
                 except (OSError, ValueError):
                     self._user = {}  # a torn file is rebuilt; the packaged table still guards
         return self._user
@@ -113,7 +114,7 @@ class TrimapManifest:
         table = dict(data.get("trimaps", {}))
         table.update(self._user_table())
         data["trimaps"] = dict(sorted(table.items()))
-        path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         return path
 
 
@@ -121,5 +122,7 @@ def file_sha256(path: Path) -> str:
     """:func:`mattebench.provenance.sha256_file`, an unreadable file being a sample error."""
     try:
         return sha256_file(path)
+    except NotRegularFile as exc:
+        raise SampleError(f"is {exc.kind}, not a regular file", path=str(path)) from exc
     except OSError as exc:
         raise SampleError(f"cannot read ({exc})", path=str(path)) from exc

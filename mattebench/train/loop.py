@@ -110,7 +110,7 @@ class _CsvLog:
         self.columns: list[str] = []
         self.rows: list[dict[str, Any]] = []
         if path.exists():
-            with open(path, newline="") as f:
+            with open(path, newline="", encoding="utf-8") as f:
                 reader = csv.DictReader(f)
                 self.columns = list(reader.fieldnames or [])
                 self.rows = list(reader)
@@ -219,7 +219,7 @@ def _resume_state(out: Path, settings: dict[str, Any], resume: bool, model: nn.M
     state_path, settings_path = out / "resume.pt", out / "train.json"
     if not (resume and state_path.exists()):
         return 0, {}
-    old = json.loads(settings_path.read_text()) if settings_path.exists() else {}
+    old = json.loads(settings_path.read_text(encoding="utf-8")) if settings_path.exists() else {}
     conflict = _settings_conflict(old, settings)
     if conflict:
         raise TrainingError(f"{out} holds a different training run ({'; '.join(conflict)}); use another --out or --restart")
