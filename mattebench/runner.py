@@ -25,7 +25,7 @@ from .data.check import index_problems
 from .data.variant import variant_of, variant_tag
 from .errors import MattebenchError, StoreError, UsageError
 from .registry import create_method, load_dataset, method_card, method_entry, validate_method_options
-from .run_inputs import USER_INPUT_METHODS, external_identity, subset_reason
+from .run_inputs import USER_INPUT_METHODS, external_identity, locate_user_input, subset_reason
 from .sample_ids import check_ids
 from .saved_alphas import AlphaSelection, AlphaSink
 from .method_provenance import method_provenance
@@ -205,6 +205,7 @@ def _resolve(method: Union[str, Any], dataset: Union[str, Any], method_options: 
             raise UsageError(f"--out {out} is a file, not a folder: pass --out to a folder (it is created if missing)")
     if isinstance(method, str):
         mname = method_name or method
+        locate_user_input(method, method_options, ds.ids())  # --predictions D: the mattes may sit in D/alpha
         if remote:
             validate_method_options(method, method_options)
         # A remote executor builds the method on its workers (where the GPUs are): the driver
