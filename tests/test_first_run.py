@@ -95,3 +95,64 @@ def test_two_folders_of_mattes_are_named_not_guessed(tmp_path, capsys):
         warnings.simplefilter("error", PredictionsFound)
         assert main(["run", "--predictions", str(root), "--name", "x", "--dataset", "synthetic", "--limit", str(N),
                      "--out", str(tmp_path / "runs"), "--quiet", "--jobs", "1"]) == 0
+
+
+# -- `make demo` never modifies a tracked file ---------------------------------------------------------
+REPO = Path(__file__).resolve().parents[1]
+SHELL_OPERATORS = {"||", "&&", ";", "|", "done", "then", "fi"}
+
+
+def _dry_run(target: str) -> list[str]:
+    """The shell lines ``make -n TARGET`` would run (continuation lines joined)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None or not (REPO / ".git").exists():
+        pytest.skip("needs make and a git checkout")
+    out = subprocess.run(["make", "-n", "-C", str(REPO), target], capture_output=True, text=True, check=True).stdout
+    return out.replace("\\\n", " ").splitlines()
+
+
+def _outputs(lines: list[str]) -> set[str]:
+    """Every path the recipe writes: each mattebench command's --out/--figures (or its default when not given),
+    the targets of touch and of shell redirections."""
+    import shlex
+
+    from mattebench.cli import build_parser
+
+    parser = build_parser()
+    found: set[str] = set()
+    for line in lines:
+        words = shlex.split(line.replace(";", " ; "), posix=True)
+        for k, w in enumerate(words):
+            if w.endswith("/mattebench") or w == "mattebench":
+                argv = []
+                for t in words[k + 1:]:
+                    if t in SHELL_OPERATORS:
+                        break
+                    argv.append("x" if "$" in t else t)  # a loop variable ($m): any method name parses
+                args = parser.parse_args(argv)
+                for attr in ("out", "figures"):
+                    if getattr(args, attr, None):
+                        found.add(str(getattr(args, attr)))
+            elif w == "touch":
+                found.update(t for t in words[k + 1:] if t not in SHELL_OPERATORS)
+            elif w in (">", ">>") and k + 1 < len(words):
+                found.add(words[k + 1])
+    return found
+
+
+def test_make_demo_writes_no_tracked_file():
+    """Every output of the demo's recipe (any mattebench command, touch, redirection) is untracked by git."""
+    import subprocess
+
+    outputs = _outputs(_dry_run("demo"))
+    assert any("board" in o for o in outputs), outputs  # the parse sees the leaderboard's output
+    for path in sorted(outputs):
+        tracked = subprocess.run(["git", "-C", str(REPO), "ls-files", "--", path], capture_output=True, text=True,
+                                 check=True).stdout.split()
+        assert not tracked, f"make demo writes {path}, which holds tracked files: {tracked[:5]}"
+        # as a file or as a folder (a pattern like /runs/ matches only a folder)
+        ignored = [subprocess.run(["git", "-C", str(REPO), "check-ignore", "-q", "--no-index", p]).returncode == 0
+                   for p in (path, path.rstrip("/") + "/")]
+        assert any(ignored), f"make demo writes {path}, which .gitignore does not list"
