@@ -25,6 +25,7 @@ from .data.check import index_problems
 from .data.variant import variant_of, variant_tag
 from .errors import MattebenchError, StoreError, UsageError
 from .registry import create_method, load_dataset, method_card, method_entry, validate_method_options
+from . import chatter
 from .run_inputs import USER_INPUT_METHODS, external_identity, locate_user_input, subset_reason
 from .sample_ids import check_ids
 from .saved_alphas import AlphaSelection, AlphaSink
@@ -412,6 +413,7 @@ def evaluate(
     store: Optional[RunStore] = None
     if out is not None:
         store = RunStore(run_dir(out, r.dname, r.mname, ident.tag), columns, identity, fresh=fresh, ids=ids, command=command)
+        chatter.attach_log(store.path)  # what the libraries said (and say from now on) goes to <run>/run.log in full
         todo = [i for i in ids if i not in store.done_ids()]
     else:
         todo = list(ids)
