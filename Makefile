@@ -66,8 +66,8 @@ demo: install
 leaderboards: install
 	$(BIN)/mattebench leaderboard --runs $(DEMO_RUNS) --out leaderboards --html
 
-# `make figures`: the visual comparison leaderboards/figures/synthetic-comparison.png (shown by the site of
-# `make demo`). Figures read only the predictions runs stored with --save-alphas (16-bit PNGs in <run>/alphas/),
+# `make figures`: the visual comparison leaderboards/figures/synthetic-comparison.png (shown by the site that
+# `make leaderboards` writes). Figures read only the predictions runs stored with --save-alphas (16-bit PNGs in <run>/alphas/),
 # never re-run a method, so the demo's methods run again here with their alphas stored: every id of the first
 # DEMO_LIMIT images by default (the figure picks the 3 where the methods disagree most), or FIGURE_IDS=id,id
 # for those only (the figure then shows them). Their own runs folder: --save-alphas rounds each prediction to

@@ -44,8 +44,6 @@ SPEAKS_FOR_US = ("tqdm",)  # the progress bars we draw
 LOG_NAME = "run.log"
 LOG_LIMIT = 4 * 1024 * 1024  # bytes of captured text one command writes into a run log (a chatty loop stops there)
 SHOW = 160  # characters of a third-party line quoted in our one-liner
-_STOCK_FORMAT = warnings.formatwarning
-_STOCK_IMPL = getattr(warnings, "_showwarnmsg_impl", None)
 
 
 @dataclass(frozen=True)
@@ -77,6 +75,20 @@ KNOWN: tuple[Known, ...] = (
           "pymatting's incomplete-Cholesky preconditioner failed on a matrix and was rebuilt with a larger diagonal "
           "shift (slower; the solve still runs to the same tolerance)"),
 )
+
+
+def _is_stock(impl: Any) -> bool:
+    """Whether ``impl`` is Python's own warning printer (else someone records warnings: pytest.warns, catch_warnings)."""
+    return getattr(impl, "__module__", None) == "warnings" and getattr(impl, "__name__", None) == "_showwarnmsg_impl"
+
+
+def _full_text(message: Any, category: type, filename: str, lineno: int, line: Optional[str]) -> str:
+    """A warning as Python prints it: file, line, category, message, and the line of source."""
+    import linecache
+
+    text = f"{filename}:{lineno}: {category.__name__}: {message}\n"
+    source = line if line is not None else linecache.getline(filename, lineno)
+    return text + (f"  {source.strip()}\n" if source and source.strip() else "")
 
 
 def _clip(line: str) -> str:
@@ -179,7 +191,7 @@ class Capture:
         origin = _speaker(sys._getframe(1), ("warnings",))
         if getattr(category, "__module__", "").split(".")[0] in OURS:
             origin = OURS[0]
-        text = _STOCK_FORMAT(message, category, filename, lineno, line)
+        text = _full_text(message, category, filename, lineno, line)
         self.add(Said(origin, "warning", text, f"{category.__name__}: {message}", f"{filename}:{lineno}"))
 
     # -- where it goes ---------------------------------------------------------------------------
@@ -249,7 +261,7 @@ class capture:
         previous = getattr(warnings, "_showwarnmsg_impl", None)
         self._catch.__enter__()
         warnings.simplefilter("default")
-        if previous is not None and previous is not _STOCK_IMPL:
+        if previous is not None and not _is_stock(previous):
             self.cap._recorder = previous
         warnings.showwarning = self.cap.showwarning
         self._streams = (sys.stdout, sys.stderr)
