@@ -1,6 +1,9 @@
 # Two commands that work on a fresh clone:
-#   make demo   set up .venv, run the embedded synthetic benchmark, write leaderboards/synthetic.md
+#   make demo   set up .venv, run the embedded synthetic benchmark into runs/, write its board to
+#               runs/boards/synthetic.md and its site to runs/boards/site/ (both untracked: the demo never
+#               modifies a tracked file; tests/test_first_run.py checks every output path of this recipe)
 #   make test   set up .venv and run the tests
+# The committed boards (leaderboards/) change only by an explicit `make leaderboards` (from runs/).
 # torch is installed first from TORCH_SPEC so that pip never pulls a CUDA build you did not ask for:
 # on a machine without a GPU give a CPU wheel, e.g.
 #   make test TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
@@ -8,6 +11,9 @@ PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 DEMO_LIMIT ?= 20
+# Where the demo writes its runs and its board and site: untracked folders (.gitignore lists runs/).
+DEMO_RUNS ?= runs
+DEMO_BOARDS ?= $(DEMO_RUNS)/boards
 # Worker processes per demo run (`run --jobs`; default: every core). Each process computes with one
 # thread (OMP_NUM_THREADS=1) so that N workers fill N cores without oversubscribing them; the rows
 # are those of a serial run with the same setting.
@@ -25,7 +31,7 @@ DEMO_CHECKPOINTS ?= modnet=$(MODNET_CKPT) modnet-trimap=$(MODNET_TRIMAP_CKPT)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.mattebench-installed
 
-.PHONY: install install-test demo figures test test-slow train-modnet train-modnet-trimap clean-runs real-leaderboard
+.PHONY: install install-test demo leaderboards figures test test-slow train-modnet train-modnet-trimap clean-runs real-leaderboard
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,15 +53,21 @@ install-test: $(TEST_STAMP)
 demo: install
 	@echo "mattebench demo: $(words $(DEMO_METHODS) $(DEMO_CHECKPOINTS)) methods on the first $(DEMO_LIMIT) of the 100 synthetic test images (DEMO_LIMIT=100 for all), $(DEMO_JOBS) worker processes each (DEMO_JOBS=1: serial)"
 	@for m in $(DEMO_METHODS); do \
-		$(DEMO_ENV) $(BIN)/mattebench run --method $$m --dataset synthetic --limit $(DEMO_LIMIT) --jobs $(DEMO_JOBS) --quiet || exit $$?; \
+		$(DEMO_ENV) $(BIN)/mattebench run --method $$m --dataset synthetic --limit $(DEMO_LIMIT) --jobs $(DEMO_JOBS) --out $(DEMO_RUNS) --quiet || exit $$?; \
 	done
 	@for mc in $(DEMO_CHECKPOINTS); do \
-		$(DEMO_ENV) $(BIN)/mattebench run --method $${mc%%=*} --dataset synthetic --checkpoint $${mc#*=} --limit $(DEMO_LIMIT) --jobs $(DEMO_JOBS) --quiet || exit $$?; \
+		$(DEMO_ENV) $(BIN)/mattebench run --method $${mc%%=*} --dataset synthetic --checkpoint $${mc#*=} --limit $(DEMO_LIMIT) --jobs $(DEMO_JOBS) --out $(DEMO_RUNS) --quiet || exit $$?; \
 	done
-	$(BIN)/mattebench leaderboard --runs runs --out leaderboards --html --print
+	$(BIN)/mattebench leaderboard --runs $(DEMO_RUNS) --out $(DEMO_BOARDS) --html --print
+	@echo "mattebench demo: board $(DEMO_BOARDS)/synthetic.md, site $(DEMO_BOARDS)/site/index.html (the committed leaderboards/ are unchanged; \`make leaderboards\` refreshes them from $(DEMO_RUNS))"
 
-# `make figures`: the visual comparison leaderboards/figures/synthetic-comparison.png (shown by the site of
-# `make demo`). Figures read only the predictions runs stored with --save-alphas (16-bit PNGs in <run>/alphas/),
+# `make leaderboards`: refresh the committed boards and site (leaderboards/) from the runs in runs/ (the only
+# target that writes them; the demo writes its own to runs/boards/).
+leaderboards: install
+	$(BIN)/mattebench leaderboard --runs $(DEMO_RUNS) --out leaderboards --html
+
+# `make figures`: the visual comparison leaderboards/figures/synthetic-comparison.png (shown by the site that
+# `make leaderboards` writes). Figures read only the predictions runs stored with --save-alphas (16-bit PNGs in <run>/alphas/),
 # never re-run a method, so the demo's methods run again here with their alphas stored: every id of the first
 # DEMO_LIMIT images by default (the figure picks the 3 where the methods disagree most), or FIGURE_IDS=id,id
 # for those only (the figure then shows them). Their own runs folder: --save-alphas rounds each prediction to

@@ -54,6 +54,65 @@ def index_folder(folder: Path) -> dict[str, list[PredictionFile]]:
     return out
 
 
+def _matched_ids(keys: Sequence[str], ids: set[str]) -> set[str]:
+    """The sample ids that ``keys`` (relative names without extension) provide: ``<id>`` or ``<clip id>/<frame>``."""
+    hit = set()
+    for key in keys:
+        if key in ids:
+            hit.add(key)
+        elif "/" in key and key.split("/", 1)[0] in ids:
+            hit.add(key.split("/", 1)[0])
+    return hit
+
+
+def _reads_as_matte(folder: Path, keys: Sequence[str], ids: set[str], files: dict[str, list[PredictionFile]]) -> bool:
+    """Whether the first file of ``folder`` named like a sample reads as a matte (a composite does not)."""
+    for key in sorted(keys):
+        if key in ids or ("/" in key and key.split("/", 1)[0] in ids):
+            try:
+                read_prediction(files[key][0].path)
+                return True
+            except PredictionError:
+                return False
+    return False
+
+
+def locate_predictions(folder: Path, sample_ids: Sequence[str]) -> Path:
+    """The folder that holds the mattes: ``folder`` itself, or the one sub-folder of it that does.
+
+    ``predict --out D`` writes ``D/alpha/`` (and ``D/composite/``); other tools write ``pha/``, ``matte/`` and so on.
+    When no file at ``folder``'s own level is named like a sample, its sub-folders are looked at one level down:
+    those holding files named like the samples are candidates; with several, those whose files are not mattes
+    (colour composites) drop out. One left is the answer; more than one is refused with their names, so the
+    user passes the right one. A folder with nothing named like a sample is returned as it is (every sample
+    then gets an error row naming the file it expected).
+    """
+    if not folder.is_dir():
+        return folder
+    files = index_folder(folder)
+    ids = set(sample_ids)
+    if _matched_ids(list(files), ids):
+        return folder
+    by_sub: dict[str, list[str]] = {}
+    for key in files:
+        if "/" in key:
+            head, rest = key.split("/", 1)
+            by_sub.setdefault(head, []).append(rest)
+    candidates = sorted(sub for sub, keys in by_sub.items() if _matched_ids(keys, ids))
+    if len(candidates) > 1:
+        sub_files = {sub: {k: files[f"{sub}/{k}"] for k in by_sub[sub]} for sub in candidates}
+        mattes = [sub for sub in candidates if _reads_as_matte(folder / sub, by_sub[sub], ids, sub_files[sub])]
+        candidates = mattes or candidates
+    if not candidates:
+        return folder
+    if len(candidates) > 1:
+        shown = ", ".join(str(folder / sub) for sub in candidates)
+        raise MattebenchError(f"--predictions {folder}: no matte at its top level, and {len(candidates)} sub-folders hold files "
+                              f"named like the samples ({shown}); pass the one with the mattes, e.g. --predictions "
+                              f"{folder / candidates[0]}")
+    return folder / candidates[0]
+
+
 def folder_fingerprint(files: dict[str, list[PredictionFile]], folder: Path) -> str:
     """sha256 over every file's relative name and content hash (names sorted).
 

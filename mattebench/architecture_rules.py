@@ -30,7 +30,7 @@ class Part:
 
 PARTS: tuple[Part, ...] = (
     Part("types", "shared vocabulary: cards, Sample/Clip, protocols, typed errors, exit codes",
-         ("mattebench.types", "mattebench.contract", "mattebench.hashing", "mattebench.errors", "mattebench.exitcodes", "mattebench.architecture_rules",
+         ("mattebench.types", "mattebench.contract", "mattebench.hashing", "mattebench.errors", "mattebench.exitcodes", "mattebench.architecture_rules", "mattebench.guides",
           "mattebench.names",
           "mattebench.safe_write",
           "mattebench.__version__"), ()),
@@ -48,8 +48,9 @@ PARTS: tuple[Part, ...] = (
          ("types", "data", "metrics", "environment")),
     Part("scorer", "one prediction against one ground truth: gating, metrics, stored alphas",
          ("mattebench.scorer", "mattebench.saved_alphas"), ("types", "data", "metrics", "methods")),
-    Part("environment", "facts about the code and the machine a run records: versions, commit, device, threads",
-         ("mattebench.provenance",), ("types",)),
+    Part("environment", "facts about the code and the machine a run records: versions, commit, device, threads; "
+         "what the libraries say while a command runs (captured, in the run log)",
+         ("mattebench.provenance", "mattebench.chatter"), ("types",)),
     Part("store", "run folders: append-and-fsync rows, run identity, locks",
          ("mattebench.store", "mattebench.stored_rows", "mattebench.identity", "mattebench.lock",
           "mattebench.sample_ids"), ("types", "environment", "record")),

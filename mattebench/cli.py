@@ -7,10 +7,9 @@ import importlib
 import logging
 import os
 import sys
-import warnings
 from typing import Optional, Sequence
 
-from . import __version__, exitcodes
+from . import __version__, chatter, exitcodes
 from .errors import MattebenchError, UsageError
 from .io import check_environment
 
@@ -103,15 +102,17 @@ def _dispatch(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO, format="%(message)s")
-    if not args.debug:
-        warnings.simplefilter("default")
-        warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"  # type: ignore[assignment]
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USAGE
     _refuse_empty_paths(args)
     check_environment()  # a bad $MATTEBENCH_MAX_PIXELS is one usage error before any command starts
-    return int(args.func(args) or 0)
+    if args.debug:  # everything as the libraries print it
+        return int(args.func(args) or 0)
+    # Our warnings as one line each, once; what other packages say as one line per condition at the end,
+    # in full in the run's run.log (mattebench.chatter).
+    with chatter.capture(command="mattebench " + " ".join(argv)):
+        return int(args.func(args) or 0)
 
 
 if __name__ == "__main__":

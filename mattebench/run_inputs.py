@@ -3,6 +3,8 @@
 - :func:`external_identity`: for a method built from the user's file (saved predictions, an ONNX or
   TFLite model; :class:`mattebench.types.ExternalInput`), the hashes that enter the run identity,
   and a warning naming the inputs that match no sample id.
+- :func:`locate_user_input`: a ``--predictions`` folder whose mattes sit one level down (``predict --out D``
+  writes ``D/alpha/``) is scored from that sub-folder, and the run says so.
 - :func:`subset_reason`: why a run covers fewer samples than the dataset has (``--limit``, or a
   partial tree such as 41 of PPM-100's 100 pairs), so that leaderboards mark the row.
 """
@@ -10,6 +12,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from .types import ExternalInput
@@ -21,6 +24,28 @@ USER_INPUT_METHODS = ("predictions", "onnx", "tflite")
 
 class UnmatchedPredictions(UserWarning):
     """Files in a predictions folder (or other user input) that match no sample id."""
+
+
+class PredictionsFound(UserWarning):
+    """The mattes of a --predictions folder were found in one of its sub-folders (which one is named)."""
+
+
+def locate_user_input(method: str, options: dict[str, Any], ids: Sequence[str]) -> None:
+    """Point ``options["dir"]`` of saved predictions at the folder that holds the mattes (in place).
+
+    Done once, in the driver, before the method is built: workers and the run identity then see the
+    same folder, and a run given ``D`` resumes a run given ``D/alpha``.
+    """
+    if method != "predictions" or not options.get("dir"):
+        return
+    from mattebench_baselines.saved_predictions import locate_predictions
+
+    given = Path(options["dir"])
+    found = locate_predictions(given, ids)
+    if found != given:
+        options["dir"] = str(found)
+        warnings.warn(f"--predictions {given}: no matte at its top level; scoring the files in {found} "
+                      f"(pass --predictions {found} to say so yourself)", PredictionsFound, stacklevel=3)
 
 
 def external_identity(method: Any, ids: Sequence[str]) -> dict[str, Any]:

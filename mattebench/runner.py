@@ -26,7 +26,8 @@ from .data.variant import variant_of, variant_tag
 from .errors import MattebenchError, StoreError, UsageError
 from .io import check_environment
 from .registry import create_method, load_dataset, method_card, method_entry, validate_method_options
-from .run_inputs import USER_INPUT_METHODS, external_identity, subset_reason
+from . import chatter
+from .run_inputs import USER_INPUT_METHODS, external_identity, locate_user_input, subset_reason
 from .sample_ids import check_ids
 from .saved_alphas import AlphaSelection, AlphaSink
 from .method_provenance import method_provenance
@@ -230,6 +231,7 @@ def _resolve(method: Union[str, Any], dataset: Union[str, Any], method_options: 
     note: Optional[str] = None
     if isinstance(method, str):
         mname = method_name or method
+        locate_user_input(method, method_options, ds.ids())  # --predictions D: the mattes may sit in D/alpha
         validate_method_options(method, method_options)
         recipe, note = isolation.recipe_for_name(method, method_options, debug)
         # Inputs the user brings are built here too: their card (name) and file hashes are the run's identity.
@@ -442,6 +444,7 @@ def evaluate(
     store: Optional[RunStore] = None
     if out is not None:
         store = RunStore(run_dir(out, r.dname, r.mname, ident.tag), columns, identity, fresh=fresh, ids=ids, command=command)
+        chatter.attach_log(store.path)  # what the libraries said (and say from now on) goes to <run>/run.log in full
         todo = [i for i in ids if i not in store.done_ids()]
     else:
         todo = list(ids)

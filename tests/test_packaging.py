@@ -10,6 +10,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 IMPORT_NAME = {"mattebench": "mattebench", "baselines": "mattebench_baselines"}  # folder -> import name
+# Data-only packages: the guides messages point to, installed inside mattebench (mattebench/guides.py)
+GUIDE_PACKAGES = {"mattebench.docs": "docs", "mattebench.dataset_docs": "datasets"}
 
 
 def _packages_on_disk() -> set[str]:
@@ -22,9 +24,9 @@ def _packages_on_disk() -> set[str]:
 
 
 def test_every_package_folder_is_listed_so_a_wheel_holds_it():
-    listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
+    listed = set(PYPROJECT["tool"]["setuptools"]["packages"]) - set(GUIDE_PACKAGES)
     assert listed == _packages_on_disk()
-    assert PYPROJECT["tool"]["setuptools"]["package-dir"] == {"mattebench_baselines": "baselines"}
+    assert PYPROJECT["tool"]["setuptools"]["package-dir"] == {"mattebench_baselines": "baselines", **GUIDE_PACKAGES}
 
 
 def test_entry_points_name_importable_objects_under_the_package_names():

@@ -127,8 +127,8 @@ def build_spec(base: IOSpec, options: dict[str, Any]) -> IOSpec:
     if "activation" in o:
         changes["activation"] = _choice(o.pop("activation"), "activation", ACTIVATIONS)
     if o:
-        raise ModelSpecError(f"unknown model option(s) {', '.join(sorted(o))}; see `mattebench run --help` and the README "
-                             f"section 'Exported models'")
+        raise ModelSpecError(f"unknown model option(s) {', '.join(sorted(o))}; the input/output options are "
+                             f"{', '.join(SPEC_OPTIONS)} (besides model, preset, threads)")
     spec = dataclasses.replace(base, **changes)
     if any(s == 0 for s in spec.std):
         raise ModelSpecError("-m std: a standard deviation of 0 divides by zero")

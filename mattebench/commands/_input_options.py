@@ -13,7 +13,8 @@ def add_input_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("inputs you bring (saved predictions, exported models)")
     g.add_argument("--predictions", default=None, metavar="DIR",
                    help="score a folder of saved mattes instead of a method: DIR/<sample id>.png|jpg|tif|npy "
-                   "(clips: DIR/<clip id>/<frame>.*); needs --name")
+                   "(clips: DIR/<clip id>/<frame>.*), or one sub-folder down (DIR/alpha/ as `predict --out DIR` writes it, "
+                   "DIR/pha/, ...: the one whose files are named like the samples and are mattes); needs --name")
     g.add_argument("--name", default=None, help="name of the run and its leaderboard row (--predictions, --method onnx|tflite)")
     g.add_argument("--family", default=None, choices=("trimap-free", "trimap-based"),
                    help="how the predictions / the model's mattes were made (default trimap-free)")

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from ..guides import see
 from ._options import parse_options
 
 
@@ -13,7 +14,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "data",
         help="check a downloaded dataset, or show some of its samples",
-        description="Work with the real datasets (which users download themselves; see datasets/README.md).",
+        description="Work with the real datasets (which users download themselves" + see("datasets/README.md") + ").",
     )
     dsub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     c = dsub.add_parser(
@@ -23,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "Exit 0 on a good tree (prints counts and the fingerprint), 1 on problems.",
     )
     c.add_argument("name", help="dataset name (see `mattebench list datasets`)")
-    c.add_argument("--data-root", default=None, help="the dataset's root folder (default: see datasets/<name>/README.md)")
+    c.add_argument("--data-root", default=None, help="the dataset's root folder (default: $MATTEBENCH_DATA/<name> when set, else datasets/<name>/data)")
     c.add_argument("-d", dest="dataset_opts", action="append", default=[], metavar="KEY=VALUE", help="dataset option (repeatable), e.g. -d bg_dir=PATH")
     c.add_argument("--deep", action="store_true", help="decode every file (finds truncated files; slower)")
     c.add_argument("--json", action="store_true", help="print the report as JSON")

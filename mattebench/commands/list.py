@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from importlib.resources import files
 
 from tabulate import tabulate
 
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         print()
     if ships:
         rows = [[s.spec, s.method, f"ref_size={s.input_rule.get('ref_size')}", s.sha256[:12], s.description[:60]] for s in ships]
-        print(f"Shipped checkpoints ({len(ships)}; --checkpoint NAME; card: mattebench/weights/CARD.md)")
+        print(f"Shipped checkpoints ({len(ships)}; --checkpoint NAME; card: {files('mattebench.weights') / 'CARD.md'})")
         print(tabulate(rows, headers=["name", "method", "input rule", "sha256", "what"], tablefmt="simple"))
         print()
     if datasets:

@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     written, failed = outcome.written, outcome.failed
     where = f"{out / 'alpha'}" + ("" if args.background == "none" else f" and composites to {out / 'composite'}")
     print(f"wrote {written} matte(s) to {where}")
+    if written:
+        print(f"to score them against a dataset: mattebench run --predictions {out} --name NAME --dataset DATASET")
     if failed:
         print(f"{len(failed)} of {written + len(failed)} input(s) failed and were skipped:", file=sys.stderr)
         for line in failed:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .. import metrics as M
 from ..data import corrupt as C
+from ..guides import see
 from ..robustness import CellOutcome, parse_kinds, parse_severities
 from ..robustness_track import RESERVED_DATASET_OPTIONS, TrackJob, run_track
 from ._options import OptionError, parse_options
@@ -19,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "robustness",
         help="run a method on corrupted inputs (the robustness track) and chart the degradation",
         description="For each METHOD: a clean run and one run per corruption kind and severity (-d corrupt=KIND:SEVERITY, "
-        "parameters in docs/robustness.md), each an ordinary resumable run under <out>/<dataset>/<method>@corrupt-KIND-SEV; "
+        "parameters" + see("docs/robustness.md", "in ") + "), each an ordinary resumable run under <out>/<dataset>/<method>@corrupt-KIND-SEV; "
         "then <report>/<dataset>.md (per kind and severity, and the mean relative degradation against the clean run) "
         "and <report>/robustness-<dataset>.png (metric against severity). A rerun computes only what is missing. "
         f"Kinds: {', '.join(C.KINDS)}.",

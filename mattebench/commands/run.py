@@ -13,6 +13,7 @@ from tabulate import tabulate
 from .. import exitcodes
 from .. import metrics as M
 from ..errors import MattebenchError, UsageError
+from ..guides import see
 from ..record import RunRecord
 from ..runner import Executor, evaluate
 from ._input_options import add_input_arguments, resolve_input
@@ -33,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", default=None, help="registered method name (see `mattebench list`); onnx / tflite run an exported model (-m model=PATH)")
     add_input_arguments(p)
     p.add_argument("--dataset", required=True, help="registered dataset name")
-    p.add_argument("--data-root", default=None, help="folder holding the dataset (see datasets/<name>/README.md)")
+    p.add_argument("--data-root", default=None, help="folder holding the dataset (the error for a missing one shows the layout" + see("datasets/README.md", "guides: ") + ")")
     p.add_argument("-m", dest="method_opts", action="append", default=[], metavar="KEY=VALUE", help="method option (repeatable)")
     p.add_argument("-d", dest="dataset_opts", action="append", default=[], metavar="KEY=VALUE", help="dataset option (repeatable)")
     p.add_argument("--checkpoint", default=None, help="weights file for the method (no downloads: give a local path)")

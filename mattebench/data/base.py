@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Iterable, Iterator, Mapping, Optional, Sequenc
 import numpy as np
 
 from ..errors import DatasetNotFound, NotRegularFile, SampleError
+from ..guides import guide_path
 from ..io import IMAGE_EXTENSIONS, image_info, listed_file, read_image, read_matte
 from ..hashing import read_regular, sha256_file  # noqa: F401  (sha256_file re-exported: the project's one file hash)
 from ..sample_notes import NOTES
@@ -79,8 +80,10 @@ def how_to_get(card: DatasetCard, root: Path) -> str:
         f"Put it under {root} so that it looks like:",
         *("    " + ln for ln in card.layout.strip().splitlines()),
         f"Then check it with: mattebench data check {card.name} --data-root {root}",
-        f"Details: datasets/{card.name}/README.md",
     ]
+    readme = guide_path(f"datasets/{card.name}/README.md")  # the copy on this machine; none for a plug-in's dataset
+    if readme:
+        lines.append(f"Details: {readme}")
     return "\n".join(lines)
 
 

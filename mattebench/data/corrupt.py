@@ -42,6 +42,7 @@ import cv2
 import numpy as np
 
 from ..errors import MattebenchError
+from ..guides import see
 
 TABLE_VERSION = "corruptions-v1"
 REFERENCE_SIZE = 224  # ImageNet-C's image size: blur parameters are given at this size
@@ -118,7 +119,7 @@ def kind(name: str) -> CorruptionKind:
     for k in CORRUPTIONS:
         if k.name == canonical:
             return k
-    raise CorruptionError(f"unknown corruption kind {name!r}; known kinds: {', '.join(KINDS)} (see docs/robustness.md)")
+    raise CorruptionError(f"unknown corruption kind {name!r}; known kinds: {', '.join(KINDS)}{see('docs/robustness.md', 'parameters: ')}")
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Sequence
 
+from .. import chatter
 from ..errors import MattebenchError
 from ..ground_truth import GroundTruthWithheld, warn_withheld, withheld
 from ..method_provenance import method_provenance
@@ -79,6 +80,12 @@ def _worker_main(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_thre
     """Body of a worker: build once, then answer ids with rows until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     os.environ.update(env)  # CUDA_VISIBLE_DEVICES: read when CUDA initialises, i.e. when the method is built
+    # What the method and its libraries say here goes to the driver, which prints each condition once for the run.
+    with chatter.capture(display=False) as said:
+        _serve(conn, spec, imports, torch_threads, said)
+
+
+def _serve(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_threads: Optional[int], said: chatter.Capture) -> None:
     try:
         if torch_threads:
             import torch
@@ -88,10 +95,12 @@ def _worker_main(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_thre
             importlib.import_module(module)
         scorer = spec.build()
     except BaseException as exc:  # noqa: BLE001 - sent to the driver, which raises it there
+        _send(conn, ("chatter", said.take()))
         _send(conn, ("build_error", _picklable(exc), traceback.format_exc(limit=6)))
         return
     # The driver warns once about a method that wants the ground truth, not every worker.
     warnings.simplefilter("ignore", GroundTruthWithheld)
+    _send(conn, ("chatter", said.take()))
     _send(conn, ("ready", os.getpid(), scorer.method_card if withheld(scorer.method, scorer.method_card) else None,
                  method_provenance(scorer.method)))  # e.g. the input rule a MODNet applied, for the run's provenance
     while True:
@@ -105,6 +114,9 @@ def _worker_main(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_thre
             row = scorer.score(sample_id)
         except BaseException as exc:  # noqa: BLE001 - past the Scorer's net (e.g. observe() raised)
             row = _error_row(scorer.columns, sample_id, f"{sample_id}: method raised {type(exc).__name__}: {exc}")
+        told = said.take()
+        if told and not _send(conn, ("chatter", told)):
+            return
         if not _send(conn, ("row", row)):
             return
 
@@ -190,6 +202,8 @@ class ProcessExecutor:
     gpus: Sequence[str] = ()
     imports: Sequence[str] = ()
     context: str = field(default_factory=lambda: default_context())
+    # Said when workers start, not when the pool is planned: a run that fails before scoring says nothing of threads.
+    advice: Optional[str] = None
     name: str = "process"
     remote: bool = True  # the runner then builds the method only in the workers
     workers: int = field(init=False, default=1)
@@ -222,6 +236,8 @@ class ProcessExecutor:
 
         n = min(self.jobs, len(ids))
         self.workers = n
+        if self.advice and n > 1:
+            warnings.warn(f"{n} {self.advice}", stacklevel=2)
         imports = tuple(dict.fromkeys([*self.imports, *code_plugin_modules(spec)]))
         _, torch_threads = worker_thread_settings()  # the environment is inherited as it is
         ctx = mp.get_context(self.context)
@@ -376,6 +392,9 @@ class _Pool:
 
     def _handle(self, w: _Worker, message: tuple[Any, ...]) -> Optional[dict[str, Any]]:
         kind = message[0]
+        if kind == "chatter":  # what the worker's method and libraries said: the driver's capture sorts it
+            chatter.receive(message[1])
+            return None
         if kind == "build_error":
             exc, tb = message[1], message[2]
             if self.spec.debug:
@@ -493,8 +512,8 @@ def pool_for(method: str, card: MethodCard, device: Optional[str], jobs: Optiona
     if n == 1 and timeout is None:
         return None
     gpus = visible_gpus((device or "").lower()) if n > 1 else []
+    advice = None
     if n > 1 and not gpus and not os.environ.get("OMP_NUM_THREADS"):
-        warnings.warn(f"{n} worker processes, each with as many BLAS/OpenMP threads as a serial run (OMP_NUM_THREADS is "
-                      "not set): for throughput run with OMP_NUM_THREADS=1 (the rows then equal a serial run with "
-                      "that setting)", stacklevel=2)
-    return ProcessExecutor(jobs=n, timeout=timeout, gpus=gpus)
+        advice = ("worker processes, each with as many BLAS/OpenMP threads as a serial run (OMP_NUM_THREADS is "
+                  "not set): for throughput run with OMP_NUM_THREADS=1 (the rows then equal a serial run with that setting)")
+    return ProcessExecutor(jobs=n, timeout=timeout, gpus=gpus, advice=advice)
