@@ -216,9 +216,17 @@ def thread_settings() -> tuple[dict[str, Optional[str]], Optional[int]]:
 def host_main(conn: Any, recipe: MethodRecipe) -> None:
     """Body of a host: build once, then answer requests until told to stop (None) or the driver is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    from . import chatter
+
+    # What the method and its libraries say here goes to the driver, which prints each condition once for the run.
+    with chatter.capture(display=False) as said:
+        _serve(conn, recipe, said)
+
+
+def _serve(conn: Any, recipe: MethodRecipe, said: Any) -> None:
     _apply_threads(recipe)
     cwd = os.getcwd()
-    method = _build(conn, recipe, cwd)
+    method = _build(conn, recipe, cwd, said)
     if method is None:
         return
     while True:
@@ -229,7 +237,7 @@ def host_main(conn: Any, recipe: MethodRecipe) -> None:
         if request is None:
             return
         ans = unless_moved(answer(method, request, recipe.debug), request, restore_cwd(cwd))
-        if not _send_answer(conn, ans, request.wheres, request.indices):
+        if not _send_said(conn, said) or not _send_answer(conn, ans, request.wheres, request.indices):
             return
 
 
@@ -245,17 +253,31 @@ def _apply_threads(recipe: MethodRecipe) -> None:
         torch.set_num_threads(recipe.torch_threads)
 
 
-def _build(conn: Any, recipe: MethodRecipe, cwd: str) -> Any:
+def _send_said(conn: Any, said: Any) -> bool:
+    """What was printed or warned in this host since the last message, as JSON (mattebench.chatter.Said fields)."""
+    told = said.take() if said is not None else []
+    if not told:
+        return True
+    return _send_json(conn, {"kind": "chatter", "said": [{k: _cut(str(getattr(t, k))) for k in SAID_FIELDS} for t in told]})
+
+
+SAID_FIELDS = ("origin", "kind", "text", "line", "where")
+
+
+def _build(conn: Any, recipe: MethodRecipe, cwd: str, said: Any = None) -> Any:
     """The method, or None after telling the driver why it could not be built."""
     try:
         method = recipe.build()
     except SystemExit as exc:
+        _send_said(conn, said)
         _send_json(conn, {"kind": "build_error", "how": "exit", "message": f"sys.exit({exc.code!r})"})
         return None
     except BaseException as exc:  # noqa: BLE001 - sent to the driver, which raises it there
+        _send_said(conn, said)
         _send_json(conn, {"kind": "build_error", "how": "raise", "module": type(exc).__module__, "type": type(exc).__name__,
                           "message": _cut(str(exc)), "traceback": _cut(traceback.format_exc(limit=6))})
         return None
+    _send_said(conn, said)
     moved = restore_cwd(cwd)
     if moved is not None:
         _send_json(conn, {"kind": "build_error", "how": "chdir", "message": f"os.chdir({moved!r})"})
@@ -357,6 +379,17 @@ def read_header(conn: Any) -> dict[str, Any]:
     if not isinstance(head, dict) or not isinstance(head.get("kind"), str):
         raise HostProtocolError("the method's process sent a message that is not a header")
     return head
+
+
+def received_said(head: dict[str, Any]) -> None:
+    """Hand a host's "chatter" message to this process's capture (mattebench.chatter), fields checked as text."""
+    from . import chatter
+
+    items = head.get("said")
+    if not isinstance(items, list):
+        return
+    said = [chatter.Said(**{k: str(d.get(k, "")) for k in SAID_FIELDS}) for d in items if isinstance(d, dict)]
+    chatter.receive(said)
 
 
 def read_answer(conn: Any, head: dict[str, Any], request: Any) -> Any:

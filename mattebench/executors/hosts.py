@@ -27,7 +27,7 @@ from typing import Any, Iterator, Optional, Sequence
 
 from ..errors import MattebenchError, MethodBuildError, MethodExited
 from ..ground_truth import warn_withheld
-from ..method_host import HostProtocolError, MethodRecipe, host_main, read_answer, read_header
+from ..method_host import HostProtocolError, MethodRecipe, host_main, read_answer, read_header, received_said
 from ..scorer import Prepared, Scorer
 
 
@@ -186,6 +186,9 @@ class HostPool:
     def _message(self, scorer: Scorer, h: _Host) -> Optional[dict[str, Any]]:
         head = read_header(h.conn)
         kind = head["kind"]
+        if kind == "chatter":  # what the method and its libraries said: this process's capture sorts it
+            received_said(head)
+            return None
         if kind == "build_error":
             if self.recipe.debug and head.get("traceback"):
                 sys.stderr.write(f"method host traceback:\n{head['traceback']}\n")
