@@ -70,7 +70,7 @@ def card_from_options(name: str, family: str, paper: str, url: str, notes: str, 
         raise MattebenchError(f"--name {name!r}: give a short name without '/' (it names the run folder and the leaderboard row)")
     return MethodCard(name=name, needs_trimap=family == FAMILY_TRIMAP, family=family, paper=paper, url=url,
                       code_licence=licence, weights_licence=licence, input_size="as the user's files",
-                      notes=(what + (f". {notes}" if notes else "")))
+                      notes=(what + (f". {notes}" if notes else "")), weights_option="")  # the user's own output
 
 
 class SavedPredictions:
@@ -143,7 +143,7 @@ class SavedPredictions:
 
 PREDICTIONS_CARD = MethodCard(
     name="predictions", family=FAMILY_FREE, notes=SOURCE_NOTE + ": the card of each run comes from --name/--family",
-    input_size="as the user's files", on_leaderboard=True)
+    input_size="as the user's files", on_leaderboard=True, weights_option="")
 
 
 @method(PREDICTIONS_CARD)

@@ -62,3 +62,7 @@ class StoreError(MattebenchError):
     """
 
     exit_code = 74
+
+
+class UntrainedWeights(UsageError):
+    """A method asked to run without the trained weights its card says it needs (exit 2, before anything is built)."""

@@ -23,7 +23,7 @@ from .contract import MattingMethod
 from .data import trimap as trimap_recipe
 from .data.check import index_problems
 from .data.variant import variant_of, variant_tag
-from .errors import MattebenchError, StoreError, UsageError
+from .errors import CheckpointError, MattebenchError, StoreError, UntrainedWeights, UsageError
 from .registry import create_method, load_dataset, method_card, method_entry, validate_method_options
 from .run_inputs import USER_INPUT_METHODS, external_identity, subset_reason
 from .sample_ids import check_ids
@@ -102,6 +102,65 @@ def _checkpoint_hash(options: dict[str, Any]) -> Optional[str]:
     if ck and os.path.isfile(str(ck)):
         return provenance.sha256_file(str(ck))
     return None
+
+
+def _untrained_message(name: str, card: MethodCard) -> str:
+    """Where trained weights for ``name`` come from: the shipped checkpoints, the user's file, training."""
+    opt = str(card.weights_option)
+    flag = "--checkpoint" if opt == "checkpoint" else f"-m {opt}="
+    ships = [c.spec for c in shipped.shipped_checkpoints().values() if c.method == name]
+    where = []
+    if ships:
+        where.append(f"a checkpoint shipped with mattebench ({flag} {' or '.join(ships)}; its card: mattebench/weights/CARD.md)")
+    where.append(f"a weights file of your own ({flag} PATH; see the method's card, `mattebench list --json`: "
+                 f"weights {card.weights_licence})")
+    if card.trainable:
+        where.append(f"train it (`mattebench train --method {name}`)")
+    return (f"{name} was asked to run without trained weights (no {opt} option): its network would be randomly "
+            f"initialised and its numbers would be no result. Give trained weights: {'; or '.join(where)}. "
+            f"To score the untrained network anyway (a smoke test, never ranked), pass --allow-untrained "
+            f"(Python: evaluate(..., allow_untrained=True)).")
+
+
+def untrained_run(method: Union[str, Any], method_options: dict[str, Any], allow_untrained: bool) -> bool:
+    """Whether this run scores untrained weights (then only with ``allow_untrained``; else UntrainedWeights, exit 2).
+
+    Decided from the registered card (:attr:`MethodCard.weights_option`) and the options, before anything is
+    built or written, so it holds wherever the method is built (this process or workers). A method passed as
+    an object was built by the caller: its weights are the caller's business, as are a card's that says nothing.
+    """
+    if not isinstance(method, str) or method in USER_INPUT_METHODS:
+        return False
+    try:
+        card = method_card(method)
+    except MattebenchError:
+        return False  # an unknown name is reported where the method is built, after the dataset is checked
+    validate_method_options(method, method_options)  # a misspelt option (-m checkpont=) is named as such first
+    if not card.untrained_with(method_options):
+        return False
+    if allow_untrained:
+        return True
+    raise UntrainedWeights(_untrained_message(method, card))
+
+
+def check_weight_files(method: Union[str, Any], method_options: dict[str, Any]) -> None:
+    """A checkpoint option naming no file is reported first, before a run folder's settings are compared (a
+    conflict would otherwise hide it) and before workers are started (which would fail only once there)."""
+    keys = {"checkpoint", "backbone_checkpoint"}
+    if isinstance(method, str):
+        try:
+            keys.add(str(method_card(method).weights_option or "checkpoint"))
+        except MattebenchError:
+            pass
+    for key in sorted(keys):
+        value = method_options.get(key)
+        if not isinstance(value, (str, os.PathLike)) or not str(value):
+            continue
+        if shipped.is_shipped_name(value):
+            shipped.resolve(str(value))  # CheckpointError: unknown name, or the file missing from the install
+        elif not os.path.exists(value):
+            raise CheckpointError(f"{key}={os.fspath(value)}: no such file. Give the path of the weights file "
+                                  "(nothing is downloaded), or a shipped name (`mattebench list` shows them).")
 
 
 def _jsonable(options: dict[str, Any]) -> dict[str, Any]:
@@ -332,7 +391,7 @@ def _provenance(r: _Resolved, ident: _Identity, scorer: Scorer, executor: Execut
 def build_record(r: _Resolved, ident: _Identity, scorer: Scorer, executor: Executor, rows: list[dict[str, Any]],
                  complete: bool, *, columns: list[str], method_options: dict[str, Any], data_root: Optional[str],
                  limit: Optional[int], conv: tuple[str, ...], started: str, command: Optional[str],
-                 run_path: Optional[Path]) -> RunRecord:
+                 run_path: Optional[Path], untrained: bool = False) -> RunRecord:
     """The run record of the rows stored so far (complete or not)."""
     wanted = set(ident.ids)
     mine = [row for row in rows if row.get("id") in wanted]
@@ -353,6 +412,7 @@ def build_record(r: _Resolved, ident: _Identity, scorer: Scorer, executor: Execu
         provenance=_provenance(r, ident, scorer, executor, mine, method_options, limit, started, command),
         dataset_variant=ident.variant or None,
         run_dir=str(run_path) if run_path is not None else None,
+        untrained=untrained,
     )
 
 
@@ -376,6 +436,7 @@ def evaluate(
     command: Optional[str] = None,
     conventions: Union[None, str, tuple[str, ...], list[str]] = None,
     save_alphas: Union[str, list[str], None] = None,
+    allow_untrained: bool = False,
 ) -> tuple[list[dict[str, Any]], RunRecord]:
     """Score ``method`` on ``dataset``; returns (rows, the run's :class:`~mattebench.record.RunRecord`).
 
@@ -385,6 +446,9 @@ def evaluate(
     ``conventions`` (e.g. ``"gca,rvm"``) adds the toolkit-convention columns of
     :mod:`mattebench.conventions`; the set is part of the run's identity.
     ``save_alphas`` ("all" or ids) stores predictions as 16-bit PNGs there (mattebench.saved_alphas).
+    A registered method without the trained weights its card names (``MethodCard.weights_option``) raises
+    :class:`~mattebench.errors.UntrainedWeights` unless ``allow_untrained``; such a run records
+    ``untrained: true`` and is never ranked.
     A method built from the user's file (ExternalInput: saved predictions, ONNX, TFLite) names the run
     by its card (``name=``) and adds the file's hashes to the run identity.
     """
@@ -394,6 +458,8 @@ def evaluate(
     method_options = dict(method_options or {})
     dataset_options = dict(dataset_options or {})
     tag = _check_arguments(limit, tag)
+    untrained = untrained_run(method, method_options, allow_untrained)
+    check_weight_files(method, method_options)
     r = _resolve(method, dataset, method_options, dataset_options, data_root, out, tag, executor, method_name,
                  dataset_name, debug, conv)
     scorer = Scorer(r.method_obj, r.ds, r.card, debug=debug, conventions=conv)
@@ -426,7 +492,7 @@ def evaluate(
         all_rows = store.all_rows() if store is not None else rows_now
         record = build_record(r, ident, scorer, executor, all_rows, complete, columns=columns, method_options=method_options,
                               data_root=data_root, limit=limit, conv=conv, started=started, command=command,
-                              run_path=store.path if store is not None else None)
+                              run_path=store.path if store is not None else None, untrained=untrained)
         if store is not None:
             _write_record(store, record, complete)
     rows = all_rows if store is None else [row for row in read_rows(store.path / "samples.csv") if row["id"] in set(ids)]

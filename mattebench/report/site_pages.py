@@ -26,7 +26,7 @@ from .. import metrics as M
 from ..record import RunRecord, as_record
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP, MethodCard
 from . import board_stats
-from .board import Board, direction_note, format_value, metric_label, run_name
+from .board import APART_TEXT, WEIGHTS_CARD, Board, direction_note, format_value, metric_label, run_name, shipped_weights
 from .conventions_section import render_html as render_conventions_html
 from .markdown_safe import safe_url
 from .out_paths import anchor, file_stem
@@ -64,7 +64,7 @@ def _env() -> jinja2.Environment:
     env.globals.update(method_href=method_href, run_href=run_href, samples_title=samples_title, paper_text=_paper_text,
                        paper_for=_paper_for, vs_text=board_stats.vs_leader_text, p_first_text=board_stats.p_first_text,
                        metric_label=metric_label, anchor=anchor, href=href, VS_TITLE=board_stats.VS_TITLE,
-                       P_FIRST_TITLE=board_stats.P_FIRST_TITLE)
+                       P_FIRST_TITLE=board_stats.P_FIRST_TITLE, WEIGHTS_CARD=WEIGHTS_CARD, APART_TEXT=APART_TEXT)
     return env
 
 
@@ -130,7 +130,7 @@ def _paper_text(value: Union[float, str], key: str) -> str:
 
 
 def _paper_for(paper: Optional[PaperValues], r: RunRecord) -> Mapping[str, Union[float, str]]:
-    if not paper:
+    if not paper or shipped_weights(r):  # our checkpoint is not the paper's model: never beside its values
         return {}
     table = paper.get(r.dataset, {})
     return table.get(r.name) or table.get(r.method) or {}
