@@ -142,8 +142,10 @@ def standing(record: RunRecord | Mapping[str, Any]) -> Standing:
     r = as_record(record)
     c = r.counts
     if c.ok + c.error == 0 and c.total >= 0:
-        return Standing(NOT_RUN, f"stopped before scoring any of its {c.total} samples; rerun it (see its command in "
-                                 "the run folder's summary.json) to see why")
+        stopped = r.provenance.extra.get("stopped")
+        why = f"stopped by {stopped}" if isinstance(stopped, str) and stopped else \
+            "rerun its command (provenance.command in its summary.json) to see why"
+        return Standing(NOT_RUN, f"stopped before scoring any of its {c.total} samples: {why}")
     if c.ok == 0 and c.error > 0 and not _count_problems(r):
         first = r.errors[0].error if r.errors else "see samples.csv"
         return Standing(NOT_RUN, f"every one of its {c.error} scored samples failed (first: {first[:200]})")

@@ -13,7 +13,7 @@ import os
 import statistics
 import sys
 import warnings
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Iterator, Optional, Protocol, Union
 
@@ -490,13 +490,27 @@ def evaluate(
         if bar is not None:
             bar.close()
         all_rows = store.all_rows() if store is not None else rows_now
+        stopped = stop_reason(sys.exc_info()[1])
         record = build_record(r, ident, scorer, executor, all_rows, complete, columns=columns, method_options=method_options,
                               data_root=data_root, limit=limit, conv=conv, started=started, command=command,
                               run_path=store.path if store is not None else None, untrained=untrained)
+        if stopped:
+            record = replace(record, provenance=replace(record.provenance, extra={**record.provenance.extra, "stopped": stopped}))
         if store is not None:
             _write_record(store, record, complete)
     rows = all_rows if store is None else [row for row in read_rows(store.path / "samples.csv") if row["id"] in set(ids)]
     return rows, record
+
+
+def stop_reason(exc: Optional[BaseException]) -> Optional[str]:
+    """What stopped a run, kept in its record (``provenance.stopped``): a board lists a run that stopped before
+    scoring a sample as "not run" with this reason. None when the run was not stopped by an exception."""
+    if exc is None:
+        return None
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (Ctrl-C)"
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 500 else text[:497] + "..."
 
 
 def _write_record(store: RunStore, record: RunRecord, complete: bool) -> None:
