@@ -108,14 +108,14 @@ def test_the_cli_refuses_untrained_modnet_with_exit_2_and_says_where_weights_com
     assert not (tmp_path / "r").exists()
 
 
-def test_a_misspelt_weights_option_is_named_as_such(net, tmp_path):
-    with pytest.raises(mattebench.errors.RegistryError, match="checkpont"):
-        evaluate(NET, TinyDataset(n=1), method_options={"checkpont": "w.ckpt"})
-
-
 def test_allowed_untrained_run_is_recorded_listed_apart_and_never_compared_or_tabled(net, tmp_path):
     runs = tmp_path / "runs"
     ds = TinyDataset(n=3)
+    with pytest.raises(UntrainedWeights):
+        evaluate(NET, ds, out=runs)
+    with pytest.raises(mattebench.errors.RegistryError, match="checkpont"):  # a misspelt option is named as such
+        evaluate(NET, ds, out=runs, method_options={"checkpont": "w.ckpt"})
+    assert not BUILT and not runs.exists()
     _, rec = evaluate(NET, ds, out=runs, allow_untrained=True)
     assert rec.untrained is True and BUILT  # built only when allowed
     stored = json.loads((Path(rec.run_dir) / SUMMARY).read_text())
