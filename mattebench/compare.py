@@ -148,7 +148,7 @@ def standing(record: RunRecord | Mapping[str, Any]) -> Standing:
         return Standing(NOT_RUN, f"stopped before scoring any of its {c.total} samples: {why}")
     if c.ok == 0 and c.error > 0 and not _count_problems(r):
         first = r.errors[0].error if r.errors else "see samples.csv"
-        return Standing(NOT_RUN, f"every one of its {c.error} scored samples failed (first: {first[:200]})")
+        return Standing(NOT_RUN, f"every one of its {c.error} samples failed (first: {first[:200]})")
     if r.is_untrained:
         return Standing(UNTRAINED, "scored without trained weights (run --allow-untrained): its numbers are no result")
     problems = _count_problems(r) + _mean_problems(r)

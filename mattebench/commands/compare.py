@@ -18,7 +18,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Compare RUN_A with RUN_B on the samples both scored: per metric the mean paired difference "
         "A - B with its 95% bootstrap interval, the Wilcoxon signed-rank p-value and its Holm correction across "
         "the metrics compared, and a verdict at 0.05. Runs are folders, or dataset/method[@tag] under --runs. "
-        "Runs on different dataset fingerprints, protocols or trimap recipes are refused (exit 2).",
+        "Runs on different dataset fingerprints, protocols or trimap recipes are refused (exit 2), and so is a run that "
+        "is no result (untrained, never scored a sample, or a record its samples.csv contradicts).",
     )
     p.add_argument("run_a", metavar="RUN_A", help="run folder, or dataset/method[@tag]")
     p.add_argument("run_b", metavar="RUN_B", help="run folder, or dataset/method[@tag]")

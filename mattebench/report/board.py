@@ -270,7 +270,7 @@ class Board:
     """The shown runs of one dataset, ranked."""
 
     dataset: str
-    card: Optional[DatasetCard]  # of the first ranked run; None when no run is ranked
+    card: Optional[DatasetCard]  # of the first ranked run (else of the first listed apart); None when none
     records: tuple[RunRecord, ...]  # the ranked runs (results), in the order given
     summary: BoardTable  # every metric column, ranked by the primary metric (the markdown leaderboard)
     tables: tuple[BoardTable, ...]  # one per protocol with columns (the site)
@@ -379,7 +379,8 @@ def build_board(dataset: str, records: Sequence[RecordLike]) -> Board:
     standings = [(r, standing(r)) for r in published(given)]
     shown = tuple(r for r, st in standings if st.ranked)
     apart = tuple(sorted((ApartRow(r, st) for r, st in standings if not st.ranked), key=lambda a: a.record.name))
-    card = shown[0].dataset_card if shown else None
+    first = shown[0] if shown else (apart[0].record if apart else None)
+    card = first.dataset_card if first is not None else None
     cols = metric_columns(shown)
     primary = card.primary_metric if card is not None else DatasetCard(name=dataset).primary_metric
     ctx = _Context()

@@ -33,10 +33,12 @@ from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence, Union
 
 import numpy as np
 
+from ..compare import standing
 from ..errors import MattebenchError
 from ..record import RunRecord, as_record
 from ..store import SAMPLES, load_summaries, read_rows
 from ..types import Sample
+from .board import shipped_weights
 from .out_paths import anchor, file_stem, inside
 from .paper_values import FIGURE6_REFERENCES, FIGURE6_SIZE
 from .stored_alphas import StoredAlphas, rerun_command, stored_alphas
@@ -326,6 +328,12 @@ class Panel:
     error: str = ""
 
 
+def _panel_name(record: RunRecord) -> str:
+    """The run's name, and the shipped checkpoint it scored (ours, never shown as the method's own weights)."""
+    weights = shipped_weights(record)
+    return record.name + (f" ({weights})" if weights else "")
+
+
 def _ok_scores(record: RunRecord, metric: str) -> dict[str, float]:
     rows = read_rows(Path(record.run_dir or "") / SAMPLES)
     return {r["id"]: r[metric] for r in rows if r.get("status") == "ok" and isinstance(r.get(metric), float)}
@@ -361,7 +369,7 @@ def _panels(record: RunRecord, store: StoredAlphas, samples: Sequence[Sample]) -
         mse = None
         if got.alpha is not None:
             mse = float(np.mean((got.alpha.astype(np.float64) - smp.alpha.astype(np.float64)) ** 2))
-        row.append(Panel(record.name, got.alpha, stored.get(smp.id), mse, got.reason))
+        row.append(Panel(_panel_name(record), got.alpha, stored.get(smp.id), mse, got.reason))
     return row
 
 
@@ -397,7 +405,7 @@ def collect_comparison(
     image and ground truth; None when there is nothing to show (video, no runs, no samples, no run with
     stored alphas). A run without stored alphas is left out, named in ``skipped`` with the command that
     stores them, and warned about; a run that stored other ids gets a placeholder panel with the reason."""
-    shown = [as_record(s) for s in published(summaries)]
+    shown = [r for r in map(as_record, published(summaries)) if standing(r).ranked]  # the boards' rule: results only
     if not shown or shown[0].dataset_card.kind == "video":
         return None
     ds = _open(dataset, shown[0], dataset_obj, open_dataset)

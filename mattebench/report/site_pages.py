@@ -23,6 +23,7 @@ from markupsafe import Markup
 
 from .. import __version__
 from .. import metrics as M
+from ..compare import standing
 from ..record import RunRecord, as_record
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP, MethodCard
 from . import board_stats
@@ -225,8 +226,12 @@ def _run_facts(r: RunRecord) -> list[Fact]:
         samples += (f" ({r.subset_reason})" if r.subset_reason else
                     f" (a subset of the {r.n_dataset} samples in the dataset: --limit {st.limit})")
     workers = f"{p.executor} ({p.workers} worker{'s' if p.workers != 1 else ''})" if p.executor else None
+    st_ = standing(r)  # the boards' rule: a run that is no result says so on its own page too
+    weights = shipped_weights(r)
     return [
         Fact("Method", r.method, href="../../" + method_href(r.method), after=f" (tag {r.tag})" if r.tag else ""),
+        Fact("Weights", f"{weights}, shipped with mattebench (not the paper's model); card: {WEIGHTS_CARD}" if weights else None),
+        Fact("Not ranked", f"{APART_TEXT.get(st_.kind, st_.kind)}: {st_.reason}" if not st_.ranked else None),
         Fact("Dataset", r.dataset),
         Fact("Complete", "yes" if r.complete else "no (interrupted or pending samples)"),
         Fact("Samples", samples),
