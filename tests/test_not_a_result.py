@@ -304,3 +304,14 @@ def test_a_missing_checkpoint_is_reported_before_a_settings_conflict(net, tmp_pa
 
 def test_evaluate_documents_allow_untrained():
     assert inspect.signature(evaluate).parameters["allow_untrained"].default is False
+
+
+def test_the_comparison_figure_never_shows_an_untrained_networks_mattes(net, tmp_path):
+    from mattebench.report.figures import collect_comparison
+
+    runs = tmp_path / "runs"
+    ds = TinyDataset(n=3)
+    evaluate(NET, ds, out=runs, allow_untrained=True, save_alphas="all")
+    evaluate("trimap-midpoint", ds, out=runs, save_alphas="all")
+    comp = collect_comparison("tiny", mattebench.store.load_summaries(runs), sample_ids=["s01"], dataset_obj=ds)
+    assert [row[0].run for row in comp.panels] == ["trimap-midpoint"]

@@ -33,7 +33,6 @@ from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence, Union
 
 import numpy as np
 
-from ..compare import standing
 from ..errors import MattebenchError
 from ..record import RunRecord, as_record
 from ..store import SAMPLES, load_summaries, read_rows
@@ -405,7 +404,9 @@ def collect_comparison(
     image and ground truth; None when there is nothing to show (video, no runs, no samples, no run with
     stored alphas). A run without stored alphas is left out, named in ``skipped`` with the command that
     stores them, and warned about; a run that stored other ids gets a placeholder panel with the reason."""
-    shown = [r for r in map(as_record, published(summaries)) if standing(r).ranked]  # the boards' rule: results only
+    # Untrained networks are never shown as a method's mattes. A run whose rows disagree with its record stays: each
+    # panel re-scores the stored PNG and flags a stored score it does not reproduce (the figure's own check).
+    shown = [r for r in map(as_record, published(summaries)) if not r.is_untrained]
     if not shown or shown[0].dataset_card.kind == "video":
         return None
     ds = _open(dataset, shown[0], dataset_obj, open_dataset)
