@@ -144,15 +144,17 @@ def untrained_run(method: Union[str, Any], method_options: dict[str, Any], allow
 
 
 def check_weight_files(method: Union[str, Any], method_options: dict[str, Any]) -> None:
-    """A checkpoint option naming no file is reported first, before a run folder's settings are compared (a
-    conflict would otherwise hide it) and before workers are started (which would fail only once there)."""
-    keys = {"checkpoint", "backbone_checkpoint"}
-    if isinstance(method, str):
-        try:
-            keys.add(str(method_card(method).weights_option or "checkpoint"))
-        except MattebenchError:
-            pass
-    for key in sorted(keys):
+    """A weights option naming no file is reported first, before a run folder's settings are compared (a
+    conflict would otherwise hide it) and before workers are started (which would fail only once there).
+    Checked for the options a card declares as weights files (its ``weights_option``, and ``backbone_checkpoint``
+    beside it); a card that declares none keeps its options' meaning to itself."""
+    try:
+        declared = method_card(method).weights_option if isinstance(method, str) else None
+    except MattebenchError:
+        declared = None  # an unknown name is reported where the method is built
+    if not declared:
+        return
+    for key in sorted({declared, "backbone_checkpoint"}):
         value = method_options.get(key)
         if not isinstance(value, (str, os.PathLike)) or not str(value):
             continue

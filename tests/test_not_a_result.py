@@ -315,3 +315,14 @@ def test_the_comparison_figure_never_shows_an_untrained_networks_mattes(net, tmp
     evaluate("trimap-midpoint", ds, out=runs, save_alphas="all")
     comp = collect_comparison("tiny", mattebench.store.load_summaries(runs), sample_ids=["s01"], dataset_obj=ds)
     assert [row[0].run for row in comp.panels] == ["trimap-midpoint"]
+
+
+def test_the_cli_names_a_missing_checkpoint_not_the_settings_of_the_folder(tmp_path, capsys):
+    out = str(tmp_path / "runs")
+    base = ["run", "--method", "modnet", "--dataset", "synthetic", "--limit", "1", "--out", out, "--quiet", "-m", "ref_size=64"]
+    assert main([*base, "--checkpoint", "mattebench:modnet-synthetic"]) == 0
+    capsys.readouterr()
+    missing = tmp_path / "elsewhere" / "modnet_photographic_portrait_matting.ckpt"
+    rc = main([*base, "--checkpoint", str(missing), "--jobs", "2"])  # workers would build it: the folder speaks first today
+    err = capsys.readouterr().err
+    assert rc == 2 and str(missing) in err and "no such file" in err
