@@ -152,7 +152,7 @@ BSHM_CARD = MethodCard(
         "binary mask, MPN frozen) 0.2, mrn (0.5 alpha + 0.5 comp, MPN and QUN frozen) 0.4. Size not reported in the "
         "paper. backbone='mobilenetv2' (+ backbone_checkpoint) is BSHM †."
     ),
-    trainable=True,
+    trainable=True, weights_option="checkpoint",
 )
 
 

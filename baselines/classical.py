@@ -93,6 +93,7 @@ def _factory(name: str, function_name: str, paper: str, url: str, notes: str, mi
         weights_licence="none (no learned weights)",
         input_size="any size; memory grows with the unknown region",
         notes=f"{_PYMATTING}. {notes}",
+        weights_option="",  # a solver: no learned weights
     )
 
     def create(**options: Any) -> PymattingMethod:

@@ -145,14 +145,14 @@ DIM_CARD = MethodCard(
     name="dim", needs_trimap=True, family=FAMILY_TRIMAP, pretrained="ImageNet VGG-16 (user-supplied); † = SPS MobileNetV2",
     paper="Xu, Price, Cohen, Huang. Deep Image Matting. CVPR 2017", url="https://arxiv.org/abs/1703.03872",
     code_licence="Apache-2.0 (mattebench re-implementation)", weights_licence="none (no released weights)",
-    input_size="any; resized to a multiple of 32 (native resolution by default)", notes=_NOTES, trainable=True,
+    input_size="any; resized to a multiple of 32 (native resolution by default)", notes=_NOTES, trainable=True, weights_option="checkpoint",
 )
 DIM_FREE_CARD = MethodCard(
     name="dim-free", needs_trimap=False, family=FAMILY_FREE, pretrained="ImageNet VGG-16 (user-supplied); † = SPS MobileNetV2",
     paper="Xu et al. CVPR 2017, trimap channel removed (Ke et al. AAAI 2022, Sec. 5)", url="https://arxiv.org/abs/1703.03872",
     code_licence="Apache-2.0 (mattebench re-implementation)", weights_licence="none (no released weights)",
     input_size="short side to 512 (MODNet's rule), multiple of 32", notes="Trimap-free DIM: first conv 4 -> 3, loss over the whole image. " + _NOTES,
-    trainable=True,
+    trainable=True, weights_option="checkpoint",
 )
 
 

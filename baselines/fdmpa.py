@@ -149,7 +149,7 @@ FDMPA_CARD = MethodCard(
         "26,099 parameters (paper 0.026 M). Stages: segmentation (2-class CE vs alpha>0.5) 0.5, joint (0.5 alpha "
         "+ 0.5 comp, Charbonnier, whole image) 0.5. backbone='mobilenetv2' (+ backbone_checkpoint) is FDMPA †."
     ),
-    trainable=True,
+    trainable=True, weights_option="checkpoint",
 )
 
 

@@ -171,7 +171,7 @@ HATT_CARD = MethodCard(
         "adversarial=False drops it. 104.0 M parameters, 106.8 M with the discriminator (paper about 107 M). backbone='mobilenetv2' "
         "(+ backbone_checkpoint) is HAtt †; backbone_checkpoint alone takes torchvision resnext101_32x8d weights."
     ),
-    trainable=True,
+    trainable=True, weights_option="checkpoint",
 )
 
 

@@ -246,7 +246,7 @@ INDEXNET_CARD = MethodCard(
         "backbone_checkpoint=PATH initialises the encoder from MobileNetV2 weights (SPS for †). "
         "Loss 0.5 alpha + 0.5 comp on the unknown region, on the unclipped output."
     ),
-    trainable=True,
+    trainable=True, weights_option="checkpoint",
 )
 
 

@@ -130,7 +130,7 @@ LFM_CARD = MethodCard(
         "backbone='mobilenetv2' (+ backbone_checkpoint) is LFM †; backbone_checkpoint alone takes torchvision "
         "densenet201 weights."
     ),
-    trainable=True,
+    trainable=True, weights_option="checkpoint",
 )
 
 

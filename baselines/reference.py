@@ -23,6 +23,7 @@ class TrimapMidpoint:
         weights_licence="none (no learned weights)",
         notes="Reference floor: 0 on background, 1 on foreground, 0.5 on every other trimap value.",
         reference_floor=True,
+        weights_option="",  # no learned weights
     )
 
     def predict(self, image: np.ndarray, trimap: Optional[np.ndarray] = None) -> np.ndarray:
@@ -42,6 +43,7 @@ class GroundTruthEcho(ReferenceMethod, SequencePredictor):
         weights_licence="none",
         notes="Sanity check of the scoring pipeline: reads the sample's ground truth through observe().",
         on_leaderboard=False,
+        weights_option="",
     )
 
     def __init__(self) -> None:

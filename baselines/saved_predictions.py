@@ -148,7 +148,7 @@ def card_from_options(name: str, family: str, paper: str, url: str, notes: str, 
                               "give --name a name that differs visibly from every method's")
     return MethodCard(name=name, needs_trimap=family == FAMILY_TRIMAP, family=family, paper=paper, url=url,
                       code_licence=licence, weights_licence=licence, input_size="as the user's files",
-                      notes=(what + (f". {notes}" if notes else "")))
+                      notes=(what + (f". {notes}" if notes else "")), weights_option="")  # the user's own output
 
 
 class SavedPredictions:
@@ -221,7 +221,7 @@ class SavedPredictions:
 
 PREDICTIONS_CARD = MethodCard(
     name="predictions", family=FAMILY_FREE, notes=SOURCE_NOTE + ": the card of each run comes from --name/--family",
-    input_size="as the user's files", on_leaderboard=True)
+    input_size="as the user's files", on_leaderboard=True, weights_option="")
 
 
 @method(PREDICTIONS_CARD)

@@ -160,7 +160,7 @@ SHM_CARD = MethodCard(
         "backbone='mobilenetv2' (+ backbone_checkpoint) is SHM †; backbone_checkpoint alone takes torchvision "
         "resnet50 weights; mnet_checkpoint takes vgg16_bn weights."
     ),
-    trainable=True,
+    trainable=True, weights_option="checkpoint",
 )
 
 

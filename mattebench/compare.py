@@ -14,6 +14,7 @@ says what differs.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,8 +25,8 @@ from .errors import MattebenchError
 from .metrics import METRICS
 from .resolution import Resolution, comparison_resolution
 from .record import RecordError, RunRecord, as_record
-from .store import SUMMARY
-from .stored_rows import load_stored_rows
+from .store import SAMPLES, SUMMARY
+from .stored_rows import StoredRowsError, load_stored_rows
 
 
 class RunNotFound(MattebenchError):
@@ -104,6 +105,77 @@ def resolve_run(spec: str, runs: str | os.PathLike[str] = "runs") -> StoredRun:
             return StoredRun(folder, f"{record.dataset}/{record.name}", record)
     raise RunNotFound(f"no run {spec!r}: neither {candidates[0] / SUMMARY} nor {candidates[1] / SUMMARY} exists "
                       "(give a run folder, or dataset/method[@tag] with --runs DIR)")
+
+
+# -- is a record a result? -------------------------------------------------------------------------------
+RESULT, UNTRAINED, NOT_RUN, UNSUPPORTED = "result", "untrained", "not run", "unsupported"
+# Metrics whose values lie in [0, 1] by definition (a mean of squared or absolute alpha differences).
+UNIT_RANGE = frozenset({"mse_whole", "mad_whole", "mse"})
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a run record may be shown as: a ranked result, or why not (``kind`` and a reason for the reader)."""
+
+    kind: str  # RESULT, UNTRAINED, NOT_RUN or UNSUPPORTED
+    reason: str = ""
+
+    @property
+    def ranked(self) -> bool:
+        return self.kind == RESULT
+
+
+def _count_problems(r: RunRecord) -> list[str]:
+    c = r.counts
+    out = []
+    if min(c.total, c.ok, c.error, c.pending) < 0:
+        out.append(f"negative counts ({c.to_json()})")
+    if c.ok + c.error + c.pending != c.total:
+        out.append(f"counts do not add up: {c.ok} ok + {c.error} failed + {c.pending} pending != {c.total} asked for")
+    if r.n_dataset and c.total > r.n_dataset:
+        out.append(f"{c.total} samples asked for of a dataset of {r.n_dataset}")
+    return out
+
+
+def _mean_problems(r: RunRecord) -> list[str]:
+    out = []
+    for k, v in r.means.items():
+        if v is None or k not in METRICS:
+            continue
+        if not math.isfinite(v) or v < 0 or (k in UNIT_RANGE and v > 1):
+            bound = "[0, 1]" if k in UNIT_RANGE else "[0, inf)"
+            out.append(f"mean {k} = {v!r} is outside {bound}, where every value of that metric lies")
+    return out
+
+
+def standing(record: RunRecord | Mapping[str, Any]) -> Standing:
+    """Whether a stored run is a result a board, the site, the paper tables or ``compare`` may rank (one rule for
+    all of them). It is not when it never scored a sample (ok + failed = 0), or every sample failed; when it ran
+    without trained weights (``untrained``); when its counts or means are impossible; or when its
+    ``samples.csv`` exists and disagrees with its record (:func:`~mattebench.stored_rows.load_stored_rows`, the
+    check paired statistics already make). A record without a run folder (built in memory) is checked on its own.
+    """
+    r = as_record(record)
+    c = r.counts
+    if c.ok + c.error == 0 and c.total >= 0:
+        stopped = r.provenance.extra.get("stopped")
+        why = f"stopped by {stopped}" if isinstance(stopped, str) and stopped else \
+            "rerun its command (provenance.command in its summary.json) to see why"
+        return Standing(NOT_RUN, f"stopped before scoring any of its {c.total} samples: {why}")
+    if c.ok == 0 and c.error > 0 and not _count_problems(r):
+        first = r.errors[0].error if r.errors else "see samples.csv"
+        return Standing(NOT_RUN, f"every one of its {c.error} samples failed (first: {first[:200]})")
+    if r.is_untrained:
+        return Standing(UNTRAINED, "scored without trained weights (run --allow-untrained): its numbers are no result")
+    problems = _count_problems(r) + _mean_problems(r)
+    if not problems and r.run_dir and (Path(r.run_dir) / SAMPLES).is_file():
+        try:
+            load_stored_rows(r)
+        except StoredRowsError as exc:
+            problems.append(str(exc))
+    if problems:
+        return Standing(UNSUPPORTED, "its summary.json is not supported by its rows: " + "; ".join(problems))
+    return Standing(RESULT)
 
 
 def _trimap_facts(s: RunRecord) -> Any:
@@ -212,7 +284,11 @@ def compare_runs(a: StoredRun, b: StoredRun, metrics: Optional[Sequence[str]] = 
     """Paired comparison of A and B; raises :class:`NotComparable` when their numbers cannot be paired.
 
     ``margins``: metric -> margin in the metric's units ("*": every metric), as :func:`parse_margins`
-    returns; a metric without one is tested against its resolution, and none is ever below it."""
+    returns; a metric without one is tested against its resolution, and none is ever below it. Either run not being a
+    result (:func:`standing`: untrained, never ran, or a record its rows do not support) is NotComparable too."""
+    not_results = [f"{x.label} is {st.kind}: {st.reason}" for x in (a, b) if not (st := standing(x.record)).ranked]
+    if not_results:
+        raise NotComparable(f"{a.label} and {b.label} are not compared as results: " + "; ".join(not_results))
     reasons = why_not_comparable(a.record, b.record)
     if reasons:
         raise NotComparable(f"{a.label} and {b.label} cannot be compared: " + "; ".join(reasons))

@@ -85,3 +85,7 @@ class MethodBuildError(MattebenchError):
     """The method's factory raised in its method host (an exception that is not one of mattebench's own)."""
 
     exit_code = 70
+
+
+class UntrainedWeights(UsageError):
+    """A method asked to run without the trained weights its card says it needs (exit 2, before anything is built)."""

@@ -250,6 +250,9 @@ class RunRecord:
     provenance: Provenance
     dataset_variant: Optional[Mapping[str, Any]] = None  # corrupt= / trimap_radius= / trimap_adjust= runs
     run_dir: Optional[str] = None  # where the record was read from (set by the loader) or written to
+    # True: the method ran without the trained weights its card names (run --allow-untrained); never ranked.
+    # None: not recorded (every file written before the key existed), read as trained.
+    untrained: Optional[bool] = None
     schema_version: int = SCHEMA_VERSION
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -258,6 +261,11 @@ class RunRecord:
     def name(self) -> str:
         """``method`` or ``method@tag``: the run folder's name."""
         return self.method + (f"@{self.tag}" if self.tag else "")
+
+    @property
+    def is_untrained(self) -> bool:
+        """The run scored a network without trained weights (``run --allow-untrained``): never a result."""
+        return self.untrained is True
 
     @property
     def is_variant(self) -> bool:
@@ -298,6 +306,9 @@ class RunRecord:
         if not (isinstance(errors, list) and all(isinstance(e, dict) for e in errors)):
             raise RecordError("'errors' is not a list of objects")
         variant = d.pop("dataset_variant", None)
+        untrained = d.pop("untrained", None)
+        if untrained is not None and not isinstance(untrained, bool):
+            raise RecordError(f"'untrained' is not true or false ({untrained!r})")
         dataset, method = d.pop("dataset"), d.pop("method")
         record = cls(
             dataset=dataset, method=method,
@@ -318,6 +329,7 @@ class RunRecord:
             provenance=Provenance.from_json(d.pop("provenance", None)),
             dataset_variant=_object(variant, "dataset_variant") if variant is not None else None,
             run_dir=_text(d.pop("run_dir", None), "run_dir"),
+            untrained=untrained,
         )
         d.pop("schema_version", None)
         return replace(record, extra=d) if d else record
@@ -345,6 +357,8 @@ class RunRecord:
             out["dataset_variant"] = dict(self.dataset_variant)
         if self.run_dir is not None:
             out["run_dir"] = self.run_dir
+        if self.untrained is not None:  # absent in files written before the key: they read back unchanged
+            out["untrained"] = self.untrained
         out.update(self.extra)
         return out
 

@@ -13,7 +13,7 @@ import os
 import statistics
 import sys
 import warnings
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Iterator, Optional, Protocol, Union
 
@@ -23,7 +23,7 @@ from .contract import MattingMethod
 from .data import trimap as trimap_recipe
 from .data.check import index_problems
 from .data.variant import variant_of, variant_tag
-from .errors import MattebenchError, StoreError, UsageError
+from .errors import CheckpointError, MattebenchError, StoreError, UntrainedWeights, UsageError
 from .io import check_environment
 from .registry import create_method, load_dataset, method_card, method_entry, validate_method_options
 from . import chatter
@@ -123,6 +123,67 @@ def _checkpoint_hash(options: dict[str, Any]) -> Optional[str]:
     if ck and os.path.isfile(str(ck)):
         return provenance.sha256_file(str(ck))
     return None
+
+
+def _untrained_message(name: str, card: MethodCard) -> str:
+    """Where trained weights for ``name`` come from: the shipped checkpoints, the user's file, training."""
+    opt = str(card.weights_option)
+    flag = "--checkpoint" if opt == "checkpoint" else f"-m {opt}="
+    ships = [c.spec for c in shipped.shipped_checkpoints().values() if c.method == name]
+    where = []
+    if ships:
+        where.append(f"a checkpoint shipped with mattebench ({flag} {' or '.join(ships)}; its card: mattebench/weights/CARD.md)")
+    where.append(f"a weights file of your own ({flag} PATH; see the method's card, `mattebench list --json`: "
+                 f"weights {card.weights_licence})")
+    if card.trainable:
+        where.append(f"train it (`mattebench train --method {name}`)")
+    return (f"{name} was asked to run without trained weights (no {opt} option): its network would be randomly "
+            f"initialised and its numbers would be no result. Give trained weights: {'; or '.join(where)}. "
+            f"To score the untrained network anyway (a smoke test, never ranked), pass --allow-untrained "
+            f"(Python: evaluate(..., allow_untrained=True)).")
+
+
+def untrained_run(method: Union[str, Any], method_options: dict[str, Any], allow_untrained: bool) -> bool:
+    """Whether this run scores untrained weights (then only with ``allow_untrained``; else UntrainedWeights, exit 2).
+
+    Decided from the registered card (:attr:`MethodCard.weights_option`) and the options, before anything is
+    built or written, so it holds wherever the method is built (this process or workers). A method passed as
+    an object was built by the caller: its weights are the caller's business, as are a card's that says nothing.
+    """
+    if not isinstance(method, str) or method in USER_INPUT_METHODS:
+        return False
+    try:
+        card = method_card(method)
+    except MattebenchError:
+        return False  # an unknown name is reported where the method is built, after the dataset is checked
+    validate_method_options(method, method_options)  # a misspelt option (-m checkpont=) is named as such first
+    if not card.untrained_with(method_options):
+        return False
+    if allow_untrained:
+        return True
+    raise UntrainedWeights(_untrained_message(method, card))
+
+
+def check_weight_files(method: Union[str, Any], method_options: dict[str, Any]) -> None:
+    """A weights option naming no file is reported first, before a run folder's settings are compared (a
+    conflict would otherwise hide it) and before workers are started (which would fail only once there).
+    Checked for the options a card declares as weights files (its ``weights_option``, and ``backbone_checkpoint``
+    beside it); a card that declares none keeps its options' meaning to itself."""
+    try:
+        declared = method_card(method).weights_option if isinstance(method, str) else None
+    except MattebenchError:
+        declared = None  # an unknown name is reported where the method is built
+    if not declared:
+        return
+    for key in sorted({declared, "backbone_checkpoint"}):
+        value = method_options.get(key)
+        if not isinstance(value, (str, os.PathLike)) or not str(value):
+            continue
+        if shipped.is_shipped_name(value):
+            shipped.resolve(str(value))  # CheckpointError: unknown name, or the file missing from the install
+        elif not os.path.exists(value):
+            raise CheckpointError(f"{key}={os.fspath(value)}: no such file. Give the path of the weights file "
+                                  "(nothing is downloaded), or a shipped name (`mattebench list` shows them).")
 
 
 def _jsonable(options: dict[str, Any]) -> dict[str, Any]:
@@ -360,7 +421,7 @@ def _provenance(r: _Resolved, ident: _Identity, scorer: Scorer, executor: Execut
 def build_record(r: _Resolved, ident: _Identity, scorer: Scorer, executor: Executor, rows: list[dict[str, Any]],
                  complete: bool, *, columns: list[str], method_options: dict[str, Any], data_root: Optional[str],
                  limit: Optional[int], conv: tuple[str, ...], started: str, command: Optional[str],
-                 run_path: Optional[Path]) -> RunRecord:
+                 run_path: Optional[Path], untrained: bool = False) -> RunRecord:
     """The run record of the rows stored so far (complete or not)."""
     wanted = set(ident.ids)
     mine = [row for row in rows if row.get("id") in wanted]
@@ -381,6 +442,7 @@ def build_record(r: _Resolved, ident: _Identity, scorer: Scorer, executor: Execu
         provenance=_provenance(r, ident, scorer, executor, mine, method_options, limit, started, command),
         dataset_variant=ident.variant or None,
         run_dir=str(run_path) if run_path is not None else None,
+        untrained=untrained,
     )
 
 
@@ -404,6 +466,7 @@ def evaluate(
     command: Optional[str] = None,
     conventions: Union[None, str, tuple[str, ...], list[str]] = None,
     save_alphas: Union[str, list[str], None] = None,
+    allow_untrained: bool = False,
 ) -> tuple[list[dict[str, Any]], RunRecord]:
     """Score ``method`` on ``dataset``; returns (rows, the run's :class:`~mattebench.record.RunRecord`).
 
@@ -413,6 +476,9 @@ def evaluate(
     ``conventions`` (e.g. ``"gca,rvm"``) adds the toolkit-convention columns of
     :mod:`mattebench.conventions`; the set is part of the run's identity.
     ``save_alphas`` ("all" or ids) stores predictions as 16-bit PNGs there (mattebench.saved_alphas).
+    A registered method without the trained weights its card names (``MethodCard.weights_option``) raises
+    :class:`~mattebench.errors.UntrainedWeights` unless ``allow_untrained``; such a run records
+    ``untrained: true`` and is never ranked.
     A method built from the user's file (ExternalInput: saved predictions, ONNX, TFLite) names the run
     by its card (``name=``) and adds the file's hashes to the run identity.
     """
@@ -422,6 +488,8 @@ def evaluate(
     method_options = dict(method_options or {})
     dataset_options = dict(dataset_options or {})
     tag = _check_arguments(limit, tag)
+    untrained = untrained_run(method, method_options, allow_untrained)
+    check_weight_files(method, method_options)
     r = _resolve(method, dataset, method_options, dataset_options, data_root, out, tag, executor, method_name,
                  dataset_name, debug, conv)
     scorer = Scorer(None if r.recipe is not None else r.method_obj, r.ds, r.card, debug=debug, conventions=conv,
@@ -460,13 +528,27 @@ def evaluate(
         if bar is not None:
             bar.close()
         all_rows = store.all_rows() if store is not None else rows_now
+        stopped = stop_reason(sys.exc_info()[1])
         record = build_record(r, ident, scorer, executor, all_rows, complete, columns=columns, method_options=method_options,
                               data_root=data_root, limit=limit, conv=conv, started=started, command=command,
-                              run_path=store.path if store is not None else None)
+                              run_path=store.path if store is not None else None, untrained=untrained)
+        if stopped:
+            record = replace(record, provenance=replace(record.provenance, extra={**record.provenance.extra, "stopped": stopped}))
         if store is not None:
             _write_record(store, record, complete)
     rows = all_rows if store is None else [row for row in store.all_rows() if row["id"] in set(ids)]
     return rows, record
+
+
+def stop_reason(exc: Optional[BaseException]) -> Optional[str]:
+    """What stopped a run, kept in its record (``provenance.stopped``): a board lists a run that stopped before
+    scoring a sample as "not run" with this reason. None when the run was not stopped by an exception."""
+    if exc is None:
+        return None
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (Ctrl-C)"
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 500 else text[:497] + "..."
 
 
 def _write_record(store: RunStore, record: RunRecord, complete: bool) -> None:

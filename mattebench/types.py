@@ -11,7 +11,7 @@ Arrays follow one convention everywhere:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional, Protocol, Sequence, Union, runtime_checkable
+from typing import Any, Iterator, Mapping, Optional, Protocol, Sequence, Union, runtime_checkable
 
 import numpy as np
 
@@ -98,9 +98,18 @@ class MethodCard:
     # True for a floor every real method must beat, shown as "(reference)" in the tables although its family is
     # not ``reference`` (it sees no ground truth: trimap-midpoint uses the trimap only).
     reference_floor: bool = False
+    # The option that carries the method's trained weights (``"checkpoint"``): without it the network is
+    # untrained and its numbers are no result, so `run` refuses it unless --allow-untrained. ``""``: the method
+    # needs no trained weights (a classical solver, a user's exported model). ``None``: the card does not say
+    # (a third-party card written before the field), and the method is treated as trained.
+    weights_option: Optional[str] = None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    def untrained_with(self, options: Mapping[str, Any]) -> bool:
+        """Whether ``options`` build the method without trained weights (its weights option absent or empty)."""
+        return bool(self.weights_option) and not options.get(str(self.weights_option))
 
 
 @dataclass(frozen=True)

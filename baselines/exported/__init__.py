@@ -31,9 +31,9 @@ def _build(kind: str, ext: str, backend_type: Any, model: Optional[str], preset:
 
 
 ONNX_CARD = MethodCard(name="onnx", notes="an exported ONNX model (-m model=PATH); its card comes from the options",
-                      input_size="by the preset or -m size / ref_size")
+                      input_size="by the preset or -m size / ref_size", weights_option="")  # the model file is the weights
 TFLITE_CARD = MethodCard(name="tflite", notes="an exported TFLite model (-m model=PATH); its card comes from the options",
-                         input_size="by the preset or -m size / ref_size")
+                         input_size="by the preset or -m size / ref_size", weights_option="")
 
 # The options each factory takes (its named parameters and the input/output options of io_spec), so that an
 # unknown or mistyped -m key is refused before any sample, as for every other method.

@@ -25,7 +25,7 @@ MODNET_CARD = MethodCard(
     weights_licence="Apache-2.0 (official modnet_photographic/webcam_portrait_matting.ckpt); your own when trained here",
     input_size=INPUT_RULE,
     notes="v1 public release: SE block in S; 6,487,075 parameters. Without checkpoint= it is untrained (warning).",
-    trainable=True,
+    trainable=True, weights_option="checkpoint",
 )
 
 MODNET_EASPP_CARD = MethodCard(
@@ -39,7 +39,7 @@ MODNET_EASPP_CARD = MethodCard(
     input_size=INPUT_RULE,
     notes="AAAI 2022 variant: e-ASPP (eq. 13 parameters) replaces the SE block; five 3x3 depth-wise branches, "
     "dilations 1, 2, 4, 6, 8 (not given in the paper; DeepLab's rates scaled to the 1/32 map).",
-    trainable=True,
+    trainable=True, weights_option="checkpoint",
 )
 
 MODNET_TRIMAP_CARD = MethodCard(
@@ -53,7 +53,7 @@ MODNET_TRIMAP_CARD = MethodCard(
     input_size=INPUT_RULE + "; the trimap is resized by nearest neighbour and coded -1 / 0 / 1",
     notes="Tables 1-2's 'MODNet (trimap)'. The paper does not say where the trimap enters: here it is a fourth input "
     "channel wherever the image enters (backbone, D and F). -m backbone_checkpoint= loads RGB filters, trimap channel 0.",
-    trainable=True,
+    trainable=True, weights_option="checkpoint",
 )
 
 CARDS: dict[str, MethodCard] = {c.name: c for c in (MODNET_CARD, MODNET_EASPP_CARD, MODNET_TRIMAP_CARD)}

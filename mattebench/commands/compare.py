@@ -21,7 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "inside +-margin: two one-sided tests at 0.05) or inconclusive, Holm-corrected across the metrics. The "
         "margin is the metric's resolution for the two runs' inputs unless --margin sets more (docs/statistics.md). "
         "Runs are folders, or dataset/method[@tag] under --runs. Runs on different dataset fingerprints, protocols "
-        "or trimap recipes are refused (exit 2).",
+        "or trimap recipes are refused (exit 2), and so is a run that is no result (untrained, never scored a sample, "
+        "or a record its samples.csv contradicts).",
     )
     p.add_argument("run_a", metavar="RUN_A", help="run folder, or dataset/method[@tag]")
     p.add_argument("run_b", metavar="RUN_B", help="run folder, or dataset/method[@tag]")

@@ -38,6 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-m", dest="method_opts", action="append", default=[], metavar="KEY=VALUE", help="method option (repeatable)")
     p.add_argument("-d", dest="dataset_opts", action="append", default=[], metavar="KEY=VALUE", help="dataset option (repeatable)")
     p.add_argument("--checkpoint", default=None, help="weights file for the method (no downloads: give a local path)")
+    p.add_argument("--allow-untrained", action="store_true",
+                   help="score a network without trained weights (no --checkpoint) instead of refusing it (exit 2): "
+                   "a smoke test, recorded as untrained and never ranked, compared or put in the paper tables")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (torch methods)")
     p.add_argument("--limit", type=int, default=None, help="score only the first N samples (sorted ids)")
     p.add_argument("--out", default="runs", help="runs folder (default: runs)")
@@ -132,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
         command="mattebench " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         conventions=args.conventions,
         save_alphas=args.save_alphas,
+        allow_untrained=getattr(args, "allow_untrained", False),
     )
     print_summary(record)
     return exit_code(record)

@@ -6,7 +6,10 @@ between the two (which runs are shown, how they are grouped and ranked, which va
 column, the ± of each mean, the marks after a run's name, the ties with the leader) is decided here, so
 the two renderings cannot disagree.
 
-- Shown runs: :func:`.visibility.published` (no reference method, no robustness-track variant).
+- Shown runs: :func:`.visibility.published` (no reference method, no robustness-track variant). Of those, only
+  results are ranked (:func:`mattebench.compare.standing`, the rule ``compare`` and the paper tables apply too):
+  a run that never scored a sample, ran untrained, or whose record its rows do not support is listed apart
+  (:attr:`Board.apart`) with the reason, without numbers or marks.
 - Groups: trimap-based and trimap-free methods are ranked apart (:data:`SECTIONS`); a reference method
   that takes a trimap would rank with the trimap-based; a run of a family this version does not know is
   shown in an "other" group of its own, never left out.
@@ -30,6 +33,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from .. import metrics as M
 from ..names import escaped, fold
+from ..compare import Standing, standing
 from ..record import RunRecord, as_record
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP, DatasetCard
 from . import board_stats
@@ -51,10 +55,28 @@ def run_name(record: RecordLike) -> str:
     return as_record(record).name
 
 
-def run_label(record: RecordLike) -> str:
-    """A run's name as the tables print it: ``method`` or ``method @tag``."""
+SHIPPED_PREFIX = "mattebench:"
+# Where a shipped checkpoint's card is (package data of mattebench.weights; the report names it, it never loads it).
+WEIGHTS_CARD = "mattebench/weights/CARD.md"
+
+
+def shipped_weights(record: RecordLike) -> str:
+    """The checkpoint shipped with mattebench that a run scored (``mattebench:modnet-synthetic``), or "": from the
+    record's ``provenance.checkpoint_shipped``, else (older records) its ``checkpoint`` option or provenance."""
     r = as_record(record)
-    return r.method + (f" @{r.tag}" if r.tag else "")
+    named = (r.provenance.checkpoint_shipped or {}).get("name")
+    for value in (named, r.settings.method_options.get("checkpoint"), r.provenance.checkpoint):
+        if isinstance(value, str) and value.startswith(SHIPPED_PREFIX) and len(value) > len(SHIPPED_PREFIX):
+            return value
+    return ""
+
+
+def run_label(record: RecordLike) -> str:
+    """A run's name as the tables print it: ``method`` or ``method @tag``, followed by the shipped checkpoint it
+    scored (``modnet (mattebench:modnet-synthetic)``): our weights are never shown as the method's own."""
+    r = as_record(record)
+    weights = shipped_weights(r)
+    return r.method + (f" @{r.tag}" if r.tag else "") + (f" ({weights})" if weights else "")
 
 
 def metric_label(key: str) -> str:
@@ -172,6 +194,11 @@ class BoardRow:
         return self.record.name
 
     @property
+    def weights(self) -> str:
+        """The shipped checkpoint the run scored ("" for none): the row links to its card, never to the paper."""
+        return shipped_weights(self.record)
+
+    @property
     def label(self) -> str:
         """The run's name as a table prints it; ``modnet\\u200b`` where another row's name looks the same."""
         return escaped(run_label(self.record)) if self.look_alike else run_label(self.record)
@@ -228,16 +255,41 @@ class BoardTable:
         return tuple(r for s in self.sections for r in s.rows)
 
 
+# How a run listed apart is labelled (Standing.kind -> text).
+APART_TEXT = {"untrained": "untrained", "not run": "not run", "unsupported": "not supported by its rows"}
+
+
+@dataclass(frozen=True)
+class ApartRow:
+    """A published run that is not a result (never ran, untrained, unsupported): listed under the tables, unranked."""
+
+    record: RunRecord
+    standing: Standing
+
+    @property
+    def label(self) -> str:
+        return run_label(self.record)
+
+    @property
+    def kind(self) -> str:
+        return self.standing.kind
+
+    @property
+    def reason(self) -> str:
+        return self.standing.reason
+
+
 @dataclass(frozen=True)
 class Board:
     """The shown runs of one dataset, ranked."""
 
     dataset: str
-    card: Optional[DatasetCard]  # of the first shown run; None when no run is shown
-    records: tuple[RunRecord, ...]  # the shown runs, in the order given
+    card: Optional[DatasetCard]  # of the first ranked run (else of the first listed apart); None when none
+    records: tuple[RunRecord, ...]  # the ranked runs (results), in the order given
     summary: BoardTable  # every metric column, ranked by the primary metric (the markdown leaderboard)
     tables: tuple[BoardTable, ...]  # one per protocol with columns (the site)
     given: tuple[RunRecord, ...]  # every run given, variants and unpublished runs included
+    apart: tuple[ApartRow, ...] = ()  # published runs that are no result, in run-name order, never ranked
 
     @property
     def has_variants(self) -> bool:
@@ -374,8 +426,11 @@ def metric_columns(records: Sequence[RunRecord]) -> list[str]:
 def build_board(dataset: str, records: Sequence[RecordLike]) -> Board:
     """The board of ``dataset`` from its runs (records or summary objects; unpublished ones are left out)."""
     given = [as_record(r) for r in records]
-    shown = tuple(published(given))
-    card = shown[0].dataset_card if shown else None
+    standings = [(r, standing(r)) for r in published(given)]
+    shown = tuple(r for r, st in standings if st.ranked)
+    apart = tuple(sorted((ApartRow(r, st) for r, st in standings if not st.ranked), key=lambda a: a.record.name))
+    first = shown[0] if shown else (apart[0].record if apart else None)
+    card = first.dataset_card if first is not None else None
     cols = metric_columns(shown)
     primary = card.primary_metric if card is not None else DatasetCard(name=dataset).primary_metric
     ctx = _Context(shown)
@@ -386,13 +441,13 @@ def build_board(dataset: str, records: Sequence[RecordLike]) -> Board:
         if pcols:
             tables.append(_table(proto.key, proto.title, proto.description, shown, pcols,
                                  primary if primary in pcols else pcols[0], ctx))
-    return Board(dataset, card, shown, summary, tuple(tables), tuple(given))
+    return Board(dataset, card, shown, summary, tuple(tables), tuple(given), apart)
 
 
 def build_boards(records: Sequence[RecordLike]) -> dict[str, Board]:
-    """One board per dataset that has a shown run, in dataset-name order."""
+    """One board per dataset that has a published run (ranked or listed apart), in dataset-name order."""
     by_dataset: dict[str, list[RunRecord]] = {}
     for r in (as_record(x) for x in records):
         by_dataset.setdefault(r.dataset, []).append(r)
     boards = {d: build_board(d, rs) for d, rs in sorted(by_dataset.items())}
-    return {d: b for d, b in boards.items() if b.records}
+    return {d: b for d, b in boards.items() if b.records or b.apart}

@@ -40,6 +40,7 @@ from ..types import Sample
 from ..safe_write import atomic_write_text, check_not_link, safe_folder
 from .markdown_safe import md_text
 from .out_paths import anchor, file_stem, inside, save_figure
+from .board import shipped_weights
 from .paper_values import FIGURE6_REFERENCES, FIGURE6_SIZE
 from .stored_alphas import StoredAlphas, rerun_command, stored_alphas
 from .visibility import published
@@ -326,6 +327,12 @@ class Panel:
     error: str = ""
 
 
+def _panel_name(record: RunRecord) -> str:
+    """The run's name, and the shipped checkpoint it scored (ours, never shown as the method's own weights)."""
+    weights = shipped_weights(record)
+    return record.name + (f" ({weights})" if weights else "")
+
+
 def _ok_scores(record: RunRecord, metric: str) -> dict[str, float]:
     rows = read_rows(Path(record.run_dir or "") / SAMPLES)
     return {r["id"]: r[metric] for r in rows if r.get("status") == "ok" and isinstance(r.get(metric), float)}
@@ -361,7 +368,7 @@ def _panels(record: RunRecord, store: StoredAlphas, samples: Sequence[Sample]) -
         mse = None
         if got.alpha is not None:
             mse = float(np.mean((got.alpha.astype(np.float64) - smp.alpha.astype(np.float64)) ** 2))
-        row.append(Panel(record.name, got.alpha, stored.get(smp.id), mse, got.reason))
+        row.append(Panel(_panel_name(record), got.alpha, stored.get(smp.id), mse, got.reason))
     return row
 
 
@@ -397,7 +404,9 @@ def collect_comparison(
     image and ground truth; None when there is nothing to show (video, no runs, no samples, no run with
     stored alphas). A run without stored alphas is left out, named in ``skipped`` with the command that
     stores them, and warned about; a run that stored other ids gets a placeholder panel with the reason."""
-    shown = [as_record(s) for s in published(summaries)]
+    # Untrained networks are never shown as a method's mattes. A run whose rows disagree with its record stays: each
+    # panel re-scores the stored PNG and flags a stored score it does not reproduce (the figure's own check).
+    shown = [r for r in map(as_record, published(summaries)) if not r.is_untrained]
     if not shown or shown[0].dataset_card.kind == "video":
         return None
     ds = _open(dataset, shown[0], dataset_obj, open_dataset)

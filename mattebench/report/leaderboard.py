@@ -18,7 +18,7 @@ from tabulate import tabulate
 
 from ..record import RecordError, RunRecord, as_record
 from . import board_stats
-from .board import Board, BoardRow, BoardTable, build_board, family_of, format_ms, metric_label
+from .board import APART_TEXT, WEIGHTS_CARD, Board, BoardRow, BoardTable, build_board, family_of, format_ms, metric_label, shipped_weights
 from .conventions_section import render_markdown as render_conventions
 from .markdown_safe import md_link, md_paragraph, md_text
 from ..safe_write import atomic_write_text, safe_folder
@@ -42,6 +42,8 @@ def _method_cell(row: BoardRow) -> str:
 
 
 def _paper_cell(r: RunRecord) -> str:
+    if shipped_weights(r):  # our checkpoint, not the paper's model: its card, not the paper
+        return f"weights card `{WEIGHTS_CARD}`"
     paper, url = r.method_card.paper, r.method_card.url
     if not paper and not url:
         return ""
@@ -101,6 +103,17 @@ def _section(table: BoardTable, notes: list[str]) -> list[str]:
     return lines
 
 
+def _apart(board: Board) -> list[str]:
+    """Published runs that are no result, listed under the ranked tables: name, why, no number and no mark."""
+    if not board.apart:
+        return []
+    rows = [[md_text(a.label), APART_TEXT.get(a.kind, a.kind), f"{a.record.counts.ok}/{a.record.counts.total}",
+             md_text(a.reason)] for a in board.apart]
+    return ["## Not ranked", "",
+            "Runs that are no result: never ranked, tested against the best run or put in the paper tables.", "",
+            tabulate(rows, headers=["Run", "Status", "Samples", "Why"], tablefmt="github", disable_numparse=True), ""]
+
+
 def render_board(board: Board, summaries: Sequence[RecordLike] = ()) -> str:
     """The markdown leaderboard of one board. The robustness section (never ranked) reads ``summaries``, the
     summary objects the board was built from, or else the board's records as summary objects."""
@@ -122,6 +135,7 @@ def render_board(board: Board, summaries: Sequence[RecordLike] = ()) -> str:
     lines += _section(board.summary, notes)
     if board.records:  # the record's ci_method text escaped (board.summary.explanation is the site's, unescaped)
         lines += [board_stats.explanation(metric_label(board.primary), board.records, board.primary, escape=md_text), ""]
+    lines += _apart(board)
     if board.subset:
         lines += ["\\* evaluated on a subset of the dataset (`--limit`, or a partial dataset tree: see the run's provenance note); "
                   "compare such rows only with each other.", ""]

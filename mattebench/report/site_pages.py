@@ -23,10 +23,11 @@ from markupsafe import Markup
 
 from .. import __version__
 from .. import metrics as M
+from ..compare import standing
 from ..record import RunRecord, as_record
 from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP, MethodCard
 from . import board_stats
-from .board import Board, direction_note, format_value, metric_label, run_name
+from .board import APART_TEXT, WEIGHTS_CARD, Board, direction_note, format_value, metric_label, run_name, shipped_weights
 from .conventions_section import render_html as render_conventions_html
 from .markdown_safe import safe_url
 from .out_paths import anchor, file_stem
@@ -65,7 +66,7 @@ def _env() -> jinja2.Environment:
                        paper_for=_paper_for, vs_text=board_stats.vs_leader_text, vs_title=board_stats.vs_leader_title,
                        p_first_text=board_stats.p_first_text,
                        metric_label=metric_label, anchor=anchor, href=href, VS_TITLE=board_stats.VS_TITLE,
-                       P_FIRST_TITLE=board_stats.P_FIRST_TITLE)
+                       P_FIRST_TITLE=board_stats.P_FIRST_TITLE, WEIGHTS_CARD=WEIGHTS_CARD, APART_TEXT=APART_TEXT)
     return env
 
 
@@ -131,7 +132,7 @@ def _paper_text(value: Union[float, str], key: str) -> str:
 
 
 def _paper_for(paper: Optional[PaperValues], r: RunRecord) -> Mapping[str, Union[float, str]]:
-    if not paper:
+    if not paper or shipped_weights(r):  # our checkpoint is not the paper's model: never beside its values
         return {}
     table = paper.get(r.dataset, {})
     return table.get(r.name) or table.get(r.method) or {}
@@ -226,8 +227,12 @@ def _run_facts(r: RunRecord) -> list[Fact]:
         samples += (f" ({r.subset_reason})" if r.subset_reason else
                     f" (a subset of the {r.n_dataset} samples in the dataset: --limit {st.limit})")
     workers = f"{p.executor} ({p.workers} worker{'s' if p.workers != 1 else ''})" if p.executor else None
+    st_ = standing(r)  # the boards' rule: a run that is no result says so on its own page too
+    weights = shipped_weights(r)
     return [
         Fact("Method", r.method, href="../../" + method_href(r.method), after=f" (tag {r.tag})" if r.tag else ""),
+        Fact("Weights", f"{weights}, shipped with mattebench (not the paper's model); card: {WEIGHTS_CARD}" if weights else None),
+        Fact("Not ranked", f"{APART_TEXT.get(st_.kind, st_.kind)}: {st_.reason}" if not st_.ranked else None),
         Fact("Dataset", r.dataset),
         Fact("Complete", "yes" if r.complete else "no (interrupted or pending samples)"),
         Fact("Samples", samples),
