@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -288,3 +287,20 @@ def test_an_in_process_method_gets_copies_of_its_inputs():
     b, _ = evaluate(Twin(), TinyDataset(n=3))
     assert [r["sad"] for r in a] == [r["sad"] for r in b]
     assert any(r["sad"] > 0 for r in a)
+
+
+@pytest.mark.ray
+def test_on_ray_too(site, tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        pytest.skip("the ray extra is not installed (pip install 'mattebench[ray]')")
+    ray = ["--executor", "ray", "--workers", "1"]
+    hostile = _run(site, tmp_path, "iso-writer", *SYNTH, *ray)
+    honest = _run(site, tmp_path, "iso-honest", *SYNTH)
+    assert hostile.returncode == 0 and honest.returncode == 0, hostile.stderr + honest.stderr
+    got, want = _rows(tmp_path, "synthetic", "iso-writer"), _rows(tmp_path, "synthetic", "iso-honest")
+    assert {k: r["sad"] for k, r in got.items()} == {k: r["sad"] for k, r in want.items()}
+    exits = _run(site, tmp_path, "iso-exit-factory", *SYNTH, *ray)
+    assert exits.returncode == 4, exits.stderr
+    assert "sys.exit(0)" in exits.stderr and "Traceback" not in exits.stderr

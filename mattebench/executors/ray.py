@@ -246,6 +246,7 @@ class RayExecutor:
         self.threads = threads
         self._thread_env: dict[str, str] = {}
         self._hosted: Any = None  # the MethodRecipe of a method that predicts apart from what scores it
+        self._debug = False
         self._torch_threads: Optional[int] = None
         # What happened in the last run (for tests, benchmarks and logs).
         self.stats: dict[str, Any] = {}
@@ -255,7 +256,10 @@ class RayExecutor:
         """Initialise Ray if needed; returns True when this executor started it (and must shut it down)."""
         if ray.is_initialized():
             return False
-        kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "runtime_env": self.runtime_env}
+        # What workers print (a dying worker's traceback, a library's chatter) stays in Ray's logs unless --debug:
+        # a failure reaches the run as an error row or one message of ours.
+        kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "runtime_env": self.runtime_env,
+                                  "log_to_driver": self._debug}
         if self.address:
             kwargs["address"] = self.address
         else:
@@ -312,6 +316,7 @@ class RayExecutor:
             scorer.hosted, imports=tuple(dict.fromkeys([*scorer.hosted.imports, *self.imports])),
             env=dict(self._thread_env), torch_threads=self._torch_threads)
         ray = import_ray()
+        self._debug = bool(scorer.debug)
         started = self._connect(ray)
         actor_cls = ray.remote(_HostWorker if scorer.hosted is not None else _ScorerWorker)
         actors: dict[int, Any] = {}
