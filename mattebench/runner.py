@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional, Protocol, Union
 
 from . import identity as code_identity
-from . import provenance, sample_notes, shipped, stats
+from . import provenance, sample_inputs, sample_notes, shipped, stats
 from .contract import MattingMethod
 from .data import trimap as trimap_recipe
 from .data.check import index_problems
@@ -410,7 +410,8 @@ def evaluate(
     started = provenance.now()
     store: Optional[RunStore] = None
     if out is not None:
-        store = RunStore(run_dir(out, r.dname, r.mname, ident.tag), columns, identity, fresh=fresh, ids=ids, command=command)
+        store = RunStore(run_dir(out, r.dname, r.mname, ident.tag), columns, identity, fresh=fresh, ids=ids, command=command,
+                         row_check=_inputs_check(r.ds, ids))
         todo = [i for i in ids if i not in store.done_ids()]
     else:
         todo = list(ids)
@@ -431,6 +432,13 @@ def evaluate(
             _write_record(store, record, complete)
     rows = all_rows if store is None else [row for row in read_rows(store.path / "samples.csv") if row["id"] in set(ids)]
     return rows, record
+
+
+def _inputs_check(ds: Any, ids: list[str]) -> Any:
+    """A stored row of this run's ids is kept only while its sample's files are the ones it was scored from
+    (mattebench.sample_inputs); rows of other ids are not this run's and are left as they are."""
+    wanted = set(ids)
+    return lambda row: sample_inputs.why_changed(ds, row) if row.get("id") in wanted else None
 
 
 def _write_record(store: RunStore, record: RunRecord, complete: bool) -> None:

@@ -22,6 +22,7 @@ from . import sample_notes
 from .errors import PredictionError, SampleError
 from .contract import MattingMethod, SequencePredictor
 from .ground_truth import observer
+from .sample_inputs import records_inputs
 from .types import Clip, DatasetCard, MethodCard, Sample, SavedPredictionSource
 
 QUANTISATION = "unknown protocol: pred and gt as uint8(clip(round(255*a))); whole protocol: float prediction"
@@ -113,6 +114,7 @@ class Scorer:
             self.columns = self.columns + [c for c in C.columns(self.conventions, self.dataset.card.kind == "video") if c not in self.columns]
 
     # -- one id -> one row ---------------------------------------------------------------
+    @records_inputs  # an ok row gets the digest of the files it was built from (mattebench.sample_inputs)
     def score(self, sample_id: str) -> dict[str, Any]:
         row: dict[str, Any] = {"id": sample_id, "status": "ok", "error": ""}
         item: Any = None
