@@ -312,3 +312,25 @@ def test_a_plugins_data_files_are_part_of_its_identity(tmp_path):
     (site / "weightplug" / "__pycache__").mkdir(exist_ok=True)
     (site / "weightplug" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"cache")  # caches are no identity
     assert cli(args, site).returncode == 0
+
+
+def test_a_robustness_grid_does_not_reuse_a_cell_whose_files_changed(tmp_path, capsys):
+    """`mattebench robustness` skips stored cells without calling evaluate(): the skip checks the rows' files too."""
+    from mattebench.cli import main
+
+    data = folder_dataset(tmp_path / "data", ["a", "b"])
+    for f in (data / "alpha").iterdir():
+        uncompressed(f)
+    args = ["robustness", "--method", "trimap-midpoint", "--dataset", "folder", "--data-root", str(data), "--kinds", "jpeg",
+            "--severities", "1", "--out", str(tmp_path / "r"), "--report", str(tmp_path / "rep"), "--quiet"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "(ran)" not in capsys.readouterr().err  # nothing changed: every cell stored
+    edit_in_place(data / "alpha" / "b.png", 2, 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(args) == 0
+    err = capsys.readouterr().err
+    assert err.count("(ran)") == 2 and "(stored)" not in err, err  # the clean cell and the jpeg cell
+    assert any("'b'" in str(w.message) and "alpha/b.png" in str(w.message) for w in caught)
