@@ -6,6 +6,11 @@ import hashlib
 import os
 from typing import Optional
 
+# The thread settings this process's BLAS/OpenMP libraries start with (read before numpy loads them): see
+# same_thread_settings.
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+THREAD_ENV_AT_START = {k: os.environ.get(k) for k in THREAD_VARS}
+
 import numpy as np
 import pytest
 
@@ -66,3 +71,20 @@ class TinyDataset:
 @pytest.fixture
 def tiny():
     return TinyDataset()
+
+
+@pytest.fixture
+def same_thread_settings():
+    """For tests that compare worker rows (--jobs, Ray) with serial rows bit for bit: another split of a BLAS or torch
+    reduction rounds differently, so both sides must compute with the same thread settings, on any machine. Workers
+    get the driver's environment and torch thread count; this makes those the driver's own by construction: the
+    thread variables are still the ones this process's libraries started with (no earlier test left them changed),
+    and torch computes on one thread here, so the workers do too."""
+    now = {k: os.environ.get(k) for k in THREAD_VARS}
+    assert now == THREAD_ENV_AT_START, f"thread settings changed since the libraries loaded: {now} != {THREAD_ENV_AT_START}"
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
