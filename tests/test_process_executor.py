@@ -25,6 +25,7 @@ from _row_compare import assert_same_values, csv_ids, run_args
 from conftest import TinyDataset
 from mattebench.commands import run as run_cmd
 from mattebench.commands._options import OptionError
+from mattebench.executors import process
 from mattebench.executors.process import ProcessExecutor, ProcessExecutorError, default_jobs, describe_exit, pool_for
 from mattebench.registry import create_method, method_card
 from mattebench.runner import evaluate
@@ -195,9 +196,11 @@ def test_worker_that_cannot_build_stops_the_run_with_the_methods_own_error(tmp_p
     assert csv_ids(tmp_path / "pool-tiny" / "pool-misbehaving") == []  # no per-sample error rows
 
 
-def test_job_counts_and_option_checks():
+def test_job_counts_and_option_checks(monkeypatch):
     cpu = MethodCard(name="x")
-    assert default_jobs(cpu, None) == default_jobs(cpu, "cpu") == len(os.sched_getaffinity(0))
+    for cores in (1, 3):  # whatever this machine has: the cores the process may use
+        monkeypatch.setattr(process, "cpu_count", lambda: cores)
+        assert default_jobs(cpu, None) == default_jobs(cpu, "cpu") == cores
     assert default_jobs(cpu, "cuda:1") == 1
     assert default_jobs(MethodCard(name="x", process_safe=False), None) == 1
     unsafe = MethodCard(name="x", process_safe=False)
@@ -223,14 +226,18 @@ def test_cli_jobs_refused_before_any_sample(tmp_path, capsys):
     assert not (tmp_path / "synthetic").exists()
 
 
-def test_the_default_pool_is_only_for_names_fresh_workers_know():
+def test_the_default_pool_is_only_for_names_fresh_workers_know(monkeypatch):
     """Without --jobs/--timeout, a method or dataset registered in code (here, by process_plugins) stays in this
-    process: a fresh worker would not know the name. Entry-point names get the default pool."""
+    process: a fresh worker would not know the name. Entry-point names get the default pool (one worker per core:
+    the test sets the core count rather than reading this machine's)."""
+    monkeypatch.setattr(process, "cpu_count", lambda: 2)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # no thread advice: this test is not about it
     card = method_card("pool-misbehaving")
     assert pool_for("pool-misbehaving", card, None, None, None, dataset="pool-tiny") is None
     assert pool_for("trimap-midpoint", method_card("trimap-midpoint"), None, None, None, dataset="pool-tiny") is None
     default = pool_for("trimap-midpoint", method_card("trimap-midpoint"), None, None, None, dataset="synthetic")
-    if (os.cpu_count() or 1) > 1:
-        assert isinstance(default, ProcessExecutor)
+    assert isinstance(default, ProcessExecutor) and default.jobs == 2
+    monkeypatch.setattr(process, "cpu_count", lambda: 1)  # one core: serial, in this process
+    assert pool_for("trimap-midpoint", method_card("trimap-midpoint"), None, None, None, dataset="synthetic") is None
     # an explicit --jobs is honoured as asked (the workers import the registering module)
     assert isinstance(pool_for("pool-misbehaving", card, None, 2, None, dataset="pool-tiny"), ProcessExecutor)

@@ -58,8 +58,10 @@ def test_workers_get_the_drivers_thread_settings(monkeypatch):
     assert env["OMP_NUM_THREADS"] == "3" and env["OPENBLAS_NUM_THREADS"] == "2"
     monkeypatch.delenv("OMP_NUM_THREADS")
     monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)  # 3 usable cores, here or not
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
     env, torch_threads = worker_thread_settings()
-    assert env["OMP_NUM_THREADS"] == str(len(os.sched_getaffinity(0)))  # OpenBLAS's own default
+    assert env["OMP_NUM_THREADS"] == "3"  # OpenBLAS's own default: every usable core
     import torch
 
     assert torch_threads == torch.get_num_threads()
