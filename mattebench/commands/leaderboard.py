@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     for f in written:
         print(f"wrote {f}")
         if args.show:
-            print(f.read_text())
+            print(f.read_text(encoding="utf-8"))
     from ..report.robustness import write_reports
 
     for f in write_reports(args.runs, Path(args.out) / "robustness"):  # only when there are robustness-track runs

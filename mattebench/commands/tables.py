@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     text, missing = render_document(args.runs, speed_section=section)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(text)
+    tmp.write_text(text, encoding="utf-8")  # not the locale's: the tables are UTF-8 anywhere
     tmp.replace(out)
     print(f"wrote {out}" + "".join(f"\nwrote {f}" for f in figs))
     cells = {(c.dataset, c.spec.method, c.spec.tag) for c in missing}

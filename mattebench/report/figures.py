@@ -163,7 +163,7 @@ def _float(v: Any) -> Optional[float]:
 def _json_records(f: Path) -> list[Any]:
     """The records of one file: the whole file as JSON (one record, a list, or ``{"results": [...]}``), or
     else its last non-empty line (``bench --json`` prints its record on the last line of its output)."""
-    text = f.read_text()
+    text = f.read_text(encoding="utf-8")
     try:
         data = json.loads(text)
     except ValueError:
@@ -551,9 +551,10 @@ def link_figure(md: Path, png: Path, title: str) -> None:
     if not md.exists():
         return
     rel = os.path.relpath(png, md.parent)
-    text = md.read_text()
+    text = md.read_text(encoding="utf-8")
     link = f"![{title}]({rel})"
     if link in text:
         return
     md.write_text(text.rstrip("\n") + f"\n\n## {title}\n\n{link}\n\nInput, ground truth, each method's alpha (the 16-bit "
-                  "PNG its run stored with `--save-alphas`) and the error map |alpha - gt| below it; titles give the per-sample MSE.\n")
+                  "PNG its run stored with `--save-alphas`) and the error map |alpha - gt| below it; titles give the per-sample MSE.\n",
+                  encoding="utf-8")

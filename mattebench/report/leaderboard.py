@@ -169,6 +169,6 @@ def write_leaderboards(runs: str | os.PathLike[str], out: str | os.PathLike[str]
         if not inside(out_dir, f):  # e.g. a symbolic link planted under that name
             warnings.warn(f"did not write {f}: it resolves outside {out_dir} (a symbolic link?); remove it and rerun")
             continue
-        f.write_text(render_dataset(dataset, given))
+        f.write_text(render_dataset(dataset, given), encoding="utf-8")  # not the locale's: the boards are UTF-8 anywhere
         written.append(f)
     return written
