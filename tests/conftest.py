@@ -6,10 +6,9 @@ import hashlib
 import os
 from typing import Optional
 
-# The thread settings this process's BLAS/OpenMP libraries start with (read before numpy loads them): see
+# The environment this process's BLAS/OpenMP libraries start with (read before numpy loads them): see
 # same_thread_settings.
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
-THREAD_ENV_AT_START = {k: os.environ.get(k) for k in THREAD_VARS}
+ENV_AT_START = dict(os.environ)
 
 import numpy as np
 import pytest
@@ -80,9 +79,12 @@ def same_thread_settings():
     get the driver's environment and torch thread count; this makes those the driver's own by construction: the
     thread variables are still the ones this process's libraries started with (no earlier test left them changed),
     and torch computes on one thread here, so the workers do too."""
-    now = {k: os.environ.get(k) for k in THREAD_VARS}
-    assert now == THREAD_ENV_AT_START, f"thread settings changed since the libraries loaded: {now} != {THREAD_ENV_AT_START}"
     import torch
+
+    from mattebench.executors.ray import THREAD_VARS  # the variables workers are given
+
+    now, start = ({k: env.get(k) for k in THREAD_VARS} for env in (os.environ, ENV_AT_START))
+    assert now == start, f"thread settings changed since the libraries loaded: {now} != {start}"
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)
