@@ -140,6 +140,8 @@ class HostPool:
             self.hosts = [self._spawn(k) for k in range(min(self.n, max(1, len(pending))))]
         while pending or any(h.job is not None for h in self.hosts):
             yield from self._assign(scorer, pending)
+            if not pending and all(h.job is None for h in self.hosts):
+                break  # the last items could not be prepared (their error rows are out): nothing to wait for
             ready = set(mpc.wait([h.conn for h in self.hosts] + [h.proc.sentinel for h in self.hosts],
                                  timeout=self._wait_s()))
             for h in list(self.hosts):
