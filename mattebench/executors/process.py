@@ -263,6 +263,8 @@ class ProcessExecutor:
 
         n = min(self.jobs, len(ids))
         self.workers = n
+        if self.advice and n > 1:
+            warnings.warn(f"{n} {self.advice}", stacklevel=2)
         pool = HostPool(scorer.hosted, n, self.timeout, context=self.context, preload=preload_modules(scorer.hosted),
                         gpus=self.gpus)
         self.stats = pool.stats
