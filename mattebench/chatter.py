@@ -100,9 +100,16 @@ def _top(frame: Optional[FrameType]) -> str:
     return str(frame.f_globals.get("__name__", "") if frame is not None else "").split(".")[0]
 
 
+# Functions that stand in for ``print`` and pass the caller's text on: not the speaker (Ray replaces
+# ``builtins.print`` with its ``safe_print`` once it has run in a process, and never puts it back).
+PRINT_WRAPPERS = {("ray", "safe_print")}
+
+
 def _speaker(frame: Optional[FrameType], skip: tuple[str, ...]) -> str:
-    """The top-level package of the first frame outside ``skip`` (this module, the warnings machinery)."""
-    while frame is not None and (frame.f_globals.get("__name__") == __name__ or _top(frame) in skip):
+    """The top-level package of the first frame outside ``skip`` (this module, the warnings machinery) that is not
+    a stand-in for ``print``."""
+    while frame is not None and (frame.f_globals.get("__name__") == __name__ or _top(frame) in skip
+                                 or (_top(frame), frame.f_code.co_name) in PRINT_WRAPPERS):
         frame = frame.f_back
     return _top(frame)
 

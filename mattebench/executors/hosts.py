@@ -227,14 +227,14 @@ class HostPool:
         if job is not None:
             sid = job.request.sample_id
             yield error_row(scorer.columns, sid, f"{sid}: worker died: {how} while scoring this sample; "
-                            "the method's process was replaced and the run went on")
+                            "the method's process was replaced")
 
     def _misbehaved(self, scorer: Scorer, h: _Host, why: str) -> Iterator[dict[str, Any]]:
         job = h.job
         self._replace(h)
         if job is not None:
             sid = job.request.sample_id
-            yield error_row(scorer.columns, sid, f"{sid}: {why}; the method's process was replaced and the run went on")
+            yield error_row(scorer.columns, sid, f"{sid}: {why}; the method's process was replaced")
 
     def _expire(self, scorer: Scorer) -> Iterator[dict[str, Any]]:
         now = time.monotonic()
