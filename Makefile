@@ -31,7 +31,7 @@ DEMO_CHECKPOINTS ?= modnet=$(MODNET_CKPT) modnet-trimap=$(MODNET_TRIMAP_CKPT)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.mattebench-installed
 
-.PHONY: install install-test demo leaderboards figures test test-slow train-modnet train-modnet-trimap clean-runs real-leaderboard
+.PHONY: install install-test demo leaderboards figures test test-slow test-numerics train-modnet train-modnet-trimap clean-runs real-leaderboard
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -94,6 +94,21 @@ test: install-test
 
 test-slow: install-test
 	$(BIN)/python -m pytest -q -m slow
+
+# `make test-numerics`: the numerical tests (metrics, MODNet, its pinned outputs, exported models) again on other
+# kernels and thread counts than the machine's own: torch's generic kernels (ATEN_CPU_CAPABILITY=default), oneDNN's
+# SSE4.1 ones, numpy without its AVX2/AVX-512 paths, each with 1 and with 2 threads. A test that passes only on the
+# CPU or the thread count it was written on fails here, not on a user's machine. CI runs it after `make test`.
+NUMERIC_TESTS ?= tests/test_metrics.py tests/test_metrics_fast_paths.py tests/test_metrics_video.py \
+	tests/test_metrics_whole_exact.py tests/test_conventions.py tests/test_reference_floor.py \
+	tests/test_modnet_pinned_outputs.py tests/test_modnet.py tests/test_ofd.py tests/test_exported_models.py
+GENERIC_KERNELS := ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=SSE41 NPY_DISABLE_CPU_FEATURES="X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
+test-numerics: install-test
+	@for t in 1 2; do \
+		echo "numerical tests on generic kernels, $$t thread(s)"; \
+		$(GENERIC_KERNELS) OMP_NUM_THREADS=$$t MKL_NUM_THREADS=$$t OPENBLAS_NUM_THREADS=$$t \
+			$(BIN)/python -m pytest -q -m "not slow" $(NUMERIC_TESTS) || exit $$?; \
+	done
 
 # The shipped MODNet (mattebench/weights/CARD.md): synthetic portraits (augmented) mixed with real photos
 # labelled by the MediaPipe selfie segmenter (the first 20 ppm100-dev photos by sorted id, never their

@@ -30,14 +30,14 @@ class Part:
 
 PARTS: tuple[Part, ...] = (
     Part("types", "shared vocabulary: cards, Sample/Clip, protocols, typed errors, exit codes",
-         ("mattebench.types", "mattebench.contract", "mattebench.hashing", "mattebench.errors", "mattebench.exitcodes", "mattebench.architecture_rules", "mattebench.guides",
+         ("mattebench.types", "mattebench.contract", "mattebench.hashing", "mattebench.input_files", "mattebench.errors", "mattebench.exitcodes", "mattebench.architecture_rules", "mattebench.guides",
           "mattebench.names",
           "mattebench.safe_write",
           "mattebench.__version__"), ()),
     Part("metrics", "pure metric functions and the toolkit conventions they are compared with; statistics",
          ("mattebench.metrics", "mattebench.conventions", "mattebench.conventions.*", "mattebench.stats"), ("types",)),
     Part("data", "datasets, image and matte I/O, trimaps, variants (corruptions), video frames",
-         ("mattebench.data", "mattebench.data.*", "mattebench.io", "mattebench.image_header", "mattebench.prediction_io", "mattebench.sample_notes",
+         ("mattebench.data", "mattebench.data.*", "mattebench.io", "mattebench.image_header", "mattebench.prediction_io", "mattebench.sample_notes", "mattebench.sample_inputs",
           "mattebench.compositing",
           "mattebench.video", "mattebench.video.*"), ("types",), ("torch",)),
     Part("methods", "the method contract and registry, baselines, training, checkpoints, bench engine",

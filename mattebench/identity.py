@@ -9,11 +9,18 @@ therefore holds, besides the names, options and dataset fingerprint:
   ``baselines`` package) those are the factory's module and every ``baselines`` module it imports,
   transitively (``baselines/classical.py`` alone for knn; the modnet package and the common layers
   for MODNet), so that editing one baseline does not invalidate every other baseline's runs. For
-  any other package: every source file of the top-level package that holds the factory (a plug-in
-  may build its method from any of them). A factory defined in a single module (a script, a test)
-  hashes that module.
-- **every option that names an existing file** (``checkpoint``, ``backbone_checkpoint``,
-  ``model`` ...): its sha256, so a checkpoint overwritten in place is a different run.
+  any other package: every file of the top-level package that holds the factory, not only its
+  source (a plug-in may read weights or tables from its own folder), and every file its installed
+  distribution lists (RECORD: code, data, scripts, metadata); byte-code caches are left out. A
+  factory defined in a single module (a script, a test) hashes that module.
+- **every file a method input depends on**, by the option that names it (``checkpoint``,
+  ``backbone_checkpoint``, ``model``, ``dir`` ...): a file's sha256, and the files it loads in turn
+  (an ONNX model's external-data files); a folder's digest over every file in it
+  (:mod:`mattebench.input_files`). A checkpoint, a weights file or a folder changed in place is a
+  different run.
+
+The data a run reads is covered per row (:mod:`mattebench.sample_inputs`): each stored row holds a
+digest of its sample's files, checked on resume.
 
 :func:`differences` turns two identities into the sentences a refused resume prints.
 """
@@ -31,11 +38,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from . import provenance
+from . import input_files
 from .contract import MethodFactory
+from .errors import UsageError
 
 OWN_PACKAGES = ("mattebench_baselines",)
-SOURCE_SUFFIXES = (".py", ".pyx", ".so", ".pyd")
 IDENTITY_VERSION = 2  # run.json written before this version has no method code: see store._check_settings
 
 
@@ -108,7 +115,8 @@ def _imports(path: str, module_name: str) -> tuple[str, ...]:
 
 
 def _package_files(module_name: str) -> tuple[Optional[Path], list[Path]]:
-    """(root the labels are relative to, source files) of the top-level package of a module."""
+    """(root the labels are relative to, files) of the top-level package of a module: all of its files but
+    byte-code caches and hidden folders (TreeTooLarge above input_files' bounds)."""
     top = module_name.split(".")[0]
     mod = sys.modules.get(top)
     paths = list(getattr(mod, "__path__", []) or [])
@@ -116,10 +124,8 @@ def _package_files(module_name: str) -> tuple[Optional[Path], list[Path]]:
         f = _module_file(module_name)
         return (f.parent, [f]) if f is not None else (None, [])
     files: list[Path] = []
-    for p in paths:
-        for dirpath, dirnames, filenames in os.walk(p):
-            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
-            files.extend(Path(dirpath, f).resolve() for f in sorted(filenames) if f.endswith(SOURCE_SUFFIXES))
+    for p in paths:  # every file, not only source: a plug-in may read its weights or tables from its package
+        files.extend(f.resolve() for f in input_files.tree_files(p, skip_hidden_dirs=True))
     return Path(paths[0]).resolve().parent, sorted(set(files))
 
 
@@ -165,8 +171,15 @@ def distribution_of(factory: Callable[..., Any]) -> tuple[Optional[str], Optiona
 def method_code(factory: Callable[..., Any], *, origin: Optional[str] = None, distribution: Optional[str] = None,
                 version: Optional[str] = None, replaces: Optional[str] = None) -> dict[str, Any]:
     """The code part of a run identity (JSON-ready)."""
-    root, files = code_files(factory)
-    per_file = {_label(f, root): provenance.sha256_file(f) for f in files}
+    if distribution is None:
+        distribution, version = distribution_of(factory)
+    try:
+        root, files = code_files(factory)
+    except input_files.TreeTooLarge as exc:
+        raise UsageError(f"the package that defines the method is too large to hash: {exc}") from None
+    per_file = {_label(f, root): input_files.file_digest(f) for f in files}
+    if distribution is not None and not _is_own(factory):
+        per_file.update(distribution_files(distribution))
     if not per_file:  # defined where no file holds it (a notebook cell): hash the source text itself
         try:
             source = inspect.getsource(_unwrap(factory))
@@ -176,8 +189,6 @@ def method_code(factory: Callable[..., Any], *, origin: Optional[str] = None, di
     total = hashlib.sha256()
     for label, digest in sorted(per_file.items()):
         total.update(f"{label}\t{digest}\n".encode())
-    if distribution is None:
-        distribution, version = distribution_of(factory)
     target = _unwrap(factory)
     return {
         "distribution": distribution,
@@ -190,15 +201,50 @@ def method_code(factory: Callable[..., Any], *, origin: Optional[str] = None, di
     }
 
 
+def _is_own(factory: Callable[..., Any]) -> bool:
+    return (getattr(_unwrap(factory), "__module__", "") or "").split(".")[0] in OWN_PACKAGES
+
+
+def distribution_files(name: str) -> dict[str, str]:
+    """sha256 of every file an installed distribution lists (its RECORD: code, data, scripts, metadata),
+    byte-code caches left out; labels as the RECORD writes them (relative to the install folder)."""
+    try:
+        dist = metadata.distribution(name)
+    except (metadata.PackageNotFoundError, ValueError):
+        return {}
+    out: dict[str, str] = {}
+    for f in dist.files or ():
+        label = Path(str(f)).as_posix()
+        if not input_files.is_cache(Path(label).parts):
+            out[label] = input_files.file_digest(Path(str(dist.locate_file(f))))
+    return out
+
+
 def option_files(options: dict[str, Any]) -> dict[str, str]:
-    """sha256 of every option value that names an existing file (strings and lists of strings)."""
+    """The digest of every file a method input depends on, by the option that names it (strings and lists of
+    strings): a file's sha256, plus one entry per file it loads (``model -> weights.bin``: an ONNX model's
+    external data); a folder's digest over all its files' names and contents. ``device`` names no input."""
     out: dict[str, str] = {}
     for key, value in sorted(options.items()):
+        if key == "device":
+            continue
         values = value if isinstance(value, (list, tuple)) else [value]
         for i, v in enumerate(values):
-            if isinstance(v, (str, os.PathLike)) and str(v) and os.path.isfile(v):
-                out[key if len(values) == 1 else f"{key}[{i}]"] = provenance.sha256_file(v)
+            if isinstance(v, (str, os.PathLike)) and str(v) and os.path.exists(v):
+                out.update(_input_digests(key if len(values) == 1 else f"{key}[{i}]", Path(v)))
     return out
+
+
+def _input_digests(label: str, path: Path) -> dict[str, str]:
+    try:
+        loads = input_files.dependent_files(path)
+    except (input_files.TreeTooLarge, input_files.NotOnnx, OSError) as exc:
+        raise UsageError(f"-m {label}={path}: cannot list the files it loads ({exc}), so the run's identity "
+                         f"cannot cover them") from None
+    digests = {name: input_files.file_digest(f) for name, f in loads.items()}
+    if path.is_dir():
+        return {label: input_files.combine(digests.items())}
+    return {label: input_files.file_digest(path), **{f"{label} -> {name}": d for name, d in digests.items()}}
 
 
 # -- comparing two identities ---------------------------------------------------------------------

@@ -10,13 +10,16 @@ from __future__ import annotations
 import errno
 import io
 import math
+import hashlib
 import os
 import re
 import warnings
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import Optional, Union
+from typing import BinaryIO, Iterator, Optional, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -149,8 +152,8 @@ def _parsed_header(p: Path) -> Optional[ImageHeader]:
     return header
 
 
-def _header(p: Path) -> Image.Image:
-    """``Image.open`` (header only) with every failure as a SampleError that says what happened.
+def _header(p: Path, source: Optional[BinaryIO] = None) -> Image.Image:
+    """``Image.open`` (header only) of ``p`` (or of its bytes in ``source``) with every failure as a SampleError that says what happened.
 
     Our own header parse comes first (:mod:`mattebench.image_header`): a file whose header names more
     pixels than the limit, or several pages, is refused before PIL allocates anything.
@@ -162,7 +165,7 @@ def _header(p: Path) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own check below decides
-            img = Image.open(p)
+            img = Image.open(source if source is not None else p)
     except Image.DecompressionBombError as exc:
         m = re.search(r"\((\d+) pixels\)", str(exc))
         raise _too_large(p, int(m.group(1)) if m else None, limit) from exc
@@ -189,10 +192,41 @@ def _header(p: Path) -> Image.Image:
     return img
 
 
+# -- the read log: which files a sample was built from, hashed from the bytes that were decoded ----------
+_READS: ContextVar[Optional[dict[str, set[str]]]] = ContextVar("mattebench_reads", default=None)
+
+
+@contextmanager
+def read_log(into: Optional[dict[str, set[str]]] = None) -> Iterator[dict[str, set[str]]]:
+    """Within the block, every file the readers here decode is logged: absolute path -> sha256 of the bytes
+    decoded (a set: a file rewritten between two reads logs both). Outside one, nothing is hashed. ``into``
+    goes on with a log begun earlier (a sample loaded in one step and scored in another)."""
+    log: dict[str, set[str]] = {} if into is None else into
+    token = _READS.set(log)
+    try:
+        yield log
+    finally:
+        _READS.reset(token)
+
+
+def _logged_bytes(p: Path, log: dict[str, set[str]]) -> BinaryIO:
+    """The file's bytes, read once: hashed into the log here, decoded from memory by the caller."""
+    _header(p).close()  # the pixel limit first, from the header: a bomb is refused before its bytes are read
+    try:
+        data = p.read_bytes()
+    except PermissionError as exc:
+        raise _permission(p, exc) from exc
+    except OSError as exc:
+        raise SampleError(f"cannot read the file ({exc.strerror or exc})", path=str(p)) from exc
+    log.setdefault(os.path.abspath(p), set()).add(hashlib.sha256(data).hexdigest())
+    return BytesIO(data)
+
+
 def _open(path: PathLike) -> Image.Image:
     p = Path(path)
     _check_path(p)
-    img = _header(p)
+    log = _READS.get()
+    img = _header(p, _logged_bytes(p, log) if log is not None else None)
     try:
         img.load()  # force decoding now so a truncated file fails here, not later
     except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError, struct.error, ... on bad data

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
+from . import sample_inputs
 from .data import corrupt as C
 from .data.condition import CLEAN, TRIMAP_ADJUST, TRIMAP_RADIUS, Condition
 from .data.variant import VariantSpec
@@ -110,8 +111,10 @@ def _jsonable(options: Mapping[str, Any], drop: tuple[str, ...] = ()) -> dict[st
 
 
 def cell_done(path: Path, ids: Sequence[str], method_options: Mapping[str, Any], dataset_options: Mapping[str, Any],
-              fingerprint: str) -> bool:
-    """True when ``path`` holds this cell's run (same options and data) with an ok row for every id."""
+              fingerprint: str, dataset: Any = None) -> bool:
+    """True when ``path`` holds this cell's run (same options and data) with an ok row for every id; with
+    ``dataset``, only while each of those rows' input files are still the ones it was scored from
+    (mattebench.sample_inputs), else evaluate() resumes and recomputes the changed samples."""
     settings, summary = path / SETTINGS, path / "summary.json"
     if not (settings.is_file() and summary.is_file() and (path / SAMPLES).is_file()):
         return False
@@ -122,8 +125,10 @@ def cell_done(path: Path, ids: Sequence[str], method_options: Mapping[str, Any],
     if (stored.get("method_options") != _jsonable(method_options, drop=("device",)) or stored.get("dataset_fingerprint") != fingerprint
             or stored.get("dataset_options") != _jsonable(dataset_options)):
         return False  # evaluate() will say what differs (RunConflict)
-    ok = {r["id"] for r in read_rows(path / SAMPLES) if r.get("status") == "ok"}
-    return all(i in ok for i in ids)
+    ok = {r["id"]: r for r in read_rows(path / SAMPLES) if r.get("status") == "ok"}
+    if not all(i in ok for i in ids):
+        return False
+    return dataset is None or all(sample_inputs.why_changed(dataset, ok[i]) is None for i in ids)
 
 
 @dataclass(frozen=True)
@@ -144,16 +149,16 @@ def run_grid(cells: Sequence[Cell], dataset: str, *, out: str | Path = "runs", d
 
     base = dict(dataset_options or {})
     outcomes: list[CellOutcome] = []
-    checked: dict[Condition, tuple[list[str], str]] = {}
+    checked: dict[Condition, tuple[list[str], str, Any]] = {}
     for cell in cells:
         dopts = {**base, **cell.condition.dataset_options()}
         if cell.condition not in checked:
             ds = load_dataset(dataset, root=data_root, **dopts)
             ids = list(ds.ids())[: limit if limit is not None else None]
-            checked[cell.condition] = (ids, ds.fingerprint())
-        ids, fingerprint = checked[cell.condition]
+            checked[cell.condition] = (ids, ds.fingerprint(), ds)
+        ids, fingerprint, ds = checked[cell.condition]
         path = run_dir(out, dataset, cell.method, cell.tag)
-        if cell_done(path, ids, cell.method_options, dopts, fingerprint):
+        if cell_done(path, ids, cell.method_options, dopts, fingerprint, ds):
             counts = RunRecord.from_json(json.loads((path / "summary.json").read_text(encoding="utf-8"))).counts.to_json()
             outcome = CellOutcome(cell, path, False, counts)
         else:

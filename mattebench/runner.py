@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional, Protocol, Union
 
 from . import identity as code_identity
-from . import provenance, sample_notes, shipped, stats
+from . import provenance, sample_inputs, sample_notes, shipped, stats
 from .contract import MattingMethod
 from .data import trimap as trimap_recipe
 from .data.check import index_problems
@@ -511,7 +511,8 @@ def evaluate(
     started = provenance.now()
     store: Optional[RunStore] = None
     if out is not None:
-        store = RunStore(run_dir(out, r.dname, r.mname, ident.tag), columns, identity, fresh=fresh, ids=ids, command=command)
+        store = RunStore(run_dir(out, r.dname, r.mname, ident.tag), columns, identity, fresh=fresh, ids=ids, command=command,
+                         row_check=_inputs_check(r.ds, ids))
         chatter.attach_log(store.path)  # what the libraries said (and say from now on) goes to <run>/run.log in full
         todo = [i for i in ids if i not in store.done_ids()]
     else:
@@ -549,6 +550,13 @@ def stop_reason(exc: Optional[BaseException]) -> Optional[str]:
         return "interrupted (Ctrl-C)"
     text = f"{type(exc).__name__}: {exc}"
     return text if len(text) <= 500 else text[:497] + "..."
+
+
+def _inputs_check(ds: Any, ids: list[str]) -> Any:
+    """A stored row of this run's ids is kept only while its sample's files are the ones it was scored from
+    (mattebench.sample_inputs); rows of other ids are not this run's and are left as they are."""
+    wanted = set(ids)
+    return lambda row: sample_inputs.why_changed(ds, row) if row.get("id") in wanted else None
 
 
 def _write_record(store: RunStore, record: RunRecord, complete: bool) -> None:

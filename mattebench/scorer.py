@@ -23,6 +23,9 @@ from .errors import PredictionError, SampleError
 from .contract import MattingMethod, SequencePredictor
 from .ground_truth import observer
 from .method_host import Answer, PredictionRequest, answer, restore_cwd, unless_moved
+from .io import read_log
+from .sample_inputs import COLUMN as INPUTS_COLUMN
+from .sample_inputs import digest as inputs_digest
 from .types import Clip, DatasetCard, MethodCard, Sample, SavedPredictionSource
 
 QUANTISATION = "unknown protocol: pred and gt as uint8(clip(round(255*a))); whole protocol: float prediction"
@@ -83,6 +86,7 @@ class Prepared:
 
     item: Any
     request: PredictionRequest
+    reads: dict[str, set[str]] = field(default_factory=dict)  # files read for it -> sha256 (mattebench.io.read_log)
 
 
 @dataclass
@@ -135,9 +139,11 @@ class Scorer:
     def prepare(self, sample_id: str) -> "Prepared | dict[str, Any]":
         """Load the item and make the method's request; a sample that cannot be used is its error row."""
         item: Any = None
+        reads: dict[str, set[str]] = {}
         try:
-            item = self.dataset.load(sample_id)
-            return Prepared(item, self._request(item))
+            with read_log(reads):  # the bytes the sample is built from are hashed as they are read
+                item = self.dataset.load(sample_id)
+                return Prepared(item, self._request(item), reads)
         except Exception as exc:  # noqa: BLE001 - every failure is the sample's row (see _failed)
             return self._row(sample_id, item, error=self._failed(sample_id, exc))
 
@@ -147,13 +153,18 @@ class Scorer:
         try:
             if ans.error is not None:
                 raise PredictionError(ans.error)
-            if isinstance(item, Clip):
-                metrics = self._score_clip(item, prepared.request, ans)
-            else:
-                metrics = self._score_sample(item, prepared.request, ans)
+            with read_log(prepared.reads):  # a clip's frames or mattes read while it is scored count too
+                if isinstance(item, Clip):
+                    metrics = self._score_clip(item, prepared.request, ans)
+                else:
+                    metrics = self._score_sample(item, prepared.request, ans)
+            # An ok row names, by content, the files it was built from (mattebench.sample_inputs): a resume checks them.
+            digest = inputs_digest(self.dataset, sample_id, prepared.reads)
         except Exception as exc:  # noqa: BLE001
             return self._row(sample_id, item, error=self._failed(sample_id, exc))
-        return self._row(sample_id, item, metrics=metrics)
+        row = self._row(sample_id, item, metrics=metrics)
+        row[INPUTS_COLUMN] = digest
+        return row
 
     def _failed(self, sample_id: str, exc: BaseException) -> str:
         if isinstance(exc, SampleError):

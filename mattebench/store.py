@@ -43,7 +43,9 @@ SAMPLES = "samples.csv"
 SUMMARY = "summary.json"
 SETTINGS = "run.json"
 BASE_COLUMNS = ("id", "status", "error")
-TEXT_COLUMNS = ("notes",)  # free text that may be empty (see mattebench.sample_notes)
+# Text kept as text, never parsed as a number: free notes that may be empty (mattebench.sample_notes), and
+# the digest of the files a row was built from (mattebench.sample_inputs; checked by the runner's row_check).
+TEXT_COLUMNS = ("notes", "inputs_sha256")
 
 
 ENCODING = {"encoding": "utf-8", "errors": "surrogateescape"}
@@ -209,11 +211,15 @@ class RunStore:
 
     ``ids`` are the dataset's sample ids when known: a stored row whose non-UTF-8 bytes no id
     explains is then reported as corrupt. ``command`` goes into the lock, to name the holder.
+    ``row_check(row)`` says why a stored ok row may not be kept (None: keep it); such a row is dropped
+    with a warning and recomputed, like any other untrusted row.
     """
 
     def __init__(self, path: Path, columns: Iterable[str], settings: dict[str, Any], fresh: bool = False,
-                 ids: Optional[Iterable[str]] = None, command: Optional[str] = None):
+                 ids: Optional[Iterable[str]] = None, command: Optional[str] = None,
+                 row_check: Optional[Callable[[dict[str, Any]], Optional[str]]] = None):
         self.path = Path(path)
+        self.row_check = row_check
         self.columns = list(BASE_COLUMNS) + [c for c in columns if c not in BASE_COLUMNS + TEXT_COLUMNS] + list(TEXT_COLUMNS)
         self.settings = {"identity_version": IDENTITY_VERSION, **settings}
         self.ids = set(ids) if ids is not None else None
@@ -344,6 +350,8 @@ class RunStore:
                 problems.append(f"row of sample {r['id']!r} is not trusted ({why}); it is recomputed")
                 continue
             valid.setdefault(r["id"], []).append(r)
+        if self.row_check is not None:
+            valid = self._checked(valid, problems)
         keep = []
         for sid, copies in valid.items():
             if len(copies) == 1:
@@ -356,6 +364,26 @@ class RunStore:
             else:
                 problems.append(f"sample {sid!r} has {len(copies)} rows that disagree; it is recomputed")
         return keep
+
+    def _checked(self, valid: dict[str, list[dict[str, Any]]], problems: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """The rows ``row_check`` keeps. Reasons shared by many rows (old rows without a digest) are one line."""
+        assert self.row_check is not None
+        dropped: dict[str, list[str]] = {}
+        kept: dict[str, list[dict[str, Any]]] = {}
+        for sid, copies in valid.items():
+            whys = {w for w in (self.row_check(c) for c in copies) if w}
+            if whys:
+                for w in sorted(whys):
+                    dropped.setdefault(w, []).append(sid)
+            else:
+                kept[sid] = copies
+        for why, sids in dropped.items():
+            if len(sids) == 1:
+                problems.append(f"row of sample {sids[0]!r} is not trusted ({why}); it is recomputed")
+            else:
+                shown = ", ".join(map(repr, sids[:10])) + (f" and {len(sids) - 10} more" if len(sids) > 10 else "")
+                problems.append(f"{len(sids)} rows are not trusted ({why}): {shown}; they are recomputed")
+        return kept
 
     def _distrust(self, row: dict[str, Any]) -> Optional[str]:
         sid = row["id"]

@@ -6,6 +6,10 @@ import hashlib
 import os
 from typing import Optional
 
+# The environment this process's BLAS/OpenMP libraries start with (read before numpy loads them): see
+# same_thread_settings.
+ENV_AT_START = dict(os.environ)
+
 import numpy as np
 import pytest
 
@@ -66,3 +70,23 @@ class TinyDataset:
 @pytest.fixture
 def tiny():
     return TinyDataset()
+
+
+@pytest.fixture
+def same_thread_settings():
+    """For tests that compare worker rows (--jobs, Ray) with serial rows bit for bit: another split of a BLAS or torch
+    reduction rounds differently, so both sides must compute with the same thread settings, on any machine. Workers
+    get the driver's environment and torch thread count; this makes those the driver's own by construction: the
+    thread variables are still the ones this process's libraries started with (no earlier test left them changed),
+    and torch computes on one thread here, so the workers do too."""
+    import torch
+
+    from mattebench.executors.ray import THREAD_VARS  # the variables workers are given
+
+    now, start = ({k: env.get(k) for k in THREAD_VARS} for env in (os.environ, ENV_AT_START))
+    assert now == start, f"thread settings changed since the libraries loaded: {now} != {start}"
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -51,10 +51,7 @@ class Misbehaving:
 
     def predict(self, image: np.ndarray, trimap: Optional[np.ndarray] = None) -> np.ndarray:
         sid = self._id(image)
-        if self.log:
-            fd = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            os.write(fd, f"{os.getpid()} {sid}\n".encode())
-            os.close(fd)
+        self._log(f"{os.getpid()} {sid}")
         if self.slow_s:
             time.sleep(self.slow_s)
         if sid in self.exit_on:
@@ -63,6 +60,7 @@ class Misbehaving:
             os.kill(os.getpid(), signal.SIGSEGV)
         if sid in self.sleep_on:
             time.sleep(self.sleep_s)
+            self._log(f"{os.getpid()} {sid} slept")  # reached only by a hung sample that was waited for, not killed
         if sid in self.sysexit_on:
             sys.exit(4)
         if sid in self.odd_on:
@@ -71,6 +69,12 @@ class Misbehaving:
         alpha[trimap == 0] = 0.0
         alpha[trimap == 255] = 1.0
         return alpha
+
+    def _log(self, line: str) -> None:
+        if self.log:
+            fd = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            os.write(fd, f"{line}\n".encode())
+            os.close(fd)
 
     @staticmethod
     def _id(image: np.ndarray) -> str:

@@ -1,17 +1,33 @@
 """MODNet's outputs pinned: every registered variant (untrained, from a fixed seed) and both shipped checkpoints,
 through predict, predict_batch, the OFD sequence path and the export module, on fixed inputs.
 
-The numbers were computed on the code before MODNet moved onto the shared torch base (issue 14, item 5):
-the restructuring must not change a single bit. Where torch and the CPU kernel family match the ones they
-were recorded with, the sha256 of each output's float32 bytes must match exactly; elsewhere (other BLAS
-kernels give last-bit differences) the statistics and pixels must match within 1e-5.
+The outputs were recorded on the code before MODNet moved onto the shared torch base (issue 14, item 5), with
+torch 2.13.0+cpu on one thread: DIGESTS holds the sha256 of each output's float32 bytes as recorded, and
+tests/data/modnet_pinned_outputs.npz every element of them (test_the_stored_outputs_are_the_recorded_ones ties
+the file to the digests).
+
+The comparison holds on any CPU, kernel family and thread count. Outputs are sigmoid mattes in [0, 1] computed in
+float32 (eps = 2^-23 ~ 1.2e-7). What another machine changes is only the order of additions: another kernel
+family (AVX-512, AVX2, AMX, generic: ATEN_CPU_CAPABILITY, oneDNN's ISA) or another thread count splits each of the
+network's ~50 convolution sums (up to 2400 products each) differently, each sum moves by a few eps relative, and
+the network carries that to the matte. Measured across AVX-512/AVX2/SSE4.1/generic kernels, oneDNN on and off, 1 to
+4 threads: at most 9.3e-6 (78 eps) on an element and 4.0e-7 (3.4 eps) on an output's mean. The bounds:
+ELEMENT_TOL = 256 eps = 2^-15 ~ 3.1e-5 on every element and MEAN_TOL = 16 eps = 2^-19 ~ 1.9e-6 on the mean (3x and
+4.7x the widest spread seen). Enough to catch a real change: one weight of one layer changed by 1e-4 moves the
+first convolution's outputs by up to 4.8e-4 (15 ELEMENT_TOL) and, in the last convolution, an output's mean by
+4e-6 to 8e-6 (2 to 4 MEAN_TOL); test_the_pins_catch_one_weight_changed_by_1e_4 holds both. What no tolerance can
+see is a change below the reordering noise itself (1e-4 on one of the 409600 weights of the backbone's last 1x1
+convolution moves the matte by < 1.3e-6): for refactors that must not move a bit, MATTEBENCH_BIT_EXACT=1 also
+compares the digests, on one thread (expected to hold only with the kernels they were recorded with).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import warnings
-from typing import NamedTuple
+from pathlib import Path
+from typing import Callable, Optional
 
 import numpy as np
 import pytest
@@ -19,53 +35,30 @@ import torch
 
 from mattebench.registry import create_method
 
-RECORDED_WITH = ("2.13.0+cpu", "AVX512")  # torch.__version__, torch.backends.cpu.get_cpu_capability(); 1 thread
-ATOL = 1e-5
+STORED = Path(__file__).resolve().parent / "data" / "modnet_pinned_outputs.npz"  # key: "<case>|<part>"
+EPS = float(np.finfo(np.float32).eps)  # 2^-23
+ELEMENT_TOL = 256 * EPS
+MEAN_TOL = 16 * EPS
+BIT_EXACT = os.environ.get("MATTEBENCH_BIT_EXACT") == "1"
 
-
-class Pinned(NamedTuple):
-    digest: str  # sha256 of the float32 bytes, first 16 hex digits
-    shape: tuple[int, ...]
-    stats: tuple[float, float, float, float]  # mean, std, min, max
-    pixels: tuple[float, float, float]  # at (h/5, w/4), (h/2, w/5), (4h/5, 4w/5)
-
-
-REFERENCE: dict[str, dict[str, Pinned]] = {
-    'modnet': {
-        'predict': Pinned('8a3957bcabc8449d', (70, 90), (0.384974354, 0.140546975, 0.076778069, 0.857621431), (0.513079464, 0.234897852, 0.257434785)),
-        'batch1': Pinned('8dfbf9ed9baf11f1', (50, 64), (0.382363798, 0.166649357, 0.081479974, 0.900774062), (0.236029476, 0.179035053, 0.291924447)),
-        'ofd1': Pinned('3dcc9f1794a6e9d0', (70, 90), (0.474088415, 0.129367061, 0.127824545, 0.81541276), (0.540631235, 0.374720991, 0.564702034)),
-        'ofd3': Pinned('321e8a949ea2a0fd', (70, 90), (0.475001398, 0.136785766, 0.124750391, 0.895365119), (0.525702298, 0.156778634, 0.428941309)),
-        'export': Pinned('0883d9262fa96629', (1, 1, 64, 64), (0.370367081, 0.142021834, 0.078484558, 0.870133221), (0.412492812, 0.210226387, 0.218629882)),
+DIGESTS: dict[str, dict[str, str]] = {  # case -> part -> sha256 of the float32 bytes, first 16 hex digits
+    "modnet": {
+        "predict": "8a3957bcabc8449d", "batch1": "8dfbf9ed9baf11f1", "ofd1": "3dcc9f1794a6e9d0", "ofd3": "321e8a949ea2a0fd", "export": "0883d9262fa96629",
     },
-    'modnet-easpp': {
-        'predict': Pinned('875f98dd16d7c8c5', (70, 90), (0.538806396, 0.10755679, 0.217529684, 0.854778171), (0.418860227, 0.408543408, 0.572740912)),
-        'batch1': Pinned('de1f78aed77d43b5', (50, 64), (0.537202798, 0.106624695, 0.225774497, 0.883804739), (0.443507791, 0.413123846, 0.759355187)),
-        'ofd1': Pinned('3ba22197936fdec1', (70, 90), (0.634247898, 0.116094746, 0.209587663, 0.940943837), (0.643345594, 0.487065136, 0.888922334)),
-        'ofd3': Pinned('0cbe4611c4351b6d', (70, 90), (0.648181518, 0.106473472, 0.295584649, 0.940276086), (0.834256172, 0.584910274, 0.610583067)),
-        'export': Pinned('fa047e8739ebe0cc', (1, 1, 64, 64), (0.544383924, 0.109750213, 0.165346146, 0.898294568), (0.463636816, 0.459582627, 0.467951506)),
+    "modnet-easpp": {
+        "predict": "875f98dd16d7c8c5", "batch1": "de1f78aed77d43b5", "ofd1": "3ba22197936fdec1", "ofd3": "0cbe4611c4351b6d", "export": "fa047e8739ebe0cc",
     },
-    'modnet-trimap': {
-        'predict': Pinned('ebcab81b4a16300f', (70, 90), (0.217843247, 0.303198115, 0.0, 1.0), (0.306761473, 0.344727397, 0.404906273)),
-        'batch1': Pinned('ffefc849ccc867c0', (50, 64), (0.271140285, 0.307008198, 0.0, 1.0), (0.304519087, 0.20334205, 0.236570597)),
-        'export': Pinned('f37a34dec540483b', (1, 1, 64, 64), (0.308058274, 0.140673776, 0.01549995, 0.73674643), (0.499877244, 0.370537162, 0.392266065)),
+    "modnet-trimap": {
+        "predict": "ebcab81b4a16300f", "batch1": "ffefc849ccc867c0", "export": "f37a34dec540483b",
     },
-    'modnet-trimap/v1': {
-        'predict': Pinned('130297ed5c88fd75', (70, 90), (0.300029381, 0.344692316, 0.0, 1.0), (0.512157202, 0.537615776, 0.641455173)),
-        'batch1': Pinned('ce303d6d049bd167', (50, 64), (0.358465222, 0.337143125, 0.0, 1.0), (0.572268903, 0.762512028, 0.572524905)),
-        'export': Pinned('66c301e9d700dafa', (1, 1, 64, 64), (0.538222837, 0.124690623, 0.095863752, 0.902783453), (0.563299417, 0.531636059, 0.604561746)),
+    "modnet-trimap/v1": {
+        "predict": "130297ed5c88fd75", "batch1": "ce303d6d049bd167", "export": "66c301e9d700dafa",
     },
-    'mattebench:modnet-synthetic': {
-        'predict': Pinned('95d797a1fb662108', (70, 90), (0.36098598, 0.310734311, 0.002159727, 0.964733541), (0.100555971, 0.252120703, 0.588978171)),
-        'batch1': Pinned('e47205dde2bcc86f', (50, 64), (0.364079528, 0.320298693, 0.002278059, 0.977457345), (0.484127134, 0.257803231, 0.775078356)),
-        'ofd1': Pinned('fd37208778453082', (70, 90), (0.366510865, 0.309791535, 0.001607085, 0.977394879), (0.052246783, 0.172108963, 0.738269627)),
-        'ofd3': Pinned('17357744e5f2a45c', (70, 90), (0.381814042, 0.315530551, 0.001928964, 0.979690135), (0.882108033, 0.529352248, 0.823424757)),
-        'export': Pinned('8e904f6878264e1a', (1, 1, 64, 64), (0.428311514, 0.322115297, 0.002113466, 0.982830524), (0.759131551, 0.055954706, 0.571122408)),
+    "mattebench:modnet-synthetic": {
+        "predict": "95d797a1fb662108", "batch1": "e47205dde2bcc86f", "ofd1": "fd37208778453082", "ofd3": "17357744e5f2a45c", "export": "8e904f6878264e1a",
     },
-    'mattebench:modnet-trimap-synthetic': {
-        'predict': Pinned('71f10fbe99e94781', (70, 90), (0.350528566, 0.424824543, 0.0, 1.0), (0.751538873, 0.963843107, 0.852101922)),
-        'batch1': Pinned('83f80f2edb1ac3c2', (50, 64), (0.424091916, 0.420257534, 0.0, 1.0), (0.912475288, 0.965266347, 0.973621488)),
-        'export': Pinned('c96c299eb0b81141', (1, 1, 64, 64), (0.493979306, 0.333991646, 0.002522489, 0.999086976), (0.488246948, 0.289794028, 0.585196197)),
+    "mattebench:modnet-trimap-synthetic": {
+        "predict": "71f10fbe99e94781", "batch1": "83f80f2edb1ac3c2", "export": "c96c299eb0b81141",
     },
 }
 
@@ -77,6 +70,8 @@ CASES = {  # case -> (registered method, options)
     "mattebench:modnet-synthetic": ("modnet", {"checkpoint": "mattebench:modnet-synthetic"}),  # its own rule: 192
     "mattebench:modnet-trimap-synthetic": ("modnet-trimap", {"checkpoint": "mattebench:modnet-trimap-synthetic"}),  # 256
 }
+
+Tamper = Callable[[torch.nn.Module], None]
 
 
 def _inputs():
@@ -92,13 +87,21 @@ def _inputs():
     return img, img2, tri, tri2
 
 
-def _outputs(method: str, options: dict) -> dict[str, np.ndarray]:
-    """The outputs in the order they were recorded (the untrained networks draw from one seeded stream)."""
-    img, img2, tri, tri2 = _inputs()
-    torch.manual_seed(0)
+def _build(method: str, options: dict, tamper: Optional[Tamper], **extra):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # untrained: the warning is tested elsewhere
-        m = create_method(method, **options)
+        m = create_method(method, **extra, **options)
+    if tamper is not None:
+        tamper(m.model)
+    return m
+
+
+def _outputs(method: str, options: dict, tamper: Optional[Tamper] = None) -> dict[str, np.ndarray]:
+    """The outputs in the order they were recorded (the untrained networks draw from one seeded stream); `tamper`
+    edits each network built, after its weights are set."""
+    img, img2, tri, tri2 = _inputs()
+    torch.manual_seed(0)
+    m = _build(method, options, tamper)
     t = m.needs_trimap
     out = {"predict": m.predict(img, tri if t else None)}
     out["batch1"] = m.predict_batch([img, img2, img], [tri, tri2, tri] if t else None)[1]
@@ -108,41 +111,88 @@ def _outputs(method: str, options: dict) -> dict[str, np.ndarray]:
     with torch.no_grad():
         out["export"] = module(x).numpy()
     if not t:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            seq = create_method(method, ofd=True, **options)
+        seq = _build(method, options, tamper, ofd=True)
         frames = [img, np.roll(img, 3, 1), img, np.roll(img, 5, 0)]
         mattes = seq.predict_sequence(frames)
         out["ofd1"], out["ofd3"] = mattes[1], mattes[3]
     return out
 
 
+def _recorded(case: str) -> dict[str, np.ndarray]:
+    with np.load(STORED) as z:
+        return {part: z[f"{case}|{part}"] for part in DIGESTS[case]}
+
+
+def _digest(a: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16]
+
+
+def mismatches(case: str, got: dict[str, np.ndarray]) -> list[str]:
+    """How `got` differs from the recorded outputs of `case` beyond float32 reordering noise (the module docstring
+    derives the bounds); empty when it matches."""
+    want = _recorded(case)
+    if sorted(got) != sorted(want):
+        return [f"{case}: parts {sorted(got)}, recorded {sorted(want)}"]
+    out = []
+    for part, w in want.items():
+        a = np.asarray(got[part])
+        if a.dtype != w.dtype or a.shape != w.shape:
+            out.append(f"{case} {part}: {a.dtype}{a.shape}, recorded {w.dtype}{w.shape}")
+            continue
+        d = a.astype(np.float64) - w.astype(np.float64)
+        if not np.isfinite(d).all() or np.abs(d).max() > ELEMENT_TOL:
+            out.append(f"{case} {part}: an element differs by {np.abs(d).max():.3g} > {ELEMENT_TOL:.3g}")
+        if abs(d.mean()) > MEAN_TOL:
+            out.append(f"{case} {part}: the mean differs by {abs(d.mean()):.3g} > {MEAN_TOL:.3g}")
+    return out
+
+
+def bit_mismatches(case: str, got: dict[str, np.ndarray]) -> list[str]:
+    """The parts whose float32 bytes are not the recorded ones (MATTEBENCH_BIT_EXACT=1 only)."""
+    return [f"{case} {part}: not bit-identical (sha256 {_digest(np.asarray(got[part]))}, recorded {want}; expected "
+            "only with the kernels and the one thread they were recorded with)"
+            for part, want in DIGESTS[case].items() if _digest(np.asarray(got[part])) != want]
+
+
 @pytest.fixture
-def one_thread():
-    """The numbers were recorded on one thread (a different split of the convolutions moves the last bits)."""
+def recording_threads():
+    """Bit-exact comparisons need the recording's one thread; the tolerance comparison runs on whatever threads the
+    process has (CI runs it with 1 and 2)."""
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    if BIT_EXACT:
+        torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
 
 
-def _pixels(a: np.ndarray) -> tuple[float, float, float]:
-    a = a.reshape(a.shape[-2:])
-    h, w = a.shape
-    return float(a[h // 5, w // 4]), float(a[h // 2, w // 5]), float(a[4 * h // 5, 4 * w // 5])
-
-
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_outputs_match_the_recorded_ones(case, one_thread):
+def test_outputs_match_the_recorded_ones(case, recording_threads):
+    got = _outputs(*CASES[case])
+    assert mismatches(case, got) == []
+    if BIT_EXACT:
+        assert bit_mismatches(case, got) == []
+
+
+def test_the_stored_outputs_are_the_recorded_ones():
+    """The stored arrays are the ones recorded before the restructuring: each hashes to its recorded digest."""
+    with np.load(STORED) as z:
+        assert sorted(z.files) == sorted(f"{case}|{part}" for case in DIGESTS for part in DIGESTS[case])
+    for case in DIGESTS:
+        assert bit_mismatches(case, _recorded(case)) == []
+
+
+def _add_to_first_weight(layer: str, delta: float) -> Tamper:
+    def tamper(model: torch.nn.Module) -> None:
+        with torch.no_grad():
+            dict(model.named_parameters())[layer].view(-1)[0] += delta
+    return tamper
+
+
+@pytest.mark.parametrize("layer", ["backbone.model.features.0.0.weight", "f_branch.conv_f.1.layers.0.weight"])
+@pytest.mark.parametrize("case", ["modnet", "mattebench:modnet-synthetic"])
+def test_the_pins_catch_one_weight_changed_by_1e_4(case, layer):
+    """One weight of the first (backbone) or the last (fusion head) convolution moved by 1e-4: the comparison that
+    holds on any machine reports it."""
     method, options = CASES[case]
-    got = _outputs(method, options)
-    assert sorted(got) == sorted(REFERENCE[case])
-    exact = (torch.__version__, torch.backends.cpu.get_cpu_capability()) == RECORDED_WITH
-    for part, want in REFERENCE[case].items():
-        a = np.asarray(got[part])
-        assert a.dtype == np.float32 and a.shape == want.shape, (case, part)
-        a64 = a.astype(np.float64)
-        np.testing.assert_allclose((a64.mean(), a64.std(), a.min(), a.max()), want.stats, rtol=0, atol=ATOL, err_msg=f"{case} {part}")
-        np.testing.assert_allclose(_pixels(a), want.pixels, rtol=0, atol=ATOL, err_msg=f"{case} {part}")
-        if exact:
-            assert hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16] == want.digest, f"{case} {part}: not bit-identical"
+    found = mismatches(case, _outputs(method, options, tamper=_add_to_first_weight(layer, 1e-4)))
+    assert found and all(m.startswith(f"{case} ") for m in found), found

@@ -58,8 +58,10 @@ def test_workers_get_the_drivers_thread_settings(monkeypatch):
     assert env["OMP_NUM_THREADS"] == "3" and env["OPENBLAS_NUM_THREADS"] == "2"
     monkeypatch.delenv("OMP_NUM_THREADS")
     monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)  # 3 usable cores, here or not
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
     env, torch_threads = worker_thread_settings()
-    assert env["OMP_NUM_THREADS"] == str(len(os.sched_getaffinity(0)))  # OpenBLAS's own default
+    assert env["OMP_NUM_THREADS"] == "3"  # OpenBLAS's own default: every usable core
     import torch
 
     assert torch_threads == torch.get_num_threads()
@@ -109,7 +111,7 @@ def ray_instance():
     ray.shutdown()
 
 
-def test_ray_gives_identical_per_sample_values(ray_instance, tmp_path):
+def test_ray_gives_identical_per_sample_values(ray_instance, tmp_path, same_thread_settings):
     local_rows, local_summary = evaluate("closed-form", "ray-tiny", out=tmp_path / "local")
     ex = _ray_executor(workers=2)
     ray_rows, ray_summary = evaluate("closed-form", "ray-tiny", out=tmp_path / "ray", executor=ex)
@@ -121,7 +123,7 @@ def test_ray_gives_identical_per_sample_values(ray_instance, tmp_path):
     assert sorted(csv_ids(tmp_path / "ray" / "ray-tiny" / "closed-form")) == [f"s{i:02d}" for i in range(6)]  # each id once
 
 
-def test_faults_are_retried_a_bounded_number_of_times_and_the_run_finishes(ray_instance, tmp_path):
+def test_faults_are_retried_a_bounded_number_of_times_and_the_run_finishes(ray_instance, tmp_path, same_thread_settings):
     """One run, three faults: s00 kills its worker once (retried, succeeds), s02 kills its worker
     every time (given up after 1 + max_retries attempts, recorded as an error), and s04 raises a
     BaseException past the Scorer once (retried on the same, live worker)."""
@@ -175,7 +177,7 @@ class _InterruptAfter:
             gen.close()
 
 
-def test_interrupted_driver_resumes_without_duplicates_or_recomputation(ray_instance, tmp_path):
+def test_interrupted_driver_resumes_without_duplicates_or_recomputation(ray_instance, tmp_path, same_thread_settings):
     log = tmp_path / "log"
     opts = {"log": str(log)}
     run_dir = tmp_path / "runs" / "ray-tiny" / "ray-faulty"
@@ -197,7 +199,7 @@ def test_interrupted_driver_resumes_without_duplicates_or_recomputation(ray_inst
     assert_same_values(local_rows, rows, METRICS)
 
 
-def test_clip_is_one_unit_of_work_with_frames_in_order(ray_instance, tmp_path):
+def test_clip_is_one_unit_of_work_with_frames_in_order(ray_instance, tmp_path, same_thread_settings):
     log = tmp_path / "log"
     ex = _ray_executor(workers=2, chunk_size=8)  # a chunk size never splits or groups clips
     rows, summary = evaluate("ray-faulty", "ray-tiny-video", method_options={"log": str(log)}, dataset_options={"n": 4}, executor=ex)

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from _fake_trees import make_comp1k, make_crgnn, make_pairs, save
+from _privileges import file_modes_enforced
 from mattebench.cli import main
 from mattebench.registry import check_dataset
 from mattebench.errors import MattebenchError, SampleError
@@ -262,11 +263,11 @@ def test_permission_error_says_permission(tmp_path: Path, monkeypatch):
         assert "permission" in str(e.value).lower() and str(p) in str(e.value) and "re-download" not in str(e.value)
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads files whatever their mode")
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 def test_permission_error_on_a_real_file(tmp_path: Path):
     p = _png(tmp_path / "locked.png")
     p.chmod(0)
-    with pytest.raises(SampleError) as e:
+    with file_modes_enforced(), pytest.raises(SampleError) as e:  # root too: CI runs as root
         read_image(p)
     assert "permission" in str(e.value).lower() and "re-download" not in str(e.value)
 

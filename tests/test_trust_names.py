@@ -68,7 +68,7 @@ def test_reader_uses_csv_record_splitting(tmp_path):
     w.writerow(["id", "status", "error", "mse_whole"])
     for name in ["a\u2028b", "c\x1cd", "e\nf", "g\rh"]:
         w.writerow([name, "ok", "", "0.5"])
-    f.write_text(buf.getvalue(), newline="")
+    f.write_text(buf.getvalue(), encoding="utf-8", newline="")  # as samples.csv is written, whatever the locale
     assert [r["id"] for r in read_rows(f)] == ["a\u2028b", "c\x1cd", "e\nf", "g\rh"]
 
 

@@ -44,7 +44,7 @@ def test_every_registered_method_declares_its_options():
 def _pymatting_signature(function_name: str) -> set[str]:
     spec = importlib.util.find_spec("pymatting")
     for folder in spec.submodule_search_locations:
-        for f in Path(folder).rglob("*.py"):
+        for f in sorted(Path(folder).rglob("*.py")):  # the same first match on any file system
             for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.FunctionDef) and node.name == function_name:
                     return {a.arg for a in node.args.args + node.args.kwonlyargs}

@@ -16,6 +16,7 @@ from mattebench.runner import evaluate
 from mattebench.store import StoreWarning, read_rows
 from mattebench.types import MethodCard
 
+from _privileges import file_modes_enforced
 from conftest import TinyDataset
 
 
@@ -147,13 +148,13 @@ def test_read_only_folder_refuses_before_any_sample_and_keeps_rows(tmpfs, capsys
     assert s.counts.ok == 4
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root ignores file permissions")
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 def test_unwritable_folder_by_permissions(tmp_path):
     out = tmp_path / "ro"
     out.mkdir()
     out.chmod(0o555)
     try:
-        with pytest.raises(StoreError, match="permission denied"):
+        with file_modes_enforced(), pytest.raises(StoreError, match="permission denied"):  # root too: CI runs as root
             evaluate(Counting(), TinyDataset(n=2), out=out, method_name="counting")
     finally:
         out.chmod(0o755)
