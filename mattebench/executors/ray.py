@@ -144,11 +144,20 @@ class _HostWorker:
         t0 = time.perf_counter()
         out: list[list[bytes]] = []
         for request in requests:
+            request = _own_arrays(request)  # Ray hands numpy arguments over read-only, from its object store
             ans = unless_moved(answer(self.method, request, self.recipe.debug), request, restore_cwd(self.cwd))
             conn = _ListConn()
             _send_answer(conn, ans, request.wheres, request.indices)
             out.append(conn.messages)
         return {"answers": out, "seconds": time.perf_counter() - t0, "pid": os.getpid()}
+
+
+def _own_arrays(request: Any) -> Any:
+    """The request with writable copies of its arrays: what a method is given is its own, as in a local host."""
+    import numpy as np
+
+    tris = None if request.trimaps is None else tuple(None if t is None else np.array(t) for t in request.trimaps)
+    return dataclasses.replace(request, images=tuple(np.array(a) for a in request.images), trimaps=tris)
 
 
 def code_plugin_modules(spec: ScorerSpec) -> list[str]:
