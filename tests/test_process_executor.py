@@ -239,5 +239,6 @@ def test_the_default_pool_is_only_for_names_fresh_workers_know(monkeypatch):
     assert isinstance(default, ProcessExecutor) and default.jobs == 2
     monkeypatch.setattr(process, "cpu_count", lambda: 1)  # one core: serial, in this process
     assert pool_for("trimap-midpoint", method_card("trimap-midpoint"), None, None, None, dataset="synthetic") is None
+    monkeypatch.setattr(process, "cpu_count", lambda: 2)  # --jobs up to the core count (more is capped: test_trust_low_ones)
     # an explicit --jobs is honoured as asked (the workers import the registering module)
     assert isinstance(pool_for("pool-misbehaving", card, None, 2, None, dataset="pool-tiny"), ProcessExecutor)

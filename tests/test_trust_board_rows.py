@@ -29,6 +29,7 @@ def _run(base: dict, method: str, family: str = FAMILY_TRIMAP, mse: float = 0.01
     s["method"] = method
     s["method_card"] = {**s["method_card"], "name": method, "family": family}
     s["means"] = {**s["means"], "mse_whole": mse}
+    s["run_dir"] = None  # a record made here, not the run folder's own (whose rows would contradict the new mean)
     return s
 
 
