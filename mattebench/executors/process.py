@@ -1,8 +1,12 @@
 """Score a run's samples in local worker processes (``run --jobs N``, ``run --timeout S``).
 
-Each worker is a process that builds the method and the dataset once from the picklable
-:class:`~mattebench.runner.ScorerSpec` and then scores one id at a time with the same
-:class:`~mattebench.scorer.Scorer` code as a serial run. Rows go back to the driver, the only
+Two kinds of worker. A method that predicts apart from what scores it (every method built from a name:
+:mod:`mattebench.method_host`) runs in N *method hosts* (:class:`mattebench.executors.hosts.HostPool`): the
+driver loads each sample, keeps its ground truth, sends the host the image and trimap and scores the answer.
+The methods that may run beside the ground truth (saved predictions, reference methods) are scored in N
+*scoring workers*, each of which builds the method and the dataset once from the picklable
+:class:`~mattebench.runner.ScorerSpec` and scores one id at a time with the same
+:class:`~mattebench.scorer.Scorer` code as a serial run. Either way rows go back to the driver, the only
 writer of the run folder, so resume, provenance and leaderboards do not depend on the executor.
 
 Choices, written down:
@@ -67,6 +71,7 @@ from ..errors import MattebenchError
 from ..ground_truth import GroundTruthWithheld, warn_withheld, withheld
 from ..method_provenance import method_provenance
 from ..runner import LocalExecutor, ScorerSpec
+from .hosts import describe_exit, error_row
 from ..scorer import Scorer
 from ..types import MethodCard
 
@@ -113,7 +118,7 @@ def _serve(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_threads: O
         try:
             row = scorer.score(sample_id)
         except BaseException as exc:  # noqa: BLE001 - past the Scorer's net (e.g. observe() raised)
-            row = _error_row(scorer.columns, sample_id, f"{sample_id}: method raised {type(exc).__name__}: {exc}")
+            row = error_row(scorer.columns, sample_id, f"{sample_id}: method raised {type(exc).__name__}: {exc}")
         told = said.take()
         if told and not _send(conn, ("chatter", told)):
             return
@@ -137,27 +142,6 @@ def _picklable(exc: BaseException) -> BaseException:
         return exc
     except Exception:  # an exception class that does not pickle: keep its text
         return ProcessExecutorError(f"{type(exc).__name__}: {exc}")
-
-
-def _error_row(columns: Sequence[str], sample_id: str, error: str) -> dict[str, Any]:
-    row: dict[str, Any] = {"id": sample_id, "status": "error", "error": error}
-    for c in columns:
-        row[c] = None
-    return row
-
-
-def describe_exit(exitcode: Optional[int]) -> str:
-    """'exit code 3' or 'killed by signal SIGSEGV' for a dead process's exit code."""
-    if exitcode is None:
-        return "unknown exit status"
-    if exitcode < 0:
-        try:
-            name = signal.Signals(-exitcode).name
-        except ValueError:
-            name = str(-exitcode)
-        hint = " (out of memory? the kernel's OOM killer sends SIGKILL)" if -exitcode == signal.SIGKILL else ""
-        return f"killed by signal {name}{hint}"
-    return f"exit code {exitcode}"
 
 
 # -- the driver side -------------------------------------------------------------------------
@@ -389,7 +373,7 @@ class _Pool:
                     sid = w.sample
                     self.stats["timeouts"] += 1
                     self._replace(w)
-                    yield _error_row(self.columns, sid, f"{sid}: timed out after {self.timeout:g} s (--timeout); "
+                    yield error_row(self.columns, sid, f"{sid}: timed out after {self.timeout:g} s (--timeout); "
                                      "the worker was stopped and a new one started")
 
     def _handle(self, w: _Worker, message: tuple[Any, ...]) -> Optional[dict[str, Any]]:
@@ -426,7 +410,7 @@ class _Pool:
         self._replace(w)
         if sid is None:
             return None
-        return _error_row(self.columns, sid, f"{sid}: worker died: {how} while scoring this sample; "
+        return error_row(self.columns, sid, f"{sid}: worker died: {how} while scoring this sample; "
                           "a new worker took its place")  # not whether the run goes on: --fail-fast stops it
 
 
