@@ -285,10 +285,16 @@ class HostSession:
 
 
 def _stop(h: _Host, kill: bool) -> None:
-    if kill and h.proc.is_alive():
-        h.proc.kill()
-    h.proc.join(timeout=5)
-    if h.proc.is_alive():
-        h.proc.kill()
-        h.proc.join(timeout=5)
-    h.conn.close()
+    stop_process(h.proc, h.conn, kill)
+
+
+def stop_process(proc: Any, conn: Any, kill: bool) -> None:
+    """Wait for a worker or host process to end (killing it first when ``kill``, or when it will not), then close
+    its pipe: the one way every pool here stops a process."""
+    if kill and proc.is_alive():
+        proc.kill()
+    proc.join(timeout=5)
+    if proc.is_alive():
+        proc.kill()
+        proc.join(timeout=5)
+    conn.close()

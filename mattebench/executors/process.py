@@ -71,7 +71,7 @@ from ..errors import MattebenchError
 from ..ground_truth import GroundTruthWithheld, warn_withheld, withheld
 from ..method_provenance import method_provenance
 from ..runner import LocalExecutor, ScorerSpec
-from .hosts import describe_exit, error_row
+from .hosts import describe_exit, error_row, stop_process
 from ..scorer import Scorer
 from ..types import MethodCard
 
@@ -321,13 +321,7 @@ class _Pool:
 
     @staticmethod
     def _stop(w: _Worker, kill: bool) -> None:
-        if kill and w.proc.is_alive():
-            w.proc.kill()
-        w.proc.join(timeout=5)
-        if w.proc.is_alive():
-            w.proc.kill()
-            w.proc.join(timeout=5)
-        w.conn.close()
+        stop_process(w.proc, w.conn, kill)
 
     def close(self) -> None:
         for w in self.workers:  # ask idle workers to stop, kill busy ones (an interrupt, --fail-fast)
