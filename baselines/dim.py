@@ -27,15 +27,18 @@ from typing import Annotated, Any, Iterable, Optional
 
 import torch
 import torch.nn.functional as F
+from mattebench_baselines.common.backbones import (
+    MobileNetV2Encoder,
+    VGG16Encoder,
+    load_backbone_weights,
+)
+from mattebench_baselines.common.losses import charbonnier, dim_loss, unknown_mask
+from mattebench_baselines.common.torch_method import TorchMattingMethod
 from torch import Tensor, nn
 
 from mattebench.contract import method
 from mattebench.errors import MattebenchError
-from mattebench.types import AtLeast, FAMILY_FREE, FAMILY_TRIMAP, MethodCard
-
-from .common.backbones import MobileNetV2Encoder, VGG16Encoder, load_backbone_weights
-from .common.losses import charbonnier, dim_loss, unknown_mask
-from .common.torch_method import TorchMattingMethod
+from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP, AtLeast, MethodCard
 
 DECODER = (512, 256, 128, 64, 64)  # widths of deconv5 .. deconv1 (5x5 each)
 

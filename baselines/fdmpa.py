@@ -25,16 +25,18 @@ from typing import Annotated, Any, Iterable, Optional
 
 import torch
 import torch.nn.functional as F
+from mattebench_baselines.common.backbones import (
+    MobileNetV2Encoder,
+    load_backbone_weights,
+)
+from mattebench_baselines.common.blocks import conv_bn_relu, up_to
+from mattebench_baselines.common.losses import dim_loss
+from mattebench_baselines.common.torch_method import TorchMattingMethod
 from torch import Tensor, nn
 
 from mattebench.contract import method
 from mattebench.errors import MattebenchError
-from mattebench.types import AtLeast, FAMILY_FREE, MethodCard
-
-from .common.backbones import MobileNetV2Encoder, load_backbone_weights
-from .common.blocks import conv_bn_relu, up_to
-from .common.losses import dim_loss
-from .common.torch_method import TorchMattingMethod
+from mattebench.types import FAMILY_FREE, AtLeast, MethodCard
 
 
 class SegmentationBlock(nn.Module):

@@ -30,14 +30,13 @@ from typing import Annotated, Any, Iterable, Optional
 
 import torch
 import torch.nn.functional as F
+from mattebench_baselines.common.checkpoints import read_state_dict
+from mattebench_baselines.common.losses import dim_loss, unknown_mask
+from mattebench_baselines.common.torch_method import TorchMattingMethod
 from torch import Tensor, nn
 
 from mattebench.contract import method
-from mattebench.types import AtLeast, FAMILY_FREE, FAMILY_TRIMAP, MethodCard
-
-from .common.checkpoints import read_state_dict
-from .common.losses import dim_loss, unknown_mask
-from .common.torch_method import TorchMattingMethod
+from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP, AtLeast, MethodCard
 
 # expansion t, input c, output c, repeats n (strides all 1: the index blocks downsample)
 SETTINGS = ((1, 32, 16, 1), (6, 16, 24, 2), (6, 24, 32, 3), (6, 32, 64, 4), (6, 64, 96, 3), (6, 96, 160, 3), (6, 160, 320, 1))
@@ -180,8 +179,11 @@ FEATURE_TO_LAYER = _features_to_layers()
 def load_indexnet_backbone(model: IndexNetModel, path: str) -> None:
     """Initialise the encoder from MobileNetV2 weights (SPS ``mobilenetv2_human_seg.ckpt``,
     MODNet-layout or torchvision-layout ``features.N``); the trimap channel is zero-initialised."""
-    from .common.backbones import MobileNetV2Encoder, map_backbone_state_dict
-    from .common.checkpoints import load_strict
+    from mattebench_baselines.common.backbones import (
+        MobileNetV2Encoder,
+        map_backbone_state_dict,
+    )
+    from mattebench_baselines.common.checkpoints import load_strict
 
     enc = MobileNetV2Encoder(3)
     sd = map_backbone_state_dict(enc, read_state_dict(path))

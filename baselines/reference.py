@@ -9,7 +9,7 @@ import numpy as np
 from mattebench.contract import ReferenceMethod, SequencePredictor, method
 from mattebench.data.trimap import keep_known
 from mattebench.errors import SampleError
-from mattebench.types import FAMILY_TRIMAP, FAMILY_REFERENCE, MethodCard, Sample
+from mattebench.types import FAMILY_REFERENCE, FAMILY_TRIMAP, MethodCard, Sample
 
 
 class TrimapMidpoint:

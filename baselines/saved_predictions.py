@@ -4,7 +4,7 @@ The most common use of any matting evaluation code: a researcher's own method wr
 image, and the folder is scored like any registered method. The files are matched by sample id:
 ``DIR/<id>.<ext>`` (the file stem; sub-folders allowed when ids hold ``/``), and clip frames as
 ``DIR/<clip id>/<frame>.<ext>`` with ``<frame>`` the frame's file stem or its index. Extensions:
-8- or 16-bit PNG, JPEG, TIFF (8, 16 bit or float) and ``.npy`` (see :mod:`mattebench.prediction_io`).
+8- or 16-bit PNG, JPEG, TIFF (8, 16 bit or float) and ``.npy`` (see :mod:`mattebench.data.io`).
 
 The scorer asks for a matte by id and size only (:class:`mattebench.types.SavedPredictionSource`):
 the folder never sees an image or a ground truth. A missing file, an unreadable one, two files for
@@ -24,11 +24,11 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from mattebench.contract import method
+from mattebench.data.io import PREDICTION_EXTENSIONS, read_prediction
 from mattebench.errors import MattebenchError, NotRegularFile, PredictionError
-from mattebench.prediction_io import PREDICTION_EXTENSIONS, read_prediction
-from mattebench.hashing import sha256_file
+from mattebench.files import sha256_file
+from mattebench.methods.registry import look_alike_method
 from mattebench.names import escaped, name_problem
-from mattebench.registry import look_alike_method
 from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP, MethodCard
 
 SOURCE_NOTE = "scored from saved predictions"
@@ -118,7 +118,7 @@ def folder_fingerprint(files: dict[str, list[PredictionFile]], folder: Path) -> 
 
     A file that cannot be hashed (a FIFO or device, which would block or never end; a dangling link; no
     permission) enters as what it is: the folder is still indexed, and the sample that asks for that file
-    gets an error row naming it (:func:`mattebench.prediction_io.read_prediction`).
+    gets an error row naming it (:func:`mattebench.data.io.read_prediction`).
     """
     h = hashlib.sha256()
     for key in sorted(files):

@@ -29,8 +29,8 @@ from typing import Any, Optional
 import torch
 
 import mattebench
-from mattebench.bench import bench
-from mattebench.provenance import torch_info
+from mattebench.environment import torch_info
+from mattebench.tracks.bench import bench
 
 # (label, bench keyword arguments): each optimisation alone, then combined.
 SETTINGS: list[tuple[str, dict[str, Any]]] = [

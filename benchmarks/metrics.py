@@ -1,11 +1,11 @@
-"""Speed and exactness of mattebench.metrics against the slow literal SciPy reference and mmeval.
+"""Speed and exactness of mattebench.metrics.fast against the slow literal SciPy reference and mmeval.
 
     python benchmarks/metrics.py [--size 2048] [--repeat 5] [--threads 1]
 
 Builds a deterministic pair (a soft disc as ground truth, a shifted, differently blurred disc
 with pixel noise as prediction, both 8-bit as the runner scores them) and a trimap whose
 unknown band holds ~300k pixels at 2048x2048, then times each unknown-region metric in the
-straightforward SciPy version (``tests/reference_metrics.py``) and in mattebench, and prints
+straightforward SciPy version (``mattebench/metrics/definitions.py``) and in mattebench, and prints
 the per-metric times, the total speed-up and the largest relative difference. Two predictions
 are scored: ``noisy`` (per-pixel noise: the hardest case for the connectivity error, whose
 top-threshold mask breaks into tens of thousands of components) and ``smooth``.
@@ -25,17 +25,13 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
 import time
 from typing import Callable
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-
-import reference_metrics as R  # noqa: E402
-
-from mattebench import metrics as M  # noqa: E402
+from mattebench.metrics import definitions as R
+from mattebench.metrics import fast as M
 
 KEYS = ("sad", "mse", "grad", "conn")
 
@@ -134,7 +130,12 @@ def mmeval_functions() -> "dict[str, Callable[[np.ndarray, np.ndarray, np.ndarra
         import warnings
 
         warnings.simplefilter("ignore", DeprecationWarning)
-        from mmeval import ConnectivityError, GradientError, MattingMeanSquaredError, SumAbsoluteDifferences
+        from mmeval import (
+            ConnectivityError,
+            GradientError,
+            MattingMeanSquaredError,
+            SumAbsoluteDifferences,
+        )
     except ImportError:
         return None
     return {

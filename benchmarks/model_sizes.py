@@ -1,7 +1,7 @@
 """Size and latency of every network method (MODNet and the paper's baselines, † variants included).
 
 Writes ``leaderboards/model-sizes.md``: parameters and MACs as built beside the published figures,
-and the model-only latency at SxS (default 512) by the protocol of ``mattebench.timing`` (warm-up,
+and the model-only latency at SxS (default 512) by the protocol of ``mattebench.tracks.bench`` (warm-up,
 median and p10/p90, pinned threads). Usage::
 
     python benchmarks/model_sizes.py [--size 512] [--device cpu] [--threads 2] [--iters 3] [--out leaderboards/model-sizes.md]
@@ -24,8 +24,7 @@ from typing import Any, Optional
 import torch
 
 import mattebench
-from mattebench.bench import bench
-from mattebench.timing import count_macs
+from mattebench.tracks.bench import bench, count_macs
 
 # (row label, registered name, factory options)
 ROWS: list[tuple[str, str, dict[str, Any]]] = [

@@ -31,7 +31,7 @@ from typing import Any, Iterator, Optional
 
 from tabulate import tabulate
 
-from mattebench.runner import Executor, LocalExecutor, evaluate
+from mattebench.runs.runner import Executor, LocalExecutor, evaluate
 
 # Every per-sample value must be bit-identical (a column may be given a tolerance here if a metric
 # ever stops being reproducible across processes).
@@ -103,7 +103,7 @@ def timed(label: str, method: str, dopts: dict[str, Any], executor: Executor) ->
 
 
 def time_pools(method: str, dopts: dict[str, Any], jobs: list[int]) -> list[Result]:
-    from mattebench.executors.process import ProcessExecutor
+    from mattebench.runs.executors.process import ProcessExecutor
 
     evaluate(method, "synthetic", dataset_options=dopts, limit=1, executor=ProcessExecutor(jobs=1))  # starts the forkserver
     return [timed(f"local pool, --jobs {j}", method, dopts, ProcessExecutor(jobs=j))[0] for j in jobs]
@@ -115,7 +115,7 @@ def time_ray(method: str, dopts: dict[str, Any], workers: list[int]) -> list[Res
         return []
     import ray
 
-    from mattebench.executors.ray import RayExecutor
+    from mattebench.runs.executors.ray import RayExecutor
 
     ray.init(address="local", num_cpus=max(workers), include_dashboard=False, logging_level=logging.WARNING)
     try:
@@ -132,7 +132,7 @@ def report(args: argparse.Namespace, results: list[Result], base_rows: list[dict
         ok, worst = same(base_rows, rows, columns)
         table.append([name, f"{wall:.1f}", f"{args.n / wall:.3f}", f"{first:.1f}", f"{steady:.3f}",
                       "yes" if ok else "NO", f"{worst:.1e}"])
-    from mattebench.executors.ray import worker_thread_settings
+    from mattebench.runs.executors.ray import worker_thread_settings
 
     env, torch_threads = worker_thread_settings()
     print(f"{args.method} on {args.n} synthetic images of {args.size} px; {os.cpu_count()} CPUs; "

@@ -32,10 +32,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mattebench import metrics as M  # noqa: E402
-from mattebench import shipped  # noqa: E402
-from mattebench.registry import create_method, load_dataset  # noqa: E402
-from mattebench.runner import evaluate  # noqa: E402
+from mattebench.methods import shipped  # noqa: E402
+from mattebench.methods.registry import create_method, load_dataset  # noqa: E402
+from mattebench.metrics import fast as M  # noqa: E402
+from mattebench.runs.runner import evaluate  # noqa: E402
 
 SHARED = Path(os.environ.get("MATTEBENCH_SHARED", ROOT / ".." / "shared"))
 

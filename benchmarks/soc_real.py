@@ -13,7 +13,7 @@
    curves (consistency terms and L_dd) go to a PNG beside the table.
 
 Writes ``leaderboards/real/soc.md`` and ``leaderboards/real/soc_curves.png``; runs and adapted weights under
-``runs/soc-real/``. The statistics are plain scipy/numpy here; mattebench.stats may replace them later.
+``runs/soc-real/``. The statistics are plain scipy/numpy here; mattebench.metrics.stats may replace them later.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ from scipy import stats
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mattebench import metrics as M  # noqa: E402
 from mattebench.data.realsplit import split_photos  # noqa: E402
-from mattebench.registry import load_dataset  # noqa: E402
-from mattebench.runner import evaluate  # noqa: E402
+from mattebench.methods.registry import load_dataset  # noqa: E402
+from mattebench.metrics import fast as M  # noqa: E402
+from mattebench.runs.runner import evaluate  # noqa: E402
 
 SHARED = Path(os.environ.get("MATTEBENCH_SHARED", ROOT / ".." / "shared"))
 DEFAULT_SETTINGS = "1e-5:20,1e-5:100,1e-4:20,1e-4:100"

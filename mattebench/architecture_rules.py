@@ -1,7 +1,8 @@
 """The parts of mattebench and what each may import: the one table behind ``docs/architecture.md``.
 
-Data flows one way, dataset -> method -> scorer -> store -> report; a part may import the parts
-*upstream* of it and the shared vocabulary (types and errors), never one downstream. The table is data
+Data flows one way, dataset -> method -> scorer -> run -> report; each step is one folder of the package
+and one part here (one glob), and a part may import the parts *upstream* of it and the shared vocabulary
+(the modules directly under ``mattebench/``), never one downstream. The table is data
 only (this module imports nothing): ``tests/test_import_rules.py`` parses every module of ``mattebench/``
 and ``baselines/`` with :mod:`ast` (lazy imports inside functions count too) and checks each import
 against it, and checks that ``docs/architecture.md`` carries :func:`markdown_table` unchanged.
@@ -29,71 +30,57 @@ class Part:
 
 
 PARTS: tuple[Part, ...] = (
-    Part("types", "shared vocabulary: cards, Sample/Clip, protocols, typed errors, exit codes",
-         ("mattebench.types", "mattebench.contract", "mattebench.hashing", "mattebench.input_files", "mattebench.errors", "mattebench.exitcodes", "mattebench.architecture_rules", "mattebench.guides",
-          "mattebench.names",
-          "mattebench.safe_write",
-          "mattebench.__version__"), ()),
-    Part("metrics", "pure metric functions and the toolkit conventions they are compared with; statistics",
-         ("mattebench.metrics", "mattebench.conventions", "mattebench.conventions.*", "mattebench.stats"), ("types",)),
-    Part("data", "datasets, image and matte I/O, trimaps, variants (corruptions), video frames",
-         ("mattebench.data", "mattebench.data.*", "mattebench.io", "mattebench.image_header", "mattebench.prediction_io", "mattebench.sample_notes", "mattebench.sample_inputs",
-          "mattebench.compositing",
-          "mattebench.video", "mattebench.video.*"), ("types",), ("torch",)),
-    Part("methods", "the method contract and registry, baselines, training, checkpoints, bench engine",
-         ("mattebench.registry", "mattebench.method_host", "mattebench.options_check", "mattebench.ground_truth", "mattebench.run_inputs",
-          "mattebench.method_provenance", "mattebench.shipped", "mattebench.weights", "mattebench.train",
-          "mattebench.train.*", "mattebench.timing", "mattebench.bench", "mattebench.exporting", "baselines", "baselines.*",
-          "mattebench_baselines", "mattebench_baselines.*"),
-         ("types", "data", "metrics", "environment")),
-    Part("scorer", "one prediction against one ground truth: gating, metrics, stored alphas",
-         ("mattebench.scorer", "mattebench.saved_alphas"), ("types", "data", "metrics", "methods")),
-    Part("environment", "facts about the code and the machine a run records: versions, commit, device, threads; "
-         "what the libraries say while a command runs (captured, in the run log)",
-         ("mattebench.provenance", "mattebench.chatter"), ("types",)),
-    Part("store", "run folders: append-and-fsync rows, run identity, locks",
-         ("mattebench.store", "mattebench.stored_rows", "mattebench.identity", "mattebench.lock",
-          "mattebench.sample_ids"), ("types", "environment", "record")),
-    Part("analysis", "paired comparison of two stored runs (bootstrap, Wilcoxon, Holm, equivalence against the "
-         "metrics' resolution): statistics over stored rows",
-         ("mattebench.compare", "mattebench.resolution"), ("types", "metrics", "store", "record")),
-    Part("runner", "evaluate(): dataset -> method -> scorer -> store; executors; the robustness grid",
-         ("mattebench.runner", "mattebench.executors", "mattebench.executors.*", "mattebench.robustness"),
-         ("types", "data", "metrics", "methods", "scorer", "store", "environment", "record", "analysis")),
-    Part("record", "the typed run record (RunRecord, Provenance): the only thing that passes from runner to report",
-         ("mattebench.record",), ("types", "data")),
-    Part("report", "leaderboards, site, paper tables, figures: reads stored runs (records, rows, stored alphas)",
-         ("mattebench.report", "mattebench.report.*"), ("types", "metrics", "data", "store", "record", "analysis"),
-         ("torch",)),
-    Part("engines", "jobs a command hands over whole that join several parts: predict on files and video streams, "
-         "the robustness track, scoring prediction files under toolkit conventions, the paper-tables plan",
-         ("mattebench.predict_inputs", "mattebench.output_names", "mattebench.robustness_track", "mattebench.video.stream",
-          "mattebench.conventions.pair", "mattebench.paper_plan"),
-         ("types", "metrics", "data", "methods", "scorer", "store", "environment", "runner", "record", "report",
-          "analysis")),
-    Part("commands", "the command line: each command parses, calls one engine function, prints",
-         ("mattebench.commands", "mattebench.commands.*", "mattebench.cli", "mattebench.__main__"),
-         ("types", "metrics", "data", "methods", "scorer", "store", "environment", "runner", "record", "report",
-          "analysis", "engines", "api")),
-    Part("api", "the package root: the public names re-exported for ``from mattebench import ...``",
-         ("mattebench",), ("types", "metrics", "methods", "runner")),
+    # The shared vocabulary: the modules directly under mattebench/ (no folder).
+    Part("vocabulary", "what every step shares: Sample/Clip and cards, the method contract a plug-in implements, "
+         "every error with its exit code, names, file hashing and safe writes, the code's environment, these rules",
+         ("mattebench.types", "mattebench.contract", "mattebench.errors", "mattebench.names", "mattebench.files",
+          "mattebench.environment", "mattebench.architecture_rules"), ()),
+    # One part per folder, in the order the data flows.
+    Part("metrics", "the metrics: readable definitions, the fast versions, toolkit conventions, statistics",
+         ("mattebench.metrics*",), ("vocabulary",), ("torch",)),
+    Part("data", "step 1: datasets, image and matte I/O, trimaps, variants (corruptions), frames",
+         ("mattebench.data*",), ("vocabulary",), ("torch",)),
+    Part("methods", "step 2: the registry, the method host, options, shipped checkpoints, OFD, training; the baselines",
+         ("mattebench.methods*", "mattebench.weights*", "baselines*", "mattebench_baselines*"),
+         ("vocabulary", "metrics", "data")),
+    Part("scoring", "step 3: one prediction against one ground truth (gating, metrics); toolkit conventions per file",
+         ("mattebench.scoring*",), ("vocabulary", "metrics", "data", "methods")),
+    Part("record", "the typed run record (RunRecord, Provenance): what passes from a run to the report",
+         ("mattebench.runs.record",), ("vocabulary", "data")),
+    Part("runs", "step 4: the run folder (rows, identity, lock, stored alphas) and the runner with its executors",
+         ("mattebench.runs*",), ("vocabulary", "metrics", "data", "methods", "scoring", "record")),
+    Part("report", "step 5: leaderboards, site, paper tables, figures, comparisons: reads stored runs only",
+         ("mattebench.report*",), ("vocabulary", "metrics", "data", "record", "runs"), ("torch",)),
+    Part("tracks", "jobs that combine the steps end to end: bench, export, robustness, predict, the paper plan",
+         ("mattebench.tracks*",), ("vocabulary", "metrics", "data", "methods", "scoring", "record", "runs", "report")),
+    Part("commands", "the command line: each command parses, calls one function of a step or track, prints",
+         ("mattebench.commands*", "mattebench.__main__"),
+         ("vocabulary", "metrics", "data", "methods", "scoring", "record", "runs", "report", "tracks", "api")),
+    Part("api", "the package root: the public names, loaded on first use, for ``from mattebench import ...``",
+         ("mattebench",), ("vocabulary", "metrics", "methods", "runs")),
+    Part("benchmarks", "the speed and scale benchmarks (scripts beside the package)",
+         ("benchmarks*",), ("vocabulary", "metrics", "data", "methods", "scoring", "record", "runs", "report",
+                            "tracks")),
 )
 
 # Rules stated module by module on top of the part table (the issue names them): (importer pattern,
 # imported pattern, why). Checked on the imported module's dotted name.
 FORBIDDEN: tuple[tuple[str, str, str], ...] = (
-    ("mattebench.report*", "mattebench.registry", "the report never looks up a method"),
-    ("mattebench.report*", "mattebench.scorer", "the report never scores: it reads stored rows"),
-    ("mattebench.report*", "mattebench.runner", "the report never runs a method"),
+    ("mattebench.report*", "mattebench.methods*", "the report never looks up or builds a method"),
+    ("mattebench.report*", "mattebench.scoring*", "the report never scores: it reads stored rows"),
+    ("mattebench.report*", "mattebench.runs.runner", "the report never runs a method"),
+    ("mattebench.report*", "mattebench.runs.executors*", "the report never runs a method"),
     ("mattebench.report*", "baselines*", "the report never builds a method"),
     ("mattebench.report*", "mattebench_baselines*", "the report never builds a method"),
-    ("mattebench.report*", "mattebench.commands*", "engines never call the command line"),
-    ("mattebench.data*", "mattebench.registry", "a dataset does not know the registry of methods"),
+    ("mattebench.report*", "mattebench.commands*", "the report never calls the command line"),
+    ("mattebench.data*", "mattebench.methods.registry", "a dataset does not know the registry of methods"),
+    ("mattebench.runs.store", "mattebench.runs.runner", "the store keeps rows; it never runs anything"),
+    ("mattebench.runs.record", "mattebench.runs.runner", "the record is data; it never runs anything"),
     ("baselines*", "mattebench.report*", "a method does not know the report"),
-    ("baselines*", "mattebench.runner", "a method does not know the runner"),
+    ("baselines*", "mattebench.runs*", "a method does not know the run it is part of"),
 )
 # Only the command line imports the command line.
-COMMANDS_ONLY_FROM: tuple[str, ...] = ("mattebench.commands*", "mattebench.cli", "mattebench.__main__")
+COMMANDS_ONLY_FROM: tuple[str, ...] = ("mattebench.commands*", "mattebench.__main__")
 
 # Imports that break a rule today: (importer, imported, who removes it). Removed by the integrator when
 # the branch named here is merged; an entry that no longer occurs fails the test.

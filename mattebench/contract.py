@@ -38,15 +38,23 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Mapping, Optional, Protocol, Sequence, runtime_checkable
+from typing import (
+    Any,
+    Callable,
+    Iterable,
+    Mapping,
+    Optional,
+    Protocol,
+    Sequence,
+    runtime_checkable,
+)
 
 import numpy as np
 
-from .types import FAMILY_REFERENCE, MethodCard
-
-# -- the required part -----------------------------------------------------------------------------------
+from mattebench.types import FAMILY_REFERENCE, MethodCard
 
 
 @runtime_checkable
@@ -96,7 +104,7 @@ class TorchModel(Protocol):
 
 @runtime_checkable
 class Trainable(Protocol):
-    """What the shared train loop (:mod:`mattebench.train.loop`) needs.
+    """What the shared train loop (:mod:`mattebench.methods.train.loop`) needs.
 
     ``training_step(batch, stage) -> (scalar loss tensor, {part name: float})``; ``save_checkpoint(path)``
     writes weights that ``checkpoint=PATH`` loads again. Defaults are optional: :func:`training_defaults`.
@@ -144,7 +152,7 @@ class ReferenceMethod(Protocol):
     """``observe(item)`` is handed the whole sample, ground truth included, before ``predict``.
 
     Only methods whose card family is ``reference`` are ever called through it
-    (:mod:`mattebench.ground_truth` holds the rule); they never appear on a leaderboard.
+    (:mod:`mattebench.contract` holds the rule); they never appear on a leaderboard.
     """
 
     def observe(self, item: Any) -> None: ...
@@ -187,7 +195,7 @@ class TrainingDefaults:
     """A trainable method's declared defaults, each filled in where the method leaves it out (or empty).
 
     ``input_multiple``: training crops must be a multiple of it (1: any size); ``optimizer`` and
-    ``schedule``: specs for :func:`mattebench.train.loop.make_optimizer` / ``schedule_factor``;
+    ``schedule``: specs for :func:`mattebench.methods.train.loop.make_optimizer` / ``schedule_factor``;
     ``stages``: (name, fraction of the steps) in order.
     """
 
@@ -235,7 +243,7 @@ class MethodFactory:
     the function it wraps (of ``partial.func`` for a partial) and ``__wrapped__`` = ``create``, so that
     ``inspect.signature``, worker processes (which import the factory's module) and run identities (which
     hash its source files) see the real function. ``option_types`` (None: read from the signature) is what
-    :mod:`mattebench.options_check` checks ``-m`` options against when ``create`` takes ``**options``.
+    :mod:`mattebench.methods.options` checks ``-m`` options against when ``create`` takes ``**options``.
     """
 
     create: Callable[..., Any]
@@ -286,3 +294,76 @@ def as_method_factory(factory: Callable[..., Any], card: MethodCard) -> MethodFa
         return factory if factory.card == card else MethodFactory(factory.create, card, factory.option_types)
     declared = getattr(factory, "option_types", None)  # the old plug-in declaration (see options_check)
     return MethodFactory(factory, card, declared if isinstance(declared, Mapping) else None)
+
+
+# ----------------------------------------------------------------------------------------------------
+# What a method itself adds to a run's provenance (beyond its options): e.g. the input rule a MODNet applied
+# and whether it came from the option, the checkpoint or the default (baselines/modnet/method.py).
+# ----------------------------------------------------------------------------------------------------
+
+@runtime_checkable
+class ReportsProvenance(Protocol):
+    def provenance(self) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class RelaysWorkerProvenance(Protocol):
+    """An executor whose workers build the method (the driver holds none) and pass its provenance back."""
+
+    def worker_method_provenance(self) -> dict[str, Any]: ...
+
+
+def method_provenance(method: Any, executor: Any = None) -> dict[str, Any]:
+    """The method's own provenance entries: from the driver's method object, else from the executor's workers
+    (local worker processes build it there, e.g. ``run --jobs N``), else {} (methods without them)."""
+    if method is not None and isinstance(method, ReportsProvenance):
+        return dict(method.provenance())
+    if method is None and isinstance(executor, RelaysWorkerProvenance):
+        return dict(executor.worker_method_provenance())
+    return {}
+
+
+# ----------------------------------------------------------------------------------------------------
+# Who may see the ground truth: only methods whose card family is ``reference``.
+#
+# ``observe(item)`` (:class:`mattebench.contract.ReferenceMethod`) hands a method the whole sample,
+# ground truth included; it exists for sanity checks such as gt-echo (every metric must be 0). Any
+# other method that defines ``observe`` is
+# never called through it (a method that reads the answer would publish a perfect score); it gets
+# one warning per method name, and its predictions are scored as usual. Reference methods, in turn,
+# never appear in leaderboards, the site or the paper tables (:func:`mattebench.report.published.publishable`).
+# ----------------------------------------------------------------------------------------------------
+
+_warned: set[str] = set()
+
+
+class GroundTruthWithheld(UserWarning):
+    """A non-reference method asked for the ground truth and did not get it."""
+
+
+def withheld(method: Any, card: MethodCard) -> bool:
+    """True when ``method`` defines ``observe`` but its family may not see the ground truth."""
+    return isinstance(method, ReferenceMethod) and not is_reference(method, card)
+
+
+def warn_withheld(card: MethodCard, stacklevel: int = 3) -> None:
+    """The one warning per method name (in the process that reports to the user: workers stay quiet)."""
+    if card.name in _warned:
+        return
+    _warned.add(card.name)
+    warnings.warn(
+        f"method {card.name!r} (family {card.family!r}) defines observe(), which would hand it the ground truth; "
+        f"only methods of family 'reference' (kept off every leaderboard) get it, so it is never called",
+        GroundTruthWithheld,
+        stacklevel=stacklevel,
+    )
+
+
+def observer(method: Any, card: MethodCard) -> Optional[Callable[[Any], None]]:
+    """The method's ``observe`` when it may see the ground truth, else None (with a warning once)."""
+    if not isinstance(method, ReferenceMethod):
+        return None
+    if is_reference(method, card):
+        return method.observe
+    warn_withheld(card, stacklevel=4)
+    return None

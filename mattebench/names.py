@@ -9,8 +9,8 @@ U+2015, U+2212 minus, ...) made ``-``, and the Cyrillic and Greek letters that l
 :func:`name_problem` says why a name is refused outright: it holds a character that is invisible or that no
 reader can tell from a space (format, control and separator characters other than the space itself), or it
 mixes Latin letters with Cyrillic or Greek ones (``modnеt`` with a Cyrillic ``е``). Registration
-(:mod:`mattebench.registry`) refuses such names and any name whose folded form is another registered name's;
-run folders (:func:`mattebench.store.path_component`) refuse the first kind. Names that exist anyway (a stored
+(:mod:`mattebench.methods.registry`) refuses such names and any name whose folded form is another registered name's;
+run folders (:func:`mattebench.runs.store.path_component`) refuse the first kind. Names that exist anyway (a stored
 run from elsewhere) are shown with :func:`escaped` where two rows fold to one name.
 """
 

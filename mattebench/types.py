@@ -11,7 +11,16 @@ Arrays follow one convention everywhere:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Optional, Protocol, Sequence, Union, runtime_checkable
+from typing import (
+    Any,
+    Iterator,
+    Mapping,
+    Optional,
+    Protocol,
+    Sequence,
+    Union,
+    runtime_checkable,
+)
 
 import numpy as np
 
@@ -24,7 +33,7 @@ FAMILY_REFERENCE = "reference"
 class AtLeast:
     """The valid range of a numeric method or dataset option, said where the option is declared:
     ``ref_size: Annotated[Optional[int], AtLeast(1)] = 512`` (or in an ``options={...}`` mapping). A value below
-    ``min`` (or equal to it, with ``strict=True``) is refused before anything is built (:mod:`mattebench.options_check`)."""
+    ``min`` (or equal to it, with ``strict=True``) is refused before anything is built (:mod:`mattebench.methods.options`)."""
 
     min: float
     strict: bool = False
@@ -178,13 +187,3 @@ class Dataset(Protocol):
 def iter_items(dataset: Dataset) -> Iterator[Item]:
     for i in dataset.ids():
         yield dataset.load(i)
-
-
-def __getattr__(name: str) -> Any:
-    # ``Method`` was this module's (unused) method protocol: it is mattebench.contract.MattingMethod now,
-    # kept importable under the old name (imported on use: contract imports this module).
-    if name == "Method":
-        from .contract import MattingMethod
-
-        return MattingMethod
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

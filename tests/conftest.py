@@ -81,7 +81,9 @@ def same_thread_settings():
     and torch computes on one thread here, so the workers do too."""
     import torch
 
-    from mattebench.executors.ray import THREAD_VARS  # the variables workers are given
+    from mattebench.runs.executors.ray import (
+        THREAD_VARS,  # the variables workers are given
+    )
 
     now, start = ({k: env.get(k) for k in THREAD_VARS} for env in (os.environ, ENV_AT_START))
     assert now == start, f"thread settings changed since the libraries loaded: {now} != {start}"

@@ -16,11 +16,11 @@ import time
 from typing import Optional, Sequence
 
 import numpy as np
-
 from conftest import TinyDataset, disc_sample
+
 from mattebench.data.trimap import trimap_from_alpha
 from mattebench.errors import RegistryError
-from mattebench.registry import register_dataset, register_method
+from mattebench.methods.registry import register_dataset, register_method
 from mattebench.types import FAMILY_TRIMAP, Clip, DatasetCard, MethodCard
 
 

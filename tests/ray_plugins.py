@@ -3,7 +3,7 @@
 Ray workers are other processes: they build the method and dataset from registered names, so
 this module must be importable there (tests/ on the workers' PYTHONPATH). The executor imports
 it in each worker by itself because it registered the names (see
-``mattebench.executors.ray.code_plugin_modules``).
+``mattebench.runs.executors.ray.code_plugin_modules``).
 """
 
 from __future__ import annotations
@@ -13,10 +13,15 @@ import os
 from typing import Any, Optional, Sequence
 
 import numpy as np
-
 from conftest import TinyDataset, disc_sample
+
 from mattebench.data.trimap import trimap_from_alpha
-from mattebench.registry import list_datasets, list_methods, register_dataset, register_method
+from mattebench.methods.registry import (
+    list_datasets,
+    list_methods,
+    register_dataset,
+    register_method,
+)
 from mattebench.types import FAMILY_REFERENCE, Clip, DatasetCard, MethodCard
 
 

@@ -47,8 +47,8 @@ def differences(before: Path, after: Path) -> list[str]:
 
 def render(out: Path, runs_folders: list[Path]) -> None:
     from mattebench.report.leaderboard import write_leaderboards
+    from mattebench.report.published import load_published
     from mattebench.report.site import paper_values_from_tables, write_site
-    from mattebench.report.summaries import load_published
 
     for i, runs in enumerate(runs_folders):
         target = out / str(i)

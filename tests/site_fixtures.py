@@ -13,11 +13,11 @@ import json
 from pathlib import Path
 from typing import Any, Optional
 
-from mattebench.runner import evaluate
-from mattebench.store import SUMMARY, load_summaries, run_dir
-from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP
-
 from conftest import TinyDataset
+
+from mattebench.runs.runner import evaluate
+from mattebench.runs.store import SUMMARY, load_summaries, run_dir
+from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP
 
 # method, tag, family, pretrained, {metric: mean}, median ms
 FABRICATED: tuple[tuple[str, Optional[str], str, str, dict[str, Optional[float]], float], ...] = (

@@ -10,7 +10,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from _trust_kit import cli
 
 TESTS = Path(__file__).resolve().parent

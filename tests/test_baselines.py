@@ -9,9 +9,6 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 import torch
-from torch import nn
-
-import mattebench
 from mattebench_baselines.common.backbones import (
     MobileNetV2Encoder,
     VGG16Encoder,
@@ -21,13 +18,22 @@ from mattebench_baselines.common.backbones import (
     resnet50,
     resnext101_32x8d,
 )
-from mattebench_baselines.common.losses import charbonnier, composition_loss, ssim_loss, trimap_classes, unknown_mask
+from mattebench_baselines.common.losses import (
+    charbonnier,
+    composition_loss,
+    ssim_loss,
+    trimap_classes,
+    unknown_mask,
+)
 from mattebench_baselines.dim import DIMNet
 from mattebench_baselines.fdmpa import FDMPANet
 from mattebench_baselines.hatt import HAttNet, PatchDiscriminator
 from mattebench_baselines.indexnet import IndexNetModel, load_indexnet_backbone
 from mattebench_baselines.lfm import LFMNet
 from mattebench_baselines.shm import SHMNet
+from torch import nn
+
+import mattebench
 from mattebench.errors import CheckpointError
 
 
@@ -294,7 +300,7 @@ LOOP_CASES = [
 
 @pytest.mark.parametrize("name, options", LOOP_CASES)
 def test_every_stage_trains_through_the_shared_loop(name, options, tmp_path, tiny):
-    from mattebench.train import train
+    from mattebench.methods.train import train
 
     method = mattebench.create_method(name, **options)
     before = {k: v.clone() for k, v in method.model.state_dict().items()}

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from mattebench.cli import main
-from mattebench.timing import count_macs, count_parameters, summarize, time_calls
+from mattebench.commands.cli import main
+from mattebench.tracks.bench import count_macs, count_parameters, summarize, time_calls
 
 
 def test_summarize_percentiles_by_hand():
@@ -94,7 +94,7 @@ def test_bench_unknown_method_is_a_usage_error(capsys):
 
 
 def test_autocast_and_channels_last_are_checked_against_fp32():
-    from mattebench.bench import bench
+    from mattebench.tracks.bench import bench
 
     plain = bench("fdmpa", size=64, warmup=1, iters=3, e2e=False)
     assert "max_abs_diff_vs_fp32" not in plain and plain["autocast"] is False

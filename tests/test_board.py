@@ -10,19 +10,18 @@ from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
+from conftest import TinyDataset
+from test_site import Tree
 
-from mattebench import metrics as M
-from mattebench.record import RunRecord
+from mattebench.metrics import fast as M
 from mattebench.report import board_stats
 from mattebench.report.board import Board, build_board, build_boards, protocols
 from mattebench.report.leaderboard import render_board, render_dataset
 from mattebench.report.site import render_index
-from mattebench.runner import evaluate
-from mattebench.store import load_summaries
+from mattebench.runs.record import RunRecord
+from mattebench.runs.runner import evaluate
+from mattebench.runs.store import load_summaries
 from mattebench.types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP, MethodCard
-
-from conftest import TinyDataset
-from test_site import Tree
 
 
 def summary(method: str, means: dict[str, Optional[float]], *, tag: Optional[str] = None, family: str = FAMILY_TRIMAP,

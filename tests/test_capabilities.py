@@ -11,16 +11,15 @@ from typing import Any, Optional
 import numpy as np
 import pytest
 import torch
+from conftest import TinyDataset
 from torch import nn
 
 import mattebench
-from conftest import TinyDataset
-from mattebench import ground_truth
-from mattebench.bench import timing_target
 from mattebench.contract import (
     Adaptable,
     BatchPredictor,
     Exportable,
+    GroundTruthWithheld,
     MattingMethod,
     MethodFactory,
     Predictor,
@@ -31,16 +30,19 @@ from mattebench.contract import (
     Trainable,
     TrainingDefaults,
     method,
+    observer,
     stage_parameters,
     training_defaults,
+    withheld,
 )
 from mattebench.errors import RegistryError
-from mattebench.ground_truth import GroundTruthWithheld, observer, withheld
-from mattebench.identity import code_files, method_code
-from mattebench.options_check import declared_options
-from mattebench.registry import method_entry, unregister_method
-from mattebench.runner import evaluate
-from mattebench.scorer import Scorer, metric_columns
+from mattebench import contract as ground_truth
+from mattebench.methods.options import declared_options
+from mattebench.methods.registry import method_entry, unregister_method
+from mattebench.runs.identity import code_files, method_code
+from mattebench.runs.runner import evaluate
+from mattebench.scoring.scorer import Scorer, metric_columns
+from mattebench.tracks.bench import timing_target
 from mattebench.types import FAMILY_FREE, FAMILY_REFERENCE, Clip, MethodCard
 
 CARD = MethodCard(name="cap-duck", needs_trimap=False)
@@ -85,7 +87,7 @@ def test_a_method_is_a_card_and_predict():
 
 
 def test_the_old_types_method_name_is_the_contract():
-    from mattebench.types import Method
+    from mattebench.contract import MattingMethod as Method
 
     assert Method is MattingMethod
 

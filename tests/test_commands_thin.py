@@ -18,16 +18,16 @@ MAX_LINES = 60
 
 # Packages that only engine code needs: a command that imports one is computing, not parsing.
 ARRAY_STACK = ("numpy", "torch", "cv2", "PIL", "scipy", "skimage", "pymatting")
-# Engine internals a command must reach only through its engine function (mattebench.predict_inputs,
-# mattebench.exporting, ...): compositing, streaming frames through a method, reading and writing pixels,
+# Engine internals a command must reach only through its engine function (mattebench.tracks.predict,
+# mattebench.tracks.export, ...): compositing, streaming frames through a method, reading and writing pixels,
 # checking predictions.
 INTERNAL_MODULES = (
-    "mattebench.compositing",
-    "mattebench.video.stream",
-    "mattebench.video.frames",
-    "mattebench.io",
-    "mattebench.prediction_io",
-    "mattebench.scorer",
+    "mattebench.tracks.predict",
+    "mattebench.tracks.predict",
+    "mattebench.data.frames",
+    "mattebench.data.io",
+    "mattebench.data.io",
+    "mattebench.scoring.scorer",
     "mattebench.data.trimap_values",
 )
 INTERNAL_NAMES = ("composite", "BACKGROUNDS", "OneFrameDelay", "iter_frames", "input_kind", "predict_stream",
@@ -56,7 +56,7 @@ def imports(source: str, package: str = "mattebench.commands") -> list[tuple[str
                 module = node.module or ""
             for a in node.names:
                 out.append((module, a.name))
-                out.append((f"{module}.{a.name}", ""))  # `from .. import io` imports the module mattebench.io
+                out.append((f"{module}.{a.name}", ""))  # `from .. import io` imports the module mattebench.data.io
     return out
 
 
@@ -69,9 +69,9 @@ def test_imports_are_resolved_like_python_does():
     # the checker itself: relative imports of both forms land on the absolute module names
     got = imports("from ..io import read_image\nfrom .. import compositing\nimport numpy as np\nfrom ._options import x\n"
                   "def f():\n    from ..video.stream import Frame\n")
-    assert ("mattebench.io", "read_image") in got and ("mattebench.compositing", "") in got
+    assert ("mattebench.data.io", "read_image") in got and ("mattebench.tracks.predict", "") in got
     assert ("numpy", "") in got and ("mattebench.commands._options", "x") in got
-    assert ("mattebench.video.stream", "Frame") in got  # imports inside functions count too
+    assert ("mattebench.tracks.predict", "Frame") in got  # imports inside functions count too
 
 
 @pytest.mark.parametrize("path", command_modules(), ids=lambda p: p.name)

@@ -7,8 +7,8 @@ about sigma^2 there); and one that differs from the midpoint on a single sample 
 
 from __future__ import annotations
 
-import hashlib
 import dataclasses
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -16,22 +16,21 @@ from typing import Optional
 
 import numpy as np
 import pytest
-
-from mattebench import stats as S
-from mattebench.cli import main
-from mattebench.compare import NotComparable, compare_runs, resolve_run
-from mattebench.data.trimap import keep_known
-from mattebench.report import board_stats
-from mattebench.report.board import format_value as _fmt
-from mattebench.report.leaderboard import render_dataset
-from mattebench.report.site import write_site
-from mattebench.runner import evaluate
-from mattebench.record import RunRecord
-from mattebench.store import SUMMARY, load_summaries, read_rows
-from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP, MethodCard
-
 from conftest import TinyDataset
 from test_site import parse
+
+from mattebench.commands.cli import main
+from mattebench.data.trimap import keep_known
+from mattebench.metrics import stats as S
+from mattebench.report import board_stats
+from mattebench.report.board import format_value as _fmt
+from mattebench.report.compare import NotComparable, compare_runs, resolve_run
+from mattebench.report.leaderboard import render_dataset
+from mattebench.report.site import write_site
+from mattebench.runs.record import RunRecord
+from mattebench.runs.runner import evaluate
+from mattebench.runs.store import SUMMARY, load_summaries, read_rows
+from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP, MethodCard
 
 N = 16
 

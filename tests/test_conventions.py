@@ -1,4 +1,4 @@
-"""The toolkit conventions (mattebench.conventions): hand-worked cases where each toolkit's code
+"""The toolkit conventions (mattebench.metrics.conventions): hand-worked cases where each toolkit's code
 differs from the DIM MATLAB reference, agreement where they coincide, and the run/report wiring.
 
 Every expected value below is worked out by hand from the toolkit's source at the pinned commit
@@ -16,14 +16,13 @@ import math
 import cv2
 import numpy as np
 import pytest
-
-from mattebench import conventions as C
-from mattebench import metrics as M
-from mattebench.conventions import connectivity, gradients
-from mattebench.conventions.base import Pair
-from mattebench.errors import MattebenchError, RunConflict
-
 from conftest import TinyDataset
+
+from mattebench.errors import MattebenchError, RunConflict
+from mattebench.metrics import conventions as C
+from mattebench.metrics import fast as M
+from mattebench.metrics.conventions import connectivity, gradients
+from mattebench.metrics.conventions.base import Pair
 
 
 def u8(rows) -> np.ndarray:
@@ -429,7 +428,7 @@ def test_gt_given_as_float_is_read_as_its_8bit_values():
 def test_run_with_conventions_stores_columns_apart_and_in_identity(tmp_path):
     from mattebench.report.leaderboard import render_dataset
     from mattebench.report.site import render_index
-    from mattebench.runner import evaluate
+    from mattebench.runs.runner import evaluate
 
     rows, s = evaluate("trimap-midpoint", TinyDataset(n=2), out=tmp_path, conventions="rvm,gca")
     assert list(s.settings.conventions) == ["gca", "rvm"]
@@ -459,7 +458,7 @@ def test_run_with_conventions_stores_columns_apart_and_in_identity(tmp_path):
 
 
 def test_video_run_gets_clip_convention(tmp_path):
-    from mattebench.runner import evaluate
+    from mattebench.runs.runner import evaluate
 
     rows, s = evaluate("gt-echo", "synthetic-video", limit=1, conventions="rvm")
     assert rows[0]["status"] == "ok", rows[0]["error"]
@@ -470,7 +469,7 @@ def test_video_run_gets_clip_convention(tmp_path):
 def test_cli_conventions_table_json_and_pair(tmp_path, capsys):
     from PIL import Image
 
-    from mattebench.cli import main
+    from mattebench.commands.cli import main
 
     assert main(["conventions", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)

@@ -12,18 +12,21 @@ from typing import Optional
 
 import numpy as np
 import pytest
+from conftest import TinyDataset
 
 import mattebench
-from mattebench.cli import main
+from mattebench.commands.cli import main
 from mattebench.data import corrupt as C
 from mattebench.data.trimap import adjust_band, describe, trimap_from_alpha
 from mattebench.data.variant import DatasetVariant, VariantSpec, variant_tag
 from mattebench.errors import MattebenchError, RunConflict
-from mattebench.registry import load_dataset, register_dataset, unregister_dataset
-from mattebench.runner import evaluate
+from mattebench.methods.registry import (
+    load_dataset,
+    register_dataset,
+    unregister_dataset,
+)
+from mattebench.runs.runner import evaluate
 from mattebench.types import DatasetCard, Sample
-
-from conftest import TinyDataset
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -87,7 +90,7 @@ def test_deterministic_per_id_across_objects_and_processes(kind, clean_synth):
     # the same id and image under another dataset name draws other random parts
     other = C.apply(clean_synth["synth-001"].image, C.Corruption(kind, 2), "another-dataset", "synth-001")
     assert not np.array_equal(a, other)
-    code = ("import hashlib, mattebench.registry as r; import mattebench_baselines; "
+    code = ("import hashlib, mattebench.methods.registry as r; import mattebench_baselines; "
             f"print(hashlib.sha256(r.load_dataset('synthetic', n=3, corrupt='{kind}:2').load('synth-001').image.tobytes()).hexdigest())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO,
                          env={"PYTHONHASHSEED": "123", "PATH": "", "OMP_NUM_THREADS": "1"})

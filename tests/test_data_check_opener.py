@@ -6,7 +6,7 @@ from conftest import TinyDataset
 
 from mattebench.data.check import check_opened
 from mattebench.errors import DatasetNotFound
-from mattebench.registry import check_dataset, list_datasets
+from mattebench.methods.registry import check_dataset, list_datasets
 
 
 def test_an_unregistered_dataset_is_checked_through_its_opener():

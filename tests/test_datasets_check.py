@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-
 from _fake_trees import make_comp1k, make_pairs
-from mattebench.cli import main
+
+from mattebench.commands.cli import main
 from mattebench.data.comp1k import Composition1k
 from mattebench.data.ppm100 import PPM100
 

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from _fake_trees import make_comp1k, reference_composite
-from mattebench.registry import check_dataset
+
 from mattebench.data.comp1k import AMD_PORTRAITS, AMDPortrait, Composition1k
+from mattebench.data.io import read_alpha_u8, read_trimap
 from mattebench.errors import DatasetNotFound, SampleError
-from mattebench.io import read_alpha_u8, read_trimap
-from mattebench.registry import load_dataset
+from mattebench.methods.registry import check_dataset, load_dataset
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _fake_trees import reference_composite, rgb, save, soft_alpha
 from PIL import Image
 
-from _fake_trees import reference_composite, rgb, save, soft_alpha
-from mattebench.data.compose import background_size, blend, composite_files, fit_background
+from mattebench.data.compose import (
+    background_size,
+    blend,
+    composite_files,
+    fit_background,
+)
 from mattebench.errors import SampleError
 
 

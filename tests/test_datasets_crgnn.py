@@ -6,12 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from _fake_trees import make_crgnn
-from mattebench.registry import check_dataset
+
+from mattebench.data.io import read_image
 from mattebench.errors import SampleError
-from mattebench.io import read_image
-from mattebench.registry import load_dataset
+from mattebench.methods.registry import check_dataset, load_dataset
 from mattebench.types import Clip
 
 

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from _fake_trees import make_d646, reference_composite, write_list
-from mattebench.registry import check_dataset
+
 from mattebench.data.d646 import Distinctions646
+from mattebench.data.io import read_alpha_u8
 from mattebench.data.trimap import RECIPE_NAME, trimap_from_alpha
 from mattebench.errors import DatasetNotFound, SampleError
-from mattebench.io import read_alpha_u8
-from mattebench.registry import load_dataset
+from mattebench.methods.registry import check_dataset, load_dataset
 
 
 @pytest.fixture(autouse=True)

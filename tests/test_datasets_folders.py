@@ -7,19 +7,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _fake_trees import make_pairs, rgb, save, soft_alpha
 from PIL import Image
 
-from _fake_trees import make_pairs, rgb, save, soft_alpha
+from mattebench.data.aim import AIM500
 from mattebench.data.alphamatting import AlphaMatting
 from mattebench.data.base import default_root
-from mattebench.registry import check_dataset
+from mattebench.data.io import read_alpha_u8, read_image, read_trimap
 from mattebench.data.p3m import P3M500NP, P3M500P
 from mattebench.data.ppm100 import PPM100
-from mattebench.data.aim import AIM500
 from mattebench.data.trimap import RECIPE_NAME, trimap_from_alpha
 from mattebench.errors import DatasetNotFound, RegistryError, SampleError
-from mattebench.io import read_alpha_u8, read_image, read_trimap
-from mattebench.registry import load_dataset
+from mattebench.methods.registry import check_dataset, load_dataset
 
 PPM_STEMS = ["6146816_556eaff97f_o", "1000_b", "2x_c"]
 

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import torch
 import torch.multiprocessing as mp
+from conftest import TinyDataset
 from torch import nn
 
-from conftest import TinyDataset
-from mattebench.train import BatchMaker, TrainingError, train
-from mattebench.train.distributed import ShardedBatches, env_world
+from mattebench.methods.train import BatchMaker, TrainingError, train
+from mattebench.methods.train.distributed import ShardedBatches, env_world
 
 STEPS, SIZE, BATCH = 4, 16, 4
 

@@ -1,8 +1,8 @@
 """Statistics that say how much, not only whether (issue 20 §3): resolution, equivalence (TOST), verdicts.
 
-- the TOST and one-sided p-values of :func:`mattebench.stats.equivalence` against a literal computation
+- the TOST and one-sided p-values of :func:`mattebench.metrics.stats.equivalence` against a literal computation
   (the same bootstrap written out), a hand-computed two-unit case and the t-test TOST on normal data;
-- the resolution rule (:mod:`mattebench.resolution`) against the metric functions themselves;
+- the resolution rule (:mod:`mattebench.report.resolution`) against the metric functions themselves;
 - hand-made pairs of runs: a run against its own 8-bit re-save is "equivalent", a uniform shift by
   several resolutions is "worse"/"better", a small noisy sample is "inconclusive".
 """
@@ -17,20 +17,25 @@ from typing import Optional
 import cv2
 import numpy as np
 import pytest
-
-from mattebench import metrics as M
-from mattebench import stats as S
-from mattebench.cli import main
-from mattebench.compare import compare_runs, parse_margins, resolve_run
-from mattebench.errors import MattebenchError
-from mattebench.data.trimap import keep_known
-from mattebench.record import Provenance, RunRecord
-from mattebench.resolution import (GRID_8BIT, GRID_16BIT, GRID_FLOAT32, comparison_resolution, metric_resolution,
-                                   prediction_grid)
-from mattebench.runner import evaluate
-from mattebench.types import FAMILY_TRIMAP, MethodCard
-
 from conftest import TinyDataset
+
+from mattebench.commands.cli import main
+from mattebench.data.trimap import keep_known
+from mattebench.errors import MattebenchError
+from mattebench.metrics import fast as M
+from mattebench.metrics import stats as S
+from mattebench.report.compare import compare_runs, parse_margins, resolve_run
+from mattebench.report.resolution import (
+    GRID_8BIT,
+    GRID_16BIT,
+    GRID_FLOAT32,
+    comparison_resolution,
+    metric_resolution,
+    prediction_grid,
+)
+from mattebench.runs.record import Provenance, RunRecord
+from mattebench.runs.runner import evaluate
+from mattebench.types import FAMILY_TRIMAP, MethodCard
 
 Q8 = 1.0 / 255.0
 

@@ -8,13 +8,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from mattebench_baselines.exported import create_onnx
+from mattebench_baselines.exported.io_spec import (
+    IOSpec,
+    ModelSpecError,
+    alpha_map,
+    build_spec,
+    prepare,
+)
+from mattebench_baselines.exported.presets import PRESETS
 from torch import nn
 
-from mattebench_baselines.exported import create_onnx
-from mattebench_baselines.exported.io_spec import IOSpec, ModelSpecError, alpha_map, build_spec, prepare
-from mattebench_baselines.exported.presets import PRESETS
-from mattebench.cli import main
-from mattebench import exporting
+from mattebench.commands.cli import main
+from mattebench.tracks import export as exporting
 from mattebench.types import ExternalInput
 
 onnx = pytest.importorskip("onnx")
@@ -68,6 +74,7 @@ def test_export_writes_official_tensor_names(modnet_export):
 def test_exported_modnet_runs_unchanged_and_matches_eager(modnet_export):
     """ONNX (preset modnet) vs eager MODNet on synthetic portraits: max |difference| <= 1e-4."""
     from mattebench_baselines.modnet import create_modnet
+
     from mattebench.data.synthetic import SyntheticDataset
 
     ckpt, path = modnet_export
@@ -84,7 +91,6 @@ def test_exported_modnet_runs_unchanged_and_matches_eager(modnet_export):
 
 def test_float64_arbiter_judges_the_export(modnet_export):
     import onnxruntime as ort
-
     from mattebench_baselines.modnet import create_modnet
 
     ckpt, path = modnet_export
@@ -102,7 +108,8 @@ def test_float64_arbiter_judges_the_export(modnet_export):
 
 def test_card_identity_and_run_folder(modnet_export, tmp_path):
     from conftest import TinyDataset
-    from mattebench.runner import evaluate
+
+    from mattebench.runs.runner import evaluate
 
     _, path = modnet_export
     _, summary = evaluate("onnx", TinyDataset(), method_options={"model": str(path), "preset": "modnet", "name": "my-modnet",

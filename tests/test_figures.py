@@ -8,10 +8,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TinyDataset
 from PIL import Image
 
-from mattebench.prediction_io import quantise16
-from mattebench.registry import load_dataset, register_dataset, register_method, unregister_dataset, unregister_method
+from mattebench.data.io import quantise16
+from mattebench.methods.registry import (
+    load_dataset,
+    register_dataset,
+    register_method,
+    unregister_dataset,
+    unregister_method,
+)
 from mattebench.report.figures import (
     BenchPoint,
     bench_point,
@@ -24,10 +31,8 @@ from mattebench.report.figures import (
     speed_section,
     write_comparison_figures,
 )
-from mattebench.runner import evaluate
+from mattebench.runs.runner import evaluate
 from mattebench.types import FAMILY_FREE, MethodCard
-
-from conftest import TinyDataset
 
 
 # -- bench results and Figure 6 ----------------------------------------------------------------------
@@ -76,7 +81,7 @@ def test_load_bench_normalises_records(tmp_path):
 
 def test_real_bench_record_is_understood(tmp_path):
     """A record from the real `mattebench bench` (tiny size, few calls: no time is asserted)."""
-    bench_mod = pytest.importorskip("mattebench.bench")
+    bench_mod = pytest.importorskip("mattebench.tracks.bench")
     with pytest.warns(UserWarning, match="UNTRAINED"):
         record = bench_mod.bench("modnet", size=64, device="cpu", warmup=1, iters=2, max_seconds=5.0)
     (tmp_path / "modnet.json").write_text(json.dumps(record))

@@ -10,14 +10,20 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import mattebench.registry as registry
-from mattebench.cli import main
+import mattebench.methods.registry as registry
+from mattebench.commands.cli import main
 from mattebench.errors import RegistryError
-from mattebench.record import RunRecord
-from mattebench.registry import load_dataset, register_method, unregister_method
-from mattebench.report.figures import bench_point, bench_problem, choose_samples, collect_comparison, load_bench
-from mattebench.report.stored_alphas import rerun_command, stored_alphas
-from mattebench.store import load_summaries
+from mattebench.methods.registry import load_dataset, register_method, unregister_method
+from mattebench.report.figures import (
+    bench_point,
+    bench_problem,
+    choose_samples,
+    collect_comparison,
+    load_bench,
+)
+from mattebench.runs.alphas import rerun_command, stored_alphas
+from mattebench.runs.record import RunRecord
+from mattebench.runs.store import load_summaries
 from mattebench.types import FAMILY_FREE, MethodCard
 
 CARD = MethodCard(name="figure-probe", needs_trimap=False, family=FAMILY_FREE)

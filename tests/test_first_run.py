@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mattebench.cli import main
+from mattebench.commands.cli import main
+from mattebench.data.io import write_alpha, write_image
 from mattebench.data.synthetic import SyntheticDataset
-from mattebench.io import write_alpha, write_image
-from mattebench.run_inputs import PredictionsFound
+from mattebench.runs.runner import PredictionsFound
 
 N = 3
 
@@ -120,7 +120,7 @@ def _outputs(lines: list[str]) -> set[str]:
     the targets of touch and of shell redirections."""
     import shlex
 
-    from mattebench.cli import build_parser
+    from mattebench.commands.cli import build_parser
 
     parser = build_parser()
     found: set[str] = set()
@@ -182,11 +182,10 @@ def _message_strings() -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def wheel_site(tmp_path_factory):
     """The wheel built from this tree, unpacked as site-packages would hold it."""
+    import shutil
     import subprocess
     import sys
     import zipfile
-
-    import shutil
 
     where = tmp_path_factory.mktemp("wheel")
     # from a copy of the tree's files (tracked and new, not ignored): a stale build/ folder must not fill the gaps
@@ -209,7 +208,7 @@ def wheel_site(tmp_path_factory):
 
 
 def test_every_guide_a_message_names_is_in_the_wheel(wheel_site):
-    from mattebench.guides import INSTALLED_AS
+    from mattebench.errors import INSTALLED_AS
 
     named = {m.group(1): where for where, text in _message_strings() for m in GUIDE_IN_TEXT.finditer(text)}
     # the guides messages name by a pattern (datasets/<name>/README.md): every one the project has

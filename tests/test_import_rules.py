@@ -159,7 +159,7 @@ def test_known_exceptions_still_occur():
 def test_the_report_never_reaches_a_method_even_indirectly():
     """No report module reaches the registry, the scorer, the runner or a baseline through another module."""
     graph = _graph()
-    banned = ("mattebench.registry", "mattebench.scorer", "mattebench.runner", "baselines*")
+    banned = ("mattebench.methods.registry", "mattebench.scoring.scorer", "mattebench.runs.runner", "baselines*")
     found = []
     for start in (m for m in graph if fnmatchcase(m, "mattebench.report*")):
         seen, stack, via = {start}, [start], {start: ""}
@@ -183,18 +183,18 @@ def test_the_report_never_reaches_a_method_even_indirectly():
 def test_the_checker_sees_lazy_and_relative_imports(tmp_path):
     """The parser counts imports inside functions, relative imports and import_module with a literal name."""
     src = ("from __future__ import annotations\n"
-           "def f():\n    from ..registry import create_method\n    return create_method\n"
-           "def g():\n    import importlib\n    return importlib.import_module('mattebench.scorer')\n")
+           "def f():\n    from ..methods.registry import create_method\n    return create_method\n"
+           "def g():\n    import importlib\n    return importlib.import_module('mattebench.scoring.scorer')\n")
     f = tmp_path / "mattebench" / "report" / "probe.py"
     f.parent.mkdir(parents=True)
     f.write_text(src)
     names = {n for n, _ in _imports("mattebench.report.probe", f)}
-    assert {"mattebench.registry", "mattebench.scorer"} <= {_as_known(n) for n in names if _project(n)}
+    assert {"mattebench.methods.registry", "mattebench.scoring.scorer"} <= {_as_known(n) for n in names if _project(n)}
 
 
 @pytest.mark.parametrize("module, part", [
-    ("mattebench.report.figures", "report"), ("mattebench.metrics", "metrics"), ("mattebench.data.synthetic", "data"),
-    ("mattebench_baselines.modnet.model", "methods"), ("mattebench.commands.run", "commands"), ("mattebench.record", "record"),
+    ("mattebench.report.figures", "report"), ("mattebench.metrics.fast", "metrics"), ("mattebench.data.synthetic", "data"),
+    ("mattebench_baselines.modnet.model", "methods"), ("mattebench.commands.run", "commands"), ("mattebench.runs.record", "record"),
 ])
 def test_part_of_picks_the_most_specific_pattern(module, part):
     assert rules.part_of(module).name == part

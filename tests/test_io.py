@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mattebench.data.io import (
+    alpha_channels_equal,
+    image_info,
+    open_image,
+    read_alpha,
+    read_alpha_u8,
+    read_image,
+    read_trimap,
+)
 from mattebench.errors import SampleError
-from mattebench.io import alpha_channels_equal, image_info, open_image, read_alpha, read_alpha_u8, read_image, read_trimap
 
 
 def _grad(h: int = 12, w: int = 10) -> np.ndarray:

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from _shared_data import MODELS, need_module
 
 import mattebench
-from _shared_data import MODELS, need_module
 from mattebench.contract import (
     Exportable,
     MattingMethod,
@@ -31,9 +31,16 @@ from mattebench.contract import (
     training_defaults,
 )
 from mattebench.errors import MattebenchError
-from mattebench.registry import method_entry
-from mattebench.run_inputs import USER_INPUT_METHODS
-from mattebench.types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP, Clip, MethodCard, Sample
+from mattebench.methods.registry import method_entry
+from mattebench.runs.runner import USER_INPUT_METHODS
+from mattebench.types import (
+    FAMILY_FREE,
+    FAMILY_REFERENCE,
+    FAMILY_TRIMAP,
+    Clip,
+    MethodCard,
+    Sample,
+)
 
 H, W = 64, 96
 METHODS = mattebench.list_methods()

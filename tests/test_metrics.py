@@ -1,7 +1,7 @@
-"""mattebench.metrics against hand-worked values and the slow literal reference.
+"""mattebench.metrics.fast against hand-worked values and the slow literal reference.
 
 Alpha values are multiples of 51 (0.2 in alpha) where a case is worked by hand, so that every
-number below can be checked on paper. ``reference_metrics`` is the independent SciPy version.
+number below can be checked on paper. ``mattebench.metrics.definitions`` is the independent SciPy version.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import math
 
 import numpy as np
 import pytest
-import reference_metrics as R
 from scipy import ndimage
 
-from mattebench import metrics as M
+from mattebench.metrics import definitions as R
+from mattebench.metrics import fast as M
 
 U8 = np.uint8
 

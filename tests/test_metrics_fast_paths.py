@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import reference_metrics as R
-from mattebench import metrics as M
+from mattebench.metrics import definitions as R
+from mattebench.metrics import fast as M
 
 
 def _case(seed: int, h: int, w: int, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from mattebench import metrics as M
+from mattebench.metrics import fast as M
 
 U8 = np.uint8
 

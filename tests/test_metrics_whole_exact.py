@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from mattebench.metrics import mse_whole
+from mattebench.metrics.fast import mse_whole
 
 
 def test_uint8_mse_whole_is_the_exactly_rounded_integer_mean():

@@ -9,12 +9,19 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
 from mattebench_baselines.modnet import create_modnet, create_modnet_easpp
-from mattebench_baselines.modnet.checkpoint import save_weights
-from mattebench_baselines.modnet.layers import EASPP, SEBlock, Conv, IBNorm, aspp_parameters, easpp_parameters
+from mattebench_baselines.modnet.blocks import (
+    EASPP,
+    Conv,
+    IBNorm,
+    SEBlock,
+    aspp_parameters,
+    easpp_parameters,
+)
+from mattebench_baselines.modnet.checkpoints import save_weights
+from mattebench_baselines.modnet.inference import inference_size
 from mattebench_baselines.modnet.model import MODNet, count_parameters
-from mattebench_baselines.modnet.preprocess import inference_size
+
 from mattebench.errors import CheckpointError
 
 

@@ -8,17 +8,16 @@ import csv
 import numpy as np
 import pytest
 import torch
-
 from mattebench_baselines.modnet import create_modnet
+from test_train import TinyDataset
+
 from mattebench.commands import adapt as adapt_cmd
-from mattebench import exporting
 from mattebench.commands import export as export_cmd
 from mattebench.commands import predict as predict_cmd
 from mattebench.commands import train as train_cmd
-from mattebench.io import read_alpha, read_image, write_image
-from mattebench.registry import register_dataset, unregister_dataset
-
-from test_train import TinyDataset
+from mattebench.data.io import read_alpha, read_image, write_image
+from mattebench.methods.registry import register_dataset, unregister_dataset
+from mattebench.tracks import export as exporting
 
 
 def cli(*argv):

@@ -7,9 +7,14 @@ import math
 import numpy as np
 import pytest
 import torch
+from mattebench_baselines.modnet.training import (
+    _blur_kernel,
+    official_loss,
+    paper_loss,
+    thumbnail,
+)
 
-from mattebench_baselines.modnet.losses import _blur_kernel, official_loss, paper_loss, thumbnail
-from mattebench.train.losses import compositional_l1, masked_mean, unknown_mask
+from mattebench.methods.train.losses import compositional_l1, masked_mean, unknown_mask
 
 
 def test_blur_kernel_is_official_3x3_gaussian():

@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 import torch
 
-from mattebench.registry import create_method
+from mattebench.methods.registry import create_method
 
 STORED = Path(__file__).resolve().parent / "data" / "modnet_pinned_outputs.npz"  # key: "<case>|<part>"
 EPS = float(np.finfo(np.float32).eps)  # 2^-23

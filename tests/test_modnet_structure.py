@@ -11,26 +11,26 @@ import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
+import mattebench_baselines.modnet as modnet
 import numpy as np
 import pytest
-
-from mattebench.contract import MethodFactory
-from mattebench.types import AtLeast
 import torch
-
-import mattebench_baselines.modnet as modnet
 from mattebench_baselines.common import checkpoints as common_ckpt
 from mattebench_baselines.common.torch_method import TorchMattingMethod, resolve_device
-from mattebench_baselines.modnet import checkpoint as ckpt
-from mattebench_baselines.modnet.export import MatteOnly
+from mattebench_baselines.modnet import checkpoints as ckpt
+from mattebench_baselines.modnet.checkpoints import MatteOnly
+from mattebench_baselines.modnet.inference import inference_size
 from mattebench_baselines.modnet.model import MODNet
-from mattebench_baselines.modnet.preprocess import inference_size
-from mattebench import bench, provenance
+
+from mattebench import environment as provenance
+from mattebench.contract import MethodFactory
 from mattebench.data import base as data_base
 from mattebench.data import trimap_manifest
 from mattebench.errors import CheckpointError, MattebenchError, SampleError
-from mattebench.options_check import declared_options
-from mattebench.registry import method_entry
+from mattebench.methods.options import declared_options
+from mattebench.methods.registry import method_entry
+from mattebench.tracks import bench
+from mattebench.types import AtLeast
 
 ROOT = Path(__file__).resolve().parents[1]
 # issue 21 §6: the numeric options declare their valid range (mattebench.types.AtLeast)
@@ -174,4 +174,4 @@ def test_one_sha256_of_a_file(tmp_path):
         trimap_manifest.file_sha256(tmp_path / "missing.png")
     readers = [p.relative_to(ROOT).as_posix() for d in ("baselines", "mattebench") for p in sorted((ROOT / d).rglob("*.py"))
                if re.search(r"hashlib\.sha256\(\)[\s\S]{0,200}open(_regular)?\(|hashlib\.sha256\([^)]*read_bytes\(\)", p.read_text())]
-    assert readers == ["mattebench/hashing.py"]
+    assert readers == ["mattebench/files.py"]

@@ -8,17 +8,16 @@ import warnings
 import numpy as np
 import pytest
 import torch
-
 from mattebench_baselines.modnet import create_modnet_easpp, create_modnet_trimap
-from mattebench_baselines.modnet.checkpoint import load_backbone
+from mattebench_baselines.modnet.checkpoints import load_backbone
+from mattebench_baselines.modnet.inference import encode_trimap
 from mattebench_baselines.modnet.model import MODNet, count_parameters
-from mattebench_baselines.modnet.preprocess import encode_trimap
-from mattebench import evaluate, method_card
-from mattebench.errors import CheckpointError, MattebenchError
-from mattebench.registry import register_dataset, unregister_dataset
-
 from test_modnet_cli import cli
 from test_train import TinyDataset
+
+from mattebench import evaluate, method_card
+from mattebench.errors import CheckpointError, MattebenchError
+from mattebench.methods.registry import register_dataset, unregister_dataset
 
 
 def quiet(factory, **kw):

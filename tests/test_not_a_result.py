@@ -19,23 +19,27 @@ from typing import Any, Optional
 
 import numpy as np
 import pytest
+from conftest import TinyDataset
 
 import mattebench
-from mattebench.cli import main
-from mattebench.compare import NotComparable, compare_runs, resolve_run, standing
+from mattebench.commands.cli import main
 from mattebench.errors import CheckpointError, RunConflict, UntrainedWeights
-from mattebench.options_check import declared_options
-from mattebench.record import RunRecord
-from mattebench.registry import list_methods, method_card, method_entry, unregister_method
+from mattebench.methods.options import declared_options
+from mattebench.methods.registry import (
+    list_methods,
+    method_card,
+    method_entry,
+    unregister_method,
+)
 from mattebench.report.board import build_board
+from mattebench.report.compare import NotComparable, compare_runs, resolve_run, standing
 from mattebench.report.leaderboard import render_dataset
 from mattebench.report.site import write_site
 from mattebench.report.tables import render_document
-from mattebench.runner import evaluate
-from mattebench.store import SUMMARY, run_dir
+from mattebench.runs.record import RunRecord
+from mattebench.runs.runner import evaluate
+from mattebench.runs.store import SUMMARY, run_dir
 from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP, MethodCard
-
-from conftest import TinyDataset
 
 NET = "nar-net"  # a cheap plug-in whose card says its weights come through checkpoint=
 BUILT: list[dict[str, Any]] = []
@@ -90,7 +94,7 @@ def test_every_deep_method_without_weights_is_refused_before_a_folder_or_a_model
     def no_build(*a: Any, **k: Any) -> Any:
         raise AssertionError("the method was built")
 
-    monkeypatch.setattr("mattebench.runner.create_method", no_build)
+    monkeypatch.setattr("mattebench.runs.runner.create_method", no_build)
     out = tmp_path / "runs"
     with pytest.raises(UntrainedWeights) as e:
         evaluate(name, TinyDataset(n=2), out=out, method_options={"device": "cpu"})
@@ -125,7 +129,7 @@ def test_allowed_untrained_run_is_recorded_listed_apart_and_never_compared_or_ta
     ck.write_bytes(b"weights")
     evaluate(NET, ds, out=runs, tag="trained", method_options={"checkpoint": str(ck), "value": 0.9})
 
-    records = mattebench.store.load_summaries(runs)
+    records = mattebench.runs.store.load_summaries(runs)
     board = build_board("tiny", records)
     assert sorted(r.name for r in board.records) == [f"{NET}@trained", "trimap-midpoint"]
     assert [(a.record.name, a.kind) for a in board.apart] == [(NET, "untrained")]
@@ -152,7 +156,7 @@ def test_a_record_without_the_key_reads_as_trained_and_round_trips_unchanged(tmp
     old = {k: v for k, v in d.items() if k != "untrained"}
     back = RunRecord.from_json(old)
     assert back.untrained is None and not back.is_untrained and back.to_json() == old
-    with pytest.raises(mattebench.record.RecordError):
+    with pytest.raises(mattebench.runs.record.RecordError):
         RunRecord.from_json({**d, "untrained": "yes"})
 
 
@@ -174,7 +178,7 @@ def test_a_run_that_stopped_before_a_sample_is_listed_not_run_with_its_reason(tm
     evaluate("trimap-midpoint", ds, out=runs)
     with pytest.raises(RuntimeError):
         evaluate("trimap-midpoint", ds, out=runs, tag="official", executor=_Stops())
-    records = mattebench.store.load_summaries(runs)
+    records = mattebench.runs.store.load_summaries(runs)
     stopped = next(r for r in records if r.tag == "official")
     assert stopped.counts.pending == 3 and stopped.provenance.pretrained_backbone  # the † mark, by its tag
     st = standing(stopped)
@@ -232,7 +236,7 @@ def test_a_record_its_rows_contradict_is_unranked_everywhere(forgery, tmp_path):
     runs = tmp_path / "runs"
     _, real = evaluate("trimap-midpoint", TinyDataset(n=3), out=runs)
     forged = _forge(real, runs, forgery, FORGERIES[forgery])
-    records = mattebench.store.load_summaries(runs)
+    records = mattebench.runs.store.load_summaries(runs)
     rec = next(r for r in records if r.tag == forgery)
     st = standing(rec)
     assert st.kind == "unsupported" and st.reason
@@ -313,7 +317,7 @@ def test_the_comparison_figure_never_shows_an_untrained_networks_mattes(net, tmp
     ds = TinyDataset(n=3)
     evaluate(NET, ds, out=runs, allow_untrained=True, save_alphas="all")
     evaluate("trimap-midpoint", ds, out=runs, save_alphas="all")
-    comp = collect_comparison("tiny", mattebench.store.load_summaries(runs), sample_ids=["s01"], dataset_obj=ds)
+    comp = collect_comparison("tiny", mattebench.runs.store.load_summaries(runs), sample_ids=["s01"], dataset_obj=ds)
     assert [row[0].run for row in comp.panels] == ["trimap-midpoint"]
 
 

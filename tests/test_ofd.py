@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-
-from mattebench.video import OneFrameDelay, ofd_frame, one_frame_delay
+from mattebench.methods.ofd import OneFrameDelay, ofd_frame, one_frame_delay
 
 
 def moving_square(n=8, h=24, w=40, side=8, speed=2):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import ast
 import importlib
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 IMPORT_NAME = {"mattebench": "mattebench", "baselines": "mattebench_baselines"}  # folder -> import name
-# Data-only packages: the guides messages point to, installed inside mattebench (mattebench/guides.py)
+# Data-only packages: the guides messages point to, installed inside mattebench (mattebench/errors.py)
 GUIDE_PACKAGES = {"mattebench.docs": "docs", "mattebench.dataset_docs": "datasets"}
 
 

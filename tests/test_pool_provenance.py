@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
-from mattebench import shipped
-from mattebench.cli import main
+from mattebench.commands.cli import main
+from mattebench.methods import shipped
 
 NAME = "mattebench:modnet-synthetic"
 

@@ -10,16 +10,22 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mattebench.compositing import BACKGROUND_CHOICES, check_background, composite
+from mattebench.data.io import read_alpha_u8, read_image
 from mattebench.errors import MattebenchError
-from mattebench.exporting import export
-from mattebench.io import read_alpha_u8, read_image
-from mattebench.predict_inputs import PredictJob, predict_inputs
-from mattebench.registry import register_method, unregister_method
-from mattebench.train import TrainingError
-from mattebench.train.registered import TrainJob, train_registered
+from mattebench.methods.registry import register_method, unregister_method
+from mattebench.methods.train import TrainingError
+from mattebench.methods.train.registered import TrainJob, train_registered
+from mattebench.tracks.export import export
+from mattebench.tracks.predict import (
+    BACKGROUND_CHOICES,
+    Frame,
+    PredictJob,
+    check_background,
+    composite,
+    predict_inputs,
+    predict_stream,
+)
 from mattebench.types import MethodCard
-from mattebench.video.stream import Frame, predict_stream
 
 
 class Quarter:

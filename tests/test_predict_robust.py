@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mattebench.cli import main
-from mattebench.io import read_alpha_u8
-from mattebench.output_names import output_names
-from mattebench.registry import register_method, unregister_method
+from mattebench.commands.cli import main
+from mattebench.data.io import read_alpha_u8
+from mattebench.methods.registry import register_method, unregister_method
+from mattebench.tracks.predict import output_names
 from mattebench.types import MethodCard
 
 

@@ -15,20 +15,25 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
-import pytest
-
-from mattebench.errors import RegistryError
-
 import process_plugins  # noqa: F401 - registers pool-misbehaving, pool-tiny, pool-tiny-video
-from _trust_kit import interruptible, wait_for
+import pytest
 from _row_compare import assert_same_values, csv_ids, run_args
+from _trust_kit import interruptible, wait_for
 from conftest import TinyDataset
+
 from mattebench.commands import run as run_cmd
 from mattebench.commands._options import OptionError
-from mattebench.executors import process
-from mattebench.executors.process import ProcessExecutor, ProcessExecutorError, default_jobs, describe_exit, pool_for
-from mattebench.registry import create_method, method_card
-from mattebench.runner import evaluate
+from mattebench.errors import RegistryError
+from mattebench.methods.registry import create_method, method_card
+from mattebench.runs.executors import process
+from mattebench.runs.executors.process import (
+    ProcessExecutor,
+    ProcessExecutorError,
+    default_jobs,
+    describe_exit,
+    pool_for,
+)
+from mattebench.runs.runner import evaluate
 from mattebench.types import MethodCard
 
 TESTS = Path(__file__).resolve().parent
@@ -115,7 +120,7 @@ def test_interrupted_pool_run_loses_nothing_and_resumes_without_recomputation(tm
 def test_ctrl_c_on_the_cli_stops_the_workers_and_exits_130(tmp_path):
     """A real SIGINT to the whole process group, as a terminal sends it."""
     log = tmp_path / "log"
-    code = ("import sys, process_plugins; from mattebench.cli import main; sys.exit(main(sys.argv[1:]))")
+    code = ("import sys, process_plugins; from mattebench.commands.cli import main; sys.exit(main(sys.argv[1:]))")
     argv = [sys.executable, "-c", code, "run", "--method", "pool-misbehaving", "--dataset", "pool-tiny", "-d", "n=40",
             "-m", f"log={log}", "-m", "slow_s=0.3", "--jobs", "2", "--out", str(tmp_path / "runs"), "--quiet"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
@@ -219,7 +224,7 @@ def test_job_counts_and_option_checks(monkeypatch):
 
 
 def test_cli_jobs_refused_before_any_sample(tmp_path, capsys):
-    from mattebench.cli import main
+    from mattebench.commands.cli import main
 
     code = main(["run", "--method", "trimap-midpoint", "--dataset", "synthetic", "--jobs", "0", "--out", str(tmp_path)])
     assert code == 2 and "--jobs must be at least 1" in capsys.readouterr().err

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-
-from _row_compare import assert_same_values, csv_ids, run_args
 import ray_plugins  # noqa: F401 - registers ray-faulty, ray-tiny, ray-tiny-video (workers import it too)
+from _row_compare import assert_same_values, csv_ids, run_args
+
 from mattebench.commands import run as run_cmd
 from mattebench.commands._options import OptionError
-from mattebench.runner import evaluate
+from mattebench.runs.runner import evaluate
 
 HAVE_RAY = importlib.util.find_spec("ray") is not None
 needs_ray = pytest.mark.skipif(not HAVE_RAY, reason="the ray extra is not installed (pip install 'mattebench[ray]')")
@@ -34,7 +34,7 @@ def _pythonpath() -> str:
 
 
 def _ray_executor(**kw: Any):
-    from mattebench.executors import RayExecutor
+    from mattebench.runs.executors import RayExecutor
 
     return RayExecutor(**kw)
 
@@ -50,7 +50,7 @@ def test_executor_arguments():
 
 
 def test_workers_get_the_drivers_thread_settings(monkeypatch):
-    from mattebench.executors.ray import worker_thread_settings
+    from mattebench.runs.executors.ray import worker_thread_settings
 
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
@@ -70,7 +70,7 @@ def test_workers_get_the_drivers_thread_settings(monkeypatch):
 
 
 def test_missing_ray_gives_install_hint(monkeypatch, tmp_path):
-    from mattebench.executors.ray import RayNotInstalled
+    from mattebench.runs.executors.ray import RayNotInstalled
 
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     args = run_args(["--method", "ray-faulty", "--dataset", "ray-tiny", "--executor", "ray", "--out", str(tmp_path)])
@@ -149,7 +149,7 @@ def test_faults_are_retried_a_bounded_number_of_times_and_the_run_finishes(ray_i
 
 
 def test_worker_that_cannot_build_stops_the_run_with_one_message(ray_instance, tmp_path):
-    from mattebench.executors.ray import RayExecutorError
+    from mattebench.runs.executors.ray import RayExecutorError
 
     with pytest.raises(RayExecutorError, match="could not build method 'ray-faulty'.*checkpoint only exists"):
         evaluate("ray-faulty", "ray-tiny", method_options={"home_pid": os.getpid()}, out=tmp_path, executor=_ray_executor(workers=1))

@@ -9,16 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-import reference_metrics as R
-from mattebench import metrics as M
-from mattebench.cli import main
-from mattebench.io import write_alpha
-from mattebench.registry import create_method, load_dataset
-from mattebench.runner import evaluate
-
 from _shared_data import MODELS, SHARED, need_module
 from _shared_data import need_path as need
+
+from mattebench.commands.cli import main
+from mattebench.data.io import write_alpha
+from mattebench.methods.registry import create_method, load_dataset
+from mattebench.metrics import definitions as R
+from mattebench.metrics import fast as M
+from mattebench.runs.runner import evaluate
 
 PPM = SHARED / "realdata" / "ppm100-dev"
 AM = SHARED / "realdata" / "alphamatting-lowres"

@@ -1,4 +1,4 @@
-"""Every report reads stored records through the one loader (mattebench.store.load_summaries): a bad
+"""Every report reads stored records through the one loader (mattebench.runs.store.load_summaries): a bad
 summary.json is skipped with a warning by the paper tables, the plan, the figures and the robustness table too, not only
 by the leaderboard (they had a second, silent loader that a fifo would block forever)."""
 
@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import TinyDataset
-from mattebench.runner import evaluate
-from mattebench.store import load_summaries
+
+from mattebench.runs.runner import evaluate
+from mattebench.runs.store import load_summaries
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from mattebench.record import RunRecord
-from mattebench.registry import method_card
+from mattebench.methods.registry import method_card
 from mattebench.report.board import build_board
+from mattebench.runs.record import RunRecord
 
 
 def _record(method: str, mse: float, card: dict, schema: int | None = 2) -> RunRecord:

@@ -5,7 +5,7 @@ import pytest
 
 import mattebench
 from mattebench.errors import RegistryError
-from mattebench.registry import _Registry, unregister_method
+from mattebench.methods.registry import _Registry, unregister_method
 from mattebench.types import FAMILY_TRIMAP, MethodCard
 
 
@@ -87,7 +87,7 @@ def test_broken_entry_point_warns_and_others_survive(monkeypatch):
         raise ImportError("No module named 'missing_pkg'")
 
     eps = [EP("ok-one", "pkg:ok", lambda: (lambda: Echo())), EP("broken-one", "missing_pkg:f", boom)]
-    monkeypatch.setattr("mattebench.registry.metadata.entry_points", lambda group: eps)
+    monkeypatch.setattr("mattebench.methods.registry.metadata.entry_points", lambda group: eps)
     reg = _Registry("method", "x", MethodCard)
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")

@@ -5,8 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from mattebench.data.condition import CLEAN, TRIMAP_ADJUST, Condition, condition_of_variant
-from mattebench.report.robustness_table import StoredRun, build_table, condition_of
+from mattebench.data.condition import (
+    CLEAN,
+    TRIMAP_ADJUST,
+    Condition,
+    condition_of_variant,
+)
+from mattebench.report.robustness import StoredRun, build_table, condition_of
 
 
 def _rec(method: str, run_dir: str, variant: dict, mse: float) -> dict:
@@ -34,7 +39,7 @@ def test_table_from_records_in_memory():
 
 def test_reading_the_table_does_not_import_the_grid_runner():
     # (the package root imports the runner and the registry for its public API; the grid module it does not)
-    code = ("import sys, mattebench.report.robustness, mattebench.report.robustness_table; "
-            "sys.exit(1 if 'mattebench.robustness' in sys.modules else 0)")
+    code = ("import sys, mattebench.report.robustness, mattebench.report.robustness; "
+            "sys.exit(1 if 'mattebench.tracks.robustness' in sys.modules else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -9,18 +9,27 @@ from pathlib import Path
 
 import pytest
 
-from mattebench.cli import main
+from mattebench.commands.cli import main
 from mattebench.data import corrupt as C
+from mattebench.data.condition import CLEAN, Condition
 from mattebench.errors import MattebenchError
 from mattebench.report.leaderboard import render_dataset
-from mattebench.report.robustness import figure_panels, render_markdown, trimap_panels, write_figure
+from mattebench.report.robustness import (
+    StoredRun,
+    build_table,
+    condition_of,
+    figure_panels,
+    is_variant_run,
+    load_tables,
+    render_markdown,
+    series_name,
+    trimap_panels,
+    write_figure,
+)
 from mattebench.report.site import write_site
-from mattebench.data.condition import CLEAN, Condition
-from mattebench.report.robustness_table import (StoredRun, build_table, condition_of, is_variant_run, load_tables,
-                                                series_name)
-from mattebench.robustness import parse_kinds, parse_severities, plan
-from mattebench.runner import evaluate
-from mattebench.store import load_summaries, read_rows
+from mattebench.runs.runner import evaluate
+from mattebench.runs.store import load_summaries, read_rows
+from mattebench.tracks.robustness import parse_kinds, parse_severities, plan
 
 GRID = ["--kinds", "gaussian-noise", "downscale", "--severities", "1,4", "--limit", "3"]
 
@@ -191,8 +200,8 @@ def test_trimap_curve_cells_appear_in_their_own_table(tmp_path):
 
 
 def test_paper_tables_never_take_a_variant_run_whatever_its_tag():
-    from mattebench.record import as_record
     from mattebench.report.tables import index_runs
+    from mattebench.runs.record import as_record
 
     clean = _summary("modnet", "/r/modnet@sps", None, {"mse_whole": 0.01})
     clean["tag"] = "sps"

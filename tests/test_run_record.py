@@ -1,6 +1,6 @@
 """The run record is the only thing that passes from the runner to the reports.
 
-``evaluate`` returns a :class:`~mattebench.record.RunRecord` and writes ``record.to_json()``; the loaders
+``evaluate`` returns a :class:`~mattebench.runs.record.RunRecord` and writes ``record.to_json()``; the loaders
 return records (older files upgraded, newer ones refused with a warning); facts the reports need
 (pretrained backbone, MESSDdt flow source, hashes of every file option) are recorded at run time.
 """
@@ -13,20 +13,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from _fake_trees import rgb, save, soft_alpha
-from mattebench_baselines.saved_predictions import SavedPredictions
 from conftest import TinyDataset
-from mattebench import provenance
-from mattebench.executors.process import ProcessExecutor
-from mattebench.prediction_io import write_alpha16
-from mattebench.registry import create_method
-from mattebench.record import SCHEMA_VERSION, RecordError, RunRecord
-from mattebench.report.summaries import load_published
+from mattebench_baselines.saved_predictions import SavedPredictions
+
+from mattebench import environment as provenance
+from mattebench.data.io import write_alpha16
+from mattebench.data.sample_notes import FLOW_ESTIMATED_SOURCE
+from mattebench.methods.registry import create_method
+from mattebench.report.published import load_published
 from mattebench.report.tables import render_document
-from mattebench.runner import evaluate
-from mattebench.sample_notes import FLOW_ESTIMATED_SOURCE
-from mattebench.store import SUMMARY, load_summaries
+from mattebench.runs.executors.process import ProcessExecutor
+from mattebench.runs.record import SCHEMA_VERSION, RecordError, RunRecord
+from mattebench.runs.runner import evaluate
+from mattebench.runs.store import SUMMARY, load_summaries
 
 
 def _stored(run_dir: str) -> dict:

@@ -3,13 +3,12 @@ import math
 
 import numpy as np
 import pytest
+from conftest import TinyDataset
 
 from mattebench.errors import RunConflict
-from mattebench.runner import SampleFailed, evaluate
-from mattebench.store import read_rows
+from mattebench.runs.runner import SampleFailed, evaluate
+from mattebench.runs.store import read_rows
 from mattebench.types import MethodCard
-
-from conftest import TinyDataset
 
 
 class Counting:

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from mattebench_baselines.saved_predictions import SavedPredictions
 from conftest import TinyDataset, disc_sample
-from mattebench import metrics as M
-from mattebench.cli import main
+from mattebench_baselines.saved_predictions import SavedPredictions
+
+from mattebench.commands.cli import main
+from mattebench.data.io import quantise16, read_prediction, to_uint16, write_alpha16
 from mattebench.errors import MattebenchError, RunConflict
-from mattebench.prediction_io import quantise16, read_prediction, to_uint16, write_alpha16
-from mattebench.registry import register_dataset, unregister_dataset
-from mattebench.run_inputs import UnmatchedPredictions
-from mattebench.runner import evaluate
+from mattebench.methods.registry import register_dataset, unregister_dataset
+from mattebench.metrics import fast as M
+from mattebench.runs.runner import UnmatchedPredictions
+from mattebench.runs.runner import evaluate
 from mattebench.types import ExternalInput, SavedPredictionSource
 
 
@@ -226,8 +226,8 @@ def test_leaderboard_marks_saved_predictions(tmp_path):
 
 def test_predict_folder_scores_like_the_run(tmp_path):
     """`mattebench predict --bits 16` on a dataset's images, scored with --predictions == the run's numbers."""
-    from mattebench.io import write_image
-    from mattebench.registry import register_method, unregister_method
+    from mattebench.data.io import write_image
+    from mattebench.methods.registry import register_method, unregister_method
 
     register_method("blur-test", lambda **kw: BlurMethod(), card={"needs_trimap": False})
     try:

@@ -1,4 +1,4 @@
-"""The one packing path for shipped MODNets (baselines/modnet/ship.py): the method and network come from the
+"""The one packing path for shipped MODNets (baselines/modnet/checkpoints.py): the method and network come from the
 trained checkpoint, a mismatch with --method is refused, and the packed file, its index entry and its curve
 agree (sha256, float16, input rule, the method that loads it)."""
 
@@ -10,11 +10,11 @@ import warnings
 
 import pytest
 import torch
+from mattebench_baselines.modnet import checkpoints as ckpt
+from mattebench_baselines.modnet import checkpoints as ship
 
-from mattebench_baselines.modnet import checkpoint as ckpt
-from mattebench_baselines.modnet import ship
 from mattebench.errors import CheckpointError
-from mattebench.registry import create_method
+from mattebench.methods.registry import create_method
 
 
 def _trained(tmp_path, method: str):

@@ -14,17 +14,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from _shared_data import SHARED
 import torch
-
-from mattebench_baselines.modnet import checkpoint as ckpt
+from _shared_data import SHARED
+from mattebench_baselines.modnet import checkpoints as ckpt
 from mattebench_baselines.modnet import create_modnet
-from mattebench import shipped
-from mattebench.cli import main
+
+from mattebench.commands.cli import main
 from mattebench.errors import CheckpointError
-from mattebench.registry import create_method
-from mattebench.runner import evaluate
+from mattebench.methods import shipped
+from mattebench.methods.registry import create_method
+from mattebench.runs.runner import evaluate
 
 NAME = "mattebench:modnet-synthetic"
 # Issue 17: both must ship, each loaded by its own method. The tests below run over every name in the index.
@@ -212,7 +211,7 @@ def _eval_half():
 def test_the_shipped_model_beats_a_constant_half_on_real_portraits():
     import cv2
 
-    from mattebench import metrics as M
+    from mattebench.metrics import fast as M
 
     split = _eval_half()
     m = _quiet_modnet(checkpoint=NAME)

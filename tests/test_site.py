@@ -15,15 +15,20 @@ from typing import Any, Iterator, Optional
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from site_fixtures import PAPER, SECOND_DATASET, leaderboard_summaries, make_runs
 
 from mattebench.commands import leaderboard as leaderboard_command
 from mattebench.report.board import family_of
 from mattebench.report.board import metric_label as _label
-from mattebench.record import RunRecord
-from mattebench.report.site import Figure, find_figures, paper_values_from_tables, render_index, write_site
+from mattebench.report.site import (
+    Figure,
+    find_figures,
+    paper_values_from_tables,
+    render_index,
+    write_site,
+)
+from mattebench.runs.record import RunRecord
 from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP
-
-from site_fixtures import PAPER, SECOND_DATASET, leaderboard_summaries, make_runs
 
 VOID = {"meta", "link", "br", "img", "input", "hr", "col", "source", "wbr"}
 
@@ -350,9 +355,10 @@ def test_a_comparison_figure_is_shown_with_its_dataset_whatever_the_name(tmp_pat
     from dataclasses import replace
 
     from conftest import TinyDataset
+
     from mattebench.report.figures import comparison_figure
     from mattebench.report.site import find_figures
-    from mattebench.runner import evaluate
+    from mattebench.runs.runner import evaluate
 
     name = "Données portraits"
     ds = TinyDataset(n=2)

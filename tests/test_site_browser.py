@@ -25,12 +25,11 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import pytest
-
-from mattebench.record import RunRecord
-from mattebench.report.site import write_site
-from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP
-
 from site_fixtures import PAPER, leaderboard_summaries, make_runs
+
+from mattebench.report.site import write_site
+from mattebench.runs.record import RunRecord
+from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C key of an element reference
@@ -282,7 +281,7 @@ def test_synthetic_demo_run_through_the_command(browser, tmp_path):
     import argparse
 
     from mattebench.commands import leaderboard as leaderboard_command
-    from mattebench.runner import evaluate
+    from mattebench.runs.runner import evaluate
 
     runs = tmp_path / "runs"
     _, summary = evaluate("trimap-midpoint", "synthetic", limit=2, out=runs)

@@ -8,11 +8,11 @@ import re
 from importlib import resources
 from pathlib import Path
 
-import mattebench.report as report
-from mattebench.report.site import render_index, render_method_page, render_run_page
-
 from report_equivalence import normalise_html
 from test_board import summary
+
+import mattebench.report as report
+from mattebench.report.site import render_index, render_method_page, render_run_page
 
 TAG = re.compile(r"<(/?)(a|p|div|span|table|tr|td|th|thead|tbody|section|h[1-6]|ul|li|dl|dt|dd|code|html|body|nav|"
                  r"form|label|select|option|details|summary|figure|img|pre|caption|script|style)[\s>/]")

@@ -6,10 +6,13 @@ import warnings
 
 import torch
 import torch.nn as nn
-
 from mattebench_baselines.modnet import create_modnet
-from mattebench_baselines.modnet.losses import thumbnail
-from mattebench_baselines.modnet.soc import adapt, soc_loss, transition_region
+from mattebench_baselines.modnet.training import (
+    adapt,
+    soc_loss,
+    thumbnail,
+    transition_region,
+)
 
 
 def _method():

@@ -1,4 +1,4 @@
-"""mattebench.stats against hand-worked cases, and the intervals stored in every run record.
+"""mattebench.metrics.stats against hand-worked cases, and the intervals stored in every run record.
 
 The expected values are worked out by hand here (the Wilcoxon null distribution by counting
 subsets, Holm by its definition, the bootstrap of two points by enumeration), not read back from
@@ -14,15 +14,14 @@ from typing import Optional
 
 import numpy as np
 import pytest
-
-from mattebench import stats as S
-from mattebench.data.trimap import trimap_from_alpha
-from mattebench.record import RunRecord
-from mattebench.runner import evaluate
-from mattebench.store import read_rows
-from mattebench.types import Clip, DatasetCard
-
 from conftest import TinyDataset, disc_sample
+
+from mattebench.data.trimap import trimap_from_alpha
+from mattebench.metrics import stats as S
+from mattebench.runs.record import RunRecord
+from mattebench.runs.runner import evaluate
+from mattebench.runs.store import read_rows
+from mattebench.types import Clip, DatasetCard
 
 
 def exact_signed_rank_p(d: list[float]) -> float:

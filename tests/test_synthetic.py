@@ -61,7 +61,7 @@ def test_card_and_ids(test_split):
 
 
 def test_registered_under_its_names():
-    from mattebench.registry import load_dataset
+    from mattebench.methods.registry import load_dataset
 
     d = load_dataset("synthetic", root=None, n=3)
     assert isinstance(d, SyntheticDataset) and len(d) == 3

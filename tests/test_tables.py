@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import re
@@ -11,19 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from _shared_data import SHARED
-
-import argparse
+from conftest import TinyDataset
 
 from mattebench.commands import tables as tables_command
-from mattebench.report import paper_values as P
-from mattebench.report.table_spec import EXTRA_ROWS, ROW_SPECS, TRAIN_CONFIGS
-from mattebench.paper_plan import build_plan
+from mattebench.report import paper as P
+from mattebench.report.paper import EXTRA_ROWS, ROW_SPECS, TRAIN_CONFIGS
 from mattebench.report.tables import NOT_RUN, fmt_diff, fmt_value, render_document
-from mattebench.runner import evaluate
-
-from conftest import TinyDataset
+from mattebench.runs.runner import evaluate
+from mattebench.tracks.paper_plan import build_plan
 
 # The paper's tables, typed again from shared/facts/paper-tables.md (independent of paper_values.py).
 EXPECTED = {
@@ -126,7 +123,7 @@ def _fabricate(src: Path, runs: Path, dataset: str, method: str, tag, mse=None, 
 
 def _rows_with_means(path: Path, means: dict) -> None:
     """Give every row the fabricated mean, so that the rows support the edited record (a record its rows
-    contradict is no result: mattebench.compare.standing)."""
+    contradict is no result: mattebench.report.compare.standing)."""
     with path.open(newline="") as f:
         reader = csv.DictReader(f)
         fields, rows = reader.fieldnames, list(reader)
@@ -311,7 +308,7 @@ def test_empty_runs_folder_gives_all_paper_values_and_marks(tmp_path):
 
 
 def test_a_command_with_an_option_the_method_lacks_is_commented_out_with_the_reason():
-    from mattebench.paper_plan import _step, unsupported
+    from mattebench.tracks.paper_plan import _step, unsupported
 
     gaps = unsupported("modnet-easpp", {"no_such_option": 1})
     assert gaps and "no_such_option" in gaps[0]
@@ -322,7 +319,7 @@ def test_a_command_with_an_option_the_method_lacks_is_commented_out_with_the_rea
 
 def _run(method: str, tag):
     """A record of ``method@tag`` on synthetic with nothing else known (what _stands_for reads)."""
-    from mattebench.record import RunRecord
+    from mattebench.runs.record import RunRecord
 
     return RunRecord.from_json({"dataset": "synthetic", "method": method, "tag": tag})
 

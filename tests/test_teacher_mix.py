@@ -9,13 +9,13 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from mattebench_baselines.modnet import create_modnet
+from mattebench_baselines.modnet.training import mixed_loss, paper_loss, teacher_loss
 
 import mattebench.data.teacher_mix as tm
-from mattebench_baselines.modnet import create_modnet
-from mattebench_baselines.modnet.losses import mixed_loss, paper_loss, teacher_loss
 from mattebench.data.augment import ColourJitter, degrade, sample_colour, zoom_rotate
 from mattebench.data.realsplit import split_photos
-from mattebench.train.batches import collate, crop_and_resize
+from mattebench.methods.train.batches import collate, crop_and_resize
 
 
 class FakeTeacher:

@@ -9,12 +9,17 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from mattebench_baselines.modnet import create_modnet
 from torch import nn
 
-from mattebench_baselines.modnet import create_modnet
-from mattebench.train import TrainingError, schedule_factor, train, training_trimap
-from mattebench.train.batches import BatchMaker
-from mattebench.train.loop import stage_plan
+from mattebench.methods.train import (
+    TrainingError,
+    schedule_factor,
+    train,
+    training_trimap,
+)
+from mattebench.methods.train.batches import BatchMaker
+from mattebench.methods.train.loop import stage_plan
 from mattebench.types import DatasetCard, Sample
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch
-
-from mattebench.train import train
 from test_train import TinyDataset, TinyMethod
+
+from mattebench.methods.train import train
 
 
 def test_stop_after_then_resume_equals_one_run(tmp_path):

@@ -7,13 +7,13 @@ import json
 import warnings
 
 import pytest
-
 from conftest import TinyDataset
+
 from mattebench.report.board import build_board
 from mattebench.report.leaderboard import render_dataset
 from mattebench.report.site import write_site
-from mattebench.runner import evaluate
-from mattebench.store import SUMMARY
+from mattebench.runs.runner import evaluate
+from mattebench.runs.store import SUMMARY
 from mattebench.types import FAMILY_TRIMAP
 
 
@@ -66,7 +66,7 @@ def test_plan_names_a_hostile_runs_path_as_one_word(template, tmp_path):
     import shutil
     import subprocess
 
-    from mattebench.paper_plan import build_plan
+    from mattebench.tracks.paper_plan import build_plan
 
     marker = tmp_path / "INJECTED"
     runs = tmp_path / template.format(m=marker)
@@ -87,9 +87,9 @@ def test_plan_names_a_hostile_runs_path_as_one_word(template, tmp_path):
 
 @pytest.mark.parametrize("bad", ["runs\ntouch /tmp/x", "runs\rx", "a\x1bb", "runs\u2028x", "x\x00"[:1] + "\x7f"])
 def test_plan_refuses_a_runs_path_with_a_control_character(bad, tmp_path, capsys):
-    from mattebench.cli import main
+    from mattebench.commands.cli import main
     from mattebench.errors import UsageError
-    from mattebench.paper_plan import build_plan
+    from mattebench.tracks.paper_plan import build_plan
 
     with pytest.raises(UsageError, match="control character"):
         build_plan(tmp_path / bad, summaries=[])
@@ -112,8 +112,12 @@ LOOK_ALIKE_METHODS = [
 def test_a_look_alike_of_a_built_in_method_is_refused_naming_both(builtin, twin):
     import mattebench
     from mattebench.errors import RegistryError
+    from mattebench.methods.registry import (
+        list_methods,
+        method_entry,
+        unregister_method,
+    )
     from mattebench.names import escaped
-    from mattebench.registry import list_methods, method_entry, unregister_method
 
     class Half:
         def predict(self, image, trimap=None):
@@ -134,7 +138,11 @@ def test_a_look_alike_of_a_built_in_method_is_refused_naming_both(builtin, twin)
 def test_a_look_alike_of_a_name_registered_in_code_is_refused(first, second):
     import mattebench
     from mattebench.errors import RegistryError
-    from mattebench.registry import list_datasets, unregister_dataset, unregister_method
+    from mattebench.methods.registry import (
+        list_datasets,
+        unregister_dataset,
+        unregister_method,
+    )
 
     mattebench.register_method(first, lambda: None)
     try:
@@ -181,8 +189,10 @@ def test_installed_look_alike_plug_ins_are_refused_and_the_built_in_kept(tmp_pat
     (["--tag", "v\u200b1"], "invisible"), (["--tag", "\u0455ps"], "mixes Latin"), (["--tag", "a\u00adb"], "invisible"),
 ])
 def test_a_tag_that_cannot_be_read_is_a_usage_error(argv, needle, tmp_path, capsys):
-    from mattebench import cli, exitcodes
     from _trust_kit import folder_dataset
+
+    from mattebench import errors as exitcodes
+    from mattebench.commands import cli
 
     data = folder_dataset(tmp_path / "data", ["p0"])
     assert cli.main(["run", "--quiet", "--method", "trimap-midpoint", "--dataset", "folder", "--data-root", str(data),
@@ -193,8 +203,10 @@ def test_a_tag_that_cannot_be_read_is_a_usage_error(argv, needle, tmp_path, caps
 
 @pytest.mark.parametrize("name", ["MODNet", "modnet\u200b", "modn\u0435t", "dim\u2013free", "Trimap-Midpoint"])
 def test_a_saved_predictions_name_that_looks_like_a_method_is_refused(name, tmp_path, capsys):
-    from mattebench import cli, exitcodes
     from _trust_kit import folder_dataset
+
+    from mattebench import errors as exitcodes
+    from mattebench.commands import cli
 
     data = folder_dataset(tmp_path / "data", ["p0"])
     assert cli.main(["run", "--quiet", "--predictions", str(data / "alpha"), "--name", name, "--dataset", "folder",

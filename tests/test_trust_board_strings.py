@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-
 from conftest import TinyDataset
-from mattebench.record import RecordError, RunRecord
+
 from mattebench.report.leaderboard import write_leaderboards
 from mattebench.report.site import write_site
 from mattebench.report.tables import render_document
-from mattebench.runner import evaluate
-from mattebench.store import SUMMARY
+from mattebench.runs.record import RecordError, RunRecord
+from mattebench.runs.runner import evaluate
+from mattebench.runs.store import SUMMARY
 
 PAYLOAD = "<script>x</script>|*[a](javascript:x)"
 # What a markdown viewer or a browser would act on: a raw tag, a link to javascript:, a cell-ending pipe
@@ -157,9 +157,15 @@ def test_a_payload_method_name_in_a_paper_table_row_cannot_leave_its_code_span(t
 
 def test_every_run_name_is_escaped_in_the_robustness_and_conventions_markdown(tmp_path):
     from mattebench.data.variant import split_variant_options, wrap
-    from mattebench.report.conventions_section import render_markdown as conventions_markdown
-    from mattebench.report.robustness import render_markdown, render_section
-    from mattebench.report.robustness_table import StoredRun, build_table
+    from mattebench.report.conventions_section import (
+        render_markdown as conventions_markdown,
+    )
+    from mattebench.report.robustness import (
+        StoredRun,
+        build_table,
+        render_markdown,
+        render_section,
+    )
 
     _, clean = evaluate("trimap-midpoint", TinyDataset(n=2), out=tmp_path)
     _, spec = split_variant_options({"corrupt": "gaussian-noise:1"})

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import pytest
-
-from mattebench import cli, exitcodes
-from mattebench.data.check import problem_counts
-from mattebench.errors import UsageError
-from mattebench.registry import check_dataset, load_dataset
-from mattebench.runner import evaluate
-
 from _trust_kit import folder_dataset
 from conftest import TinyDataset
+
+from mattebench import errors as exitcodes
+from mattebench.commands import cli
+from mattebench.data.check import problem_counts
+from mattebench.errors import UsageError
+from mattebench.methods.registry import check_dataset, load_dataset
+from mattebench.runs.runner import evaluate
 
 
 def test_empty_dataset_is_a_usage_error(tmp_path, capsys):

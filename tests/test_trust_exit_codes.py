@@ -6,17 +6,17 @@ import argparse
 import signal
 
 import pytest
-
-import mattebench
-from mattebench import cli, exitcodes
-from mattebench.commands.run import exit_code
-from mattebench.registry import unregister_method
-from mattebench.runner import evaluate
-from mattebench.types import MethodCard
-
 from _trust_kit import cli as run_cli
 from _trust_kit import folder_dataset, start_cli, trust_site, wait_for
 from conftest import TinyDataset
+
+import mattebench
+from mattebench import errors as exitcodes
+from mattebench.commands import cli
+from mattebench.commands.run import exit_code
+from mattebench.methods.registry import unregister_method
+from mattebench.runs.runner import evaluate
+from mattebench.types import MethodCard
 
 
 # -- every subcommand: a forced internal error is one line and exit 70 ---------------------------

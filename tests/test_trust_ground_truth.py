@@ -7,18 +7,17 @@ import warnings
 
 import numpy as np
 import pytest
-
-from mattebench import ground_truth
-from mattebench.ground_truth import GroundTruthWithheld
-from mattebench.report.leaderboard import render_dataset
-from mattebench.report.site import write_site
-from mattebench.report.tables import index_runs
-from mattebench.report.visibility import publishable
-from mattebench.runner import evaluate
-from mattebench.types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP, MethodCard
-
 from _trust_kit import cli, folder_dataset, trust_site
 from conftest import TinyDataset
+
+from mattebench.contract import GroundTruthWithheld
+from mattebench import contract as ground_truth
+from mattebench.report.leaderboard import render_dataset
+from mattebench.report.published import publishable
+from mattebench.report.site import write_site
+from mattebench.report.tables import index_runs
+from mattebench.runs.runner import evaluate
+from mattebench.types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP, MethodCard
 
 
 class Cheat:
@@ -66,7 +65,7 @@ def test_reference_methods_still_see_it():
 
 
 def test_video_clips_are_gated_too():
-    from mattebench.registry import load_dataset
+    from mattebench.methods.registry import load_dataset
 
     m = Cheat(FAMILY_FREE)
     with pytest.warns(GroundTruthWithheld):

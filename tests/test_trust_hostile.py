@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 
 import pytest
-
-from mattebench import cli, exitcodes
-from mattebench.errors import MattebenchError, UsageError
-from mattebench.runner import evaluate
-from mattebench.store import read_rows
-
 from conftest import TinyDataset
+
+from mattebench import errors as exitcodes
+from mattebench.commands import cli
+from mattebench.errors import MattebenchError, UsageError
+from mattebench.runs.runner import evaluate
+from mattebench.runs.store import read_rows
 
 
 class Ids(TinyDataset):

@@ -6,17 +6,16 @@ import json
 
 import numpy as np
 import pytest
+from _trust_kit import PLUGIN_SOURCE, cli, folder_dataset, trust_site
+from conftest import TinyDataset
 
 import mattebench
 from mattebench.errors import RunConflict
-from mattebench.identity import code_files, method_code
-from mattebench.registry import method_entry, unregister_method
-from mattebench.runner import evaluate
-from mattebench.store import StoreWarning
+from mattebench.methods.registry import method_entry, unregister_method
+from mattebench.runs.identity import code_files, method_code
+from mattebench.runs.runner import evaluate
+from mattebench.runs.store import StoreWarning
 from mattebench.types import MethodCard
-
-from _trust_kit import PLUGIN_SOURCE, cli, folder_dataset, trust_site
-from conftest import TinyDataset
 
 
 def _run(data, out, site, *extra):

@@ -17,18 +17,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from _trust_kit import REPO, cli, folder_dataset
 from conftest import TinyDataset, disc_sample
-from mattebench.cli import main
+from PIL import Image
+
+from mattebench.commands.cli import main
+from mattebench.data.io import (
+    ENV_MAX_PIXELS,
+    image_info,
+    read_alpha_u8,
+    read_image,
+    read_matte,
+    read_prediction,
+)
 from mattebench.errors import NotRegularFile, PredictionError, SampleError, UsageError
-from mattebench.hashing import sha256_file
-from mattebench.io import ENV_MAX_PIXELS, image_info, read_alpha_u8, read_image, read_matte
-from mattebench.prediction_io import read_prediction
-from mattebench.registry import check_dataset, load_dataset
-from mattebench.runner import evaluate
-from mattebench.store import MAX_TEXT, read_rows
+from mattebench.files import sha256_file
+from mattebench.methods.registry import check_dataset, load_dataset
+from mattebench.runs.runner import evaluate
+from mattebench.runs.store import MAX_TEXT, read_rows
 from mattebench.types import MethodCard
 
 posix_only = pytest.mark.skipif(os.name != "posix" or not hasattr(os, "mkfifo"), reason="FIFOs and devices are POSIX")
@@ -76,7 +82,9 @@ def test_the_one_opener_refuses_fifos_and_devices(tmp_path: Path):
         with pytest.raises(DatasetNotFound, match=kind):
             read_list(tmp_path / name)  # a dataset's list file
     os.mkfifo(tmp_path / "pred.npy")
-    from mattebench.conventions.pair import read_prediction as read_convention_prediction
+    from mattebench.scoring.toolkits import (
+        read_prediction as read_convention_prediction,
+    )
 
     for read in (read_prediction, read_convention_prediction):  # `run --predictions` and `conventions --pred`
         with pytest.raises(PredictionError, match="FIFO") as e:

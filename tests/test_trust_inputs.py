@@ -9,16 +9,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from _fake_trees import make_comp1k, make_crgnn, make_pairs, save
 from _privileges import file_modes_enforced
-from mattebench.cli import main
-from mattebench.registry import check_dataset
+from PIL import Image
+
+from mattebench.commands.cli import main
+from mattebench.data.io import (
+    ENV_MAX_PIXELS,
+    image_info,
+    read_alpha_u8,
+    read_image,
+    read_matte,
+)
 from mattebench.errors import MattebenchError, SampleError
-from mattebench.io import ENV_MAX_PIXELS, image_info, read_alpha_u8, read_image, read_matte
-from mattebench.registry import load_dataset
-from mattebench.runner import evaluate
+from mattebench.methods.registry import check_dataset, load_dataset
+from mattebench.runs.runner import evaluate
 
 
 def _jpeggy(t: np.ndarray) -> np.ndarray:
@@ -236,7 +241,9 @@ def test_bomb_names_file_limit_and_how_to_raise_it(tmp_path: Path, monkeypatch):
     monkeypatch.setenv(ENV_MAX_PIXELS, "400")
     assert read_image(small).shape == (20, 20, 3)
     monkeypatch.setenv(ENV_MAX_PIXELS, "lots")
-    from mattebench.errors import UsageError  # issue 21 section 4: a bad value is one usage error, not a sample's
+    from mattebench.errors import (
+        UsageError,  # issue 21 section 4: a bad value is one usage error, not a sample's
+    )
 
     with pytest.raises(UsageError, match="not a number of pixels"):
         read_image(small)

@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from _trust_kit import cli, install_plugin
 
 HOSTILE = '''
@@ -95,8 +94,8 @@ class Half:
 class Patcher(Half):
     """Rewrites what scores it: every metric becomes 0."""
     def predict(self, image, trimap=None):
-        import mattebench.metrics as M
-        import mattebench.scorer as S
+        import mattebench.metrics.fast as M
+        import mattebench.scoring.scorer as S
         zero = lambda *a, **k: 0.0
         for name in ("mse_whole", "mad_whole", "sad", "mse", "grad", "conn"):
             if hasattr(M, name):
@@ -218,8 +217,8 @@ def test_a_factory_that_exits_or_moves_is_exit_4_and_nothing_is_scored(site, tmp
 @pytest.mark.parametrize("command", [["bench", "--method", "iso-exit-factory", "--size", "32", "--iters", "1"],
                                      ["predict", "--method", "iso-exit-factory"]])
 def test_bench_and_predict_refuse_a_factory_that_exits(site, tmp_path, command):
-    from PIL import Image
     import numpy as np
+    from PIL import Image
 
     img = tmp_path / "in.png"
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(img)
@@ -262,8 +261,8 @@ def test_evaluate_raises_a_typed_error_never_systemexit(site, monkeypatch):
 def test_an_in_process_method_gets_copies_of_its_inputs():
     """A method object passed to evaluate() predicts in the caller's process: still on its own copies."""
     import numpy as np
-
     from conftest import TinyDataset
+
     from mattebench import evaluate
     from mattebench.types import MethodCard
 

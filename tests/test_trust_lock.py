@@ -8,14 +8,13 @@ import signal
 import socket
 
 import pytest
-
-from mattebench.errors import RunLocked
-from mattebench.lock import LOCK_NAME, RunLock, StaleLockWarning
-from mattebench.runner import evaluate
-from mattebench.store import read_rows
-
 from _trust_kit import cli, folder_dataset, start_cli, trust_site, wait_for
 from conftest import TinyDataset
+
+from mattebench.errors import RunLocked
+from mattebench.runs.lock import LOCK_NAME, RunLock, StaleLockWarning
+from mattebench.runs.runner import evaluate
+from mattebench.runs.store import read_rows
 
 
 def _args(data, out, *extra):
@@ -107,7 +106,7 @@ def test_temporary_files_have_unique_names(tmp_path, monkeypatch):
 def test_file_system_without_flock_falls_back_to_the_pid(tmp_path, monkeypatch):
     import errno
 
-    import mattebench.lock as lock_mod
+    import mattebench.runs.lock as lock_mod
 
     class NoFlock:
         LOCK_EX = LOCK_NB = 0

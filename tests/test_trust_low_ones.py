@@ -8,14 +8,18 @@ import warnings
 from typing import Annotated, Any
 
 import pytest
+from _trust_kit import folder_dataset
 
-from mattebench import cli, exitcodes
+from mattebench import errors as exitcodes
+from mattebench.commands import cli
 from mattebench.commands._options import OptionError, parse_options
 from mattebench.contract import method
-from mattebench.registry import register_method, unregister_method, validate_method_options
+from mattebench.methods.registry import (
+    register_method,
+    unregister_method,
+    validate_method_options,
+)
 from mattebench.types import FAMILY_FREE, AtLeast, MethodCard
-
-from _trust_kit import folder_dataset
 
 
 @pytest.fixture
@@ -109,8 +113,8 @@ def test_a_repeated_dataset_option_on_the_command_line_is_exit_2(tmp_path, data,
 def test_jobs_beyond_the_cpus_is_capped_with_a_warning(jobs, monkeypatch):
     import process_plugins  # noqa: F401 - registers pool-misbehaving (importable by workers)
 
-    from mattebench.executors import process
-    from mattebench.registry import method_card
+    from mattebench.methods.registry import method_card
+    from mattebench.runs.executors import process
 
     monkeypatch.setattr(process, "cpu_count", lambda: 2)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
@@ -130,8 +134,8 @@ def test_jobs_beyond_the_cpus_is_capped_with_a_warning(jobs, monkeypatch):
 def test_fail_fast_on_a_dead_worker_does_not_say_the_run_went_on(tmp_path):
     import process_plugins  # noqa: F401
 
-    from mattebench.executors.process import ProcessExecutor
-    from mattebench.runner import SampleFailed, evaluate
+    from mattebench.runs.executors.process import ProcessExecutor
+    from mattebench.runs.runner import SampleFailed, evaluate
 
     with pytest.raises(SampleFailed) as err:
         evaluate("pool-misbehaving", "pool-tiny", method_options={"exit_on": ["s00"]}, dataset_options={"n": 2},

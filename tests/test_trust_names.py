@@ -7,11 +7,10 @@ import io
 import os
 
 import pytest
-
-from mattebench.runner import evaluate
-from mattebench.store import read_rows
-
 from _trust_kit import cli, folder_dataset, trust_site
+
+from mattebench.runs.runner import evaluate
+from mattebench.runs.store import read_rows
 
 HOSTILE = [
     "line\u2028sep", "para\u2029sep", "nel\u0085x", "form\ffeed", "vert\vtab", "fs\x1cx", "gs\x1dx", "rs\x1ex",

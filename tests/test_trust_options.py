@@ -7,11 +7,17 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-
 from mattebench_baselines.classical import OPTION_TYPES
+
 from mattebench.errors import RegistryError
-from mattebench.options_check import OptionTypeError, check_options, declared_options
-from mattebench.registry import create_method, list_methods, load_dataset, method_entry, validate_method_options
+from mattebench.methods.options import OptionTypeError, check_options, declared_options
+from mattebench.methods.registry import (
+    create_method,
+    list_methods,
+    load_dataset,
+    method_entry,
+    validate_method_options,
+)
 
 CLASSICAL = ("closed-form", "knn", "large-kernel", "learning-based", "random-walk", "shared-sampling")
 

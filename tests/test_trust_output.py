@@ -14,16 +14,16 @@ import warnings
 from pathlib import Path
 
 import pytest
-
 from conftest import TinyDataset
-from mattebench.cli import main
+
+from mattebench.commands.cli import main
 from mattebench.report.leaderboard import render_dataset, write_leaderboards
 from mattebench.report.markdown_safe import md_link, md_text, safe_url
 from mattebench.report.out_paths import file_stem
+from mattebench.report.published import UnreadableSummary, load_published
 from mattebench.report.site import render_method_page, write_site
-from mattebench.report.site_manifest import MANIFEST
-from mattebench.report.summaries import UnreadableSummary, load_published
-from mattebench.runner import evaluate
+from mattebench.report.site_build import MANIFEST
+from mattebench.runs.runner import evaluate
 
 
 @pytest.fixture(scope="module")

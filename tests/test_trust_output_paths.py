@@ -18,19 +18,32 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
+from _trust_kit import (
+    REPO,
+    cli,
+    env_with,
+    folder_dataset,
+    start_cli,
+    trust_site,
+    wait_for,
+)
 from conftest import TinyDataset
-from mattebench.cli import main
-from mattebench.errors import RunLocked
-from mattebench.lock import LOCK_NAME
-from mattebench.report.site import write_site
-from mattebench.report.site_build import BUILD_PREFIX, OLD_PREFIX
-from mattebench.report.site_manifest import FORMAT, MANIFEST, previous_names, valid_entry
-from mattebench.runner import evaluate
-from mattebench.safe_write import LinkRefused, atomic_write_text, safe_folder
-from mattebench.store import read_rows
 
-from _trust_kit import REPO, cli, env_with, folder_dataset, start_cli, trust_site, wait_for
+from mattebench.commands.cli import main
+from mattebench.errors import RunLocked
+from mattebench.files import LinkRefused, atomic_write_text, safe_folder
+from mattebench.report.site import write_site
+from mattebench.report.site_build import (
+    BUILD_PREFIX,
+    FORMAT,
+    MANIFEST,
+    OLD_PREFIX,
+    previous_names,
+    valid_entry,
+)
+from mattebench.runs.lock import LOCK_NAME
+from mattebench.runs.runner import evaluate
+from mattebench.runs.store import read_rows
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +143,7 @@ _SLOW_BUILD = textwrap.dedent("""
         return real(*a, **k)
 
     site.render_run_page = slow
-    from mattebench.cli import main
+    from mattebench.commands.cli import main
     sys.exit(main(["leaderboard", "--runs", sys.argv[2], "--out", sys.argv[3], "--html"]))
 """)
 
@@ -220,7 +233,7 @@ _FULL_DISK = textwrap.dedent("""
     import resource, signal, sys
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, as on a full disk
     resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[3]), resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
-    from mattebench.cli import main
+    from mattebench.commands.cli import main
     sys.exit(main(["leaderboard", "--runs", sys.argv[1], "--out", sys.argv[2], "--html"]))
 """)
 
@@ -320,7 +333,7 @@ def test_deleting_the_lock_of_a_live_run_lets_no_second_writer_in(tmp_path, repl
 
 
 def test_the_lock_is_on_the_folder_so_an_in_process_second_holder_is_refused_after_deletion(tmp_path):
-    from mattebench.lock import RunLock
+    from mattebench.runs.lock import RunLock
 
     with RunLock(tmp_path, "first"):
         (tmp_path / LOCK_NAME).unlink()

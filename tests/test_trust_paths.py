@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import TinyDataset
 
 import mattebench
-from mattebench.cli import main
+from mattebench.commands.cli import main
 from mattebench.errors import UsageError
-from mattebench.registry import unregister_method
-from mattebench.runner import evaluate
-from mattebench.store import run_dir
+from mattebench.methods.registry import unregister_method
+from mattebench.runs.runner import evaluate
+from mattebench.runs.store import run_dir
 from mattebench.types import DatasetCard, MethodCard
-
-from conftest import TinyDataset
 
 
 class Half:

@@ -6,15 +6,14 @@ import json
 
 import numpy as np
 import pytest
+from _trust_kit import cli, install_plugin
+from conftest import TinyDataset
 
 import mattebench
 from mattebench.errors import RegistryError
-from mattebench.registry import _Registry, method_entry, unregister_method
-from mattebench.runner import evaluate
+from mattebench.methods.registry import _Registry, method_entry, unregister_method
+from mattebench.runs.runner import evaluate
 from mattebench.types import MethodCard
-
-from _trust_kit import cli, install_plugin
-from conftest import TinyDataset
 
 
 class Half:
@@ -51,7 +50,7 @@ def test_replace_true_is_explicit_and_recorded_in_the_run_identity(tmp_path):
         assert stored["method_code"]["replaces"].startswith("entry point trimap-midpoint")
         assert "test_trust_registry" in stored["method_code"]["factory"]
     finally:
-        from mattebench.registry import _methods
+        from mattebench.methods.registry import _methods
 
         _methods._entries["trimap-midpoint"] = original  # back to the entry point's registration
 
@@ -79,7 +78,7 @@ def test_duplicate_entry_points_in_one_scan(monkeypatch):
         def load(self):
             return lambda: Half()
 
-    monkeypatch.setattr("mattebench.registry.metadata.entry_points", lambda group: [EP("a:f", "a"), EP("b:f", "b")])
+    monkeypatch.setattr("mattebench.methods.registry.metadata.entry_points", lambda group: [EP("a:f", "a"), EP("b:f", "b")])
     reg = _Registry("method", "x", MethodCard)
     with pytest.warns(UserWarning, match="registered twice"):
         assert reg.names() == []

@@ -11,19 +11,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
-import mattebench
-from mattebench import store
-from mattebench.errors import RunConflict, UsageError
-from mattebench.registry import unregister_method
-from mattebench.runner import evaluate
-from mattebench.store import StoreWarning
-from mattebench.types import MethodCard
-
 from _fake_trees import make_crgnn
 from _trust_kit import cli, folder_dataset, install_plugin
 from conftest import TinyDataset
+from PIL import Image
+
+import mattebench
+from mattebench.errors import RunConflict, UsageError
+from mattebench.methods.registry import unregister_method
+from mattebench.runs import store
+from mattebench.runs.runner import evaluate
+from mattebench.runs.store import StoreWarning
+from mattebench.types import MethodCard
 
 
 # -- helpers ------------------------------------------------------------------------------------------
@@ -138,7 +137,7 @@ def test_rows_written_before_digests_existed_are_recomputed_with_one_warning(tmp
 
 
 def test_generated_samples_have_nothing_to_check(tmp_path):
-    from mattebench import sample_inputs
+    from mattebench.data import sample_inputs
 
     evaluate("trimap-midpoint", TinyDataset(n=3), out=tmp_path, limit=2)
     _, record, said = resume("trimap-midpoint", TinyDataset(n=3), out=tmp_path)
@@ -148,7 +147,7 @@ def test_generated_samples_have_nothing_to_check(tmp_path):
 
 
 def test_the_digest_column_is_stored_as_text():
-    from mattebench import sample_inputs
+    from mattebench.data import sample_inputs
 
     assert sample_inputs.COLUMN in store.TEXT_COLUMNS
 
@@ -199,7 +198,7 @@ def test_onnx_external_locations_match_the_onnx_package(tmp_path):
     import onnx
     from onnx import TensorProto, external_data_helper, helper, numpy_helper
 
-    from mattebench import input_files
+    from mattebench import files as input_files
 
     def t(name, v):
         return numpy_helper.from_array(np.full((4,), v, np.float32), name)
@@ -259,7 +258,7 @@ def test_a_folder_named_by_an_option_is_hashed_by_content(tmp_path, folder_metho
     os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
     with pytest.raises(RunConflict, match="file named by option model"):
         evaluate(folder_method, TinyDataset(n=2), method_options=opts, out=tmp_path / "r")
-    from mattebench import input_files
+    from mattebench import files as input_files
 
     monkeypatch.setattr(input_files, "MAX_TREE_FILES", 2)
     with pytest.raises(UsageError, match="more than 2 files"):
@@ -316,7 +315,7 @@ def test_a_plugins_data_files_are_part_of_its_identity(tmp_path):
 
 def test_a_robustness_grid_does_not_reuse_a_cell_whose_files_changed(tmp_path, capsys):
     """`mattebench robustness` skips stored cells without calling evaluate(): the skip checks the rows' files too."""
-    from mattebench.cli import main
+    from mattebench.commands.cli import main
 
     data = folder_dataset(tmp_path / "data", ["a", "b"])
     for f in (data / "alpha").iterdir():

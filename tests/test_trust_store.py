@@ -9,15 +9,15 @@ import uuid
 
 import numpy as np
 import pytest
-
-from mattebench import cli, exitcodes
-from mattebench.errors import StoreError
-from mattebench.runner import evaluate
-from mattebench.store import StoreWarning, read_rows
-from mattebench.types import MethodCard
-
 from _privileges import file_modes_enforced
 from conftest import TinyDataset
+
+from mattebench import errors as exitcodes
+from mattebench.commands import cli
+from mattebench.errors import StoreError
+from mattebench.runs.runner import evaluate
+from mattebench.runs.store import StoreWarning, read_rows
+from mattebench.types import MethodCard
 
 
 class Counting:

@@ -18,11 +18,10 @@ from collections import OrderedDict
 from typing import Callable, Optional, Sequence
 
 import torch
+from mattebench_baselines.common.checkpoints import load_strict, read_state_dict
 from torch import Tensor, nn
 
 from mattebench.errors import CheckpointError
-
-from .checkpoints import load_strict, read_state_dict
 
 # --------------------------------------------------------------------------------------------
 # VGG-16 (torchvision ``vgg16`` / ``vgg16_bn``: ``features.N`` and ``classifier.0`` = fc6)
@@ -253,7 +252,7 @@ class MobileNetV2Encoder(nn.Module):
 
     def __init__(self, in_channels: int = 3):
         super().__init__()
-        from mattebench_baselines.modnet.backbone import MobileNetV2
+        from mattebench_baselines.modnet.blocks import MobileNetV2
 
         self.features = MobileNetV2(in_channels).features
         self.in_channels = in_channels

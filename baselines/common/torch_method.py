@@ -16,13 +16,17 @@ from typing import Any, ClassVar, Iterable, Optional
 import numpy as np
 import torch
 import torch.nn.functional as F
+from mattebench_baselines.common.checkpoints import (
+    load_strict,
+    read_state_dict,
+    save_atomic,
+    strip_module_prefix,
+)
 from torch import Tensor, nn
 
 from mattebench.data.trimap import keep_known
 from mattebench.errors import MattebenchError, SampleError
 from mattebench.types import MethodCard
-
-from .checkpoints import load_strict, read_state_dict, save_atomic, strip_module_prefix
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -169,7 +173,7 @@ class TorchMattingMethod:
             keep_known(out, trimap)
         return out
 
-    # -- training hooks (shared loop in mattebench.train) ---------------------------------------
+    # -- training hooks (shared loop in mattebench.methods.train) ---------------------------------------
     def training_step(self, batch: dict[str, Tensor], stage: str) -> tuple[Tensor, dict[str, float]]:
         raise NotImplementedError
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Optional
 
-from mattebench.contract import method
-from mattebench.types import AtLeast, FAMILY_FREE, MethodCard
+from mattebench_baselines.exported.io_spec import SPEC_OPTIONS
+from mattebench_baselines.exported.model import ExportedModel, model_path
+from mattebench_baselines.exported.presets import get_preset
 
-from .io_spec import SPEC_OPTIONS
-from .model import ExportedModel, model_path
-from .presets import get_preset
+from mattebench.contract import method
+from mattebench.types import FAMILY_FREE, AtLeast, MethodCard
 
 CARD_OPTIONS = ("name", "family", "paper", "url", "notes")
 
@@ -47,7 +47,7 @@ def create_onnx(model: Optional[str] = None, preset: Optional[str] = None, devic
                 family: str = FAMILY_FREE, paper: str = "",
                 url: str = "", notes: str = "", **options: Any) -> ExportedModel:
     """An ONNX model run with onnxruntime (see the module docstring for the options)."""
-    from .onnx_backend import OnnxBackend
+    from mattebench_baselines.exported.onnx_backend import OnnxBackend
 
     return _build("ONNX", "onnx", OnnxBackend, model, preset, device, threads, name, family, paper, url, notes, options)
 
@@ -58,6 +58,6 @@ def create_tflite(model: Optional[str] = None, preset: Optional[str] = None, dev
                   family: str = FAMILY_FREE, paper: str = "",
                   url: str = "", notes: str = "", **options: Any) -> ExportedModel:
     """A TFLite model run with LiteRT (see the module docstring for the options)."""
-    from .tflite_backend import TFLiteBackend
+    from mattebench_baselines.exported.tflite_backend import TFLiteBackend
 
     return _build("TFLite", "tflite", TFLiteBackend, model, preset, device, threads, name, family, paper, url, notes, options)

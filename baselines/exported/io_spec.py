@@ -25,17 +25,13 @@ from typing import Annotated, Any, Optional, Sequence, Union
 
 import numpy as np
 
-from mattebench.errors import MattebenchError, PredictionError
+from mattebench.errors import ModelSpecError, PredictionError
 from mattebench.types import AtLeast
 
 RESIZES = ("area", "bilinear", "bicubic", "nearest", "antialias")
 ACTIVATIONS = ("none", "sigmoid", "softmax")
 NORM_ORDERS = ("scale-first", "meanstd-first")
 MAX_OUTPUT_CHANNELS = 4  # more is no alpha / class-score axis of a portrait model
-
-
-class ModelSpecError(MattebenchError):
-    """An option or a model file that cannot describe a matting model (the CLI exits 2)."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +137,7 @@ def model_size(spec: IOSpec, h: int, w: int) -> tuple[int, int]:
     if spec.size is not None:
         return spec.size
     if spec.ref_size is not None:
-        from mattebench_baselines.modnet.preprocess import inference_size  # the one implementation of MODNet's rule
+        from mattebench_baselines.modnet.inference import inference_size
 
         return inference_size(h, w, spec.ref_size, spec.multiple)
     m = spec.multiple

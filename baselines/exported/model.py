@@ -13,13 +13,19 @@ from pathlib import Path
 from typing import Any, Optional, Protocol, Sequence
 
 import numpy as np
+from mattebench_baselines.exported.io_spec import (
+    IOSpec,
+    ModelSpecError,
+    alpha_map,
+    build_spec,
+    prepare,
+    restore,
+)
+from mattebench_baselines.exported.presets import Preset, get_preset
+from mattebench_baselines.saved_predictions import card_from_options
 
-from mattebench import provenance
+from mattebench import environment
 from mattebench.types import MethodCard
-
-from ..saved_predictions import card_from_options
-from .io_spec import IOSpec, ModelSpecError, alpha_map, build_spec, prepare, restore
-from .presets import Preset, get_preset
 
 
 class Backend(Protocol):
@@ -64,7 +70,7 @@ class ExportedModel:
         self.layout = self.spec.layout or input_layout(backend.input_shape, path, backend.kind)
         self.spec = self._fit_to_model(self.spec)
         self.output_index = self._output_index()
-        self._sha256 = provenance.sha256_file(path)
+        self._sha256 = environment.sha256_file(path)
         self.name = name or path.stem
         pre = self.preset
         what = (f"{backend.kind} model {path.name} (sha256 {self._sha256[:12]}) run with {backend.runtime}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .io_spec import IOSpec, ModelSpecError
+from mattebench_baselines.exported.io_spec import IOSpec, ModelSpecError
 
 SEGMENTATION_NOTE = (
     "A segmentation model used as a trimap-free matting baseline (a portrait soft mask, no fine hair): it is what many "

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
-
-from .io_spec import ModelSpecError
+from mattebench_baselines.exported.io_spec import ModelSpecError
 
 
 class TFLiteBackend:

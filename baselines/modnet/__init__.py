@@ -18,13 +18,20 @@ import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, Optional
 
+from mattebench_baselines.modnet.method import (  # noqa: F401
+    INPUT_RULE,
+    MODNET_CARD,
+    MODNET_EASPP_CARD,
+    MODNET_TRIMAP_CARD,
+    PAPER,
+    URL,
+    MODNetMethod,
+)
+from mattebench_baselines.modnet.model import MODNet
+from mattebench_baselines.modnet.training import LAMBDA_D, LAMBDA_S
+
 from mattebench import contract
 from mattebench.types import AtLeast, MethodCard
-
-from .cards import INPUT_RULE, MODNET_CARD, MODNET_EASPP_CARD, MODNET_TRIMAP_CARD, PAPER, URL  # noqa: F401
-from .losses import LAMBDA_D, LAMBDA_S
-from .method import MODNetMethod
-from .model import MODNet
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from mattebench_baselines.modnet.blocks import EASPP, Conv, MobileNetV2Backbone, SEBlock
 from torch import nn
-
-from .backbone import MobileNetV2Backbone
-from .layers import EASPP, Conv, SEBlock
 
 
 def resize(x: torch.Tensor, scale: float) -> torch.Tensor:

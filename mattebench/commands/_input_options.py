@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..run_inputs import USER_INPUT_METHODS as EXTERNAL_METHODS
-from ._options import OptionError
+from mattebench.commands._options import OptionError
+from mattebench.runs.runner import USER_INPUT_METHODS as EXTERNAL_METHODS
 
 
 def add_input_arguments(p: argparse.ArgumentParser) -> None:

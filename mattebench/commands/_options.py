@@ -5,11 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Optional
 
-from ..errors import MattebenchError
-
-
-class OptionError(MattebenchError):
-    pass
+from mattebench.errors import OptionError
 
 
 def parse_value(text: str) -> Any:

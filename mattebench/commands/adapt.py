@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..contract import Adaptable
-from ..errors import MattebenchError
-from ..registry import create_method
-from ._options import parse_options
+from mattebench.commands._options import parse_options
+from mattebench.contract import Adaptable
+from mattebench.errors import MattebenchError
+from mattebench.methods.registry import create_method
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -1,6 +1,6 @@
-"""`mattebench bench`: parameters, MACs and latency of one method (the engine is mattebench.bench).
+"""`mattebench bench`: parameters, MACs and latency of one method (the engine is mattebench.tracks.bench).
 
-With ``--json`` the last line of the output is one JSON object: the record of :func:`mattebench.bench.bench`.
+With ``--json`` the last line of the output is one JSON object: the record of :func:`mattebench.tracks.bench.bench`.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import argparse
 import json
 from typing import Any
 
-from ..bench import COMPILE_MODES, PRECISIONS, bench
-from ._options import parse_options
+from mattebench.commands._options import parse_options
+from mattebench.tracks.bench import COMPILE_MODES, PRECISIONS, bench
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

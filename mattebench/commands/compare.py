@@ -1,4 +1,4 @@
-"""`mattebench compare`: paired comparison of two stored runs (engine: :mod:`mattebench.compare`)."""
+"""`mattebench compare`: paired comparison of two stored runs (engine: :mod:`mattebench.report.compare`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,13 @@ import json
 
 from tabulate import tabulate
 
-from .. import metrics as M
-from ..compare import Comparison, compare_runs, parse_margins, resolve_run
+from mattebench.metrics import fast as M
+from mattebench.report.compare import (
+    Comparison,
+    compare_runs,
+    parse_margins,
+    resolve_run,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -13,9 +13,9 @@ from typing import Optional
 
 from tabulate import tabulate
 
-from .. import conventions as C
-from ..conventions.pair import pair_values_from_files
-from ..errors import MattebenchError
+from mattebench.errors import MattebenchError
+from mattebench.metrics import conventions as C
+from mattebench.scoring.toolkits import pair_values_from_files
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
-from ..guides import see
-from ._options import parse_options
+from mattebench.commands._options import parse_options
+from mattebench.errors import see
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -46,7 +46,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from ..registry import check_dataset  # imported here: `mattebench --help` stays fast
+    from mattebench.methods.registry import (
+        check_dataset,  # imported here: `mattebench --help` stays fast
+    )
 
     options = parse_options(args.dataset_opts)
     report = check_dataset(args.name, root=args.data_root, deep=args.deep, **options)
@@ -60,8 +62,8 @@ def run_check(args: argparse.Namespace) -> int:
         if not args.deep:
             print("error: --freeze needs --deep (every trimap must be generated and verified first)", file=sys.stderr)
             return 2
-        from ..data.trimap_freeze import FreezeError, freeze_trimaps
-        from ..registry import load_dataset
+        from mattebench.data.trimap_manifest import FreezeError, freeze_trimaps
+        from mattebench.methods.registry import load_dataset
 
         try:
             path, count = freeze_trimaps(args.name, load_dataset(args.name, root=args.data_root, **options))
@@ -73,8 +75,10 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from ..registry import load_dataset
-    from ..report.sample_grid import save_sample_grid  # another module's job; imported lazily
+    from mattebench.methods.registry import load_dataset
+    from mattebench.report.sample_grid import (
+        save_sample_grid,  # another module's job; imported lazily
+    )
 
     if args.n < 1:
         print("error: -n must be at least 1", file=sys.stderr)

@@ -1,14 +1,14 @@
 """`mattebench export`: a method's network as TorchScript or ONNX, checked against the eager model
-(engine: :mod:`mattebench.exporting`)."""
+(engine: :mod:`mattebench.tracks.export`)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from ..exporting import TOLERANCE, export
-from ..registry import create_method
-from ._options import parse_options
+from mattebench.commands._options import parse_options
+from mattebench.methods.registry import create_method
+from mattebench.tracks.export import TOLERANCE, export
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import MattebenchError
-from ..report.leaderboard import write_leaderboards
-from ..report.summaries import load_published
-from ..safe_write import check_not_link
+from mattebench.errors import MattebenchError
+from mattebench.files import check_not_link
+from mattebench.report.leaderboard import write_leaderboards
+from mattebench.report.published import load_published
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -54,21 +54,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {f}")
         if args.show:
             print(f.read_text(encoding="utf-8"))
-    from ..report.robustness import write_reports
+    from mattebench.report.robustness import write_reports
 
     check_not_link(out / "robustness")  # a folder below --out: never followed
     for f in write_reports(args.runs, Path(args.out) / "robustness"):  # only when there are robustness-track runs
         print(f"wrote {f}")
     if args.figures is not None:
-        from ..registry import load_dataset  # the images and ground truth beside the stored alphas (display only)
-        from ..report.figures import write_comparison_figures
+        from mattebench.methods.registry import (
+            load_dataset,  # the images and ground truth beside the stored alphas (display only)
+        )
+        from mattebench.report.figures import write_comparison_figures
 
         ids = [i for i in (args.figure_samples or "").split(",") if i] or None
         for png in write_comparison_figures(args.runs, args.out, open_dataset=load_dataset, figures_dir=args.figures or None,
                                             sample_ids=ids).values():
             print(f"wrote {png}")
     if args.html:
-        from ..report.site import find_figures, paper_values_from_tables, write_site
+        from mattebench.report.site import (
+            find_figures,
+            paper_values_from_tables,
+            write_site,
+        )
 
         datasets = [f.stem for f in written]
         figures = find_figures(args.figures if args.figures else Path(args.out) / "figures", datasets)

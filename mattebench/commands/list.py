@@ -8,8 +8,14 @@ from importlib.resources import files
 
 from tabulate import tabulate
 
-from ..registry import broken_plugins, dataset_card, list_datasets, list_methods, method_card
-from ..shipped import shipped_checkpoints
+from mattebench.methods.registry import (
+    broken_plugins,
+    dataset_card,
+    list_datasets,
+    list_methods,
+    method_card,
+)
+from mattebench.methods.shipped import shipped_checkpoints
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -1,5 +1,5 @@
 """`mattebench predict`: run a method on your own image, folder of images, or video; write mattes and composites
-(engine: :mod:`mattebench.predict_inputs`)."""
+(engine: :mod:`mattebench.tracks.predict`)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..output_names import NAMING_HELP
-from ..predict_inputs import PredictJob, predict_inputs
-from ..video.ofd import CLOSE, FAR
-from ._options import parse_options
+from mattebench.commands._options import parse_options
+from mattebench.methods.ofd import CLOSE, FAR
+from mattebench.tracks.predict import NAMING_HELP, PredictJob, predict_inputs
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

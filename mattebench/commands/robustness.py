@@ -7,12 +7,18 @@ import shlex
 import sys
 from pathlib import Path
 
-from .. import metrics as M
-from ..data import corrupt as C
-from ..guides import see
-from ..robustness import CellOutcome, parse_kinds, parse_severities
-from ..robustness_track import RESERVED_DATASET_OPTIONS, TrackJob, run_track
-from ._options import OptionError, parse_options
+from mattebench.commands._options import OptionError, parse_options
+from mattebench.data import corrupt as C
+from mattebench.errors import see
+from mattebench.metrics import fast as M
+from mattebench.tracks.robustness import (
+    RESERVED_DATASET_OPTIONS,
+    CellOutcome,
+    TrackJob,
+    parse_kinds,
+    parse_severities,
+    run_track,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -10,16 +10,15 @@ from typing import Optional
 
 from tabulate import tabulate
 
-from .. import exitcodes
-from .. import metrics as M
-from ..errors import MattebenchError, UsageError
-from ..guides import see
-from ..record import RunRecord
-from ..runner import Executor, evaluate
-from ._input_options import add_input_arguments, resolve_input
-from ._options import OptionError, parse_options
+from mattebench import errors
+from mattebench.commands._input_options import add_input_arguments, resolve_input
+from mattebench.commands._options import OptionError, parse_options
+from mattebench.errors import MattebenchError, UsageError, see
+from mattebench.metrics import fast as M
+from mattebench.runs.record import RunRecord
+from mattebench.runs.runner import Executor, evaluate
 
-EXIT_SAMPLE_ERRORS = exitcodes.INCOMPLETE
+EXIT_SAMPLE_ERRORS = errors.INCOMPLETE
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Evaluate METHOD on DATASET. Rows go to <out>/<dataset>/<method>/samples.csv as they are scored; "
         "a rerun resumes (refused when the method's code, a file named by an option, the options or the dataset "
         "changed: use --fresh or --tag). One run at a time per folder (a lock names the holder). "
-        + exitcodes.RUN_CONTRACT,
+        + errors.RUN_CONTRACT,
     )
     p.add_argument("--method", default=None, help="registered method name (see `mattebench list`); onnx / tflite run an exported model (-m model=PATH)")
     add_input_arguments(p)
@@ -82,15 +81,17 @@ def make_executor(args: argparse.Namespace) -> Optional[Executor]:
                   if value is not None]
     if local_only:
         raise OptionError(f"{' and '.join(local_only)} are for local runs; with --executor ray use --workers")
-    from ..executors.ray import RayExecutor  # imported here: Ray is an optional extra
+    from mattebench.runs.executors.ray import (
+        RayExecutor,  # imported here: Ray is an optional extra
+    )
 
     return RayExecutor(address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
 
 
 def local_pool(args: argparse.Namespace, mopts: dict) -> Optional[Executor]:
     """Worker processes for --jobs/--timeout (None: serial in this process)."""
-    from ..executors.process import ProcessExecutorError, pool_for
-    from ..registry import method_card
+    from mattebench.methods.registry import method_card
+    from mattebench.runs.executors.process import ProcessExecutorError, pool_for
 
     if getattr(args, "save_alphas", None):
         # the stored alphas are written by the process that scores them: a pool would need a second writer
@@ -145,7 +146,7 @@ def exit_code(record: RunRecord) -> int:
     """0 only when every requested sample has an ok row; else 3 with the counts on stderr."""
     c = record.counts
     if c.ok == c.total and not c.error and not c.pending:
-        return exitcodes.OK
+        return errors.OK
     print(f"incomplete: {c.error} failed, {c.pending} pending of {c.total} requested; "
           f"rerun the same command to retry them (exit {EXIT_SAMPLE_ERRORS})", file=sys.stderr)
     return EXIT_SAMPLE_ERRORS

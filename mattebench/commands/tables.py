@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..paper_plan import build_plan
-from ..report.figures import BENCH_DIR, figure6, load_bench, speed_section
-from ..report.tables import render_document
-from ..safe_write import atomic_write_text, check_not_link
+from mattebench.files import atomic_write_text, check_not_link
+from mattebench.report.figures import BENCH_DIR, figure6, load_bench, speed_section
+from mattebench.report.tables import render_document
+from mattebench.tracks.paper_plan import build_plan
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -1,12 +1,12 @@
-"""`mattebench train`: train a method on a dataset with the shared loop (engine: :mod:`mattebench.train.registered`)."""
+"""`mattebench train`: train a method on a dataset with the shared loop (engine: :mod:`mattebench.methods.train.registered`)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from ..train.registered import TrainJob, train_registered
-from ._options import parse_options
+from mattebench.commands._options import parse_options
+from mattebench.methods.train.registered import TrainJob, train_registered
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

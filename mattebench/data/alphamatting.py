@@ -16,9 +16,9 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from ..errors import DatasetNotFound
-from ..types import DatasetCard
-from .base import PairedFolderDataset, find_dir, not_found
+from mattebench.data.base import PairedFolderDataset, find_dir, not_found
+from mattebench.errors import DatasetNotFound
+from mattebench.types import DatasetCard
 
 
 class AlphaMatting(PairedFolderDataset):

@@ -22,14 +22,23 @@ from typing import Any, ClassVar, Iterable, Iterator, Mapping, Optional, Sequenc
 
 import numpy as np
 
-from ..errors import DatasetNotFound, NotRegularFile, SampleError
-from ..guides import guide_path
-from ..io import IMAGE_EXTENSIONS, image_info, listed_file, read_image, read_matte
-from ..hashing import read_regular, sha256_file  # noqa: F401  (sha256_file re-exported: the project's one file hash)
-from ..sample_notes import NOTES
-from ..types import DatasetCard, Sample
-from .trimap import RECIPE_NAME, trimap_from_alpha
-from .trimap_values import SNAP_OPTION, parse_snap_option, read_checked_trimap
+from mattebench.data.io import (
+    IMAGE_EXTENSIONS,
+    image_info,
+    listed_file,
+    read_image,
+    read_matte,
+)
+from mattebench.data.sample_notes import NOTES
+from mattebench.data.trimap import RECIPE_NAME, trimap_from_alpha
+from mattebench.data.trimap_values import (
+    SNAP_OPTION,
+    parse_snap_option,
+    read_checked_trimap,
+)
+from mattebench.errors import DatasetNotFound, NotRegularFile, SampleError, guide_path
+from mattebench.files import read_regular, sha256_file  # noqa: F401  (sha256_file re-exported: the project's one file hash)
+from mattebench.types import DatasetCard, Sample
 
 ENV_DATA = "MATTEBENCH_DATA"
 # How files become arrays, in the fingerprint: rows read under older rules (a trimap with 127s scored as is, a
@@ -239,7 +248,7 @@ class RealDataset:
     def _check_count(self, found: int, what: str) -> None:
         if self.expected_count is not None and 0 < found < self.expected_count and not self.problems:
             # Fewer files than the release, but every one paired: a partial tree (a dev subset, a download
-            # in progress). Usable as it is; runs on it are marked as a subset (mattebench.run_inputs).
+            # in progress). Usable as it is; runs on it are marked as a subset (mattebench.runs.identity).
             self.partial = (found, self.expected_count)
             self.notes.append(f"PARTIAL TREE: {found} of {self.expected_count} {what} present; runs score the {found} "
                               f"pairs present and are marked as a subset (not comparable with full-set numbers)")

@@ -9,7 +9,7 @@ carries the counts and the dataset fingerprint (the hash that goes into each run
 
 A dataset does not know the registry of methods and datasets, so the check is handed an *opener* (a
 callable that opens the dataset and raises DatasetNotFound where its layout is missing) by its caller:
-:func:`mattebench.registry.check_dataset` opens a registered dataset by name.
+:func:`mattebench.methods.registry.check_dataset` opens a registered dataset by name.
 """
 
 from __future__ import annotations
@@ -20,10 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..errors import DatasetNotFound, SampleError
-from ..io import ImageInfo, alpha_channels_equal, image_info, read_matte, read_trimap
-from .base import check_matte_levels
-from .trimap_values import SNAP_OPTION, checked_trimap
+from mattebench.data.base import check_matte_levels
+from mattebench.data.io import (
+    ImageInfo,
+    alpha_channels_equal,
+    image_info,
+    read_matte,
+    read_trimap,
+)
+from mattebench.data.trimap_values import SNAP_OPTION, checked_trimap
+from mattebench.errors import DatasetNotFound, SampleError
 
 
 @dataclass

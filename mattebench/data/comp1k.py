@@ -22,11 +22,17 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..errors import DatasetNotFound
-from ..types import DatasetCard
-from .base import find_dir, not_found, read_list, rel
-from .composited import BACKGROUND_CANDIDATES, COCO_CANDIDATES, CompositeDataset, Entry, find_background_dir
-from .trimap import RECIPE_NAME, trimap_from_alpha
+from mattebench.data.base import find_dir, not_found, read_list, rel
+from mattebench.data.composited import (
+    BACKGROUND_CANDIDATES,
+    COCO_CANDIDATES,
+    CompositeDataset,
+    Entry,
+    find_background_dir,
+)
+from mattebench.data.trimap import RECIPE_NAME, trimap_from_alpha
+from mattebench.errors import DatasetNotFound
+from mattebench.types import DatasetCard
 
 COMBINED_CANDIDATES = ("", "Combined_Dataset", "Adobe_Deep_Matting_Dataset/Combined_Dataset", "Adobe_Deep_Matting_Dataset")
 ADOBE = "Adobe-licensed images"

@@ -35,8 +35,8 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
-from ..errors import SampleError
-from ..io import open_image, read_alpha_u8
+from mattebench.data.io import open_image, read_alpha_u8
+from mattebench.errors import SampleError
 
 RULE_NAME = "adobe-composition-code-v1"
 

@@ -18,13 +18,13 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..errors import SampleError
-from ..io import open_image, read_alpha_u8
-from ..sample_notes import NOTES
-from ..types import Sample
-from .base import FileRef, RealDataset, check_matte_levels, rel
-from .compose import RULE_NAME, composite_arrays, foreground_array
-from .trimap_values import read_checked_trimap
+from mattebench.data.base import FileRef, RealDataset, check_matte_levels, rel
+from mattebench.data.compose import RULE_NAME, composite_arrays, foreground_array
+from mattebench.data.io import open_image, read_alpha_u8
+from mattebench.data.sample_notes import NOTES
+from mattebench.data.trimap_values import read_checked_trimap
+from mattebench.errors import SampleError
+from mattebench.types import Sample
 
 # Where a VOC2012 (or COCO) image folder usually lands under a data root.
 BACKGROUND_CANDIDATES = (

@@ -2,8 +2,8 @@
 
 A :class:`Condition` is a variant (:class:`mattebench.data.variant.VariantSpec`) that changes one thing,
 the unit of the robustness grid (one run per condition) and of its table (one cell per condition). It lives
-with the variants so that both the grid runner (:mod:`mattebench.robustness`) and the report's table model
-(:mod:`mattebench.report.robustness_table`) can name it without importing each other.
+with the variants so that both the grid runner (:mod:`mattebench.tracks.robustness`) and the report's table model
+(:mod:`mattebench.report.robustness`) can name it without importing each other.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-from . import corrupt as C
-from .variant import VariantSpec
+from mattebench.data import corrupt as C
+from mattebench.data.variant import VariantSpec
 
 CLEAN = "clean"
 TRIMAP_ADJUST = "trimap-adjust"

@@ -41,16 +41,11 @@ from typing import Callable, Optional
 import cv2
 import numpy as np
 
-from ..errors import MattebenchError
-from ..guides import see
+from mattebench.errors import CorruptionError, see
 
 TABLE_VERSION = "corruptions-v1"
 REFERENCE_SIZE = 224  # ImageNet-C's image size: blur parameters are given at this size
 SEVERITIES = (1, 2, 3, 4, 5)
-
-
-class CorruptionError(MattebenchError):
-    """An unknown corruption kind or a severity outside 1..5 (a usage error)."""
 
 
 @dataclass(frozen=True)

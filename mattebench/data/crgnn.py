@@ -21,12 +21,20 @@ import re
 from pathlib import Path
 from typing import Optional
 
-from ..errors import SampleError
-from ..io import listed_file, read_alpha
-from ..sample_notes import NOTES
-from ..types import Clip, DatasetCard
-from .base import FileRef, LazyFrames, LazyMaps, RealDataset, find_dir, natural_key, not_found
-from .trimap_values import read_checked_trimap
+from mattebench.data.base import (
+    FileRef,
+    LazyFrames,
+    LazyMaps,
+    RealDataset,
+    find_dir,
+    natural_key,
+    not_found,
+)
+from mattebench.data.io import listed_file, read_alpha
+from mattebench.data.sample_notes import NOTES
+from mattebench.data.trimap_values import read_checked_trimap
+from mattebench.errors import SampleError
+from mattebench.types import Clip, DatasetCard
 
 FOLDERS = ("image_allframe", "alpha", "trimap", "image")
 

@@ -27,12 +27,18 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..errors import DatasetNotFound, SampleError
-from ..types import DatasetCard
-from .base import find_dir, natural_key, not_found, read_list
-from .composited import BACKGROUND_CANDIDATES, COCO_CANDIDATES, CompositeDataset, Entry, find_background_dir
-from .trimap import RECIPE_NAME, trimap_from_alpha
-from .trimap_manifest import TrimapManifest, file_sha256
+from mattebench.data.base import find_dir, natural_key, not_found, read_list
+from mattebench.data.composited import (
+    BACKGROUND_CANDIDATES,
+    COCO_CANDIDATES,
+    CompositeDataset,
+    Entry,
+    find_background_dir,
+)
+from mattebench.data.trimap import RECIPE_NAME, trimap_from_alpha
+from mattebench.data.trimap_manifest import TrimapManifest, file_sha256
+from mattebench.errors import DatasetNotFound, SampleError
+from mattebench.types import DatasetCard
 
 KNOWN_BG_LISTS = ("bg_test.txt", "test_bg_names.txt", "test_bg.txt", "bg_names.txt")
 KNOWN_FG_LISTS = ("fg_test.txt", "test_fg_names.txt", "test_fg.txt", "fg_names.txt")

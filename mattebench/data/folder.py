@@ -12,9 +12,9 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from ..errors import DatasetNotFound
-from ..types import DatasetCard
-from .base import PairedFolderDataset, not_found
+from mattebench.data.base import PairedFolderDataset, not_found
+from mattebench.errors import DatasetNotFound
+from mattebench.types import DatasetCard
 
 ALPHA_FOLDERS = ("alpha", "matte", "mask")
 

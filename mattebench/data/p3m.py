@@ -17,8 +17,8 @@ import os
 from pathlib import Path
 from typing import ClassVar, Optional
 
-from ..types import DatasetCard
-from .base import PairedFolderDataset, find_dir, not_found
+from mattebench.data.base import PairedFolderDataset, find_dir, not_found
+from mattebench.types import DatasetCard
 
 _PAPER = "Li, Zhang, Tao et al. Privacy-Preserving Portrait Matting. ACM MM 2021."
 _URL = "https://github.com/JizhiziLi/P3M (P3M-10k download form/links in its README)"

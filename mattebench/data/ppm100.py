@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from ..types import DatasetCard
-from .base import PairedFolderDataset, find_dir, not_found
+from mattebench.data.base import PairedFolderDataset, find_dir, not_found
+from mattebench.types import DatasetCard
 
 
 class PPM100(PairedFolderDataset):

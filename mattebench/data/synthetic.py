@@ -60,12 +60,25 @@ from typing import Any, Iterator, Optional, Union
 
 import numpy as np
 
-from ..errors import SampleError
-from ..types import Clip, DatasetCard, Sample
-from .backgrounds import PHOTO_LICENCES, PHOTO_NAMES, BackgroundSpec, load_photo, render_background, sample_background_spec
-from .compose import blend
-from .synthetic_render import OBJECT_KINDS, SEMI_TRANSPARENT_OBJECTS, Portrait, render_portrait, sample_portrait
-from .trimap import RECIPE_NAME, trimap_from_alpha
+from mattebench.data.backgrounds import (
+    PHOTO_LICENCES,
+    PHOTO_NAMES,
+    BackgroundSpec,
+    load_photo,
+    render_background,
+    sample_background_spec,
+)
+from mattebench.data.compose import blend
+from mattebench.data.synthetic_render import (
+    OBJECT_KINDS,
+    SEMI_TRANSPARENT_OBJECTS,
+    Portrait,
+    render_portrait,
+    sample_portrait,
+)
+from mattebench.data.trimap import RECIPE_NAME, trimap_from_alpha
+from mattebench.errors import SampleError
+from mattebench.types import Clip, DatasetCard, Sample
 
 GENERATOR_VERSION = "synthetic-portraits-1"
 DEFAULT_SIZE = (320, 256)  # (height, width): portrait 4:5

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import MattebenchError
+from mattebench.errors import MattebenchError
 
 SELFIE_INPUT = 256
 

@@ -12,7 +12,7 @@ and is never a benchmark.
   with ``skimage=True``, one of scikit-image's bundled photographs (two with people, three without). Its label
   is the teacher's soft mask of the whole photo, computed once; the photo and mask get the same random crop
   and small rotation, the photo alone colour jitter and degradations. ``metadata["pseudo_label"]`` names the
-  teacher, so that losses treat the label as a teacher's (MODNet: ``baselines/modnet/losses.py: teacher_loss``)
+  teacher, so that losses treat the label as a teacher's (MODNet: ``baselines/modnet/training.py: teacher_loss``)
   and never as exact ground truth. No matte file is ever opened.
 
 Every example is a pure function of (seed, index).
@@ -28,12 +28,12 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from ..errors import MattebenchError
-from ..types import DatasetCard, Sample
-from .augment import degrade, sample_colour, zoom_rotate
-from .realsplit import IMAGE_SUFFIXES
-from .synthetic import SyntheticDataset
-from .teacher import SelfieTeacher
+from mattebench.data.augment import degrade, sample_colour, zoom_rotate
+from mattebench.data.realsplit import IMAGE_SUFFIXES
+from mattebench.data.synthetic import SyntheticDataset
+from mattebench.data.teacher import SelfieTeacher
+from mattebench.errors import MattebenchError
+from mattebench.types import DatasetCard, Sample
 
 # scikit-image photographs: the two with a person are labelled by the teacher; the three without are known
 # negatives (mask 0 everywhere), since the selfie teacher calls the cat 88 % and the coffee cup 19 % person.
@@ -118,7 +118,7 @@ class TeacherMixStream:
                     raise MattebenchError(f"teacher-mix: cannot read {src}")
                 img = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             else:
-                from .backgrounds import load_photo
+                from mattebench.data.backgrounds import load_photo
 
                 img = load_photo(str(src))  # scikit-image's bundled photographs, read from the package
             img = _shrink(np.ascontiguousarray(img[..., :3]))

@@ -23,12 +23,16 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..errors import DatasetNotFound, SampleError, StoreError
-from ..errors import NotRegularFile
-from ..hashing import sha256_file
-from ..safe_write import atomic_write_text
-from .base import cache_dir
-from .trimap import describe
+from mattebench.data.base import cache_dir
+from mattebench.data.trimap import describe
+from mattebench.errors import (
+    DatasetNotFound,
+    FreezeError,
+    NotRegularFile,
+    SampleError,
+    StoreError,
+)
+from mattebench.files import atomic_write_text, sha256_file
 
 PACKAGED = Path(__file__).resolve().parent / "manifests"
 
@@ -119,10 +123,31 @@ class TrimapManifest:
 
 
 def file_sha256(path: Path) -> str:
-    """:func:`mattebench.provenance.sha256_file`, an unreadable file being a sample error."""
+    """:func:`mattebench.environment.sha256_file`, an unreadable file being a sample error."""
     try:
         return sha256_file(path)
     except NotRegularFile as exc:
         raise SampleError(f"is {exc.kind}, not a regular file", path=str(path)) from exc
     except OSError as exc:
         raise SampleError(f"cannot read ({exc})", path=str(path)) from exc
+
+
+# ----------------------------------------------------------------------------------------------------
+# Freezing a dataset's verified generated-trimap hashes into the packaged manifest (`mattebench data check --freeze`).
+# ----------------------------------------------------------------------------------------------------
+
+
+def freeze_trimaps(name: str, dataset: Any) -> tuple[Path, int]:
+    """Write the generated-trimap hashes of the opened dataset ``name`` into the packaged manifest: (its path,
+    hashes frozen). The command opens the dataset (a dataset module never looks names up in the registry).
+
+    Run it after a good deep check only: the hashes frozen are those the check generated and verified.
+    """
+    manifest = getattr(dataset, "manifest", None)
+    if manifest is None:
+        raise FreezeError(f"{name} has no generated-trimap manifest to freeze", exit_code=2)
+    try:
+        path = manifest.freeze_into_package()
+    except OSError as exc:
+        raise FreezeError(f"cannot write the packaged manifest ({exc}); run from an editable checkout", exit_code=1) from exc
+    return path, manifest.frozen_count()

@@ -21,8 +21,8 @@ from typing import Optional, Union
 
 import numpy as np
 
-from ..errors import SampleError
-from ..io import read_trimap
+from mattebench.data.io import read_trimap
+from mattebench.errors import SampleError
 
 TRIMAP_CLASSES = (0, 128, 255)
 TRIMAP_SNAPPED = "trimap_snapped"
@@ -60,7 +60,9 @@ def parse_snap_option(value: object) -> bool:
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no", "1", "0"):
         return value.strip().lower() in ("true", "yes", "1")
-    from ..errors import DatasetNotFound  # the error the dataset constructors raise for bad options
+    from mattebench.errors import (
+        DatasetNotFound,  # the error the dataset constructors raise for bad options
+    )
 
     raise DatasetNotFound(f"-d {SNAP_OPTION} must be true or false, got {value!r}")
 

@@ -1,6 +1,6 @@
 """Dataset variants for the robustness track, applied once to every dataset where datasets are loaded.
 
-:func:`mattebench.registry.load_dataset` takes three reserved options away from the dataset's own
+:func:`mattebench.methods.registry.load_dataset` takes three reserved options away from the dataset's own
 factory and wraps what the factory returns in a :class:`DatasetVariant`:
 
 - ``corrupt=KIND:SEVERITY``: the input image (every frame of a clip) is corrupted as in
@@ -32,17 +32,13 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ..errors import MattebenchError, SampleError
-from ..types import Clip, Sample
-from . import corrupt as C
-from .trimap import RECIPE_NAME, adjust_band, trimap_from_alpha
+from mattebench.data import corrupt as C
+from mattebench.data.trimap import RECIPE_NAME, adjust_band, trimap_from_alpha
+from mattebench.errors import MattebenchError, SampleError, VariantError
+from mattebench.types import Clip, Sample
 
 OPTION_NAMES = ("corrupt", "trimap_radius", "trimap_adjust")
 MAX_RADIUS = 1024
-
-
-class VariantError(C.CorruptionError):
-    """A bad ``trimap_radius`` / ``trimap_adjust`` value (a usage error)."""
 
 
 def _int_option(name: str, value: Any, signed: bool) -> int:

@@ -7,7 +7,7 @@ column, the ± of each mean, the marks after a run's name, the ties with the lea
 the two renderings cannot disagree.
 
 - Shown runs: :func:`.visibility.published` (no reference method, no robustness-track variant). Of those, only
-  results are ranked (:func:`mattebench.compare.standing`, the rule ``compare`` and the paper tables apply too):
+  results are ranked (:func:`mattebench.report.compare.standing`, the rule ``compare`` and the paper tables apply too):
   a run that never scored a sample, ran untrained, or whose record its rows do not support is listed apart
   (:attr:`Board.apart`) with the reason, without numbers or marks.
 - Groups: trimap-based and trimap-free methods are ranked apart (:data:`SECTIONS`); a reference method
@@ -31,13 +31,13 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
-from .. import metrics as M
-from ..names import escaped, fold
-from ..compare import Standing, standing
-from ..record import RunRecord, as_record
-from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP, DatasetCard
-from . import board_stats
-from .visibility import published
+from mattebench.metrics import fast as M
+from mattebench.names import escaped, fold
+from mattebench.report import board_stats
+from mattebench.report.compare import Standing, standing
+from mattebench.report.published import published
+from mattebench.runs.record import RunRecord, as_record
+from mattebench.types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP, DatasetCard
 
 RecordLike = Union[RunRecord, Mapping[str, Any]]
 

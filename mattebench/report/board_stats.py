@@ -2,19 +2,19 @@
 
 Computed only from stored results: the interval of each mean is read from the run record
 (``summary.json``: ``ci``, ``ci_method``); the paired tests and P(first) from the rows the runs wrote
-(``samples.csv``, checked against the record by :mod:`mattebench.stored_rows`). No method or dataset
+(``samples.csv``, checked against the record by :mod:`mattebench.runs.store`). No method or dataset
 is built. Within one ranked group (trimap-based or trimap-free methods on one dataset):
 
 - the leader is the run with the best mean of the ranking metric (lower or higher as
   ``metrics.METRICS`` says);
-- every other run gets a verdict against it on the samples both scored (:func:`mattebench.stats.equivalence`,
+- every other run gets a verdict against it on the samples both scored (:func:`mattebench.metrics.stats.equivalence`,
   the same test as ``mattebench compare``): the mean paired difference run - leader and the position
   of its 90% bootstrap interval against ± the metric's resolution for the two runs
-  (:mod:`mattebench.resolution`): "worse" (or "better") beyond it, "equivalent" inside it (two
+  (:mod:`mattebench.report.resolution`): "worse" (or "better") beyond it, "equivalent" inside it (two
   one-sided tests at 0.05), "inconclusive" otherwise; the verdicts' p-values are Holm-corrected
   across the group;
 - P(first) is the bootstrap probability of having the best mean, on the samples every run of the
-  group scored (see :func:`mattebench.stats.prob_first`); it is only given when every ranked run of
+  group scored (see :func:`mattebench.metrics.stats.prob_first`); it is only given when every ranked run of
   the group has its rows, since a probability among some of the contenders would mislead.
 """
 
@@ -24,11 +24,11 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
-from .. import stats
-from ..compare import why_not_comparable
-from ..record import RunRecord, as_record
-from ..resolution import comparison_resolution, formula, prediction_grid
-from ..stored_rows import StoredRows, StoredRowsError, load_stored_rows
+from mattebench.metrics import stats
+from mattebench.report.compare import why_not_comparable
+from mattebench.report.resolution import comparison_resolution, formula, prediction_grid
+from mattebench.runs.record import RunRecord, as_record
+from mattebench.runs.store import StoredRows, StoredRowsError, load_stored_rows
 
 TIE_MARK = "≈"
 VS_TITLE = (f"mean paired difference from the best run of this group and its verdict: {TIE_MARK} (equiv.) when its 90% "

@@ -11,11 +11,11 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 import jinja2
 from tabulate import tabulate
 
-from .. import conventions as C
-from ..record import RunRecord, as_record
-from .board import run_label
-from .markdown_safe import md_text
-from .out_paths import anchor
+from mattebench.metrics import conventions as C
+from mattebench.report.board import run_label
+from mattebench.report.markdown_safe import md_text
+from mattebench.report.out_paths import anchor
+from mattebench.runs.record import RunRecord, as_record
 
 RecordLike = Union[RunRecord, Mapping[str, Any]]
 

@@ -33,17 +33,17 @@ from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence, Union
 
 import numpy as np
 
-from ..errors import MattebenchError
-from ..record import RunRecord, as_record
-from ..store import SAMPLES, load_summaries, read_rows
-from ..types import Sample
-from ..safe_write import atomic_write_text, check_not_link, safe_folder
-from .markdown_safe import md_text
-from .out_paths import anchor, file_stem, inside, save_figure
-from .board import shipped_weights
-from .paper_values import FIGURE6_REFERENCES, FIGURE6_SIZE
-from .stored_alphas import StoredAlphas, rerun_command, stored_alphas
-from .visibility import published
+from mattebench.errors import MattebenchError
+from mattebench.files import atomic_write_text, check_not_link, inside, safe_folder
+from mattebench.report.board import shipped_weights
+from mattebench.report.markdown_safe import md_text
+from mattebench.report.out_paths import anchor, file_stem, save_figure
+from mattebench.report.paper import FIGURE6_REFERENCES, FIGURE6_SIZE
+from mattebench.report.published import published
+from mattebench.runs.alphas import StoredAlphas, rerun_command, stored_alphas
+from mattebench.runs.record import RunRecord, as_record
+from mattebench.runs.store import SAMPLES, load_summaries, read_rows
+from mattebench.types import Sample
 
 RecordLike = Union[RunRecord, Mapping[str, Any]]
 
@@ -98,7 +98,7 @@ class BenchPoint:
         return (self.device_name or self.device, self.precision, self.batch)
 
 
-# The record of `mattebench bench --json` (mattebench.bench.bench): the keys Figure 6 reads, with the
+# The record of `mattebench bench --json` (mattebench.tracks.bench.bench): the keys Figure 6 reads, with the
 # types they hold there. No other spelling is read: the project writes this one format, and a file of
 # another shape is skipped with a warning naming the key it lacks, never half-read.
 _BENCH_KEYS: dict[str, tuple[type, ...]] = {

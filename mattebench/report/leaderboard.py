@@ -16,14 +16,25 @@ from typing import Any, Mapping, Optional, Sequence, Union
 
 from tabulate import tabulate
 
-from ..record import RecordError, RunRecord, as_record
-from . import board_stats
-from .board import APART_TEXT, WEIGHTS_CARD, Board, BoardRow, BoardTable, build_board, family_of, format_ms, metric_label, shipped_weights
-from .conventions_section import render_markdown as render_conventions
-from .markdown_safe import md_link, md_paragraph, md_text
-from ..safe_write import atomic_write_text, safe_folder
-from .out_paths import file_stem
-from .summaries import load_published
+from mattebench.files import atomic_write_text, safe_folder
+from mattebench.report import board_stats
+from mattebench.report.board import (
+    APART_TEXT,
+    WEIGHTS_CARD,
+    Board,
+    BoardRow,
+    BoardTable,
+    build_board,
+    family_of,
+    format_ms,
+    metric_label,
+    shipped_weights,
+)
+from mattebench.report.conventions_section import render_markdown as render_conventions
+from mattebench.report.markdown_safe import md_link, md_paragraph, md_text
+from mattebench.report.out_paths import file_stem
+from mattebench.report.published import load_published
+from mattebench.runs.record import RecordError, RunRecord, as_record
 
 RecordLike = Union[RunRecord, Mapping[str, Any]]
 
@@ -141,7 +152,7 @@ def render_board(board: Board, summaries: Sequence[RecordLike] = ()) -> str:
                   "compare such rows only with each other.", ""]
     lines += render_conventions(board.records)  # apart from the ranked tables, never ranked
     if board.has_variants:
-        from .robustness import render_section
+        from mattebench.report.robustness import render_section
 
         lines += [render_section(board.dataset, list(summaries) or [r.to_json() for r in board.given]), ""]
     if notes:

@@ -11,7 +11,6 @@ one slug of the site's in-page ids (``#ds-<dataset>``).
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from pathlib import Path
 from typing import Any, Optional
@@ -35,20 +34,10 @@ def anchor(name: object) -> str:
     return re.sub(r"[^a-z0-9]+", "-", str(name).lower()).strip("-") or "x"
 
 
-def inside(root: Path, path: Path) -> bool:
-    """True when ``path`` (resolved, links followed) lies inside ``root``."""
-    try:
-        real_root = Path(os.path.realpath(root))
-        real = Path(os.path.realpath(path))
-    except (OSError, ValueError):
-        return False
-    return real == real_root or real_root in real.parents
-
-
 def save_figure(fig: Any, path: Path, root: Optional[Path] = None) -> Path:
-    """``fig.savefig`` through :func:`mattebench.safe_write.atomic_write`: a fresh temporary renamed over
+    """``fig.savefig`` through :func:`mattebench.files.atomic_write`: a fresh temporary renamed over
     ``path``, never a write through a link (with ``root``, the folders from ``root`` down are checked too)."""
-    from ..safe_write import atomic_write
+    from mattebench.files import atomic_write
 
     fmt = Path(path).suffix.lstrip(".").lower() or "png"
     atomic_write(Path(path), lambda f: fig.savefig(f, format=fmt), binary=True, root=root)

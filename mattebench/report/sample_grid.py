@@ -18,7 +18,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..types import Clip, Sample
+from mattebench.types import Clip, Sample
 
 
 def _tile_arrays(item: Any) -> tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray], str]:

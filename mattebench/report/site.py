@@ -32,16 +32,21 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
-from .. import __version__
-from ..record import RunRecord, as_record
-from .board import Protocol, build_boards, protocols, run_name
-from .out_paths import anchor, file_stem
-from ..safe_write import atomic_write_bytes, atomic_write_text
-from .site_build import SITE_DIR, site_build
-from .site_manifest import write_manifest
-from .site_pages import Figure, PaperValues, asset, render_index_page, render_method_page, render_run_page
-from .summaries import load_published
-from .visibility import published
+from mattebench.environment import __version__
+from mattebench.files import atomic_write_bytes, atomic_write_text
+from mattebench.report.board import Protocol, build_boards, protocols, run_name
+from mattebench.report.out_paths import anchor, file_stem
+from mattebench.report.published import load_published, published
+from mattebench.report.site_build import SITE_DIR, site_build, write_manifest
+from mattebench.report.site_pages import (
+    Figure,
+    PaperValues,
+    asset,
+    render_index_page,
+    render_method_page,
+    render_run_page,
+)
+from mattebench.runs.record import RunRecord, as_record
 
 __all__ = ["Figure", "PaperValues", "Protocol", "find_figures", "paper_values_from_tables",
            "protocols", "render_index", "render_method_page", "render_run_page", "run_name", "write_site"]
@@ -65,8 +70,7 @@ def paper_values_from_tables() -> dict[str, dict[str, dict[str, str]]]:
     table's own dataset; the embedded ``synthetic`` stand-ins get none, since the paper never measured them.
     Values stay the strings the paper printed. Rows that mattebench cannot run (CRGNN) have no run to sit beside.
     """
-    from .paper_values import TABLES
-    from .table_spec import ROW_SPECS
+    from mattebench.report.paper import ROW_SPECS, TABLES
 
     out: dict[str, dict[str, dict[str, str]]] = defaultdict(dict)
     for table in TABLES:
@@ -164,7 +168,7 @@ def write_site(
     with site_build(out) as site:
         written = _copy_figures(site, figures)
         written += _write_run_pages(site, shown)
-        from .robustness import write_site_page
+        from mattebench.report.robustness import write_site_page
 
         robust = write_site_page(site, runs, loaded, asset("site.css"), __version__)
         if robust:  # the page and its figures belong to this build too

@@ -1,17 +1,11 @@
-"""Building ``<out>/site`` so that the old site stays whole until the new one is complete.
+"""What ``leaderboard --html`` wrote: ``<out>/site/.mattebench-manifest.json`` lists the files (relative to
+the site folder) of the last build, so the next build knows which files in the folder are ours and which
+are the user's (a CNAME, a README, their own page), which it carries over (:mod:`.site_build`).
 
-A build writes into a fresh folder ``<out>/.site-build-XXXX`` (made with ``mkdtemp``: never a link, never
-an existing folder), then carries over the files in the old site that mattebench did not write (a CNAME,
-the user's notes: anything its manifest does not list) as hard links, and only then swaps the new folder
-in: one ``renameat2(RENAME_EXCHANGE)`` where the kernel has it, else two renames, the old site going to
-``<out>/.site-old-XXXX`` first. A build killed at any point (``kill -9`` included) leaves the old site
-where it was (or, in the instant between the two renames, in ``.site-old-XXXX``, which the next build
-moves back); the next build removes the folders a killed one left. ``<out>/site`` that is a symbolic link
-is refused, never written through, and one build at a time holds ``<out>`` (an ``flock`` on the folder).
-
-The manifest (:mod:`.site_manifest`) only decides which old files are ours and so are not carried over;
-nothing is ever deleted through it: the old folder is removed as a whole, and ``shutil.rmtree`` unlinks
-links without following them.
+A manifest is a file anyone can edit: it never names anything outside the folder it describes. An
+entry counts only when it is a relative path with no ``..``, ``.`` or empty part and is not absolute,
+and when what it names is a regular file reached without passing through a symbolic link; every other
+entry is ignored. Nothing is deleted through the manifest (the old site is replaced as a whole).
 """
 
 from __future__ import annotations
@@ -19,16 +13,87 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import json
 import os
 import shutil
 import stat
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator, Optional
 
-from ..errors import MattebenchError
-from ..safe_write import FOLDER_MODE, check_not_link, refuse_link, safe_folder, store_error
-from .site_manifest import MANIFEST, previous_names
+from mattebench.errors import SiteBusy, UserFileInTheWay
+from mattebench.files import (
+    FOLDER_MODE,
+    atomic_write_text,
+    check_not_link,
+    refuse_link,
+    safe_folder,
+    store_error,
+)
+
+MANIFEST = ".mattebench-manifest.json"
+FORMAT = "mattebench site manifest v1"
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+
+
+def valid_entry(site: Path, name: object) -> Optional[str]:
+    """``name`` as a plain relative path of a regular file inside ``site`` (no link on the way), else None."""
+    if not isinstance(name, str) or not name or "\0" in name or "\\" in name:
+        return None
+    parts = name.split("/")  # as written: "a//b", "./a" and "a/." are not the names we write
+    if os.path.isabs(name) or any(p in ("..", ".", "") for p in parts):
+        return None
+    where = site
+    for i, part in enumerate(parts):
+        where = where / part
+        try:
+            mode = os.lstat(where).st_mode
+        except OSError:
+            return None
+        last = i == len(parts) - 1
+        if (last and not stat.S_ISREG(mode)) or (not last and not stat.S_ISDIR(mode)):
+            return None  # a link (to anywhere), a fifo, a device: not a file we wrote
+    return name
+
+
+def previous_names(site: Path) -> set[str]:
+    """The files the last build wrote that are still inside ``site`` (none without a readable manifest)."""
+    f = site / MANIFEST
+    try:
+        if not stat.S_ISREG(os.lstat(f).st_mode) or os.lstat(f).st_size > MAX_MANIFEST_BYTES:
+            return set()
+        data = json.loads(f.read_bytes().decode("utf-8"))
+    except (OSError, ValueError):
+        return set()
+    names = data.get("files") if isinstance(data, dict) and data.get("format") == FORMAT else None
+    if not isinstance(names, list):
+        return set()
+    return {v for v in (valid_entry(site, n) for n in names) if v is not None}
+
+
+def write_manifest(site: Path, files: Iterable[Path]) -> Path:
+    names = sorted({p.relative_to(site).as_posix() for p in files})
+    f = site / MANIFEST
+    atomic_write_text(f, json.dumps({"format": FORMAT, "files": names}, indent=1) + "\n")
+    return f
+
+
+# ----------------------------------------------------------------------------------------------------
+# Building ``<out>/site`` so that the old site stays whole until the new one is complete.
+#
+# A build writes into a fresh folder ``<out>/.site-build-XXXX`` (made with ``mkdtemp``: never a link, never
+# an existing folder), then carries over the files in the old site that mattebench did not write (a CNAME,
+# the user's notes: anything its manifest does not list) as hard links, and only then swaps the new folder
+# in: one ``renameat2(RENAME_EXCHANGE)`` where the kernel has it, else two renames, the old site going to
+# ``<out>/.site-old-XXXX`` first. A build killed at any point (``kill -9`` included) leaves the old site
+# where it was (or, in the instant between the two renames, in ``.site-old-XXXX``, which the next build
+# moves back); the next build removes the folders a killed one left. ``<out>/site`` that is a symbolic link
+# is refused, never written through, and one build at a time holds ``<out>`` (an ``flock`` on the folder).
+#
+# The manifest (:mod:`.site_manifest`) only decides which old files are ours and so are not carried over;
+# nothing is ever deleted through it: the old folder is removed as a whole, and ``shutil.rmtree`` unlinks
+# links without following them.
+# ----------------------------------------------------------------------------------------------------
 
 try:  # POSIX
     import fcntl
@@ -38,14 +103,6 @@ except ImportError:  # pragma: no cover - Windows
 SITE_DIR = "site"
 BUILD_PREFIX = ".site-build-"
 OLD_PREFIX = ".site-old-"
-
-
-class UserFileInTheWay(MattebenchError):
-    """A file in the site that mattebench did not write has the name of one the build writes."""
-
-
-class SiteBusy(MattebenchError):
-    """Another build holds ``<out>``."""
 
 
 def _is_real_dir(path: Path) -> bool:

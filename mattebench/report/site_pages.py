@@ -21,16 +21,25 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
-from .. import __version__
-from .. import metrics as M
-from ..compare import standing
-from ..record import RunRecord, as_record
-from ..types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP, MethodCard
-from . import board_stats
-from .board import APART_TEXT, WEIGHTS_CARD, Board, direction_note, format_value, metric_label, run_name, shipped_weights
-from .conventions_section import render_html as render_conventions_html
-from .markdown_safe import safe_url
-from .out_paths import anchor, file_stem
+from mattebench.environment import __version__
+from mattebench.metrics import fast as M
+from mattebench.report import board_stats
+from mattebench.report.board import (
+    APART_TEXT,
+    WEIGHTS_CARD,
+    Board,
+    direction_note,
+    format_value,
+    metric_label,
+    run_name,
+    shipped_weights,
+)
+from mattebench.report.compare import standing
+from mattebench.report.conventions_section import render_html as render_conventions_html
+from mattebench.report.markdown_safe import safe_url
+from mattebench.report.out_paths import anchor, file_stem
+from mattebench.runs.record import RunRecord, as_record
+from mattebench.types import FAMILY_FREE, FAMILY_REFERENCE, FAMILY_TRIMAP, MethodCard
 
 RecordLike = Union[RunRecord, Mapping[str, Any]]
 # dataset -> run or method name -> metric -> the paper's value (a float, or the string as printed).

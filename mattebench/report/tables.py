@@ -23,22 +23,24 @@ from typing import Any, Optional, Sequence
 
 from tabulate import tabulate
 
-from ..compare import Standing, standing
-from ..record import RunRecord, as_record
-from ..store import load_summaries
-from .board import APART_TEXT, shipped_weights
-from .leaderboard import provenance_note
-from .markdown_safe import md_code, md_text
-from .visibility import published
-from .paper_values import TABLES, PaperRow, PaperTable
-from .table_spec import (
+from mattebench.report.board import APART_TEXT, shipped_weights
+from mattebench.report.compare import Standing, standing
+from mattebench.report.leaderboard import provenance_note
+from mattebench.report.markdown_safe import md_code, md_text
+from mattebench.report.paper import (
     EXTRA_TRIMAP,
     EXTRAS_FOR_TABLE,
     ROW_SPECS,
+    TABLES,
+    PaperRow,
+    PaperTable,
     RowSpec,
     proxy_dataset,
     row_spec,
 )
+from mattebench.report.published import published
+from mattebench.runs.record import RunRecord, as_record
+from mattebench.runs.store import load_summaries
 
 NOT_RUN = "— not run"
 NOT_AVAILABLE = "— not in mattebench"
@@ -74,7 +76,7 @@ def _yes(flag: bool) -> str:
 
 # -- runs ----------------------------------------------------------------------------------------
 def index_runs(summaries: Sequence[RunRecord | dict[str, Any]]) -> dict[RunKey, RunRecord]:
-    """Published runs that are results (:func:`mattebench.compare.standing`, the boards' rule) by (dataset, method,
+    """Published runs that are results (:func:`mattebench.report.compare.standing`, the boards' rule) by (dataset, method,
     tag); records, or their JSON objects."""
     # A corrupted or trimap-changed run (robustness track) never stands in for a paper row, whatever its tag.
     return {(s.dataset, s.method, s.tag or None): s for s in map(as_record, published(summaries)) if standing(s).ranked}

@@ -1,1 +1,1 @@
-"""Checkpoints shipped with mattebench (see ``index.json`` and ``CARD.md``; resolved by :mod:`mattebench.shipped`)."""
+"""Checkpoints shipped with mattebench (see ``index.json`` and ``CARD.md``; resolved by :mod:`mattebench.methods.shipped`)."""
