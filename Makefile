@@ -127,7 +127,7 @@ train-modnet: install
 		--steps 260 --lr 3e-4 --save-every 50 --out $(TM)-3
 	$(BIN)/mattebench train $(TEACHER_MIX) -d synthetic_fraction=0.4 -d seed=3 --seed 3 --checkpoint $(TM)-3/final.ckpt \
 		--steps 240 --lr 2e-4 --save-every 40 --out $(TM)-4
-	$(BIN)/python -m mattebench_baselines.modnet.checkpoints --from $(TM)-4/final.ckpt --name modnet-synthetic --ref-size 192 \
+	$(BIN)/python -m mattebench_baselines.modnet.method --from $(TM)-4/final.ckpt --name modnet-synthetic --ref-size 192 \
 		--train-dir $(TM) --train-dir $(TM)-2 --train-dir $(TM)-3 --train-dir $(TM)-4 --weights-dir checkpoints/shipped
 
 # The shipped MODNet (trimap) (mattebench/weights/CARD.md): the trimap as a 4th input channel (Tables 1-2's
@@ -141,7 +141,7 @@ train-modnet-trimap: install
 	OMP_NUM_THREADS=1 $(BIN)/mattebench train $(TRIMAP_TRAIN) --steps 1000 --lr 5e-4 --out $(TT)
 	OMP_NUM_THREADS=1 $(BIN)/mattebench train $(TRIMAP_TRAIN) -d seed=1 --seed 1 --checkpoint $(TT)/final.ckpt \
 		--steps 850 --lr 3e-4 --out $(TT)-2
-	$(BIN)/python -m mattebench_baselines.modnet.checkpoints --from $(TT)-2/final.ckpt --name modnet-trimap-synthetic --method modnet-trimap \
+	$(BIN)/python -m mattebench_baselines.modnet.method --from $(TT)-2/final.ckpt --name modnet-trimap-synthetic --method modnet-trimap \
 		--ref-size 256 --train-dir $(TT) --train-dir $(TT)-2 --weights-dir checkpoints/shipped
 
 clean-runs:

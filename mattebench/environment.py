@@ -1,9 +1,15 @@
-"""Where a number came from: versions, commit, device, data fingerprint, checkpoint hash, options.
+"""The code and the machine a number came from, and what is said while a command runs.
+
+First: versions, commit, device, data fingerprint, checkpoint hash, options (what every record states).
+Then: one place for our warnings and everything third-party code says while a command runs.
+
+Where a number came from: versions, commit, device, data fingerprint, checkpoint hash, options.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import os
 import platform
 import subprocess
@@ -17,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Optional, Sequence, TextIO
 
+from mattebench.errors import UsageError
 from mattebench.files import sha256_file  # noqa: F401  (re-exported: its import path before mattebench.files)
 
 # The version of this code, as every record and bench result states it (pyproject.toml says the same).
@@ -379,3 +386,43 @@ def receive(said: Sequence[Said]) -> None:
             cap.add(s)
         else:
             sys.stderr.write(s.text)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The environment variables the readers use: the largest image mattebench decodes.
+# ----------------------------------------------------------------------------------------------------
+
+ENV_MAX_PIXELS = "MATTEBENCH_MAX_PIXELS"
+# PIL's own hard limit (twice Image.MAX_IMAGE_PIXELS): above it PIL refuses to decode. Keeping it as the
+# default changes nothing for files PIL reads today; the variable raises (or lowers) it.
+DEFAULT_MAX_PIXELS = 2 * 89_478_485
+
+
+MAX_PIXELS_CEILING = 10**12  # a terapixel: far above any image that fits in memory; 1e99 is a typo, not a limit
+
+
+def max_pixels() -> int:
+    """The largest image (width x height) mattebench decodes: ``$MATTEBENCH_MAX_PIXELS`` or PIL's hard limit.
+
+    A value that is not a whole number of pixels from 1 to 10**12 (``abc``, ``0``, ``-5``, ``1e99``, ``nan``)
+    is a :class:`UsageError` (exit 2): the CLI and :func:`mattebench.runs.runner.evaluate` check it once at the
+    start (:func:`check_environment`), so it is never an error row per sample.
+    """
+    raw = os.environ.get(ENV_MAX_PIXELS, "")
+    text = raw.strip().replace("_", "")
+    if not text:
+        return DEFAULT_MAX_PIXELS
+    try:
+        value = float(text) if any(c in text for c in ".eE") else int(text)
+    except ValueError:
+        raise UsageError(f"${ENV_MAX_PIXELS}={raw!r} is not a number of pixels: set it to a whole number "
+                         f"(for example {ENV_MAX_PIXELS}=400000000) or unset it") from None
+    if not (isinstance(value, int) or (math.isfinite(value) and value == int(value))) or not 1 <= value <= MAX_PIXELS_CEILING:
+        raise UsageError(f"${ENV_MAX_PIXELS}={raw!r} must be a whole number of pixels from 1 to {MAX_PIXELS_CEILING:.0e} "
+                         f"(for example {ENV_MAX_PIXELS}=400000000), or unset for the default {DEFAULT_MAX_PIXELS:,}")
+    return int(value)
+
+
+def check_environment() -> None:
+    """The environment variables the readers use, checked once before any sample (UsageError: exit 2)."""
+    max_pixels()

@@ -1,4 +1,7 @@
-"""The project's one file hash (checkpoints, method code, option files, ground-truth files, trimap
+"""Files: the one file hash, the one opener of input files, writes that never lose anything or follow a
+link (atomic replaces), and the digests of every file a run's inputs depend on.
+
+The project's one file hash (checkpoints, method code, option files, ground-truth files, trimap
 manifests, prediction folders) and the one opener of input files: plain functions of the bytes, usable
 from every part (they import nothing of the project but its errors).
 

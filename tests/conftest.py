@@ -17,7 +17,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 from mattebench.data.trimap import trimap_from_alpha
 from mattebench.errors import SampleError
-from mattebench.types import DatasetCard, Sample
+from mattebench.types import Clip, DatasetCard, Sample
 
 
 def disc_sample(i: int, h: int = 40, w: int = 32) -> Sample:
@@ -35,6 +35,40 @@ def disc_sample(i: int, h: int = 40, w: int = 32) -> Sample:
     alpha = a8.astype(np.float32) / np.float32(255)
     return Sample(id=f"s{i:02d}", image=img, alpha=alpha, trimap=trimap_from_alpha(a8), fg=fg, bg=bg,
                   metadata={"image_path": f"/fake/image/s{i:02d}.png"})
+
+
+class TinyVideo:
+    """``n`` clips of ``frames`` frames of 24x20 (moving discs), every frame annotated: the video dataset of the
+    executor plug-ins (a subclass gives its card). With ``stamp``, pixel (0, 0) of each frame holds
+    (frame, clip), so that a test can check the order frames reached the method in."""
+
+    card = DatasetCard(name="tiny-video", kind="video", protocols=("whole", "unknown"), needs_root=False)
+    stamp = False
+
+    def __init__(self, root: Optional[str] = None, n: int = 3, frames: int = 3) -> None:
+        self.n, self.frames = n, frames
+
+    def ids(self) -> list[str]:
+        return [f"c{i}" for i in range(self.n)]
+
+    def __len__(self) -> int:
+        return self.n
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(f"{self.card.name}-{self.n}-{self.frames}".encode()).hexdigest()
+
+    def load(self, id: str) -> Clip:
+        c = int(id[1:])
+        frames, alphas, trimaps = [], {}, {}
+        for t in range(self.frames):
+            s = disc_sample(c + t, h=24, w=20)
+            img = s.image.copy() if self.stamp else s.image
+            if self.stamp:
+                img[0, 0, 0], img[0, 0, 1] = t, c
+            frames.append(img)
+            alphas[t] = s.alpha
+            trimaps[t] = trimap_from_alpha(s.alpha)
+        return Clip(id=id, frames=frames, alphas=alphas, trimaps=trimaps)
 
 
 class TinyDataset:

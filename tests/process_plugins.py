@@ -8,7 +8,6 @@ driver's ``sys.path``, which holds tests/ under pytest.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import sys
@@ -16,12 +15,12 @@ import time
 from typing import Optional, Sequence
 
 import numpy as np
-from conftest import TinyDataset, disc_sample
+from conftest import TinyDataset
+from conftest import TinyVideo as _TinyVideo
 
-from mattebench.data.trimap import trimap_from_alpha
 from mattebench.errors import RegistryError
 from mattebench.methods.registry import register_dataset, register_method
-from mattebench.types import FAMILY_TRIMAP, Clip, DatasetCard, MethodCard
+from mattebench.types import FAMILY_TRIMAP, DatasetCard, MethodCard
 
 
 class Odd(BaseException):
@@ -88,28 +87,8 @@ def misbehaving(**options) -> Misbehaving:
 
 misbehaving.card = Misbehaving.card  # type: ignore[attr-defined]
 
-class TinyVideo:
-    """``n`` clips of ``frames`` frames of 24x20 (moving discs), every frame annotated."""
-
+class TinyVideo(_TinyVideo):
     card = DatasetCard(name="pool-tiny-video", kind="video", protocols=("whole", "unknown"), needs_root=False)
-
-    def __init__(self, root: Optional[str] = None, n: int = 3, frames: int = 3) -> None:
-        self.n, self.frames = n, frames
-
-    def ids(self) -> list[str]:
-        return [f"c{i}" for i in range(self.n)]
-
-    def __len__(self) -> int:
-        return self.n
-
-    def fingerprint(self) -> str:
-        return hashlib.sha256(f"pool-tiny-video-{self.n}-{self.frames}".encode()).hexdigest()
-
-    def load(self, id: str) -> Clip:
-        c = int(id[1:])
-        samples = [disc_sample(c + t, h=24, w=20) for t in range(self.frames)]
-        return Clip(id=id, frames=[s.image for s in samples], alphas={t: s.alpha for t, s in enumerate(samples)},
-                    trimaps={t: trimap_from_alpha(s.alpha) for t, s in enumerate(samples)})
 
 
 def tiny(root: Optional[str] = None, n: int = 6) -> TinyDataset:

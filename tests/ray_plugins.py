@@ -8,21 +8,20 @@ it in each worker by itself because it registered the names (see
 
 from __future__ import annotations
 
-import hashlib
 import os
 from typing import Any, Optional, Sequence
 
 import numpy as np
-from conftest import TinyDataset, disc_sample
+from conftest import TinyDataset
+from conftest import TinyVideo as _TinyVideo
 
-from mattebench.data.trimap import trimap_from_alpha
 from mattebench.methods.registry import (
     list_datasets,
     list_methods,
     register_dataset,
     register_method,
 )
-from mattebench.types import FAMILY_REFERENCE, Clip, DatasetCard, MethodCard
+from mattebench.types import FAMILY_REFERENCE, DatasetCard, MethodCard
 
 
 class Escape(BaseException):
@@ -98,34 +97,12 @@ def faulty(**options: Any) -> Faulty:
 faulty.card = Faulty.card  # type: ignore[attr-defined]
 
 
-class TinyVideo:
-    """``n`` clips of ``frames`` frames (24x20); pixel (0, 0) holds (frame, clip) for the order check."""
-
+class TinyVideo(_TinyVideo):
     card = DatasetCard(name="ray-tiny-video", kind="video", protocols=("whole", "unknown"), needs_root=False)
+    stamp = True
 
     def __init__(self, root: Optional[str] = None, n: int = 3, frames: int = 4) -> None:
-        self.n, self.frames = n, frames
-
-    def ids(self) -> list[str]:
-        return [f"c{i}" for i in range(self.n)]
-
-    def __len__(self) -> int:
-        return self.n
-
-    def fingerprint(self) -> str:
-        return hashlib.sha256(f"ray-tiny-video-{self.n}-{self.frames}".encode()).hexdigest()
-
-    def load(self, id: str) -> Clip:
-        c = int(id[1:])
-        frames, alphas, trimaps = [], {}, {}
-        for t in range(self.frames):
-            s = disc_sample(c + t, h=24, w=20)
-            img = s.image.copy()
-            img[0, 0, 0], img[0, 0, 1] = t, c
-            frames.append(img)
-            alphas[t] = s.alpha
-            trimaps[t] = trimap_from_alpha(s.alpha)
-        return Clip(id=id, frames=frames, alphas=alphas, trimaps=trimaps)
+        super().__init__(root, n, frames)
 
 
 def tiny(root: Optional[str] = None, n: int = 6) -> TinyDataset:

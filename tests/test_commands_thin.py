@@ -22,10 +22,9 @@ ARRAY_STACK = ("numpy", "torch", "cv2", "PIL", "scipy", "skimage", "pymatting")
 # mattebench.tracks.export, ...): compositing, streaming frames through a method, reading and writing pixels,
 # checking predictions.
 INTERNAL_MODULES = (
-    "mattebench.tracks.predict",
-    "mattebench.tracks.predict",
+    "mattebench.data.compose",
+    "mattebench.tracks.stream",
     "mattebench.data.frames",
-    "mattebench.data.io",
     "mattebench.data.io",
     "mattebench.scoring.scorer",
     "mattebench.data.trimap_values",
@@ -56,7 +55,7 @@ def imports(source: str, package: str = "mattebench.commands") -> list[tuple[str
                 module = node.module or ""
             for a in node.names:
                 out.append((module, a.name))
-                out.append((f"{module}.{a.name}", ""))  # `from .. import io` imports the module mattebench.data.io
+                out.append((f"{module}.{a.name}", ""))  # `from .. import io` imports the module mattebench.io
     return out
 
 
@@ -69,9 +68,9 @@ def test_imports_are_resolved_like_python_does():
     # the checker itself: relative imports of both forms land on the absolute module names
     got = imports("from ..io import read_image\nfrom .. import compositing\nimport numpy as np\nfrom ._options import x\n"
                   "def f():\n    from ..video.stream import Frame\n")
-    assert ("mattebench.data.io", "read_image") in got and ("mattebench.tracks.predict", "") in got
+    assert ("mattebench.io", "read_image") in got and ("mattebench.compositing", "") in got
     assert ("numpy", "") in got and ("mattebench.commands._options", "x") in got
-    assert ("mattebench.tracks.predict", "Frame") in got  # imports inside functions count too
+    assert ("mattebench.video.stream", "Frame") in got  # imports inside functions count too
 
 
 @pytest.mark.parametrize("path", command_modules(), ids=lambda p: p.name)

@@ -16,15 +16,9 @@ from mattebench.methods.registry import register_method, unregister_method
 from mattebench.methods.train import TrainingError
 from mattebench.methods.train.registered import TrainJob, train_registered
 from mattebench.tracks.export import export
-from mattebench.tracks.predict import (
-    BACKGROUND_CHOICES,
-    Frame,
-    PredictJob,
-    check_background,
-    composite,
-    predict_inputs,
-    predict_stream,
-)
+from mattebench.data.compose import BACKGROUND_CHOICES, check_background, composite
+from mattebench.tracks.predict import PredictJob, predict_inputs
+from mattebench.tracks.stream import Frame, predict_stream
 from mattebench.types import MethodCard
 
 

@@ -13,7 +13,7 @@ from PIL import Image
 from mattebench.commands.cli import main
 from mattebench.data.io import read_alpha_u8
 from mattebench.methods.registry import register_method, unregister_method
-from mattebench.tracks.predict import output_names
+from mattebench.tracks.stream import output_names
 from mattebench.types import MethodCard
 
 

@@ -1,4 +1,4 @@
-"""The one packing path for shipped MODNets (baselines/modnet/checkpoints.py): the method and network come from the
+"""The one packing path for shipped MODNets (baselines/modnet/method.py): the method and network come from the
 trained checkpoint, a mismatch with --method is refused, and the packed file, its index entry and its curve
 agree (sha256, float16, input rule, the method that loads it)."""
 
@@ -11,7 +11,7 @@ import warnings
 import pytest
 import torch
 from mattebench_baselines.modnet import checkpoints as ckpt
-from mattebench_baselines.modnet import checkpoints as ship
+from mattebench_baselines.modnet import method as ship
 
 from mattebench.errors import CheckpointError
 from mattebench.methods.registry import create_method

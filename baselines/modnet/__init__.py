@@ -16,7 +16,7 @@ import functools
 import inspect
 import typing
 from dataclasses import dataclass
-from typing import Annotated, Any, Optional
+from typing import Any, Optional
 
 from mattebench_baselines.modnet.method import (  # noqa: F401
     INPUT_RULE,
@@ -28,10 +28,9 @@ from mattebench_baselines.modnet.method import (  # noqa: F401
     MODNetMethod,
 )
 from mattebench_baselines.modnet.model import MODNet
-from mattebench_baselines.modnet.training import LAMBDA_D, LAMBDA_S
 
 from mattebench import contract
-from mattebench.types import AtLeast, MethodCard
+from mattebench.types import MethodCard
 
 
 @dataclass(frozen=True)
@@ -46,42 +45,29 @@ class Setting:
     doc: str = ""
 
 
-def create(
-    setting: Setting,
-    checkpoint: Optional[str] = None,
-    device: Optional[str] = "cpu",
-    backbone_checkpoint: Optional[str] = None,
-    loss: str = "paper",
-    ref_size: Annotated[Optional[int], AtLeast(1)] = None,
-    threads: Annotated[Optional[int], AtLeast(1)] = None,
-    half: bool = False,
-    lambda_s: Annotated[float, AtLeast(0)] = LAMBDA_S,
-    lambda_d: Annotated[float, AtLeast(0)] = LAMBDA_D,
-    ofd: bool = False,
-    variant: Optional[str] = None,
-) -> MODNetMethod:
-    """A MODNet of ``setting``. ``checkpoint``: the official .ckpt (with or without ``module.``), a mattebench
-    .ckpt, or a shipped name (``mattebench:modnet-synthetic``). ``ref_size``: default the checkpoint's input
-    rule, else 512. ``ofd=True``: One-Frame-Delay over each clip of a video dataset. ``variant``: only where
-    the setting lets the user choose it (``modnet-trimap``)."""
+def create(setting: Setting, *, variant: Optional[str] = None, **options: Any) -> MODNetMethod:
+    """A MODNet of ``setting``; ``options`` are :class:`MODNetMethod`'s (its ``__init__`` is the one place they
+    are declared, with their ranges). ``variant``: only where the setting lets the user choose it
+    (``modnet-trimap``)."""
     if variant is not None and not setting.variant_option:
         raise TypeError(f"{setting.name} takes no variant option: its network is the {setting.variant!r} variant")
-    return MODNetMethod(variant or setting.variant, checkpoint, device, backbone_checkpoint, loss, ref_size, threads, half,
-                        lambda_s, lambda_d, ofd, trimap_input=setting.trimap_input)
+    return MODNetMethod(variant or setting.variant, trimap_input=setting.trimap_input, **options)
 
 
 def _registered(setting: Setting) -> "functools.partial[MODNetMethod]":
     """``create`` bound to ``setting``, declaring the options that setting takes (the signature, option_types)
     as a factory written out for it would."""
     factory = functools.partial(create, setting)
-    sig = inspect.signature(create)
-    hints = typing.get_type_hints(create, include_extras=True)  # with the AtLeast ranges of Annotated
-    params = [p for name, p in sig.parameters.items() if name != "setting" and (name != "variant" or setting.variant_option)]
-    params = [p.replace(annotation="str", default=setting.variant) if p.name == "variant" else p for p in params]
-    factory.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    init = inspect.signature(MODNetMethod.__init__)
+    hints = typing.get_type_hints(MODNetMethod.__init__, include_extras=True)  # with the AtLeast ranges of Annotated
+    params = [p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) for name, p in init.parameters.items()
+              if name not in ("self", "variant", "trimap_input")]
     types: dict[str, Any] = {p.name: hints[p.name] for p in params}
     if setting.variant_option:
+        params.append(inspect.Parameter("variant", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=setting.variant,
+                                        annotation="str"))
         types["variant"] = str
+    factory.__signature__ = init.replace(parameters=params, return_annotation="MODNetMethod")  # type: ignore[attr-defined]
     factory.option_types = types  # type: ignore[attr-defined]
     factory.__doc__ = setting.doc
     # Where the factory is defined (workers import its module; run identities name it).

@@ -1,4 +1,6 @@
-"""MODNet's building blocks: IBNorm, Conv-IBNorm-ReLU, the SE block (v1) and e-ASPP (AAAI 2022).
+"""MODNet's building blocks and its MobileNetV2 encoder (the low-resolution branch S's backbone).
+
+MODNet's building blocks: IBNorm, Conv-IBNorm-ReLU, the SE block (v1) and e-ASPP (AAAI 2022).
 """
 
 from __future__ import annotations

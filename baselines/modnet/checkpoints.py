@@ -1,4 +1,7 @@
-"""Reading and writing MODNet weights in the three formats users come with.
+"""MODNet's weights: reading and writing the three formats users come with, and the inference-only
+module that export and timing use.
+
+Reading and writing MODNet weights in the three formats users come with.
 
 1. The official release (``modnet_photographic_portrait_matting.ckpt``, ``modnet_webcam_portrait_matting.ckpt``):
    a plain state_dict saved from ``nn.DataParallel(MODNet())``, every key prefixed ``module.``, the

@@ -1,4 +1,6 @@
-"""The official MODNet image preprocessing (demo/image_matting inference), reproduced exactly.
+"""MODNet inference: the official preprocessing, the input-size rule, and ``predict``/``predict_batch``.
+
+The official MODNet image preprocessing (demo/image_matting inference), reproduced exactly.
 
 - RGB scaled to [-1, 1]: ``x = (rgb / 255 - 0.5) / 0.5``;
 - ``ref = 512``: when ``max(h, w) < 512`` or ``min(h, w) > 512`` the short side becomes 512 and the long

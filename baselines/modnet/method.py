@@ -1,4 +1,7 @@
-"""The method cards of the three registered MODNets, in one place (``modnet``, ``modnet-easpp``,
+"""MODNet as a mattebench method: the cards of the three registered MODNets, the method class that
+composes inference, training, adaptation and export, and packing a trained checkpoint as a shipped one.
+
+The method cards of the three registered MODNets, in one place (``modnet``, ``modnet-easpp``,
 ``modnet-trimap``). The package attaches each to its factory (``create_modnet.card``) and every built
 MODNetMethod reports its own (``method.card``).
 """
@@ -14,7 +17,7 @@ import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Annotated, Any, Optional, Sequence
 
 import torch
 from mattebench_baselines.common.torch_method import TorchMattingMethod, resolve_device  # noqa: F401  (resolve_device: its old import path)
@@ -37,7 +40,7 @@ from mattebench_baselines.modnet.training import (
 from mattebench.contract import SequencePredictor
 from mattebench.errors import CheckpointError, MattebenchError
 from mattebench.methods import shipped
-from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP, MethodCard
+from mattebench.types import FAMILY_FREE, FAMILY_TRIMAP, AtLeast, MethodCard
 
 PAPER = "Ke et al., MODNet: Real-Time Trimap-Free Portrait Matting via Objective Decomposition, AAAI 2022"
 URL = "https://github.com/ZHKKKe/MODNet"
@@ -143,11 +146,11 @@ class MODNetMethod(MODNetInference, MODNetTraining, MODNetAdaptation, MODNetExpo
         device: Optional[str] = "cpu",
         backbone_checkpoint: Optional[str] = None,
         loss: str = "paper",
-        ref_size: Optional[int] = None,
-        threads: Optional[int] = None,
+        ref_size: Annotated[Optional[int], AtLeast(1)] = None,
+        threads: Annotated[Optional[int], AtLeast(1)] = None,
         half: bool = False,
-        lambda_s: float = LAMBDA_S,
-        lambda_d: float = LAMBDA_D,
+        lambda_s: Annotated[float, AtLeast(0)] = LAMBDA_S,
+        lambda_d: Annotated[float, AtLeast(0)] = LAMBDA_D,
         ofd: bool = False,
         trimap_input: bool = False,
     ):

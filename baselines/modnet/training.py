@@ -1,4 +1,7 @@
-"""MODNet's training losses, in the paper's form (eq. 2-5) and in the official code's form.
+"""Training MODNet: its losses (paper eq. 2-5 and the official code's form), the training step of the
+shared loop, and SOC self-supervised adaptation (paper Sec. 'Sub-Objectives Consistency').
+
+MODNet's training losses, in the paper's form (eq. 2-5) and in the official code's form.
 
 Both take the model outputs (s_p at 1/16, d_p and alpha_p at full size, all after the sigmoid) and a
 training batch (``image``, ``alpha``, ``trimap`` in {0, 0.5, 1}, ``fg``, ``bg``; all in [0, 1]) and return

@@ -10,8 +10,7 @@ import sys
 from typing import Optional, Sequence
 
 from mattebench import environment, errors
-from mattebench.data.io import check_environment
-from mattebench.environment import __version__
+from mattebench.environment import __version__, check_environment
 from mattebench.errors import MattebenchError, UsageError
 
 # Order = order in --help.

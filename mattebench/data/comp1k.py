@@ -24,11 +24,8 @@ import numpy as np
 
 from mattebench.data.base import find_dir, not_found, read_list, rel
 from mattebench.data.composited import (
-    BACKGROUND_CANDIDATES,
-    COCO_CANDIDATES,
     CompositeDataset,
     Entry,
-    find_background_dir,
 )
 from mattebench.data.trimap import RECIPE_NAME, trimap_from_alpha
 from mattebench.errors import DatasetNotFound
@@ -140,25 +137,6 @@ class Composition1k(CompositeDataset):
                     f"the list file {p} is missing (it ships in the Adobe archive; without it the foreground/background pairing is undefined)",
                 )
         return fg_list_path, bg_list_path
-
-    def _background_dir(self, bg_dir: Optional[str], split: str) -> Path:
-        """``bg_dir`` when given, else VOC JPEGImages (test) or COCO train2014 (train) found under the root."""
-        if bg_dir is not None:
-            bgd = Path(bg_dir).expanduser()
-            if not bgd.is_dir():
-                raise DatasetNotFound(f"{self.card.name}: the background folder {bgd} (-d bg_dir) does not exist")
-            return bgd
-        found = find_background_dir(self.root, BACKGROUND_CANDIDATES if split == "test" else COCO_CANDIDATES,
-                                    "JPEGImages" if split == "test" else "train2014")
-        if found is None:
-            what = "PASCAL VOC 2012 JPEGImages" if split == "test" else "MS COCO train2014"
-            raise not_found(
-                self.card,
-                self.root,
-                f"no {what} background folder (looked for {', '.join(BACKGROUND_CANDIDATES[:3])} and */JPEGImages); "
-                f"download it and put it there, or pass -d bg_dir=PATH",
-            )
-        return found
 
     def _layout(self, set_dir: Path, split: str) -> tuple[list[Path], list[Path], Optional[Path], int]:
         """(fg folders, alpha folders, official trimap folder or None, backgrounds per foreground) of the split."""

@@ -18,12 +18,18 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from mattebench.data.base import FileRef, RealDataset, check_matte_levels, rel
+from mattebench.data.base import (
+    FileRef,
+    RealDataset,
+    check_matte_levels,
+    not_found,
+    rel,
+)
 from mattebench.data.compose import RULE_NAME, composite_arrays, foreground_array
 from mattebench.data.io import open_image, read_alpha_u8
 from mattebench.data.sample_notes import NOTES
 from mattebench.data.trimap_values import read_checked_trimap
-from mattebench.errors import SampleError
+from mattebench.errors import DatasetNotFound, SampleError
 from mattebench.types import Sample
 
 # Where a VOC2012 (or COCO) image folder usually lands under a data root.
@@ -66,6 +72,25 @@ class Entry:
 
 class CompositeDataset(RealDataset):
     """Shared machinery; subclasses locate the folders and lists, then call :meth:`_build`."""
+
+    def _background_dir(self, bg_dir: Optional[str], split: str) -> Path:
+        """``bg_dir`` when given, else VOC JPEGImages (test) or COCO train2014 (train) found under the root."""
+        if bg_dir is not None:
+            bgd = Path(bg_dir).expanduser()
+            if not bgd.is_dir():
+                raise DatasetNotFound(f"{self.card.name}: the background folder {bgd} (-d bg_dir) does not exist")
+            return bgd
+        found = find_background_dir(self.root, BACKGROUND_CANDIDATES if split == "test" else COCO_CANDIDATES,
+                                    "JPEGImages" if split == "test" else "train2014")
+        if found is None:
+            what = "PASCAL VOC 2012 JPEGImages" if split == "test" else "MS COCO train2014"
+            raise not_found(
+                self.card,
+                self.root,
+                f"no {what} background folder (looked for {', '.join(BACKGROUND_CANDIDATES[:3])} and */JPEGImages); "
+                f"download it and put it there, or pass -d bg_dir=PATH",
+            )
+        return found
 
     def _build(
         self,

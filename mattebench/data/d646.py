@@ -29,11 +29,8 @@ import numpy as np
 
 from mattebench.data.base import find_dir, natural_key, not_found, read_list
 from mattebench.data.composited import (
-    BACKGROUND_CANDIDATES,
-    COCO_CANDIDATES,
     CompositeDataset,
     Entry,
-    find_background_dir,
 )
 from mattebench.data.trimap import RECIPE_NAME, trimap_from_alpha
 from mattebench.data.trimap_manifest import TrimapManifest, file_sha256
@@ -146,19 +143,6 @@ VOCdevkit/VOC2012/JPEGImages/<voc name>.jpg   (or -d bg_dir=PATH)""",
         if split == "train":
             self.notes.append(f"training list: {len(bg_names)} backgrounds = {len(fg_names)} foregrounds x {per_fg}")
         return per_fg
-
-    def _background_dir(self, bg_dir: Optional[str], split: str) -> Path:
-        """``bg_dir`` when given, else VOC JPEGImages (test) or COCO train2014 (train) found under the root."""
-        if bg_dir is not None:
-            bgd = Path(bg_dir).expanduser()
-            if not bgd.is_dir():
-                raise DatasetNotFound(f"d646: the background folder {bgd} (-d bg_dir) does not exist")
-            return bgd
-        found = find_background_dir(self.root, BACKGROUND_CANDIDATES if split == "test" else COCO_CANDIDATES,
-                                    "JPEGImages" if split == "test" else "train2014")
-        if found is None:
-            raise not_found(self.card, self.root, "no PASCAL VOC 2012 JPEGImages background folder; download it and put it there, or pass -d bg_dir=PATH")
-        return found
 
     def trimap_for(self, e: Entry, alpha_u8: np.ndarray) -> tuple[Optional[np.ndarray], dict[str, Any]]:
         last = self._last_trimap

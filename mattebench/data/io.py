@@ -1,4 +1,7 @@
-"""All image, alpha and trimap reading and writing: one place for the awkward cases.
+"""Every image, alpha, trimap and prediction file read or written: one place for the awkward cases,
+and for predicted mattes at full precision (saved predictions, ``run --save-alphas``) after them.
+
+All image, alpha and trimap reading and writing: one place for the awkward cases.
 
 Reading goes through PIL because it handles what matting datasets actually ship: EXIF
 orientation, palette PNGs (alphamatting.com trimaps), 16-bit PNGs, RGBA, greyscale JPEGs.
@@ -10,7 +13,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import io
-import math
 import os
 import re
 import warnings
@@ -25,54 +27,24 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mattebench.data.image_header import ImageHeader, read_header
+from mattebench.environment import (  # noqa: F401  (the limit's names, read here)
+    DEFAULT_MAX_PIXELS,
+    ENV_MAX_PIXELS,
+    MAX_PIXELS_CEILING,
+    check_environment,
+    max_pixels,
+)
 from mattebench.errors import (
     NotRegularFile,
     PredictionError,
     SampleError,
     StoreError,
-    UsageError,
 )
 from mattebench.files import atomic_write_bytes, kind_of, open_regular, read_regular
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-
-
-ENV_MAX_PIXELS = "MATTEBENCH_MAX_PIXELS"
-# PIL's own hard limit (twice Image.MAX_IMAGE_PIXELS): above it PIL refuses to decode. Keeping it as the
-# default changes nothing for files PIL reads today; the variable raises (or lowers) it.
-DEFAULT_MAX_PIXELS = 2 * 89_478_485
-
-
-MAX_PIXELS_CEILING = 10**12  # a terapixel: far above any image that fits in memory; 1e99 is a typo, not a limit
-
-
-def max_pixels() -> int:
-    """The largest image (width x height) mattebench decodes: ``$MATTEBENCH_MAX_PIXELS`` or PIL's hard limit.
-
-    A value that is not a whole number of pixels from 1 to 10**12 (``abc``, ``0``, ``-5``, ``1e99``, ``nan``)
-    is a :class:`UsageError` (exit 2): the CLI and :func:`mattebench.runs.runner.evaluate` check it once at the
-    start (:func:`check_environment`), so it is never an error row per sample.
-    """
-    raw = os.environ.get(ENV_MAX_PIXELS, "")
-    text = raw.strip().replace("_", "")
-    if not text:
-        return DEFAULT_MAX_PIXELS
-    try:
-        value = float(text) if any(c in text for c in ".eE") else int(text)
-    except ValueError:
-        raise UsageError(f"${ENV_MAX_PIXELS}={raw!r} is not a number of pixels: set it to a whole number "
-                         f"(for example {ENV_MAX_PIXELS}=400000000) or unset it") from None
-    if not (isinstance(value, int) or (math.isfinite(value) and value == int(value))) or not 1 <= value <= MAX_PIXELS_CEILING:
-        raise UsageError(f"${ENV_MAX_PIXELS}={raw!r} must be a whole number of pixels from 1 to {MAX_PIXELS_CEILING:.0e} "
-                         f"(for example {ENV_MAX_PIXELS}=400000000), or unset for the default {DEFAULT_MAX_PIXELS:,}")
-    return int(value)
-
-
-def check_environment() -> None:
-    """The environment variables the readers use, checked once before any sample (UsageError: exit 2)."""
-    max_pixels()
 
 
 def too_large_text(pixels: Optional[int], limit: int, size: str = "") -> str:

@@ -43,35 +43,29 @@ class _P3M500(PairedFolderDataset):
         return base / self.image_folder, base / "mask", trimap if trimap.is_dir() else None
 
 
-class P3M500P(_P3M500):
-    set_name = "P3M-500-P"
-    image_folder = "blurred_image"
-    card = DatasetCard(
-        name="p3m500-p",
+def _card(name: str, set_name: str, image_folder: str, what: str) -> DatasetCard:
+    """The card of one of the two validation sets (they differ only in folder names and the face blurring)."""
+    base = f"P3M-10k/validation/{set_name}"
+    return DatasetCard(
+        name=name,
         kind="image",
         protocols=("whole", "unknown"),
         primary_metric="sad",
         paper=_PAPER,
         url=_URL,
         licence=_LICENCE,
-        layout="P3M-10k/validation/P3M-500-P/blurred_image/<name>.jpg\nP3M-10k/validation/P3M-500-P/mask/<name>.png\n"
-        "P3M-10k/validation/P3M-500-P/trimap/<name>.png",
-        notes="500 face-blurred portraits with official trimaps (unknown protocol) and whole-image MSE/MAD.",
+        layout=f"{base}/{image_folder}/<name>.jpg\n{base}/mask/<name>.png\n{base}/trimap/<name>.png",
+        notes=f"500 {what} portraits with official trimaps (unknown protocol) and whole-image MSE/MAD.",
     )
+
+
+class P3M500P(_P3M500):
+    set_name = "P3M-500-P"
+    image_folder = "blurred_image"
+    card = _card("p3m500-p", set_name, image_folder, "face-blurred")
 
 
 class P3M500NP(_P3M500):
     set_name = "P3M-500-NP"
     image_folder = "original_image"
-    card = DatasetCard(
-        name="p3m500-np",
-        kind="image",
-        protocols=("whole", "unknown"),
-        primary_metric="sad",
-        paper=_PAPER,
-        url=_URL,
-        licence=_LICENCE,
-        layout="P3M-10k/validation/P3M-500-NP/original_image/<name>.jpg\nP3M-10k/validation/P3M-500-NP/mask/<name>.png\n"
-        "P3M-10k/validation/P3M-500-NP/trimap/<name>.png",
-        notes="500 non-blurred portraits with official trimaps (unknown protocol) and whole-image MSE/MAD.",
-    )
+    card = _card("p3m500-np", set_name, image_folder, "non-blurred")

@@ -1,4 +1,6 @@
-"""Frozen manifests for generated evaluation trimaps (Distinctions-646 ships none).
+"""Frozen manifests of generated evaluation trimaps, and freezing a dataset's verified hashes into them.
+
+Frozen manifests for generated evaluation trimaps (Distinctions-646 ships none).
 
 What is frozen, since the data itself cannot ship with mattebench:
 

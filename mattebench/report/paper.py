@@ -1,4 +1,6 @@
-"""The MODNet paper's Tables 1-5 and its Figure-6 reference point, as data.
+"""The MODNet paper's Tables 1-5 as data, and which run fills which of their cells.
+
+The MODNet paper's Tables 1-5 and its Figure-6 reference point, as data.
 
 Transcribed from the paper (Ke et al., "MODNet: Real-Time Trimap-Free Portrait Matting via Objective
 Decomposition", AAAI 2022, arXiv:2011.11961, Tables 1-5 and Figure 6); each number was checked

@@ -1,4 +1,7 @@
-"""The stored runs a report may publish: every ``<runs>/*/*/summary.json`` that reads as a run record.
+"""What a published output may show: the stored runs a report may publish, and which of them each
+output (leaderboard, site, paper tables, figures) shows.
+
+The stored runs a report may publish: every ``<runs>/*/*/summary.json`` that reads as a run record.
 
 A summary.json that cannot be read (not a regular file, permission, invalid UTF-8 or JSON, not an object)
 or that :meth:`~mattebench.runs.record.RunRecord.from_json` refuses (a newer schema version, a malformed
@@ -13,7 +16,6 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, TypeVar, Union
 
 from mattebench.runs.record import RecordError, RunRecord, as_record
-from mattebench.runs.store import MAX_SUMMARY_BYTES as MAX_BYTES  # noqa: F401  (its name here before the store held it)
 from mattebench.runs.store import UnreadableSummary, load_summaries
 from mattebench.types import FAMILY_REFERENCE
 

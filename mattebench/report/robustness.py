@@ -1,4 +1,7 @@
-"""The robustness track's table model, read back from stored runs: conditions, stored runs, the table.
+"""The robustness track as the report reads it: the table model from stored runs, then its rendering
+(markdown tables, the metric-against-severity figure, the site page).
+
+The robustness track's table model, read back from stored runs: conditions, stored runs, the table.
 
 A run's *condition* (:class:`Condition`) is what it changed: ``clean``, a corruption kind at a
 severity, or a trimap change, read from its record's ``dataset_variant``. The *table model*

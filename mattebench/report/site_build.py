@@ -1,4 +1,7 @@
-"""What ``leaderboard --html`` wrote: ``<out>/site/.mattebench-manifest.json`` lists the files (relative to
+"""Building ``<out>/site`` so that the old site stays whole until the new one is complete, with the
+manifest of what the last build wrote.
+
+What ``leaderboard --html`` wrote: ``<out>/site/.mattebench-manifest.json`` lists the files (relative to
 the site folder) of the last build, so the next build knows which files in the folder are ours and which
 are the user's (a CNAME, a README, their own page), which it carries over (:mod:`.site_build`).
 

@@ -1,4 +1,7 @@
-"""``run --save-alphas [IDS|all]``: the predictions of a run, stored as 16-bit PNGs in its folder.
+"""Stored predictions (``run --save-alphas``): written as 16-bit PNGs while a run scores, and read back by
+the reports (never by predicting).
+
+``run --save-alphas [IDS|all]``: the predictions of a run, stored as 16-bit PNGs in its folder.
 
 Every prediction of such a run is rounded to what a 16-bit PNG holds (``round(65535 a) / 65535``,
 at most 7.6e-6 from the float) *before* it is scored, so the stored files are exactly what was

@@ -23,8 +23,8 @@ from mattebench.contract import MattingMethod, method_provenance
 from mattebench.data import sample_inputs, sample_notes
 from mattebench.data import trimap as trimap_recipe
 from mattebench.data.check import index_problems
-from mattebench.data.io import check_environment
 from mattebench.data.variant import variant_of, variant_tag
+from mattebench.environment import check_environment
 from mattebench.errors import (
     CheckpointError,
     MattebenchError,
@@ -209,21 +209,10 @@ def _jsonable(options: dict[str, Any]) -> dict[str, Any]:
     return {k: (v if isinstance(v, (int, float, str, bool, type(None), list, dict)) else repr(v)) for k, v in sorted(options.items())}
 
 
-@dataclass(frozen=True)
-class Summary:
-    """What the rows of a run add up to: the record's counts, means, intervals, exclusions, errors and time."""
-
-    counts: Counts
-    means: dict[str, Optional[float]]
-    ci: dict[str, Optional[tuple[float, float]]]
-    ci_method: Optional[dict[str, Any]]
-    excluded: dict[str, int]
-    errors: tuple[FailedSample, ...]
-    predict_ms: Timing
-
-
-def summarise(rows: list[dict[str, Any]], columns: list[str], ids: list[str]) -> Summary:
-    """Means over ok rows (a metric's NaN values are excluded and counted), counts, errors."""
+def summarise(rows: list[dict[str, Any]], columns: list[str], ids: list[str]) -> dict[str, Any]:
+    """The fields of the :class:`~mattebench.runs.record.RunRecord` that its rows determine (counts, means,
+    intervals, exclusions, errors, time), by the record's field names: means over ok rows (a metric's NaN
+    values are excluded and counted), counts, errors."""
     by_id = {r["id"]: r for r in rows}
     mine = [by_id[i] for i in ids if i in by_id]
     ok = [r for r in mine if r.get("status") == "ok"]
@@ -240,7 +229,7 @@ def summarise(rows: list[dict[str, Any]], columns: list[str], ids: list[str]) ->
     # Every mean carries its bootstrap interval over the same values (one row = one sample, or one clip).
     ci, ci_method = stats.record_intervals(finite_by_column, unit="clip" if any("frames" in r for r in ok) else "sample")
     times = [float(r["predict_ms"]) for r in ok if isinstance(r.get("predict_ms"), (int, float))]
-    return Summary(
+    return dict(
         counts=Counts(total=len(ids), ok=len(ok), error=len(errs), pending=len(ids) - len(mine)),
         means=means,
         ci={k: ((v[0], v[1]) if v is not None else None) for k, v in ci.items()},
@@ -448,11 +437,10 @@ def build_record(r: _Resolved, ident: _Identity, scorer: Scorer, executor: Execu
     reason = subset_reason(r.ds, limit, len(r.ds.ids()), len(ident.ids))
     return RunRecord(
         dataset=r.dname, method=r.mname, tag=ident.tag,
-        complete=complete and s.counts.pending == 0,
+        complete=complete and s["counts"].pending == 0,
         subset=reason is not None, subset_reason=reason,
         n_dataset=len(r.ds.ids()),
-        counts=s.counts, means=s.means, ci=s.ci, ci_method=s.ci_method, excluded=s.excluded, errors=s.errors,
-        predict_ms=s.predict_ms,
+        **s,
         method_card=r.card,
         dataset_card=r.ds.card,
         settings=Settings(method_options=ident.values["method_options"], dataset_options=ident.values["dataset_options"],

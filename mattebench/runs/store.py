@@ -1,4 +1,7 @@
-"""Run folders: ``<out>/<dataset>/<method>[@tag]/`` with samples.csv, run.json and summary.json.
+"""The run folder: its rows (appended and fsynced), its files, the ids a run may store, and reading its
+per-unit values back against its record.
+
+Run folders: ``<out>/<dataset>/<method>[@tag]/`` with samples.csv, run.json and summary.json.
 
 - ``samples.csv`` gets one row per sample as it is scored, flushed and fsynced, so an
   interrupted run (Ctrl-C, kill, power loss) keeps every row it wrote.

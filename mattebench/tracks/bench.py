@@ -1,4 +1,7 @@
-"""The timing protocol behind ``mattebench bench`` and ``benchmarks/``.
+"""``mattebench bench``: the timing protocol, then the engine that measures parameters, MACs and latency
+of one method by it.
+
+The timing protocol behind ``mattebench bench`` and ``benchmarks/``.
 
 - Warm-up calls first (cuDNN autotuning, lazy allocations, numba JIT), never timed.
 - On CUDA each call is bracketed by CUDA events and the end event is synchronised, so the time is

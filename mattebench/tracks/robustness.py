@@ -1,4 +1,7 @@
-"""The robustness track's engine: the grid of runs.
+"""The robustness track: the grid of runs, and running it end to end (plan, run the missing cells, write
+its tables and figure).
+
+The robustness track's engine: the grid of runs.
 
 A *grid* is, for each method, one clean run and one run per (corruption kind, severity), plus, when
 asked, one run per trimap band adjustment (``trimap_adjust``) or generated-trimap radius
