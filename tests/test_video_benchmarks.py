@@ -70,6 +70,18 @@ def test_videomatte_lr_run_gives_the_workbook_value(tmp_path):
         b2 = np.mean([np.mean([r[key][t] for r in per_clip]) for t in range(3)])  # column means, then B2
         assert math.isclose(rec.means[f"{col}@rvm-lr"], b2, rel_tol=2e-5), col
         assert rec.ci[f"{col}@rvm-lr"] is not None  # an interval over clips
+    # the board and the site show the protocol with its intervals over clips
+    import json
+
+    from mattebench.report.board import build_board
+    from mattebench.report.leaderboard import render_dataset
+
+    stored = [json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("summary.json")]
+    board = build_board("videomatte-512x288", stored)
+    table = next(t for t in board.tables if t.key == "protocol-rvm-lr")
+    assert table.columns[:2] == ("mad@rvm-lr", "mse@rvm-lr") and table.sections[0].rows[0].cells[0].half_width.startswith("±")
+    md = render_dataset("videomatte-512x288", stored)
+    assert "## Official protocol rvm-lr" in md and "intervals over clips" in md
 
 
 def ds_ids(gt):
