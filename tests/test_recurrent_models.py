@@ -105,3 +105,33 @@ def test_run_on_a_videomatte_tree_carries_state_per_clip(toy, tmp_path):
         assert math.isclose(r["mad@rvm-lr"], np.mean([m["mad@rvm-lr"] for m in mads]), rel_tol=1e-5), r["id"]
         assert math.isclose(r["fgr_mse@rvm-lr"], np.mean([m["fgr_mse@rvm-lr"] for m in mads]), rel_tol=1e-4), r["id"]
     assert rec.provenance.input and "by frame size" in str(rec.provenance.input)
+
+
+def test_predict_on_a_frame_folder_and_a_video_writes_alpha_and_foreground(toy, tmp_path, capsys):
+    import cv2
+
+    from mattebench.commands.cli import main
+    from mattebench.data.io import read_alpha_u8
+
+    frames = _frames(4, n=4, h=32, w=48)
+    (tmp_path / "frames").mkdir()
+    for i, f in enumerate(frames):
+        cv2.imwrite(str(tmp_path / "frames" / f"{i:04d}.png"), f[..., ::-1])
+    assert main(["predict", "--method", "onnx", "-m", f"model={toy / 'toy.onnx'}", "-m", "preset=rvm",
+                 "--input", str(tmp_path / "frames"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "fps in the model alone" in printed and "fps end to end" in printed
+    want = create_method("onnx", model=str(toy / "toy.onnx"), preset="rvm").predict_sequence(frames)  # the state carried
+    for i in range(4):
+        a = read_alpha_u8(tmp_path / "out" / "alpha" / f"{i:04d}.png")
+        assert np.abs(a.astype(int) - np.round(want[i][..., 0] * 255).astype(int)).max() <= 1
+        fg = cv2.imread(str(tmp_path / "out" / "foreground" / f"{i:04d}.png"))[..., ::-1]
+        assert np.abs(fg.astype(int) - np.round(want[i][..., 1:] * 255).astype(int)).max() <= 0
+    video = tmp_path / "clip.avi"
+    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (48, 32))
+    for f in frames:
+        w.write(f[..., ::-1])
+    w.release()
+    assert main(["predict", "--method", "onnx", "-m", f"model={toy / 'toy.onnx'}", "-m", "preset=rvm",
+                 "--input", str(video), "--out", str(tmp_path / "vout"), "--quiet"]) == 0
+    assert len(list((tmp_path / "vout" / "foreground").iterdir())) == 4
