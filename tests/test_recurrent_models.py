@@ -135,3 +135,16 @@ def test_predict_on_a_frame_folder_and_a_video_writes_alpha_and_foreground(toy, 
     assert main(["predict", "--method", "onnx", "-m", f"model={toy / 'toy.onnx'}", "-m", "preset=rvm",
                  "--input", str(video), "--out", str(tmp_path / "vout"), "--quiet"]) == 0
     assert len(list((tmp_path / "vout" / "foreground").iterdir())) == 4
+
+
+def test_bench_reports_model_only_and_end_to_end(toy, capsys):
+    from mattebench.commands.cli import main
+    from mattebench.tracks.bench import bench
+
+    rec = bench("onnx", size=64, warmup=1, iters=3, options={"model": str(toy / "toy.onnx"), "preset": "rvm"})
+    assert rec["recurrent"] and rec["iters"] == 3 and rec["e2e_iters"] == 3
+    assert rec["latency_ms"] > 0 and rec["e2e_ms"] > 0 and rec["downsample_ratio"] == 1.0  # no timing comparison: values only
+    assert main(["bench", "--method", "onnx", "-m", f"model={toy / 'toy.onnx'}", "-m", "preset=rvm", "--size", "64",
+                 "--warmup", "1", "--iters", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "model-only" in out and "end-to-end" in out and "state carried" in out
