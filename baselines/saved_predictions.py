@@ -11,6 +11,11 @@ the folder never sees an image or a ground truth. A missing file, an unreadable 
 one id, or a size other than the image's becomes an error row naming the path; files that match no
 sample are counted and named in a warning. The run's identity holds a fingerprint of the folder
 (every file's relative name and sha256), so an edited folder is never resumed into.
+
+The video benchmarks' own layouts are read too (:data:`BENCHMARK_FRAME_KEYS`): RVM's and MatAnyone's
+``<subset>/<clip>/pha/<frame>.png`` (with the predicted foreground in ``<subset>/<clip>/fgr/<frame>.png``,
+scored by RVM's protocol) and TCVOM's ``<video>/<frame>_pred.png`` (its ``_tri.png`` files are not read:
+the dataset makes the same trimap from the ground truth).
 """
 
 from __future__ import annotations
@@ -54,14 +59,26 @@ def index_folder(folder: Path) -> dict[str, list[PredictionFile]]:
     return out
 
 
+# The video benchmarks' prediction layouts, after ``<clip id>/``: RVM / MatAnyone write ``pha/<frame>`` (and
+# ``fgr/<frame>``: the foreground), TCVOM's pred_vmn.py ``<frame>_pred`` (pred_vmn.py L130-135).
+BENCHMARK_FRAME_KEYS = ("pha/{frame}", "{frame}_pred")
+FOREGROUND_KEY = "fgr/{frame}"
+
+
+def _prefixes(key: str) -> list[str]:
+    """``a/b/c`` -> ``a``, ``a/b``: the clip ids a frame file may belong to (clip ids may hold ``/``)."""
+    parts = key.split("/")
+    return ["/".join(parts[:k]) for k in range(1, len(parts))]
+
+
 def _matched_ids(keys: Sequence[str], ids: set[str]) -> set[str]:
     """The sample ids that ``keys`` (relative names without extension) provide: ``<id>`` or ``<clip id>/<frame>``."""
     hit = set()
     for key in keys:
         if key in ids:
             hit.add(key)
-        elif "/" in key and key.split("/", 1)[0] in ids:
-            hit.add(key.split("/", 1)[0])
+        else:
+            hit.update(p for p in _prefixes(key) if p in ids)
     return hit
 
 
@@ -179,8 +196,7 @@ class SavedPredictions:
         ids = set(sample_ids)
         extra = []
         for key, fs in sorted(self.files.items()):
-            head = key.split("/", 1)[0]
-            if key in ids or ("/" in key and head in ids):
+            if key in ids or any(p in ids for p in _prefixes(key)):
                 continue
             extra.extend(f.path.relative_to(self.folder).as_posix() for f in fs)
         return extra
@@ -190,7 +206,7 @@ class SavedPredictions:
         fs = self.files.get(sample_id)
         if fs is None and "/" in sample_id:  # a clip frame: also by index (0012 == 12 == frame 12)
             clip, frame = sample_id.rsplit("/", 1)
-            fs = self._frame_by_index(clip, frame)
+            fs = self._frame_by_index(clip, frame) or self._benchmark_frame(clip, frame)
         if not fs:
             raise PredictionError(f"no prediction for sample {sample_id}: expected {self.folder / sample_id}"
                                   f"{{{','.join(PREDICTION_EXTENSIONS)}}}")
@@ -206,13 +222,43 @@ class SavedPredictions:
                 if key[len(clip) + 1:].isdigit() and int(key[len(clip) + 1:]) == want]
         return hits or None
 
-    def prediction_for(self, sample_id: str, shape: tuple[int, int]) -> np.ndarray:
+    def _benchmark_frame(self, clip: str, frame: str) -> Optional[list[PredictionFile]]:
+        for pattern in BENCHMARK_FRAME_KEYS:
+            fs = self.files.get(f"{clip}/{pattern.format(frame=frame)}")
+            if fs:
+                return fs
+        return None
+
+    def _foreground(self, sample_id: str, alpha_file: PredictionFile, shape: tuple[int, int]) -> Optional[np.ndarray]:
+        """The saved foreground beside a benchmark-layout alpha (``<clip>/fgr/<frame>``), HxWx3 uint8 RGB, or None."""
+        if "/" not in sample_id:
+            return None
+        clip, frame = sample_id.rsplit("/", 1)
+        if alpha_file.key != f"{clip}/pha/{frame}":
+            return None
+        fs = self.files.get(f"{clip}/{FOREGROUND_KEY.format(frame=frame)}")
+        if not fs:
+            return None
+        from mattebench.data.io import read_image
+
+        try:
+            fgr = read_image(fs[0].path, apply_exif=False)
+        except Exception as exc:  # noqa: BLE001 - the clip's error row names the file
+            raise PredictionError(f"{fs[0].path}: cannot read the predicted foreground ({type(exc).__name__}: {exc})") from exc
+        if fgr.shape[:2] != tuple(shape):
+            raise PredictionError(f"{fs[0].path}: foreground is {fgr.shape[1]}x{fgr.shape[0]} but the frame is {shape[1]}x{shape[0]}")
+        return fgr
+
+    def prediction_for(self, sample_id: str, shape: tuple[int, int]) -> Any:
+        """The matte of ``sample_id`` (HxW float32); for a benchmark-layout frame with a saved foreground, the pair
+        ``(alpha, foreground)`` (:mod:`mattebench.scoring.video_protocols` takes it apart)."""
         f = self._lookup(sample_id)
         alpha = read_prediction(f.path)
         if alpha.shape != tuple(shape):
             raise PredictionError(f"{f.path}: prediction is {alpha.shape[1]}x{alpha.shape[0]} but the image of {sample_id} is "
                                   f"{shape[1]}x{shape[0]}; save mattes at the image's size (no resizing is done here)")
-        return alpha
+        fgr = self._foreground(sample_id, f, tuple(shape))
+        return alpha if fgr is None else (alpha, fgr)
 
     def predict(self, image: np.ndarray, trimap: Optional[np.ndarray] = None) -> np.ndarray:
         raise MattebenchError("saved predictions are looked up by sample id (the scorer calls prediction_for); "

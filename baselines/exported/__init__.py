@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Optional
 
-from mattebench_baselines.exported.io_spec import SPEC_OPTIONS
+from mattebench_baselines.exported.io_spec import SPEC_OPTIONS, ModelSpecError
 from mattebench_baselines.exported.model import ExportedModel, model_path
 from mattebench_baselines.exported.presets import get_preset
+from mattebench_baselines.exported.recurrent import RecurrentModel
 
 from mattebench.contract import method
 from mattebench.types import FAMILY_FREE, AtLeast, MethodCard
 
 CARD_OPTIONS = ("name", "family", "paper", "url", "notes")
+RECURRENT_OPTIONS = ("downsample_ratio", "shot")  # preset rvm (mattebench_baselines.exported.recurrent)
 
 
 def _build(kind: str, ext: str, backend_type: Any, model: Optional[str], preset: Optional[str], device: Optional[str],
@@ -26,6 +28,12 @@ def _build(kind: str, ext: str, backend_type: Any, model: Optional[str], preset:
     path = model_path(model, kind, ext)
     if preset:
         get_preset(preset)  # an unknown preset fails before the file is opened
+    recurrent = {k: options.pop(k) for k in RECURRENT_OPTIONS if k in options}
+    if preset == "rvm":
+        return RecurrentModel(path, device=device, threads=threads, name=name, family=family, paper=paper, url=url, notes=notes,
+                              **recurrent)
+    if recurrent:
+        raise ModelSpecError(f"-m {', '.join(recurrent)}: only for recurrent models (-m preset=rvm)")
     backend = backend_type(path, device=device, threads=threads)
     return ExportedModel(backend, path, preset, options, name, family, paper, url, notes)
 
@@ -38,7 +46,8 @@ TFLITE_CARD = MethodCard(name="tflite", notes="an exported TFLite model (-m mode
 # The options each factory takes (its named parameters and the input/output options of io_spec), so that an
 # unknown or mistyped -m key is refused before any sample, as for every other method.
 _COMMON_OPTIONS: dict[str, Any] = {"model": str, "preset": str, "device": str, "threads": Annotated[int, AtLeast(1)], "name": str,
-                                   "family": str, "paper": str, "url": str, "notes": str, **SPEC_OPTIONS}
+                                   "family": str, "paper": str, "url": str, "notes": str, "downsample_ratio": float, "shot": str,
+                                   **SPEC_OPTIONS}
 
 
 @method(ONNX_CARD, options=_COMMON_OPTIONS)

@@ -102,6 +102,16 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+# RobustVideoMatting (onnx branch export_onnx.py, documentation/inference.md): a recurrent model, run by
+# mattebench_baselines.exported.recurrent, not by the IOSpec path (the spec here is unused).
+PRESETS["rvm"] = Preset(
+    "rvm", IOSpec(), "PeterL1n/RobustVideoMatting documentation/inference.md (src + 4 recurrent states + downsample_ratio)",
+    paper="Lin et al. Robust High-Resolution Video Matting with Temporal Guidance. WACV 2022",
+    url="https://github.com/PeterL1n/RobustVideoMatting", licence="GPL-3.0 (official code and weights)",
+    note="Recurrent: the state is carried within a clip and reset between clips.",
+)
+
+
 def get_preset(name: str) -> Preset:
     if name not in PRESETS:
         raise ModelSpecError(f"-m preset={name!r}: unknown preset; known: {', '.join(sorted(PRESETS))}")

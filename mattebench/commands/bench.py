@@ -58,5 +58,9 @@ def run(args: argparse.Namespace) -> int:
               f"(autocast {record['precision']}, channels_last {record['channels_last']}, compiled {record['compiled']})")
     if "e2e_ms" in record:
         print(f"  end-to-end   median {fmt(record['e2e_ms'], ' ms')} (p10 {fmt(record.get('e2e_p10_ms'))}, p90 {fmt(record.get('e2e_p90_ms'))})"
+              + (f" = {record['e2e_fps']} fps" if record.get("e2e_fps") else "")
               + (f"  [{record['e2e_error']}]" if record.get("e2e_error") else ""))
+    if record.get("recurrent"):
+        print(f"  recurrent    one clip, state carried frame to frame; downsample ratio {record['downsample_ratio']} "
+              f"({record['downsample_ratio_source']})")
     return 0

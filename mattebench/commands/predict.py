@@ -57,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     written, failed = outcome.written, outcome.failed
     where = f"{out / 'alpha'}" + ("" if args.background == "none" else f" and composites to {out / 'composite'}")
     print(f"wrote {written} matte(s) to {where}")
+    if outcome.speed is not None:  # a recurrent model: the foregrounds too, and the two speeds
+        print(f"foregrounds in {job.out / 'foreground'}; speed: {outcome.speed.text()}")
     if written:
         print(f"to score them against a dataset: mattebench run --predictions {out} --name NAME --dataset DATASET")
     if failed:

@@ -441,7 +441,30 @@ def build_board(dataset: str, records: Sequence[RecordLike]) -> Board:
         if pcols:
             tables.append(_table(proto.key, proto.title, proto.description, shown, pcols,
                                  primary if primary in pcols else pcols[0], ctx))
+    tables += video_protocol_tables(shown, ctx)
     return Board(dataset, card, shown, summary, tuple(tables), tuple(given), apart)
+
+
+VIDEO_PROTOCOL_KEY = "protocol-"  # table keys of the video benchmarks' official protocols ("protocol-rvm-lr")
+
+
+def video_protocol_tables(shown: Sequence[RunRecord], ctx: "_Context") -> list[BoardTable]:
+    """One table per video benchmark protocol present in the runs (``mad@rvm-lr``...): the official script's numbers,
+    each run's mean over clips with its interval over clips. Rows are ranked, and marked against #1, by the reference
+    column the protocol's metrics name (MAD (whole) for RVM's MAD, MSE for TCVOM's): the paired statistics and
+    resolutions are defined for the reference metrics only (docs/statistics.md)."""
+    from mattebench.metrics.conventions import VIDEO_PROTOCOLS
+
+    out = []
+    for name, conv in VIDEO_PROTOCOLS.items():
+        cols = [conv.column(m) for m in conv.metrics if any(conv.column(m) in r.means for r in shown)]
+        refs = [m.reference for m in conv.metrics if m.reference in M.METRICS and all(m.reference in r.means for r in shown)]
+        if cols and refs:
+            title = f"Official protocol {name} ({conv.toolkit})"
+            text = (f"{conv.description} {conv.repo}@{conv.commit}; intervals over clips; ranked by "
+                    f"{metric_label(refs[0])}.")
+            out.append(_table(VIDEO_PROTOCOL_KEY + name, title, text, shown, cols, refs[0], ctx))
+    return out
 
 
 def build_boards(records: Sequence[RecordLike]) -> dict[str, Board]:

@@ -20,6 +20,7 @@ from mattebench.files import atomic_write_text, safe_folder
 from mattebench.report import board_stats
 from mattebench.report.board import (
     APART_TEXT,
+    VIDEO_PROTOCOL_KEY,
     WEIGHTS_CARD,
     Board,
     BoardRow,
@@ -114,6 +115,16 @@ def _section(table: BoardTable, notes: list[str]) -> list[str]:
     return lines
 
 
+def _video_protocols(board: Board, notes: list[str]) -> list[str]:
+    """The video benchmarks' official protocols (board.video_protocol_tables), ranked, with intervals over clips."""
+    lines: list[str] = []
+    for t in board.tables:
+        if t.key.startswith(VIDEO_PROTOCOL_KEY):
+            lines += [f"## {md_text(t.title)}", "", md_text(t.description), ""]
+            lines += [x.replace("## ", "### ", 1) if x.startswith("## ") else x for x in _section(t, notes)]
+    return lines
+
+
 def _apart(board: Board) -> list[str]:
     """Published runs that are no result, listed under the ranked tables: name, why, no number and no mark."""
     if not board.apart:
@@ -146,6 +157,7 @@ def render_board(board: Board, summaries: Sequence[RecordLike] = ()) -> str:
     lines += _section(board.summary, notes)
     if board.records:  # the record's ci_method text escaped (board.summary.explanation is the site's, unescaped)
         lines += [board_stats.explanation(metric_label(board.primary), board.records, board.primary, escape=md_text), ""]
+    lines += _video_protocols(board, notes)
     lines += _apart(board)
     if board.subset:
         lines += ["\\* evaluated on a subset of the dataset (`--limit`, or a partial dataset tree: see the run's provenance note); "

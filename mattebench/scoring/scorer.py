@@ -31,6 +31,7 @@ from mattebench.methods.host import (
     unless_moved,
 )
 from mattebench.metrics import fast as M
+from mattebench.scoring import video_protocols as VP
 from mattebench.types import (
     Clip,
     DatasetCard,
@@ -85,12 +86,13 @@ def _whole_scores(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
     return {k: float(getattr(M, k)(pred, gt)) for k in M.WHOLE_METRICS}
 
 
-def _convention_scores(pred: np.ndarray, gt: np.ndarray, trimap: Optional[np.ndarray], names: tuple[str, ...]) -> dict[str, float]:
+def _convention_scores(pred: np.ndarray, gt: np.ndarray, trimap: Optional[np.ndarray], names: tuple[str, ...],
+                       **foregrounds: Any) -> dict[str, float]:
     from mattebench.metrics import (
         conventions as C,  # imported on use: runs without --conventions never load it
     )
 
-    return C.score(pred, gt, trimap, names)
+    return C.score(pred, gt, trimap, names, **foregrounds)
 
 
 @dataclass(frozen=True)
@@ -129,10 +131,10 @@ class Scorer:
     def __post_init__(self) -> None:
         if not self.columns:
             self.columns = metric_columns(self.dataset.card)
-        if self.conventions:
+        if self.conventions or VP.protocols_of(self.dataset.card):  # a video benchmark scores its official protocol
             from mattebench.metrics import conventions as C
 
-            self.conventions = C.parse(self.conventions)
+            self.conventions = VP.conventions_for(self.dataset.card, self.conventions)
             self.columns = self.columns + [c for c in C.columns(self.conventions, self.dataset.card.kind == "video") if c not in self.columns]
         if self.method is not None:
             self.sequence = isinstance(self.method, SequencePredictor)
@@ -306,6 +308,7 @@ class Scorer:
     def _score_clip(self, c: Clip, req: PredictionRequest, ans: Answer) -> dict[str, Any]:
         """Every frame is predicted in order (temporal methods see the sequence); annotated frames are scored."""
         n, idx = len(c.frames), sorted(c.alphas)
+        ans, fgrs = VP.split_foregrounds(ans, c.id)  # (alpha, foreground) frames: the video protocols score both
         dt = ans.seconds / max(1, len(req.indices))
         checked = self._checked(c, req, ans) if req.mode != "sequence" else {}
         checked = {i: checked[i] if i in checked else check_prediction(ans.predictions.get(i), c.frames[i].shape[:2], f"{c.id} frame {i}")
@@ -320,7 +323,8 @@ class Scorer:
             if "sad" in self.columns:
                 scores.update(_unknown_scores(checked[i], c.alphas[i], c.trimaps.get(i)))
             if self.conventions:
-                scores.update(_convention_scores(checked[i], c.alphas[i], c.trimaps.get(i), self.conventions))
+                scores.update(_convention_scores(checked[i], c.alphas[i], c.trimaps.get(i), self.conventions,
+                                                 **VP.frame_foregrounds(c, i, fgrs)))
             per_frame.append(scores)
         out: dict[str, Any] = {"predict_ms": dt * 1000.0, "frames": n, "annotated": len(idx)}
         for k in per_frame[0]:
@@ -330,7 +334,8 @@ class Scorer:
         if self.conventions:
             from mattebench.metrics import conventions as C
 
-            out.update(C.score_clip([checked[i] for i in idx], [c.alphas[i] for i in idx], self.conventions))
+            out.update(C.score_clip([checked[i] for i in idx], [c.alphas[i] for i in idx], self.conventions,
+                                    **VP.clip_inputs(c, idx, self.conventions)))
         return out
 
     @staticmethod

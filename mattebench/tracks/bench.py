@@ -322,8 +322,31 @@ def bench(method_name: str, *, size: int = 512, device: str = "cpu", batch: int 
     return record
 
 
+def _time_recurrent(method: Any, s: BenchSetting) -> dict[str, Any]:
+    """A recurrent model (``-m preset=rvm``) stepping through one clip with its state: the model calls alone (what
+    published speed tests time) and each step end to end (preprocessing, the state, the outputs as arrays)."""
+    image, _ = example_image(s.size)
+    method.start_clip(*image.shape[:2])
+    model_ms, step_ms = [], []
+    for k in range(s.warmup + s.iters):
+        m0, t0 = method.timing.model_s, time.perf_counter()
+        method.step(image)
+        if k >= s.warmup:
+            step_ms.append((time.perf_counter() - t0) * 1000.0)
+            model_ms.append((method.timing.model_s - m0) * 1000.0)
+    m, e = summarize(model_ms), summarize(step_ms)
+    return {"params": None, "gmacs": None, "latency_ms": round(m.median_ms, 3), "p10_ms": round(m.p10_ms, 3),
+            "p90_ms": round(m.p90_ms, 3), "fps": round(1000.0 / m.median_ms, 3) if m.median_ms > 0 else None, "iters": m.n,
+            "e2e_ms": round(e.median_ms, 3), "e2e_p10_ms": round(e.p10_ms, 3), "e2e_p90_ms": round(e.p90_ms, 3), "e2e_iters": e.n,
+            "e2e_fps": round(1000.0 / e.median_ms, 3) if e.median_ms > 0 else None, "recurrent": True,
+            "downsample_ratio": method.last_ratio[0], "downsample_ratio_source": method.last_ratio[1]}
+
+
 def _time(record: dict[str, Any], method: Any, method_name: str, needs_trimap: bool, s: BenchSetting, dev: Any,
           e2e: bool) -> None:
+    if callable(getattr(method, "start_clip", None)) and callable(getattr(method, "step", None)):
+        record.update(_time_recurrent(method, s))  # the state is carried frame to frame, as in a video
+        return
     if isinstance(method, TorchModel) and isinstance(method.model, torch.nn.Module):
         record.update(_time_model(method, method_name, needs_trimap, s, dev))
     else:  # classical methods: no network, only the end-to-end time

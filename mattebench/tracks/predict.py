@@ -21,6 +21,7 @@ from mattebench.data.io import write_alpha, write_alpha16, write_image
 from mattebench.errors import MattebenchError
 from mattebench.methods.ofd import OneFrameDelay
 from mattebench.methods.registry import create_method, method_card
+from mattebench.tracks.recurrent_predict import is_recurrent, predict_clip
 from mattebench.tracks.stream import (
     NAMING_HELP,  # noqa: F401  (the naming rule `predict --help` prints)
     Frame,
@@ -53,6 +54,7 @@ class PredictOutcome:
 
     written: int
     failed: tuple[str, ...]
+    speed: Any = None  # a recurrent model's model-only and end-to-end fps (tracks.recurrent_predict.Speed)
 
 
 def check_job(job: PredictJob) -> str:
@@ -139,6 +141,17 @@ def _write_stream(stream: Any, writer: _Writer, ofd: Optional[OneFrameDelay], ba
             writer.write(pending_frames.pop(0), last)
 
 
+def _predict_recurrent(job: PredictJob, method: Any, kind: str, on_skip: Callable[[str], None]) -> PredictOutcome:
+    """A video or frame folder as one clip through a recurrent model: alpha and foreground per frame, two speeds."""
+    if job.ofd or job.batch > 1:
+        raise MattebenchError("--ofd and --batch do not apply to a recurrent model (it carries its own state frame to frame)")
+    bar = _progress_bar(job, kind)
+    written, failed, speed = predict_clip(job, method, kind, bar, on_skip)
+    if bar is not None:
+        bar.close()
+    return PredictOutcome(written, tuple(failed), speed)
+
+
 def predict_inputs(job: PredictJob, on_skip: Callable[[str], None] = lambda line: None) -> PredictOutcome:
     """Run ``job``: check it, create the method, stream every input through it and write the outputs.
 
@@ -149,6 +162,8 @@ def predict_inputs(job: PredictJob, on_skip: Callable[[str], None] = lambda line
     kind = check_job(job)
     ensure_writable(job.out)
     method = create_method(job.method, **job.method_options)
+    if is_recurrent(method) and kind != "image":
+        return _predict_recurrent(job, method, kind, on_skip)
     writer = _Writer(job)
     stream = predict_stream(method, frames(job.input, kind), job.batch, job.trimap, kind, job.trimap_snap)
     bar = _progress_bar(job, kind)

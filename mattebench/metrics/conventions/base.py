@@ -19,6 +19,10 @@ class Pair:
     pred: np.ndarray
     gt: np.ndarray
     trimap: Optional[np.ndarray] = None
+    # The video benchmarks' foreground colour (RVM): HxWx3, the method's (uint8 or float in [0, 1]) and the
+    # dataset's (uint8); None where either has none (the foreground metrics give NaN).
+    pred_fgr: Optional[np.ndarray] = None
+    gt_fgr: Optional[np.ndarray] = None
 
 
 def trimap_of(pair: Pair) -> np.ndarray:
@@ -34,6 +38,10 @@ class Clip:
 
     preds: tuple[np.ndarray, ...]
     gts: tuple[np.ndarray, ...]
+    # TCVOM's clip metrics: the trimap of each frame (uint8) and the flow t -> t+1 (HxWx2, NaN = none; None =
+    # the dataset has none); empty where the caller has none.
+    trimaps: tuple[np.ndarray, ...] = ()
+    flows: tuple[Optional[np.ndarray], ...] = ()
 
 
 @dataclass(frozen=True)
