@@ -31,6 +31,7 @@ from mattebench.methods.host import (
     unless_moved,
 )
 from mattebench.metrics import fast as M
+from mattebench.scoring import breakdowns
 from mattebench.types import (
     Clip,
     DatasetCard,
@@ -125,10 +126,13 @@ class Scorer:
     sequence: bool = False
     # Scores a prepared item through a method host (set by the runner when ``hosted``), for executors that call score().
     remote: Optional[Callable[[Prepared], dict[str, Any]]] = None
+    # Score a foreground estimated from the predicted alpha (pymatting) where the method predicts none (run
+    # --estimate-foreground); scoring/breakdowns.py.
+    estimate_foreground: bool = False
 
     def __post_init__(self) -> None:
         if not self.columns:
-            self.columns = metric_columns(self.dataset.card)
+            self.columns = metric_columns(self.dataset.card) + breakdowns.breakdown_columns(self.dataset.card)
         if self.conventions:
             from mattebench.metrics import conventions as C
 
@@ -301,7 +305,13 @@ class Scorer:
             out.update(_unknown_scores(pred, s.alpha, s.trimap))
         if self.conventions:
             out.update(_convention_scores(pred, s.alpha, s.trimap, self.conventions))
+        out.update(self._breakdown(pred, s))
         return out
+
+    def _breakdown(self, pred: np.ndarray, s: Sample) -> dict[str, Any]:
+        """Where the method fails (regions, boundaries, whole image, foreground): unranked columns."""
+        source = breakdowns.foreground_source(self.method, self.estimate_foreground)
+        return breakdowns.breakdown_scores(pred, s, self.columns, self.method, source)
 
     def _score_clip(self, c: Clip, req: PredictionRequest, ans: Answer) -> dict[str, Any]:
         """Every frame is predicted in order (temporal methods see the sequence); annotated frames are scored."""
