@@ -31,14 +31,15 @@ BREAKDOWN_VERSION = 1
 FOREGROUND_PREDICTED = "predicted by the method"
 
 
-def breakdown_columns(card: DatasetCard) -> list[str]:
-    """The breakdown columns an image dataset's rows carry (none for video)."""
+def breakdown_columns(card: DatasetCard, foreground: bool = False) -> list[str]:
+    """The breakdown columns an image dataset's rows carry (none for video); the foreground columns only when
+    the run scores a foreground (:func:`foreground_source` is not None)."""
     if card.kind != "image":
         return []
     cols = [*REGION_COLUMNS, *BOUNDARY_COLUMNS]
     if "whole" in card.protocols:
         cols += list(M.WHOLE_DETAIL_METRICS)
-    return cols + list(FOREGROUND_COLUMNS)
+    return cols + (list(FOREGROUND_COLUMNS) if foreground else [])
 
 
 def foreground_source(method: Any, estimate: bool) -> Optional[str]:

@@ -132,7 +132,8 @@ class Scorer:
 
     def __post_init__(self) -> None:
         if not self.columns:
-            self.columns = metric_columns(self.dataset.card) + breakdowns.breakdown_columns(self.dataset.card)
+            fg = breakdowns.foreground_source(self.method, self.estimate_foreground) is not None
+            self.columns = metric_columns(self.dataset.card) + breakdowns.breakdown_columns(self.dataset.card, fg)
         if self.conventions:
             from mattebench.metrics import conventions as C
 
