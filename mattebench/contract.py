@@ -16,6 +16,7 @@ ProvidesExampleInput   ``model``, ``example_input(size, batch)``            ``be
 TorchModel             ``model``                                            ``bench``
 Adaptable              ``adapt(source, ...)``                               ``mattebench adapt``
 ReferenceMethod        ``observe(item)`` (ground truth!)                    the scorer, family reference
+ForegroundPredictor    ``predict_foreground(image, alpha)``                 the scorer: foreground error
 =====================  ===================================================  ===========================
 
 A trainable method may also declare training defaults as class or instance attributes
@@ -86,6 +87,17 @@ class SequencePredictor(Protocol):
     """Takes a whole clip: one matte per frame, in order (temporal methods: OFD, recurrent nets)."""
 
     def predict_sequence(self, frames: Sequence[np.ndarray], trimaps: Optional[Sequence[Any]] = None) -> list[np.ndarray]: ...
+
+
+@runtime_checkable
+class ForegroundPredictor(Protocol):
+    """Predicts the foreground colour too: ``predict_foreground(image, alpha) -> HxWx3`` float in [0, 1] (or uint8),
+    given the photo and the alpha this method just predicted for it. Scored where the dataset has the true
+    foreground (RobustVideoMatting's fgr MAD/MSE, :mod:`mattebench.metrics.foreground`). Asked in the scoring
+    process: a method that predicts in a method host is not asked (its foreground can be estimated instead).
+    """
+
+    def predict_foreground(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray: ...
 
 
 @runtime_checkable

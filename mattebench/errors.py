@@ -69,6 +69,13 @@ class DatasetNotFound(MattebenchError):
     exit_code = USAGE
 
 
+class GroupsError(MattebenchError):
+    """A sample-group list (groups.csv, AIM-500's aim_category_type.json) cannot be read: the message names the
+    file and the line; fix or remove the file (found before any sample runs)."""
+
+    exit_code = USAGE
+
+
 class CheckpointError(MattebenchError):
     """A checkpoint file is missing or does not match the model."""
 

@@ -74,7 +74,9 @@ def _json(capsys, argv: list[str]) -> tuple[int, list[dict]]:
 def test_identical_runs_differ_by_zero_with_p_one(runs, capsys):
     rc, objs = _json(capsys, ["compare", "tiny/trimap-midpoint", "tiny/trimap-midpoint@again", "--runs", str(runs), "--json"])
     assert rc == 0
-    assert {o["metric"] for o in objs} == {"mse_whole", "mad_whole", "sad", "mse", "grad", "conn"}
+    # the whole-image SAD/Grad/Conn (issue 24) are compared too; the region and boundary columns are not metrics here
+    assert {o["metric"] for o in objs} == {"mse_whole", "mad_whole", "sad", "mse", "grad", "conn", "sad_whole", "grad_whole",
+                                           "conn_whole"}
     for o in objs:
         assert {"metric", "n", "mean_diff", "ci", "p_value", "p_holm"} <= set(o)
         assert o["n"] == N and o["mean_diff"] == 0.0 and o["ci"] == [0.0, 0.0]
@@ -106,7 +108,7 @@ def test_text_output_names_runs_and_gives_a_verdict_per_metric(runs, capsys):
     assert "MSE (whole): A is better" in out and "percentile bootstrap" in out
     verdicts = [x for x in out.splitlines() if any(f": {w}" in x for w in ("A is better", "B is better", "equivalent",
                                                                           "inconclusive"))]
-    assert len(verdicts) == 6
+    assert len(verdicts) == 9
 
 
 def test_one_differing_sample_is_not_significant(runs):

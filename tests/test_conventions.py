@@ -452,7 +452,9 @@ def test_run_with_conventions_stores_columns_apart_and_in_identity(tmp_path):
     gca, rvm = rest.split("### `gca`")[1].split("### `rvm`")
     assert "SAD (/1000)" in gca and "Yaoyi-Li/GCA-Matting @ 5a999be" in gca and "tester.py" in gca
     assert "MSE (x1e3)" in rvm and "frame 0" in rvm
-    assert "zz-plain" not in rest.split("## Provenance")[0]  # runs without convention columns are left out
+    # runs without convention columns are left out of the conventions section (the next section, "Where it fails",
+    # lists every run)
+    assert "zz-plain" not in rest.split("## Provenance")[0].split("## Where it fails")[0]
     html = render_index([s])
     assert "Toolkit conventions" in html and "MAD (x1e3)" in html and 'class="conventions-table"' in html
 

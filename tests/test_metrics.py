@@ -361,11 +361,12 @@ def test_quantize_rounds_half_up_and_round_trips():
 
 
 def test_metric_table():
-    assert set(M.METRICS) == {*M.UNKNOWN_METRICS, *M.WHOLE_METRICS, *M.VIDEO_METRICS}
+    assert set(M.METRICS) == {*M.UNKNOWN_METRICS, *M.WHOLE_METRICS, *M.WHOLE_DETAIL_METRICS, *M.VIDEO_METRICS}
     labels = {k: (m.label, m.protocol) for k, m in M.METRICS.items()}
     assert labels == {
         "sad": ("SAD", "unknown"), "mse": ("MSE", "unknown"), "grad": ("Grad", "unknown"), "conn": ("Conn", "unknown"),
-        "mse_whole": ("MSE", "whole"), "mad_whole": ("MAD", "whole"), "dtssd": ("dtSSD", "video"), "messddt": ("MESSDdt", "video"),
+        "mse_whole": ("MSE", "whole"), "mad_whole": ("MAD", "whole"),
+        "sad_whole": ("SAD", "whole"), "grad_whole": ("Grad", "whole"), "conn_whole": ("Conn", "whole"), "dtssd": ("dtSSD", "video"), "messddt": ("MESSDdt", "video"),
     }
     assert M.METRICS["sad"].unit == "SAD (/1000)" and M.METRICS["grad"].unit == "Grad (/1000)"
     assert all(m.lower_is_better and m.key == k for k, m in M.METRICS.items())

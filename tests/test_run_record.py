@@ -24,7 +24,7 @@ from mattebench.methods.registry import create_method
 from mattebench.report.published import load_published
 from mattebench.report.tables import render_document
 from mattebench.runs.executors.process import ProcessExecutor
-from mattebench.runs.record import SCHEMA_VERSION, RecordError, RunRecord
+from mattebench.runs.record import SCHEMA_VERSION, V1_UPGRADED_TO, RecordError, RunRecord
 from mattebench.runs.runner import evaluate
 from mattebench.runs.store import SUMMARY, load_summaries
 
@@ -94,7 +94,7 @@ def test_v1_summary_loads_and_the_upgrade_fills_what_it_lacked(tmp_path):
     v1 = _v1(r)
     v1["provenance"]["notes"] = ["MESSDdt used a dense flow estimated on the ground truth (OpenCV DIS)"]
     old = RunRecord.from_json(v1)
-    assert old.schema_version == SCHEMA_VERSION and old.ci == {} and old.ci_method is None
+    assert old.schema_version == V1_UPGRADED_TO and old.ci == {} and old.ci_method is None  # the v2 layout, read as it is
     assert old.settings.conventions == () and old.provenance.pretrained_backbone is False
     assert old.provenance.flow_source == FLOW_ESTIMATED_SOURCE
     assert old.means == r.means and old.counts == r.counts
@@ -119,7 +119,7 @@ def test_upgraded_v1_record_gives_the_same_report_cells_as_the_v1_file(tmp_path)
 def test_newer_schema_is_refused_with_an_actionable_message(tmp_path):
     _, r = evaluate("trimap-midpoint", TinyDataset(n=2))
     newer = {**r.to_json(), "schema_version": SCHEMA_VERSION + 1}
-    with pytest.raises(RecordError, match=r"newer mattebench.*schema 3.*upgrade mattebench"):
+    with pytest.raises(RecordError, match=rf"newer mattebench.*schema {SCHEMA_VERSION + 1}.*upgrade mattebench"):
         RunRecord.from_json(newer)
 
 
@@ -128,7 +128,7 @@ def test_report_skips_a_newer_record_with_a_warning_and_goes_on(tmp_path):
     evaluate("trimap-midpoint", "synthetic", limit=2, out=runs)
     f = runs / "synthetic" / "trimap-midpoint@future" / SUMMARY
     f.parent.mkdir(parents=True)
-    f.write_text(json.dumps({**_stored(str(runs / "synthetic" / "trimap-midpoint")), "schema_version": 3, "tag": "future"}))
+    f.write_text(json.dumps({**_stored(str(runs / "synthetic" / "trimap-midpoint")), "schema_version": SCHEMA_VERSION + 1, "tag": "future"}))
     seen: list[str] = []
     records = load_published(runs, warn=seen.append)
     assert [x.name for x in records] == ["trimap-midpoint"]

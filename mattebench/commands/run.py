@@ -48,6 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--conventions", default=None, metavar="NAMES",
                    help="also score with other toolkits' evaluation conventions, comma-separated: gca, mmagic, indexnet, "
                    "p3m-whole, p3m-trimap, rvm or all (columns like sad@gca, kept apart from the reference; see `mattebench conventions`)")
+    p.add_argument("--estimate-foreground", action="store_true",
+                   help="score a foreground colour estimated from the predicted alpha (pymatting, labelled estimated) where "
+                   "the dataset has the true foreground and the method predicts none (slow: about 1 s per megapixel)")
     p.add_argument("--fail-fast", action="store_true", help="stop at the first failed sample")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--executor", choices=("local", "ray"), default="local",
@@ -137,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
         conventions=args.conventions,
         save_alphas=args.save_alphas,
         allow_untrained=getattr(args, "allow_untrained", False),
+        estimate_foreground=getattr(args, "estimate_foreground", False),
     )
     print_summary(record)
     return exit_code(record)

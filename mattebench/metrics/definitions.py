@@ -138,3 +138,38 @@ def ref_conn(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray, step: float =
 
 
 REFERENCE = {"sad": ref_sad, "mse": ref_mse, "grad": ref_grad, "conn": ref_conn}
+
+
+# -- every pixel counts -------------------------------------------------------------------------------
+# The whole-image SAD, Grad and Conn are the definitions above with U = every pixel (a trimap that is 128
+# everywhere). What changes when every pixel counts: MSE/MAD divide by H*W instead of |U| (ref_mse_whole,
+# ref_mad_whole); the thresholds, the filter, the tie-break and the /1000 scaling do not; the image border
+# now counts (the filter reads the replicated border there). P3M/AIM's own whole-image Grad and Conn differ
+# (scipy filter, reflect border, no stretch, /10; float64 thresholds, skipped empty intersection): they stay
+# the labelled ``p3m-whole`` convention (mattebench.metrics.conventions.p3m).
+def _everywhere(pred: np.ndarray) -> np.ndarray:
+    return np.full(np.asarray(pred).shape, 128, dtype=np.uint8)
+
+
+def ref_sad_whole(pred: np.ndarray, gt: np.ndarray) -> float:
+    return ref_sad(pred, gt, _everywhere(pred))
+
+
+def ref_grad_whole(pred: np.ndarray, gt: np.ndarray) -> float:
+    return ref_grad(pred, gt, _everywhere(pred))
+
+
+def ref_conn_whole(pred: np.ndarray, gt: np.ndarray) -> float:
+    return ref_conn(pred, gt, _everywhere(pred))
+
+
+# -- regions of the trimap (P3M @ 9f9390f core/evaluate.py calculate_sad_fgbg; AIM @ 48e3dc8 the same) ---
+def ref_region(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray, value: int) -> tuple[float, float, float]:
+    """(SAD/1000, MSE, MAD) over the pixels whose trimap is exactly ``value`` (255 fg, 0 bg, 128 transition).
+    P3M's SAD FG / SAD BG: sum |p - g| / 1000 on the raw prediction. MSE and MAD divide by the region's pixel
+    count (P3M defines none for fg/bg; this is the plain mean). An empty region: SAD 0, MSE/MAD NaN."""
+    r = trimap == value
+    d = (_alpha64(pred) - _alpha64(gt))[r]
+    if d.size == 0:
+        return 0.0, math.nan, math.nan
+    return float(np.sum(np.abs(d)) / 1000.0), float(np.sum(d * d) / d.size), float(np.sum(np.abs(d)) / d.size)

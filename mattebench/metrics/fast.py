@@ -57,6 +57,10 @@ __all__ = [
     "unknown_metrics",
     "mse_whole",
     "mad_whole",
+    "sad_whole",
+    "grad_whole",
+    "conn_whole",
+    "WHOLE_DETAIL_METRICS",
     "dtssd",
     "messddt",
     "messddt_details",
@@ -98,6 +102,9 @@ METRICS: dict[str, MetricInfo] = {
         MetricInfo("conn", "Conn", "Conn (/1000)", "unknown", description="connectivity error (thresholds 0.1 apart, 4-connected), summed over trimap == 128, divided by 1000"),
         MetricInfo("mse_whole", "MSE", "MSE (whole)", "whole", description="mean of (p - g)^2 over every pixel, alpha in [0,1]"),
         MetricInfo("mad_whole", "MAD", "MAD (whole)", "whole", description="mean of |p - g| over every pixel, alpha in [0,1]"),
+        MetricInfo("sad_whole", "SAD", "SAD (whole, /1000)", "whole", description="sum of |p - g| over every pixel, alpha in [0,1], divided by 1000"),
+        MetricInfo("grad_whole", "Grad", "Grad (whole, /1000)", "whole", description="the DIM gradient error (stretch, 9x9 DoG sigma 1.4, replicate border) summed over every pixel, divided by 1000"),
+        MetricInfo("conn_whole", "Conn", "Conn (whole, /1000)", "whole", description="the DIM connectivity error (float32 thresholds 0.1 apart, 4-connected, guarded) summed over every pixel, divided by 1000"),
         MetricInfo("dtssd", "dtSSD", "dtSSD", "video", description="RVM: 100 * RMS of the temporal-derivative difference per frame, mean over frames t >= 1"),
         MetricInfo("messddt", "MESSDdt", "MESSDdt", "video", description="TCVOM: flow-warped change of the squared error over 0 < trimap < 255, mean over all frames"),
     )
@@ -105,6 +112,9 @@ METRICS: dict[str, MetricInfo] = {
 UNKNOWN_METRICS: tuple[str, ...] = ("sad", "mse", "grad", "conn")
 WHOLE_METRICS: tuple[str, ...] = ("mse_whole", "mad_whole")
 VIDEO_METRICS: tuple[str, ...] = ("dtssd", "messddt")
+# The rest of the five whole-image metrics: stored and shown in a run's breakdown, never ranked (the boards rank
+# by WHOLE_METRICS, as before these existed).
+WHOLE_DETAIL_METRICS: tuple[str, ...] = ("sad_whole", "grad_whole", "conn_whole")
 
 # Float maps may overshoot [0, 1] by this much (float arithmetic in a method's last layer).
 _RANGE_TOL = 1e-5
@@ -604,6 +614,36 @@ def mad_whole(pred: np.ndarray, gt: np.ndarray) -> float:
     """Mean of |p - g| over every pixel, alpha in [0, 1] (MODNet's MAD)."""
     p, g, scale = _whole_pair(pred, gt)
     return cv2.norm(p, g, cv2.NORM_L1) * scale / p.size
+
+
+def _everywhere(p: np.ndarray) -> tuple[np.ndarray, _Unknown]:
+    """A trimap that is 128 on every pixel and its region: the unknown-region code with U = the image."""
+    t = np.full(p.shape, 128, dtype=np.uint8)
+    return t, _unknown(t)
+
+
+def sad_whole(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Sum of |p - g| over every pixel, alpha in [0, 1], divided by 1000 (:func:`sad` with U = the image;
+    also P3M's and AIM's whole-image SAD)."""
+    p = _check_map(pred, "pred")
+    g = _check_map(gt, "gt", p.shape)
+    return _sad(p, g, _everywhere(p)[1])
+
+
+def grad_whole(pred: np.ndarray, gt: np.ndarray) -> float:
+    """:func:`grad` with U = every pixel: the same stretch, filter, border and /1000. Not P3M's whole-image
+    Grad (scipy filter, reflect border, no stretch, /10: the ``p3m-whole`` convention)."""
+    p = _check_map(pred, "pred")
+    g = _check_map(gt, "gt", p.shape)
+    return _grad(p, g, *_everywhere(p))
+
+
+def conn_whole(pred: np.ndarray, gt: np.ndarray) -> float:
+    """:func:`conn` with U = every pixel: float32 thresholds, guarded empty intersection, column-major tie,
+    /1000. Not P3M's whole-image Conn (float64 thresholds, ``continue``: the ``p3m-whole`` convention)."""
+    p = _check_map(pred, "pred")
+    g = _check_map(gt, "gt", p.shape)
+    return _conn(p, g, *_everywhere(p))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -32,29 +32,23 @@ from typing import Optional
 
 import numpy as np
 
-# -- input checks (inlined from the breakdowns helper's _inputs.py until the merge keeps one copy) --
-RANGE_TOL = 1e-5  # the tolerance mattebench.metrics uses (_RANGE_TOL)
+from mattebench.metrics.fast import _alpha64 as alpha64
+from mattebench.metrics.fast import _check_map as check_map
+
+__all__ = ["FOREGROUND_COLUMNS", "ForegroundError", "foreground_error", "EstimatedForeground", "estimated_foreground", "ESTIMATOR"]
 
 
-def check_map(x: object, name: str, shape: Optional[tuple[int, ...]] = None) -> np.ndarray:
-    """An HxW uint8 map or float alpha map in [0, 1]; ValueError naming ``name`` otherwise."""
-    a = np.asarray(x)
-    if a.ndim != 2:
-        raise ValueError(f"{name}: expected an HxW array, got shape {a.shape}")
-    return _check_values(a, name, shape)
+# samples.csv / summary.json columns (never ranked); fgr_source says whose foreground was scored.
+FOREGROUND_COLUMNS: tuple[str, ...] = ("fgr_mad", "fgr_mse")
 
 
 def check_colour(x: object, name: str, shape: Optional[tuple[int, ...]] = None) -> np.ndarray:
-    """An HxWx3 colour image, uint8 or float in [0, 1]."""
+    """An HxWx3 colour image, uint8 or float in [0, 1] (same value rules as an alpha map)."""
     a = np.asarray(x)
     if a.ndim != 3 or a.shape[2] != 3:
         raise ValueError(f"{name}: expected an HxWx3 colour image, got shape {a.shape}")
-    return _check_values(a, name, shape)
-
-
-def _check_values(a: np.ndarray, name: str, shape: Optional[tuple[int, ...]]) -> np.ndarray:
-    if shape is not None and a.shape[:2] != shape[:2]:
-        raise ValueError(f"{name}: size {a.shape[:2]} does not match pred's {shape[:2]}")
+    if shape is not None and a.shape[:2] != tuple(shape[:2]):
+        raise ValueError(f"{name}: size {a.shape[:2]} does not match pred's {tuple(shape[:2])}")
     if a.size == 0:
         raise ValueError(f"{name}: empty array of shape {a.shape}")
     if a.dtype == np.uint8:
@@ -62,23 +56,12 @@ def _check_values(a: np.ndarray, name: str, shape: Optional[tuple[int, ...]]) ->
     if a.dtype == np.bool_ or not np.issubdtype(a.dtype, np.floating):
         raise ValueError(f"{name}: dtype {a.dtype} is not supported; expected uint8 (0..255) or float in [0, 1]")
     lo, hi = float(np.min(a)), float(np.max(a))
-    if math.isnan(lo) or math.isnan(hi) or math.isinf(lo) or math.isinf(hi):
+    if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError(f"{name}: contains NaN or inf")
-    if lo < -RANGE_TOL or hi > 1.0 + RANGE_TOL:
-        hint = " (a 0..255 map stored as float? divide by 255 or pass uint8)" if hi > 1.5 else ""
+    if lo < -1e-5 or hi > 1.0 + 1e-5:
+        hint = " (a 0..255 image stored as float? divide by 255 or pass uint8)" if hi > 1.5 else ""
         raise ValueError(f"{name}: float values span [{lo:.6g}, {hi:.6g}]; expected [0, 1]{hint}")
     return a
-
-
-def alpha64(x: np.ndarray) -> np.ndarray:
-    """alpha in float64: uint8 / 255 (as P3M's ``imread / 255.``), floats widened unchanged."""
-    if x.dtype == np.uint8:
-        return x.astype(np.float64) / 255.0
-    return x.astype(np.float64, copy=False)
-
-
-
-__all__ = ["ForegroundError", "foreground_error", "EstimatedForeground", "estimated_foreground", "ESTIMATOR"]
 
 
 @dataclass(frozen=True)
@@ -105,7 +88,7 @@ def foreground_error(pred_fgr: np.ndarray, true_fgr: np.ndarray, true_alpha: np.
     """
     pf = check_colour(pred_fgr, "pred_fgr")
     tf = check_colour(true_fgr, "true_fgr", pf.shape)
-    ta = check_map(true_alpha, "true_alpha", pf.shape)
+    ta = check_map(true_alpha, "true_alpha", pf.shape[:2])
     mask = alpha64(ta) > 0  # u8 > 0 and (u8 / 255) > 0 select the same pixels
     n = int(np.count_nonzero(mask))
     if n == 0:
@@ -136,6 +119,6 @@ def estimated_foreground(image: np.ndarray, alpha: np.ndarray) -> EstimatedForeg
     from pymatting import estimate_foreground_ml  # imported late: numba start-up is slow
 
     img = check_colour(image, "image")
-    a = check_map(alpha, "alpha", img.shape)
+    a = check_map(alpha, "alpha", img.shape[:2])
     fg = estimate_foreground_ml(_colour64(img), np.clip(alpha64(a), 0.0, 1.0))
     return EstimatedForeground(np.clip(np.asarray(fg, dtype=np.float64), 0.0, 1.0))

@@ -31,6 +31,7 @@ from mattebench.report.board import (
     metric_label,
     shipped_weights,
 )
+from mattebench.report.breakdown_section import render_markdown as render_breakdowns
 from mattebench.report.conventions_section import render_markdown as render_conventions
 from mattebench.report.markdown_safe import md_link, md_paragraph, md_text
 from mattebench.report.out_paths import file_stem
@@ -163,6 +164,7 @@ def render_board(board: Board, summaries: Sequence[RecordLike] = ()) -> str:
         lines += ["\\* evaluated on a subset of the dataset (`--limit`, or a partial dataset tree: see the run's provenance note); "
                   "compare such rows only with each other.", ""]
     lines += render_conventions(board.records)  # apart from the ranked tables, never ranked
+    lines += render_breakdowns(board.records)  # "Where it fails": regions, boundaries, groups, foreground; never ranked
     if board.has_variants:
         from mattebench.report.robustness import render_section
 

@@ -60,6 +60,10 @@ _RULES: dict[str, tuple[str, int, float]] = {
     "conn": ("sum", 1, 1e-3),
     "grad": ("sum", 2, 1e-3),
     "messddt": ("sum", 2, 1.0),
+    # the whole-image SAD/Conn/Grad: the same sums over more pixels (metrics.fast.WHOLE_DETAIL_METRICS)
+    "sad_whole": ("sum", 1, 1e-3),
+    "conn_whole": ("sum", 1, 1e-3),
+    "grad_whole": ("sum", 2, 1e-3),
 }
 
 
@@ -77,7 +81,8 @@ class Resolution:
 
 
 _FORMULAS = {"mad_whole": "q/2", "mse_whole": "q·MAD + q²/4", "mse": "q²/4", "dtssd": "100·q", "sad": "q/1000",
-             "conn": "q/1000", "grad": "q²/1000", "messddt": "q²"}
+             "conn": "q/1000", "grad": "q²/1000", "messddt": "q²",
+             "sad_whole": "q/1000", "conn_whole": "q/1000", "grad_whole": "q²/1000"}
 
 
 def formula(metric: str) -> str:

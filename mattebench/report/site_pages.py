@@ -35,6 +35,7 @@ from mattebench.report.board import (
     shipped_weights,
 )
 from mattebench.report.compare import standing
+from mattebench.report.breakdown_section import render_html as render_breakdowns_html
 from mattebench.report.conventions_section import render_html as render_conventions_html
 from mattebench.report.markdown_safe import safe_url
 from mattebench.report.out_paths import anchor, file_stem
@@ -180,6 +181,7 @@ class DatasetSection:
     paper: bool  # the paper's values are shown beside the measured ones
     conventions: Markup  # the toolkit-conventions section (conventions_section renders it from its template)
     figures: tuple[Figure, ...]
+    breakdowns: Markup = Markup("")  # "Where it fails" (breakdown_section renders it); "" for runs without the columns
 
 
 def _about(board: Board) -> tuple[AboutLine, ...]:
@@ -200,7 +202,8 @@ def _section(board: Board, paper: Optional[PaperValues], figures: Sequence[Figur
     reasons = sorted({r.subset_reason for r in board.records if r.subset and r.subset_reason})
     return DatasetSection(board, _about(board), "; ".join(reasons), bool(paper and paper.get(board.dataset)),
                           Markup(render_conventions_html(board.dataset, board.records)),
-                          tuple(f for f in figures if f.dataset == board.dataset))
+                          tuple(f for f in figures if f.dataset == board.dataset),
+                          Markup(render_breakdowns_html(board.dataset, board.records)))
 
 
 def render_index_page(boards: Mapping[str, Board], *, paper_values: Optional[PaperValues] = None,

@@ -12,11 +12,15 @@ Versions (``schema_version``):
   by :func:`upgrade_v1`: keys it lacks get the values a run of that time implied, and the one fact a
   v1 record did not hold, ``provenance.pretrained_backbone``, is derived once, here, by the rule the
   v1 reports used (a ``backbone_checkpoint`` option, or a tag ``sps``/``*-sps-*``/``official``).
-* 2: this module. A record of a later version is refused with a message to upgrade mattebench, since
-  reading it as version 2 could drop a field that changes what its numbers mean.
+* 2: every ``summary.json`` before the breakdowns; read as it is (its ``schema_version`` stays 2).
+* 3: this module: adds ``groups`` (the dataset's sample groups: column -> id -> group, their order and source)
+  and ``breakdowns`` (the unranked breakdown columns of the rows and whose foreground they scored). Both are
+  absent from a record without them, so a version-2 file reads and writes back unchanged.
+  A record of a later version is refused with a message to upgrade mattebench, since reading it as
+  version 3 could drop a field that changes what its numbers mean.
 
-Unknown keys of a version-2 record are kept (``extra``) and written back unchanged, so a file
-round-trips through ``from_json(...).to_json()`` to the same JSON.
+Unknown keys of a record are kept (``extra``) and written back unchanged, so a file round-trips through
+``from_json(...).to_json()`` to the same JSON.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from typing import Any, Mapping, Optional
 from mattebench.errors import MattebenchError, RecordError
 from mattebench.types import DatasetCard, MethodCard
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+V1_UPGRADED_TO = 2  # upgrade_v1 writes the version-2 layout (it predates groups and breakdowns)
 
 
 # -- small parts ---------------------------------------------------------------------------------------
@@ -249,6 +254,10 @@ class RunRecord:
     # True: the method ran without the trained weights its card names (run --allow-untrained); never ranked.
     # None: not recorded (every file written before the key existed), read as trained.
     untrained: Optional[bool] = None
+    # version 3: the dataset's sample groups (mattebench.data.groups.GroupMapping.as_json) and the breakdown
+    # columns' facts (mattebench.scoring.breakdowns); None when the run has none (every version-2 file).
+    groups: Optional[Mapping[str, Any]] = None
+    breakdowns: Optional[Mapping[str, Any]] = None
     schema_version: int = SCHEMA_VERSION
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -287,7 +296,7 @@ class RunRecord:
                               f"{SCHEMA_VERSION}): upgrade mattebench to report it")
         if version == 1:
             d = upgrade_v1(d)
-        return cls._from_v2(d)
+        return cls._from_v2(d)  # versions 2 and 3 share the reader: 3 only adds optional keys
 
     @classmethod
     def _from_v2(cls, d: dict[str, Any]) -> "RunRecord":
@@ -306,6 +315,7 @@ class RunRecord:
         if untrained is not None and not isinstance(untrained, bool):
             raise RecordError(f"'untrained' is not true or false ({untrained!r})")
         dataset, method = d.pop("dataset"), d.pop("method")
+        groups, broken_down = d.pop("groups", None), d.pop("breakdowns", None)
         record = cls(
             dataset=dataset, method=method,
             tag=_text(d.pop("tag", None), "tag"),
@@ -326,8 +336,10 @@ class RunRecord:
             dataset_variant=_object(variant, "dataset_variant") if variant is not None else None,
             run_dir=_text(d.pop("run_dir", None), "run_dir"),
             untrained=untrained,
+            groups=_object(groups, "groups") if groups is not None else None,
+            breakdowns=_object(broken_down, "breakdowns") if broken_down is not None else None,
+            schema_version=d.pop("schema_version", SCHEMA_VERSION),  # a version-2 file stays version 2
         )
-        d.pop("schema_version", None)
         return replace(record, extra=d) if d else record
 
     def to_json(self) -> dict[str, Any]:
@@ -355,6 +367,10 @@ class RunRecord:
             out["run_dir"] = self.run_dir
         if self.untrained is not None:  # absent in files written before the key: they read back unchanged
             out["untrained"] = self.untrained
+        if self.groups is not None:
+            out["groups"] = dict(self.groups)
+        if self.breakdowns is not None:
+            out["breakdowns"] = dict(self.breakdowns)
         out.update(self.extra)
         return out
 
@@ -380,7 +396,7 @@ def pretrained_by_v1_rule(method_options: Mapping[str, Any], tag: Optional[str])
 def upgrade_v1(d: dict[str, Any]) -> dict[str, Any]:
     """A version-1 summary as a version-2 object: missing keys as a v1 run implied them."""
     out = dict(d)
-    out["schema_version"] = SCHEMA_VERSION
+    out["schema_version"] = V1_UPGRADED_TO
     out.setdefault("ci", {})
     out.setdefault("ci_method", None)
     out.setdefault("subset_reason", None)

@@ -23,6 +23,7 @@ from mattebench.contract import MattingMethod, method_provenance
 from mattebench.data import sample_inputs, sample_notes
 from mattebench.data import trimap as trimap_recipe
 from mattebench.data.check import index_problems
+from mattebench.data.groups import dataset_groups
 from mattebench.data.variant import variant_of, variant_tag
 from mattebench.environment import check_environment
 from mattebench.errors import (
@@ -55,6 +56,7 @@ from mattebench.runs.record import (
     pretrained_by_v1_rule,
 )
 from mattebench.runs.store import RunStore, check_ids, path_component, run_dir
+from mattebench.scoring import breakdowns
 from mattebench.scoring.scorer import (
     QUANTISATION,
     Scorer,
@@ -75,11 +77,13 @@ class ScorerSpec:
     dataset_options: dict[str, Any] = field(default_factory=dict)
     debug: bool = False
     conventions: tuple[str, ...] = ()
+    estimate_foreground: bool = False
 
     def build(self) -> Scorer:
         m = create_method(self.method, **self.method_options)
         d = load_dataset(self.dataset, root=self.data_root, **self.dataset_options)
-        return Scorer(m, d, _card_of(m, self.method), debug=self.debug, conventions=self.conventions)
+        return Scorer(m, d, _card_of(m, self.method), debug=self.debug, conventions=self.conventions,
+                      estimate_foreground=self.estimate_foreground)
 
 
 class Executor(Protocol):
@@ -322,7 +326,7 @@ def _resolve(method: Union[str, Any], dataset: Union[str, Any], method_options: 
 
 
 def _identity(r: _Resolved, method: Union[str, Any], method_options: dict[str, Any], dataset_options: dict[str, Any],
-              limit: Optional[int], tag: Optional[str], conv: tuple[str, ...]) -> _Identity:
+              limit: Optional[int], tag: Optional[str], conv: tuple[str, ...], estimate_foreground: bool = False) -> _Identity:
     """The ids to score and the run identity: options, code, every file an option names, data, metrics."""
     all_ids = check_ids(list(r.ds.ids()), r.dname)
     if not all_ids:
@@ -352,6 +356,10 @@ def _identity(r: _Resolved, method: Union[str, Any], method_options: dict[str, A
     }
     if conv:  # absent without conventions, so earlier runs keep their identity and resume
         values["conventions"] = list(conv)
+    if breakdowns.breakdown_columns(r.ds.card):  # rows with the breakdown columns are not those of an older run
+        values["breakdowns"] = breakdowns.BREAKDOWN_VERSION
+    if estimate_foreground:
+        values["foreground"] = breakdowns.ESTIMATOR
     values.update(external_identity(r.method_obj, ids))
     return _Identity(ids, tag, variant, values, fingerprint, ck_hash, problem_counts)
 
@@ -429,8 +437,9 @@ def _provenance(r: _Resolved, ident: _Identity, scorer: Scorer, executor: Execut
 def build_record(r: _Resolved, ident: _Identity, scorer: Scorer, executor: Executor, rows: list[dict[str, Any]],
                  complete: bool, *, columns: list[str], method_options: dict[str, Any], data_root: Optional[str],
                  limit: Optional[int], conv: tuple[str, ...], started: str, command: Optional[str],
-                 run_path: Optional[Path], untrained: bool = False) -> RunRecord:
-    """The run record of the rows stored so far (complete or not)."""
+                 run_path: Optional[Path], untrained: bool = False, groups: Any = None) -> RunRecord:
+    """The run record of the rows stored so far (complete or not); ``groups``: the dataset's sample groups
+    (:func:`mattebench.data.groups.dataset_groups`), kept for the report's per-group tables."""
     wanted = set(ident.ids)
     mine = [row for row in rows if row.get("id") in wanted]
     s = summarise(mine, [c for c in columns if c not in ("frames", "annotated")], ident.ids)
@@ -450,7 +459,18 @@ def build_record(r: _Resolved, ident: _Identity, scorer: Scorer, executor: Execu
         dataset_variant=ident.variant or None,
         run_dir=str(run_path) if run_path is not None else None,
         untrained=untrained,
+        groups=groups.as_json() if groups is not None else None,
+        breakdowns=_breakdowns_facts(scorer),
     )
+
+
+def _breakdowns_facts(scorer: Scorer) -> Optional[dict[str, Any]]:
+    """What the breakdown columns are and whose foreground they scored (None: a run without them)."""
+    cols = [c for c in scorer.columns if c in breakdowns.breakdown_columns(scorer.dataset.card, True)]
+    if not cols:
+        return None
+    return {"version": breakdowns.BREAKDOWN_VERSION, "columns": cols,
+            "foreground": breakdowns.foreground_source(scorer.method, scorer.estimate_foreground)}
 
 
 def evaluate(
@@ -474,6 +494,7 @@ def evaluate(
     conventions: Union[None, str, tuple[str, ...], list[str]] = None,
     save_alphas: Union[str, list[str], None] = None,
     allow_untrained: bool = False,
+    estimate_foreground: bool = False,
 ) -> tuple[list[dict[str, Any]], RunRecord]:
     """Score ``method`` on ``dataset``; returns (rows, the run's :class:`~mattebench.runs.record.RunRecord`).
 
@@ -482,6 +503,8 @@ def evaluate(
     without, nothing is written.
     ``conventions`` (e.g. ``"gca,rvm"``) adds the toolkit-convention columns of
     :mod:`mattebench.metrics.conventions`; the set is part of the run's identity.
+    ``estimate_foreground``: where the method predicts no foreground colour, score one estimated from its alpha
+    (pymatting, labelled estimated) on samples with the true foreground (:mod:`mattebench.scoring.breakdowns`).
     ``save_alphas`` ("all" or ids) stores predictions as 16-bit PNGs there (mattebench.runs.alphas).
     A registered method without the trained weights its card names (``MethodCard.weights_option``) raises
     :class:`~mattebench.errors.UntrainedWeights` unless ``allow_untrained``; such a run records
@@ -499,15 +522,18 @@ def evaluate(
     check_weight_files(method, method_options)
     r = _resolve(method, dataset, method_options, dataset_options, data_root, out, tag, executor, method_name,
                  dataset_name, debug, conv)
+    groups = dataset_groups(r.ds)  # a broken groups.csv stops here, before any sample runs
     scorer = Scorer(None if r.recipe is not None else r.method_obj, r.ds, r.card, debug=debug, conventions=conv,
-                    hosted=r.recipe)
+                    hosted=r.recipe, estimate_foreground=estimate_foreground)
+    if r.spec is not None:
+        r.spec.estimate_foreground = estimate_foreground
     columns = scorer_columns(scorer)
     executor = executor or LocalExecutor()
     if r.recipe is not None:  # an executor that calls scorer.score() asks the method through one host
         from mattebench.runs.executors.hosts import HostSession
 
         scorer.remote = session = HostSession(scorer, r.recipe, preload=host.preload_modules(r.recipe))
-    ident = _identity(r, method, method_options, dataset_options, limit, tag, conv)
+    ident = _identity(r, method, method_options, dataset_options, limit, tag, conv, estimate_foreground)
     identity, ids = ident.values, ident.ids
     selection = AlphaSelection.parse(save_alphas)
     if selection is not None:
@@ -539,7 +565,7 @@ def evaluate(
         stopped = stop_reason(sys.exc_info()[1])
         record = build_record(r, ident, scorer, executor, all_rows, complete, columns=columns, method_options=method_options,
                               data_root=data_root, limit=limit, conv=conv, started=started, command=command,
-                              run_path=store.path if store is not None else None, untrained=untrained)
+                              run_path=store.path if store is not None else None, untrained=untrained, groups=groups)
         if stopped:
             record = replace(record, provenance=replace(record.provenance, extra={**record.provenance.extra, "stopped": stopped}))
         if store is not None:

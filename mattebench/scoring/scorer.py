@@ -31,6 +31,7 @@ from mattebench.methods.host import (
     unless_moved,
 )
 from mattebench.metrics import fast as M
+from mattebench.scoring import breakdowns
 from mattebench.scoring import video_protocols as VP
 from mattebench.types import (
     Clip,
@@ -127,10 +128,14 @@ class Scorer:
     sequence: bool = False
     # Scores a prepared item through a method host (set by the runner when ``hosted``), for executors that call score().
     remote: Optional[Callable[[Prepared], dict[str, Any]]] = None
+    # Score a foreground estimated from the predicted alpha (pymatting) where the method predicts none (run
+    # --estimate-foreground); scoring/breakdowns.py.
+    estimate_foreground: bool = False
 
     def __post_init__(self) -> None:
         if not self.columns:
-            self.columns = metric_columns(self.dataset.card)
+            fg = breakdowns.foreground_source(self.method, self.estimate_foreground) is not None
+            self.columns = metric_columns(self.dataset.card) + breakdowns.breakdown_columns(self.dataset.card, fg)
         if self.conventions or VP.protocols_of(self.dataset.card):  # a video benchmark scores its official protocol
             from mattebench.metrics import conventions as C
 
@@ -303,7 +308,13 @@ class Scorer:
             out.update(_unknown_scores(pred, s.alpha, s.trimap))
         if self.conventions:
             out.update(_convention_scores(pred, s.alpha, s.trimap, self.conventions))
+        out.update(self._breakdown(pred, s))
         return out
+
+    def _breakdown(self, pred: np.ndarray, s: Sample) -> dict[str, Any]:
+        """Where the method fails (regions, boundaries, whole image, foreground): unranked columns."""
+        source = breakdowns.foreground_source(self.method, self.estimate_foreground)
+        return breakdowns.breakdown_scores(pred, s, self.columns, self.method, source)
 
     def _score_clip(self, c: Clip, req: PredictionRequest, ans: Answer) -> dict[str, Any]:
         """Every frame is predicted in order (temporal methods see the sequence); annotated frames are scored."""

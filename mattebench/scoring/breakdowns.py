@@ -1,0 +1,80 @@
+"""Where a method fails: the breakdown columns of an image row (never ranked).
+
+Per sample, beside the ranked metrics: SAD/MSE/MAD over the trimap's fg, bg and transition regions
+(:mod:`mattebench.metrics.regions`; datasets without trimaps use the generated recipe, recorded as
+``trimap_recipe``), Boundary IoU and mBA of the binarised mattes (:mod:`mattebench.metrics.boundary`), the rest
+of the five whole-image metrics on sets with the ``whole`` protocol (``sad_whole``, ``grad_whole``,
+``conn_whole``), and the foreground colour error (:mod:`mattebench.metrics.foreground`) where the sample has the
+true foreground and the method declares one (:class:`mattebench.contract.ForegroundPredictor`), or, when the
+run asks for it, one estimated from the predicted alpha with pymatting, labelled as estimated.
+
+Regions and boundaries score the prediction as the whole protocol does (the float prediction, not quantised);
+mBA and the boundary band quantise as BiRefNet reads 8-bit PNGs (see the metric modules).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+import numpy as np
+
+from mattebench.contract import ForegroundPredictor
+from mattebench.metrics import fast as M
+from mattebench.metrics.boundary import BOUNDARY_COLUMNS, boundary_iou, mba
+from mattebench.metrics.foreground import ESTIMATOR, FOREGROUND_COLUMNS, estimated_foreground, foreground_error
+from mattebench.metrics.regions import REGION_COLUMNS, region_metrics
+from mattebench.types import DatasetCard, Sample
+
+# Part of a run's identity: a run folder scored without these columns (or with another version of them) is another run.
+BREAKDOWN_VERSION = 1
+FOREGROUND_PREDICTED = "predicted by the method"
+
+
+def breakdown_columns(card: DatasetCard, foreground: bool = False) -> list[str]:
+    """The breakdown columns an image dataset's rows carry (none for video); the foreground columns only when
+    the run scores a foreground (:func:`foreground_source` is not None)."""
+    if card.kind != "image":
+        return []
+    cols = [*REGION_COLUMNS, *BOUNDARY_COLUMNS]
+    if "whole" in card.protocols:
+        cols += list(M.WHOLE_DETAIL_METRICS)
+    return cols + (list(FOREGROUND_COLUMNS) if foreground else [])
+
+
+def foreground_source(method: Any, estimate: bool) -> Optional[str]:
+    """Whose foreground a run scores: the method's own, the estimate (``estimate``), or none."""
+    if method is not None and isinstance(method, ForegroundPredictor):
+        return FOREGROUND_PREDICTED
+    return ESTIMATOR if estimate else None
+
+
+def _foreground(pred: np.ndarray, s: Sample, method: Any, source: Optional[str]) -> dict[str, float]:
+    if source is None or s.fg is None:
+        return {k: math.nan for k in FOREGROUND_COLUMNS}
+    if source == FOREGROUND_PREDICTED:
+        fgr = np.asarray(method.predict_foreground(np.array(s.image, copy=True), np.array(pred, copy=True)))
+    else:
+        fgr = estimated_foreground(s.image, pred).foreground
+    e = foreground_error(fgr, s.fg, s.alpha, source)
+    return {"fgr_mad": e.mad, "fgr_mse": e.mse}
+
+
+def breakdown_scores(pred: np.ndarray, s: Sample, columns: list[str], method: Any = None,
+                     fg_source: Optional[str] = None) -> dict[str, float]:
+    """The breakdown columns of one checked prediction (only those in ``columns``)."""
+    out: dict[str, float] = {}
+    if REGION_COLUMNS[0] in columns:
+        if s.trimap is None:
+            out.update({k: math.nan for k in REGION_COLUMNS})
+        else:
+            out.update(region_metrics(pred, s.alpha, s.trimap).as_row())
+    if "biou" in columns:
+        out["biou"] = boundary_iou(pred, s.alpha).biou
+        out["mba"] = mba(pred, s.alpha)
+    for k in M.WHOLE_DETAIL_METRICS:
+        if k in columns:
+            out[k] = float(getattr(M, k)(pred, s.alpha))
+    if FOREGROUND_COLUMNS[0] in columns:
+        out.update(_foreground(pred, s, method, fg_source))
+    return out
