@@ -405,7 +405,7 @@ def _provenance(r: _Resolved, ident: _Identity, scorer: Scorer, executor: Execut
         "checkpoint_shipped": shipped.describe(method_options.get("checkpoint")),
         **method_facts,
         "pretrained_backbone": pretrained_backbone(method_options, ident.tag, method_facts),
-        "trimap_recipe": trimap_recipe.describe(ident.variant.get("trimap_radius")),
+        "trimap_recipe": _trimap_recipe(scorer, ident),
         "flow_source": flow,
         "quantisation": QUANTISATION,
         # The flow note stays first among the notes, where the reports have always shown it.
@@ -424,6 +424,12 @@ def _provenance(r: _Resolved, ident: _Identity, scorer: Scorer, executor: Execut
     named = {f.name for f in fields(Provenance)} - {"extra"}
     return Provenance(**{k: v for k, v in values.items() if k in named},
                       extra={k: v for k, v in values.items() if k not in named})
+
+
+def _trimap_recipe(scorer: Scorer, ident: _Identity) -> Optional[dict[str, str]]:
+    """The generated-trimap recipe, recorded only for a run that reads trimaps (the method's input or a
+    requested protocol): no provenance for a trimap nobody generated (issue 23)."""
+    return trimap_recipe.describe(ident.variant.get("trimap_radius")) if scorer.reads_trimaps() else None
 
 
 def build_record(r: _Resolved, ident: _Identity, scorer: Scorer, executor: Executor, rows: list[dict[str, Any]],
