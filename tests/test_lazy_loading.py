@@ -136,3 +136,27 @@ def test_a_photo_of_another_size_is_refused_from_its_header(tmp_path, decodes):
     rows, _ = evaluate(SavedPredictions(preds, name="blur"), PPM100(root))
     bad = {r["id"]: r for r in rows}["c_portrait"]
     assert bad["status"] == "error" and "image is 64x40" in bad["error"] and decodes["image/c_portrait.jpg"] == 0
+
+
+def _by_name(root: Path, preds: Path, executor=None):
+    """Saved predictions given by name (so that worker processes can build them) on the PPM-100 tree."""
+    return evaluate("predictions", "ppm100", method_options={"dir": str(preds), "name": "blur"},
+                    data_root=str(root), executor=executor)[0]
+
+
+def test_rows_equal_serial_and_two_worker_processes(tmp_path):
+    from mattebench.runs.executors.process import ProcessExecutor
+
+    root, preds = _tree(tmp_path, size=(120, 90))
+    serial = _by_name(root, preds)
+    assert [r["status"] for r in serial] == ["ok"] * 3
+    assert _rows(_by_name(root, preds, ProcessExecutor(jobs=2))) == _rows(serial)
+
+
+@pytest.mark.ray
+def test_rows_equal_serial_and_ray(tmp_path):
+    pytest.importorskip("ray", reason="the ray extra is not installed (pip install 'mattebench[ray]')")
+    from mattebench.runs.executors import RayExecutor
+
+    root, preds = _tree(tmp_path, size=(120, 90))
+    assert _rows(_by_name(root, preds, RayExecutor(workers=2))) == _rows(_by_name(root, preds))
