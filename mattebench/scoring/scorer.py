@@ -65,7 +65,9 @@ def check_prediction(pred: Any, shape: tuple[int, int], where: str) -> np.ndarra
     if pred.shape != shape:
         raise PredictionError(f"{where}: prediction has shape {pred.shape}, expected {shape} (the image's height and width)")
     if pred.dtype == np.uint8:
-        return pred.astype(np.float32) / np.float32(255.0)
+        out = pred.astype(np.float32)
+        out /= np.float32(255.0)  # in place: the same k/255, one full-size array less to allocate (issue 23)
+        return out
     pred = pred.astype(np.float32, copy=False)
     if not np.isfinite(pred).all():
         bad = int((~np.isfinite(pred)).sum())
