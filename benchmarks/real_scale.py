@@ -15,7 +15,8 @@ saved as an 8-bit PNG. Everything goes to ``--work`` (a temporary folder by defa
 - the script (``SCRIPT`` below, written from the protocol: read both files with OpenCV, convert to float32 in
   [0, 1], mean squared and mean absolute difference in float64), serially and with a 2-thread pool;
 - ``mattebench run --predictions DIR --name N --dataset ppm100 --jobs 1`` and ``--jobs 2`` with every guard on
-  (run identity and lock, input hashing, prediction checks, fsynced rows), into a fresh ``--out``.
+  (run identity and lock, input hashing, prediction checks, fsynced rows), into a fresh ``--out``; where Ray is
+  installed also ``--executor ray --workers 2`` (its time includes starting Ray), whose rows must equal serial's.
 
 **Peak memory**: the largest sum of resident set sizes over the child and all its descendants (its worker
 processes, the fork server), sampled from /proc every 20 ms. **Per-sample values**: the rows of ``samples.csv``
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import subprocess
@@ -150,10 +152,11 @@ def run_script(work: Path, threads: int) -> tuple[dict[str, Any], dict[str, tupl
     return res, {k: tuple(v) for k, v in json.loads(out.read_text()).items()}
 
 
-def run_mattebench(work: Path, jobs: int) -> tuple[dict[str, Any], dict[str, tuple[float, float]]]:
+def run_mattebench(work: Path, jobs: int, ray: bool = False) -> tuple[dict[str, Any], dict[str, tuple[float, float]]]:
     out = Path(tempfile.mkdtemp(prefix=f"runs-{jobs}-", dir=work))
     cmd = [sys.executable, "-m", "mattebench", "run", "--predictions", str(work / "preds"), "--name", "blurred-gt",
-           "--dataset", "ppm100", "--data-root", str(work), "--out", str(out), "--jobs", str(jobs), "--quiet"]
+           "--dataset", "ppm100", "--data-root", str(work), "--out", str(out), "--quiet"]
+    cmd += ["--executor", "ray", "--workers", str(jobs)] if ray else ["--jobs", str(jobs)]
     res = timed_child(cmd, env={**os.environ, "PYTHONPATH": str(REPO)})
     (samples,) = out.glob("*/*/samples.csv")
     with open(samples, newline="") as f:
@@ -257,8 +260,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     print(f"data: {len(list((work / 'preds').iterdir()))} pairs in {work}, ~{mpx:.1f} Mpx on average "
           f"(built in {time.perf_counter() - t0:.0f} s); load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     results, values = {}, {}
-    for label, fn, n in (("script serial", run_script, 1), ("script 2 threads", run_script, 2),
-                         ("mattebench --jobs 1", run_mattebench, 1), ("mattebench --jobs 2", run_mattebench, 2)):
+    runs: list[tuple[str, Any, int]] = [("script serial", run_script, 1), ("script 2 threads", run_script, 2),
+                                        ("mattebench --jobs 1", run_mattebench, 1), ("mattebench --jobs 2", run_mattebench, 2)]
+    if importlib.util.find_spec("ray") is not None:  # the rows must not depend on the executor
+        runs.append(("mattebench Ray, 2", lambda w, n: run_mattebench(w, n, ray=True), 2))
+    for label, fn, n in runs:
         results[label], values[label] = fn(work, n)
         print(f"  {label:<22} {results[label]['seconds']:6.2f} s   peak RSS {results[label]['peak_rss_gb']:.2f} GB"
               f"   (load {os.getloadavg()[0]:.2f})")
@@ -268,8 +274,12 @@ def main(argv: Optional[list[str]] = None) -> int:
           f"mattebench --jobs 2 speed-up over --jobs 1 = {m1 / m2:.2f}x")
     print(f"memory: mattebench serial / script serial = "
           f"{results['mattebench --jobs 1']['peak_rss_gb'] / results['script serial']['peak_rss_gb']:.2f}")
-    for other, base in (("script 2 threads", "script serial"), ("mattebench --jobs 1", "script serial"),
-                        ("mattebench --jobs 2", "mattebench --jobs 1")):
+    pairs = [("script 2 threads", "script serial"), ("mattebench --jobs 1", "script serial"),
+             ("mattebench --jobs 2", "mattebench --jobs 1")]
+    if "mattebench Ray, 2" in values:
+        pairs.append(("mattebench Ray, 2", "mattebench --jobs 1"))
+        print("  (the Ray time includes starting a local Ray instance)")
+    for other, base in pairs:
         print("values: " + _compare(values[other], values[base], f"{other} vs {base}"))
     child = subprocess.run([sys.executable, __file__, "--stages", str(work)], capture_output=True, text=True,
                            env={**os.environ, "PYTHONPATH": str(REPO)})
