@@ -253,7 +253,8 @@ class SavedPredictions:
         """The matte of ``sample_id`` (HxW float32); for a benchmark-layout frame with a saved foreground, the pair
         ``(alpha, foreground)`` (:mod:`mattebench.scoring.video_protocols` takes it apart)."""
         f = self._lookup(sample_id)
-        alpha = read_prediction(f.path)
+        # 8-bit files stay uint8: the scorer turns them into k/255, the same float32 values, with no range checks
+        alpha = read_prediction(f.path, keep_8bit=True)
         if alpha.shape != tuple(shape):
             raise PredictionError(f"{f.path}: prediction is {alpha.shape[1]}x{alpha.shape[0]} but the image of {sample_id} is "
                                   f"{shape[1]}x{shape[0]}; save mattes at the image's size (no resizing is done here)")

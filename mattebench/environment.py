@@ -52,6 +52,9 @@ def git_commit() -> dict[str, Any]:
 
 
 def torch_info(device: Optional[str] = None) -> dict[str, Any]:
+    torch = sys.modules.get("torch")
+    if torch is None and not str(device or "").startswith("cuda"):
+        return _torch_not_loaded(device)
     try:
         import torch
     except ImportError:  # torch is a dependency, but keep provenance robust
@@ -66,6 +69,20 @@ def torch_info(device: Optional[str] = None) -> dict[str, Any]:
         info["device"] = str(device or "cpu")
         info["device_name"] = platform.processor() or platform.machine()
     return info
+
+
+def _torch_not_loaded(device: Optional[str]) -> dict[str, Any]:
+    """A run in which nothing loaded torch (saved predictions, classical methods) computed nothing with it:
+    its installed version is recorded, its threads and CUDA are not (importing torch to ask costs 1.5 s of a
+    run's start-up, issue 23)."""
+    from importlib import metadata
+
+    try:
+        version: Optional[str] = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        version = None
+    return {"torch": version, "threads": None, "cuda_available": None, "device": str(device or "cpu"),
+            "device_name": platform.processor() or platform.machine()}
 
 
 def environment(device: Optional[str] = None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ EXIT_USAGE = errors.USAGE  # wrong arguments or a user error (unknown name, miss
 EXIT_INTERRUPTED = errors.INTERRUPTED
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Sequence[str] = COMMANDS) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mattebench",
         description="Benchmark and evaluation suite for portrait matting.",
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mattebench {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in commands:
         module = importlib.import_module(f"mattebench.commands.{name}")
         module.add_parser(sub)
     return parser
@@ -59,6 +59,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise
         print(internal_error_line(exc), file=sys.stderr)
         return errors.IO_ERROR if isinstance(exc, OSError) else errors.INTERNAL
+
+
+def commands_named(argv: Sequence[str]) -> Sequence[str]:
+    """The command modules a command line needs: the one it names, else all (for --help and usage errors).
+    Why: each command module imports its step, and ``bench`` imports torch: 2 s of start-up that
+    ``mattebench run --predictions`` never uses (issue 23)."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return (first,) if first in COMMANDS else COMMANDS
 
 
 def internal_error_line(exc: BaseException) -> str:
@@ -99,7 +107,7 @@ def _dispatch(argv: list[str]) -> int:
                 reconfigure(errors="backslashreplace")
             except (ValueError, OSError):
                 pass
-    parser = build_parser()
+    parser = build_parser(commands_named(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO, format="%(message)s")
     if not getattr(args, "command", None):

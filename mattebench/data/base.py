@@ -29,8 +29,9 @@ from mattebench.data.io import (
     read_image,
     read_matte,
 )
+from mattebench.data.lazy_sample import LazySample, PhotoReader, TrimapFromAlpha
 from mattebench.data.sample_notes import NOTES
-from mattebench.data.trimap import RECIPE_NAME, trimap_from_alpha
+from mattebench.data.trimap import RECIPE_NAME
 from mattebench.data.trimap_values import (
     SNAP_OPTION,
     parse_snap_option,
@@ -297,19 +298,22 @@ _ORIENTATION_NAMES = {2: "mirrored", 3: "rotated 180", 4: "flipped", 5: "mirrore
                       6: "rotated 90 clockwise", 7: "mirrored and rotated 90 clockwise", 8: "rotated 90 counter-clockwise"}
 
 
-def _orientation_of(path: Path) -> int:
-    try:
-        return image_info(path).orientation
-    except SampleError:
-        return 1  # read_image below names the real problem
-
-
 EXIF_CHOICES = ("auto", "apply", "ignore")
 
 
-def read_image_matching(image_path: Path, alpha_shape: tuple[int, int], alpha_path: Path,
-                        exif: str = "auto") -> tuple[np.ndarray, dict[str, Any]]:
-    """Read a photo so that it matches its matte's size.
+@dataclass(frozen=True)
+class PhotoPlan:
+    """How a photo is read so that it matches its matte, decided from its header alone (see
+    :func:`plan_photo`): with or without its EXIF rotation, the size it will have, what goes into the
+    sample's metadata."""
+
+    apply_exif: bool
+    shape: tuple[int, int]
+    metadata: Mapping[str, Any]
+
+
+def plan_photo(image_path: Path, alpha_shape: tuple[int, int], alpha_path: Path, exif: str = "auto") -> PhotoPlan:
+    """How to read a photo so that it matches its matte's size, from its header (no pixel decoded).
 
     The photo is read with its EXIF orientation applied (what a viewer and ``cv2.imread`` show). When
     that size differs from the matte's but the stored orientation matches (the matte was drawn on the raw
@@ -319,19 +323,17 @@ def read_image_matching(image_path: Path, alpha_shape: tuple[int, int], alpha_pa
     a 180-degree turn, a mirror) the choice cannot be checked from sizes, and the note says so.
     ``exif="apply"`` or ``"ignore"`` (``-d exif=...``) makes the choice for every photo instead.
     """
-    image = read_image(image_path)
-    orientation = _orientation_of(image_path)
-    if orientation == 1:
-        if image.shape[:2] == alpha_shape:
-            return image, {}
-        raw = image
-    else:
-        raw = read_image(image_path, apply_exif=False)
-    fits_shown, fits_raw = image.shape[:2] == alpha_shape, raw.shape[:2] == alpha_shape
+    info = image_info(image_path)  # missing, empty, not an image, over the pixel limit: SampleError here
+    orientation = info.orientation
+    shown = (info.display_size[1], info.display_size[0])
+    raw = (info.height, info.width)
+    if orientation == 1 and shown == alpha_shape:
+        return PhotoPlan(True, shown, {})
+    fits_shown, fits_raw = shown == alpha_shape, raw == alpha_shape and orientation != 1
     if exif != "auto" and orientation != 1:
         fits_shown, fits_raw = fits_shown and exif == "apply", fits_raw and exif == "ignore"
     if not fits_shown and not fits_raw:
-        h, w = image.shape[:2]
+        h, w = shown
         raise SampleError(
             f"image is {w}x{h} but its matte {alpha_path} is {alpha_shape[1]}x{alpha_shape[0]}; one of the two files is wrong"
             + (f" (EXIF orientation {orientation}, -d exif={exif})" if orientation != 1 else ""),
@@ -341,13 +343,20 @@ def read_image_matching(image_path: Path, alpha_shape: tuple[int, int], alpha_pa
     if fits_shown and fits_raw:
         note = (f"{EXIF_ORIENTATION}: {how} applied, as image viewers and cv2.imread do; the matte fits either "
                 "orientation, so check that it follows the rotated photo (if it follows the stored pixels, pass -d exif=ignore)")
-        return image, {EXIF_ORIENTATION: orientation, NOTES: [note]}
+        return PhotoPlan(True, shown, {EXIF_ORIENTATION: orientation, NOTES: [note]})
     if fits_shown:
         why = "-d exif=apply" if exif == "apply" else "only the rotated photo fits the matte"
-        return image, {EXIF_ORIENTATION: orientation, NOTES: [f"{EXIF_ORIENTATION}: {how} applied ({why})"]}
+        return PhotoPlan(True, shown, {EXIF_ORIENTATION: orientation, NOTES: [f"{EXIF_ORIENTATION}: {how} applied ({why})"]})
     why = "-d exif=ignore" if exif == "ignore" else "the matte follows the stored pixels"
     note = f"{EXIF_ORIENTATION}: {how} ignored ({why})"
-    return raw, {"exif_orientation_ignored": True, EXIF_ORIENTATION: orientation, NOTES: [note]}
+    return PhotoPlan(False, raw, {"exif_orientation_ignored": True, EXIF_ORIENTATION: orientation, NOTES: [note]})
+
+
+def read_image_matching(image_path: Path, alpha_shape: tuple[int, int], alpha_path: Path,
+                        exif: str = "auto") -> tuple[np.ndarray, dict[str, Any]]:
+    """The photo read as :func:`plan_photo` decides, with the metadata it adds."""
+    plan = plan_photo(image_path, alpha_shape, alpha_path, exif)
+    return PhotoReader(image_path, plan.apply_exif, plan.shape)(), {k: (list(v) if k == NOTES else v) for k, v in plan.metadata.items()}
 
 
 def load_pair(
@@ -371,11 +380,16 @@ def load_pair(
         raise SampleError("no ground-truth matte for this image (expected one with the same file stem)", path=str(image_path), sample_id=id)
     alpha_u8, alpha_notes = read_matte(alpha_path)
     check_matte_levels(alpha_u8, alpha_path)
-    alpha = alpha_u8.astype(np.float32) / np.float32(255.0)
-    image, meta = read_image_matching(image_path, alpha.shape, alpha_path, exif)
+    alpha = alpha_u8.astype(np.float32)
+    alpha /= np.float32(255.0)  # in place: the same k/255 without a second full-size array
+    # The photo and a generated trimap are read when first used (mattebench.data.lazy_sample): saved
+    # predictions under the whole-image protocol read neither; the size checks use the photo's header.
+    plan = plan_photo(image_path, alpha.shape, alpha_path, exif)
+    meta = dict(plan.metadata)
     notes: list[str] = [*alpha_notes, *meta.pop(NOTES, [])]
     metadata: dict[str, Any] = {"image_path": str(image_path), "alpha_path": str(alpha_path), **meta}
     trimap: Optional[np.ndarray] = None
+    make_trimap: Optional[TrimapFromAlpha] = None
     if trimap_path is not None:
         trimap, snapped = read_checked_trimap(trimap_path, trimap_snap, sample_id=id)
         if trimap.shape != alpha.shape:
@@ -389,13 +403,14 @@ def load_pair(
         if snapped:
             notes.append(snapped)
     elif generate_trimap:
-        trimap = trimap_from_alpha(alpha)
+        make_trimap = TrimapFromAlpha(alpha_u8)  # made when first read: this says how it is made
         metadata["trimap_source"] = "generated:" + RECIPE_NAME
     if extra_metadata:
         metadata.update(extra_metadata)
     if notes:
         metadata[NOTES] = [*metadata.get(NOTES, []), *notes]
-    return Sample(id=id, image=image, alpha=alpha, trimap=trimap, metadata=metadata)
+    return LazySample(id=id, alpha=alpha, trimap=trimap, metadata=metadata, image_shape=plan.shape,
+                      image_loader=PhotoReader(image_path, plan.apply_exif, plan.shape), trimap_loader=make_trimap)
 
 
 class PairedFolderDataset(RealDataset):

@@ -30,6 +30,7 @@ from mattebench.data.io import (
 )
 from mattebench.data.trimap_values import SNAP_OPTION, checked_trimap
 from mattebench.errors import DatasetNotFound, SampleError
+from mattebench.types import Sample
 
 
 @dataclass
@@ -209,7 +210,9 @@ def _compare_sizes(sid: str, members: list[tuple[str, Path, tuple[int, int], Opt
 def _check_by_loading(ds: Any, report: CheckReport) -> None:
     for sid in ds.ids():
         try:
-            ds.load(sid)
+            item = ds.load(sid)
+            if isinstance(item, Sample):  # a lazy sample reads its photo and trimap on first use: read them now
+                _ = item.image, item.trimap
         except SampleError as exc:
             report.problems.append(f"{sid}: {exc}")
 

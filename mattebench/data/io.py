@@ -508,7 +508,7 @@ def write_alpha16(path: PathLike, alpha: np.ndarray) -> None:
         raise PredictionError(f"{path}: could not write the 16-bit PNG ({exc}); disk full or no permission?") from exc
 
 
-def _from_array(a: np.ndarray, path: Path) -> np.ndarray:
+def _from_array(a: np.ndarray, path: Path, keep_8bit: bool = False) -> np.ndarray:
     while a.ndim > 2 and a.shape[0] == 1:  # 1xHxW, 1x1xHxW (an array saved with its batch axes)
         a = a[0]
     if a.ndim == 3 and a.shape[2] == 1:
@@ -526,7 +526,7 @@ def _from_array(a: np.ndarray, path: Path) -> np.ndarray:
     if a.ndim != 2:
         raise PredictionError(f"{path}: prediction has shape {a.shape}, expected HxW (one channel)")
     if a.dtype == np.uint8:
-        return a.astype(np.float32) / np.float32(255.0)
+        return a if keep_8bit else a.astype(np.float32) / np.float32(255.0)
     if a.dtype == np.uint16:
         return a.astype(np.float32) / np.float32(PNG16_MAX)
     if a.dtype.kind == "f":
@@ -610,14 +610,16 @@ def _decoded(data: bytes, p: Path) -> np.ndarray:
     return a
 
 
-def read_prediction(path: PathLike) -> np.ndarray:
+def read_prediction(path: PathLike, keep_8bit: bool = False) -> np.ndarray:
     """A saved matte as HxW float32 (see the module docstring for the value conventions).
 
     Every failure names the prediction file: not a regular file, a header over the pixel limit or with
-    several pages (refused before decoding), undecodable, NaN or out-of-range values.
+    several pages (refused before decoding), undecodable, NaN or out-of-range values. ``keep_8bit``: an
+    8-bit matte comes back as its HxW uint8 values k (the float32 matte is k/255, as the scorer converts
+    uint8 predictions): such a matte needs no range check, and at 4K the checks cost more than the read.
     """
     p = Path(path)
     data = _bytes_of(p)
     a = _npy(data, p) if p.suffix.lower() == ".npy" else _decoded(data, p)
-    out = _from_array(a, p)
+    out = _from_array(a, p, keep_8bit)
     return _values_checked(out, p) if a.dtype.kind == "f" else out

@@ -19,7 +19,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from mattebench.data.ellipse_dilation import dilations
+
 RECIPE_NAME = "dilate-erode-v1"
+# alpha's classes before any band is added: 0 -> 0, 1..254 -> 128, 255 -> 255
+_CLASS_LUT = np.full(256, 128, dtype=np.uint8)
+_CLASS_LUT[0], _CLASS_LUT[255] = 0, 255
 
 
 def band_radius(height: int, width: int) -> int:
@@ -27,25 +32,40 @@ def band_radius(height: int, width: int) -> int:
 
 
 def trimap_from_alpha(alpha: np.ndarray, radius: int | None = None) -> np.ndarray:
-    """HxW alpha (uint8 0..255 or float [0,1]) -> HxW uint8 trimap {0, 128, 255}."""
+    """HxW alpha (uint8 0..255 or float [0,1]) -> HxW uint8 trimap {0, 128, 255}.
+
+    Bit-identical to the recipe as first written (``cv2.erode``/``cv2.dilate`` with the full
+    elliptic kernel, kept verbatim in tests/test_trimap_fast.py), but a large-kernel morphology over
+    the whole frame cost ~0.2 s at 4K and 1.6 s at 6000x4000: the band is widened only near edges
+    with the exact decomposed dilation of :mod:`mattebench.data.ellipse_dilation` (issue 23).
+    """
     if alpha.ndim != 2:
         raise ValueError(f"trimap_from_alpha expects an HxW alpha, got shape {alpha.shape}")
+    if alpha.size == 0:
+        raise ValueError(f"trimap_from_alpha: empty alpha of shape {alpha.shape}")
+    if radius is not None and int(radius) < 0:
+        raise ValueError(f"trimap_from_alpha: radius must be >= 0, got {radius}")
     if alpha.dtype == np.uint8:
-        a8 = alpha
+        a8 = np.ascontiguousarray(alpha)
     else:
+        # the same conversion as the first version, for every dtype, so every input keeps its trimap
         a8 = np.clip(np.round(np.asarray(alpha, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
     h, w = a8.shape
     r = band_radius(h, w) if radius is None else int(radius)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    fg = (a8 == 255).astype(np.uint8)
-    maybe = (a8 > 0).astype(np.uint8)
-    # Border: pixels outside the image count as neither fg nor maybe-fg (erosion shrinks fg at the
-    # border would be wrong for a person cut by the frame, so replicate the border instead).
-    sure_fg = cv2.erode(fg, kernel, borderType=cv2.BORDER_REPLICATE)
-    reach = cv2.dilate(maybe, kernel, borderType=cv2.BORDER_REPLICATE)
-    trimap = np.full((h, w), 128, dtype=np.uint8)
-    trimap[reach == 0] = 0
-    trimap[sure_fg == 1] = 255
+    # Start from the alpha's own classes (0 -> 0, fractional -> 128, 255 -> 255), then widen the
+    # unknown band only where the dilations differ from their input.
+    trimap = cv2.LUT(a8, _CLASS_LUT)
+    if r == 0:
+        return trimap
+    maybe255 = cv2.threshold(a8, 0, 255, cv2.THRESH_BINARY)[1]
+    for y0, y1, x0, x1, d in dilations(maybe255, r):
+        core = trimap[y0:y1, x0:x1]
+        cv2.max(core, d * np.uint8(128), dst=core)  # outside alpha > 0 but within reach: 0 -> 128
+    not_fg255 = cv2.threshold(a8, 254, 255, cv2.THRESH_BINARY_INV)[1]
+    for y0, y1, x0, x1, d in dilations(not_fg255, r):
+        core = trimap[y0:y1, x0:x1]
+        # erode(fg, K) = NOT dilate(NOT fg, K) as K is symmetric: 255 -> 128 where not surely fg
+        cv2.min(core, 255 - d * np.uint8(127), dst=core)
     return trimap
 
 

@@ -188,6 +188,8 @@ def why_not_comparable(a: RunRecord | Mapping[str, Any], b: RunRecord | Mapping[
     if proto_a != proto_b:
         reasons.append(f"different protocols ({', '.join(proto_a) or 'none'} vs {', '.join(proto_b) or 'none'})")
     ta, tb = _trimap_facts(a), _trimap_facts(b)
+    if ta["recipe"] is None or tb["recipe"] is None:  # a run that read no trimap is comparable with any recipe
+        ta, tb = ta["options"], tb["options"]
     if ta != tb:
         reasons.append(f"different trimap recipes ({json.dumps(ta, sort_keys=True)} vs {json.dumps(tb, sort_keys=True)}): "
                        "the unknown region, hence every unknown-protocol metric, differs")

@@ -413,7 +413,7 @@ def _provenance(r: _Resolved, ident: _Identity, scorer: Scorer, executor: Execut
         "checkpoint_shipped": shipped.describe(method_options.get("checkpoint")),
         **method_facts,
         "pretrained_backbone": pretrained_backbone(method_options, ident.tag, method_facts),
-        "trimap_recipe": trimap_recipe.describe(ident.variant.get("trimap_radius")),
+        "trimap_recipe": _trimap_recipe(scorer, ident),
         "flow_source": flow,
         "quantisation": QUANTISATION,
         # The flow note stays first among the notes, where the reports have always shown it.
@@ -432,6 +432,21 @@ def _provenance(r: _Resolved, ident: _Identity, scorer: Scorer, executor: Execut
     named = {f.name for f in fields(Provenance)} - {"extra"}
     return Provenance(**{k: v for k, v in values.items() if k in named},
                       extra={k: v for k, v in values.items() if k not in named})
+
+
+def _parsed_conventions(conventions: Union[None, str, tuple[str, ...], list[str]]) -> tuple[str, ...]:
+    """The toolkit conventions asked for; the module is loaded only for a run that asks (0.3 s of start-up)."""
+    if conventions is None or (isinstance(conventions, (tuple, list)) and not conventions):
+        return ()
+    from mattebench.metrics.conventions import parse as parse_conventions
+
+    return parse_conventions(conventions)
+
+
+def _trimap_recipe(scorer: Scorer, ident: _Identity) -> Optional[dict[str, str]]:
+    """The generated-trimap recipe, recorded only for a run that reads trimaps (the method's input or a
+    requested protocol): no provenance for a trimap nobody generated (issue 23)."""
+    return trimap_recipe.describe(ident.variant.get("trimap_radius")) if scorer.reads_trimaps() else None
 
 
 def build_record(r: _Resolved, ident: _Identity, scorer: Scorer, executor: Executor, rows: list[dict[str, Any]],
@@ -512,9 +527,7 @@ def evaluate(
     A method built from the user's file (ExternalInput: saved predictions, ONNX, TFLite) names the run
     by its card (``name=``) and adds the file's hashes to the run identity.
     """
-    from mattebench.metrics.conventions import parse as parse_conventions
-
-    conv = parse_conventions(conventions)
+    conv = _parsed_conventions(conventions)
     method_options = dict(method_options or {})
     dataset_options = dict(dataset_options or {})
     tag = _check_arguments(limit, tag)

@@ -20,6 +20,7 @@ import numpy as np
 from mattebench.contract import MattingMethod, SequencePredictor, observer
 from mattebench.data import sample_notes
 from mattebench.data.io import read_log
+from mattebench.data.lazy_sample import image_shape, ready_trimap
 from mattebench.data.sample_inputs import COLUMN as INPUTS_COLUMN
 from mattebench.data.sample_inputs import digest as inputs_digest
 from mattebench.errors import PredictionError, SampleError
@@ -66,7 +67,9 @@ def check_prediction(pred: Any, shape: tuple[int, int], where: str) -> np.ndarra
     if pred.shape != shape:
         raise PredictionError(f"{where}: prediction has shape {pred.shape}, expected {shape} (the image's height and width)")
     if pred.dtype == np.uint8:
-        return pred.astype(np.float32) / np.float32(255.0)
+        out = pred.astype(np.float32)
+        out /= np.float32(255.0)  # in place: the same k/255, one full-size array less to allocate (issue 23)
+        return out
     pred = pred.astype(np.float32, copy=False)
     if not np.isfinite(pred).all():
         bad = int((~np.isfinite(pred)).sum())
@@ -219,19 +222,33 @@ class Scorer:
         where = str(s.metadata.get("image_path", s.id))
         if s.alpha is None:
             raise SampleError("no ground-truth alpha for this sample", path=where)
-        if s.alpha.shape != s.image.shape[:2]:
+        shape = image_shape(s)  # from the header while the photo is not read (mattebench.data.lazy_sample)
+        if s.alpha.shape != shape:
             raise SampleError(
-                f"image is {s.image.shape[1]}x{s.image.shape[0]} but its alpha is {s.alpha.shape[1]}x{s.alpha.shape[0]}"
+                f"image is {shape[1]}x{shape[0]} but its alpha is {s.alpha.shape[1]}x{s.alpha.shape[0]}"
                 f" ({s.metadata.get('alpha_path', 'alpha')})",
                 path=where,
             )
-        if s.trimap is not None and s.trimap.shape != s.image.shape[:2]:
-            raise SampleError(f"trimap size {s.trimap.shape} differs from the image {s.image.shape[:2]}", path=str(s.metadata.get("trimap_path", where)))
-        if self._wants_trimap() and s.trimap is None:
+        tri = s.trimap if self._wants_trimap() else ready_trimap(s)  # a generated trimap is made only to be read
+        if tri is not None and tri.shape != shape:
+            raise SampleError(f"trimap size {tri.shape} differs from the image {shape}", path=str(s.metadata.get("trimap_path", where)))
+        if self._wants_trimap() and tri is None:
             raise SampleError("the method needs a trimap and this sample has none", path=where)
-        tri = s.trimap if self._wants_trimap() else None
+        tri = tri if self._wants_trimap() else None
         own = self._own
-        return PredictionRequest(s.id, "image", (own(s.image),), (own(tri),), (0,), (where,))
+        return PredictionRequest(s.id, "image", (self._photo(s, shape),), (own(tri),), (0,), (where,))
+
+    def _photo(self, s: Sample, shape: tuple[int, int]) -> np.ndarray:
+        """What the request carries as the photo: the method's copy, or for saved predictions (asked by id,
+        never shown a pixel) a zero-byte stand-in of the photo's shape, so that the photo is never decoded."""
+        if self._saved():
+            return np.broadcast_to(np.zeros((), np.uint8), (*shape, 3))
+        return self._own(s.image)
+
+    def reads_trimaps(self) -> bool:
+        """Whether scoring reads any trimap: the method's input, or a requested protocol (unknown region,
+        toolkit conventions). The run records the trimap recipe only then."""
+        return self._wants_trimap() or "sad" in self.columns or bool(self.conventions)
 
     def _clip_request(self, c: Clip) -> PredictionRequest:
         if not c.alphas:
