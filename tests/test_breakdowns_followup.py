@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import statistics
 
 import numpy as np
 import pytest
@@ -177,3 +178,42 @@ def test_plugin_foreground_is_scored_through_its_host(tmp_path, jobs):
         mad, mse = _rvm_fgr(_fgr_of(s.image, _midpoint(s.trimap)), s.fg, s.alpha)
         assert float(row["fgr_mad"]) == pytest.approx(mad, rel=1e-6)
         assert float(row["fgr_mse"]) == pytest.approx(mse, rel=1e-6)
+
+
+# -- the robustness track per group ----------------------------------------------------------------------
+class GreenAlpha:
+    """Alpha = the photo's green channel: a corruption of the photo moves it."""
+
+    card = MethodCard(name="green", family="trimap-free", weights_option="")
+
+    def predict(self, image, trimap=None):
+        return image[..., 1].astype(np.float32) / 255.0
+
+
+def test_robustness_report_gives_each_condition_per_group(tmp_path):
+    from _fake_trees import make_pairs
+    from mattebench.report.robustness import load_tables, render_markdown
+
+    root = tmp_path / "mine"
+    stems = [f"img{i:02d}" for i in range(6)]
+    make_pairs(root / "image", root / "alpha", stems, image_ext=".png")
+    hair = {s: ("curly" if i % 3 == 0 else "straight") for i, s in enumerate(stems)}
+    (root / "groups.csv").write_text("id,hair\n" + "".join(f"{s},{g}\n" for s, g in hair.items()))
+    runs = tmp_path / "runs"
+    evaluate(GreenAlpha(), "folder", data_root=str(root), out=runs, method_name="green")
+    evaluate(GreenAlpha(), "folder", data_root=str(root), out=runs, method_name="green",
+             dataset_options={"corrupt": "gaussian-noise:3"}, tag="corrupt-gaussian-noise-3")
+    (t,) = load_tables(runs)
+    clean = _rows(runs / "folder" / "green")
+    noisy = _rows(runs / "folder" / "green@corrupt-gaussian-noise-3")
+    md = render_markdown(t)
+    assert "## MSE (whole) per group: hair" in md
+    for g in ("curly", "straight"):
+        ids = [s for s in stems if hair[s] == g]
+        c = statistics.fmean(float(clean[i]["mse_whole"]) for i in ids)
+        v = statistics.fmean(float(noisy[i]["mse_whole"]) for i in ids)
+        cell = next(x for x in t.groups if x.group == g and x.condition.kind == "gaussian-noise")
+        assert cell.n == len(ids) and cell.values["mse_whole"] == pytest.approx(v, rel=1e-12)
+        assert cell.clean["mse_whole"] == pytest.approx(c, rel=1e-12)
+        row = next(line for line in md.splitlines() if line.startswith("| green") and f"| {g} " in line)
+        assert f"{100 * (v - c) / c:+.0f}%" in row
