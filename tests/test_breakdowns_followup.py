@@ -217,3 +217,34 @@ def test_robustness_report_gives_each_condition_per_group(tmp_path):
         assert cell.clean["mse_whole"] == pytest.approx(c, rel=1e-12)
         row = next(line for line in md.splitlines() if line.startswith("| green") and f"| {g} " in line)
         assert f"{100 * (v - c) / c:+.0f}%" in row
+
+
+def make_foreground_midpoint() -> ForegroundMidpoint:
+    return ForegroundMidpoint()
+
+
+def make_unannotated():
+    return ForegroundMidpoint()
+
+
+def test_declares_foreground_reads_the_factory_without_calling_it():
+    import functools
+
+    from mattebench.contract import as_method_factory
+    from mattebench.methods.host import declares_foreground
+
+    assert declares_foreground(ForegroundMidpoint) and not declares_foreground(GreenAlpha)
+    assert declares_foreground(make_foreground_midpoint)  # annotated with the class
+    assert not declares_foreground(make_unannotated)  # not known before building: not asked
+    assert declares_foreground(as_method_factory(functools.partial(ForegroundMidpoint), ForegroundMidpoint.card))
+
+
+def test_undeclared_plugin_foreground_is_not_scored_and_the_run_says_why(tmp_path):
+    source = PLUGIN + "\n\ndef make():\n    return HostedForeground()\n\n\nmake.card = HostedForeground.card\n"
+    site = install_plugin(tmp_path / "site", "fgplain", "1.0", source, {"fg-plain": "make"})
+    r = cli(["run", "--method", "fg-plain", "--dataset", "synthetic", "--limit", "2", "--out", str(tmp_path / "runs")],
+            site=site)
+    assert r.returncode == 0, r.stderr
+    rec = json.loads((tmp_path / "runs" / "synthetic" / "fg-plain" / "summary.json").read_text())
+    assert rec["breakdowns"]["foreground"] is None and "fgr_mad" not in rec["means"]
+    assert "annotate the factory's return type" in r.stderr + r.stdout
