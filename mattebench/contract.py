@@ -93,8 +93,10 @@ class SequencePredictor(Protocol):
 class ForegroundPredictor(Protocol):
     """Predicts the foreground colour too: ``predict_foreground(image, alpha) -> HxWx3`` float in [0, 1] (or uint8),
     given the photo and the alpha this method just predicted for it. Scored where the dataset has the true
-    foreground (RobustVideoMatting's fgr MAD/MSE, :mod:`mattebench.metrics.foreground`). Asked in the scoring
-    process: a method that predicts in a method host is not asked (its foreground can be estimated instead).
+    foreground (RobustVideoMatting's fgr MAD/MSE, :mod:`mattebench.metrics.foreground`). Asked where the method
+    predicts: in the scoring process for a method object, in its method host for a method built by name, which sends
+    the foreground back with the alpha. A run must know before predicting: the registered factory is the class itself
+    or a function annotated to return it (:func:`mattebench.methods.host.declares_foreground`).
     """
 
     def predict_foreground(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray: ...

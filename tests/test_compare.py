@@ -22,6 +22,7 @@ from test_site import parse
 from mattebench.commands.cli import main
 from mattebench.data.trimap import keep_known
 from mattebench.metrics import stats as S
+from mattebench.metrics.regions import REGION_COLUMNS
 from mattebench.report import board_stats
 from mattebench.report.board import format_value as _fmt
 from mattebench.report.compare import NotComparable, compare_runs, resolve_run
@@ -74,13 +75,17 @@ def _json(capsys, argv: list[str]) -> tuple[int, list[dict]]:
 def test_identical_runs_differ_by_zero_with_p_one(runs, capsys):
     rc, objs = _json(capsys, ["compare", "tiny/trimap-midpoint", "tiny/trimap-midpoint@again", "--runs", str(runs), "--json"])
     assert rc == 0
-    # the whole-image SAD/Grad/Conn (issue 24) are compared too; the region and boundary columns are not metrics here
-    assert {o["metric"] for o in objs} == {"mse_whole", "mad_whole", "sad", "mse", "grad", "conn", "sad_whole", "grad_whole",
-                                           "conn_whole"}
+    # the whole-image SAD/Grad/Conn (issue 24) are compared with a verdict; the region and boundary columns are paired
+    # too, marked "breakdown" and never given a verdict (report/compare_breakdowns.py)
+    ranked = [o for o in objs if not o.get("breakdown")]
+    assert {o["metric"] for o in ranked} == {"mse_whole", "mad_whole", "sad", "mse", "grad", "conn", "sad_whole",
+                                             "grad_whole", "conn_whole"}
+    assert {o["metric"] for o in objs if o.get("breakdown")} == {*REGION_COLUMNS, "biou", "mba"}
     for o in objs:
         assert {"metric", "n", "mean_diff", "ci", "p_value", "p_holm"} <= set(o)
-        assert o["n"] == N and o["mean_diff"] == 0.0 and o["ci"] == [0.0, 0.0]
-        assert o["p_value"] == 1.0 and o["p_holm"] == 1.0 and o["better"] is None
+        assert o["mean_diff"] == 0.0 and o["ci"] == [0.0, 0.0]
+        assert o["p_value"] == 1.0 and o["p_holm"] == 1.0 and o.get("better") is None
+    assert all(o["n"] == N for o in ranked)
 
 
 def test_uniformly_worse_method_is_significant(runs, capsys):

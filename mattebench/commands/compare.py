@@ -48,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         for r in result.results:
             print(json.dumps({**r.as_json(), "a": result.a, "b": result.b}, sort_keys=False))
+        for x in result.breakdowns:  # the unranked breakdown columns: one object each, "breakdown": true, no verdict
+            print(json.dumps({**x.as_json(), "a": result.a, "b": result.b}, sort_keys=False))
     else:
         print_comparison(result)
     return 0
@@ -70,6 +72,7 @@ def print_comparison(c: Comparison) -> None:
                                   "p (TOST)", "verdict"], tablefmt="simple", disable_numparse=True))
     for r in c.results:
         print(r.statement)
+    _print_breakdowns(c)
     for s in c.skipped:
         print(f"skipped {s}")
     print(f"CI: {c.ci_method['description']}. p (Wilcoxon): signed-rank, two-sided, zero differences dropped "
@@ -78,3 +81,17 @@ def print_comparison(c: Comparison) -> None:
           "tests, TOST, at 0.05), inconclusive otherwise; its p-value Holm-corrected across the metrics above. "
           "The margin is each metric's resolution (the smallest difference the two runs' inputs can express: "
           "docs/statistics.md) unless --margin sets more.")
+
+
+def _print_breakdowns(c: Comparison) -> None:
+    """Where the two runs differ (docs/breakdowns.md): paired differences of the breakdown columns, no verdict."""
+    if not c.breakdowns:
+        return
+    rows = [[r.metric, r.n, _g(r.mean_a), _g(r.mean_b), _g(r.mean_diff), f"[{_g(r.ci[0])}, {_g(r.ci[1])}]",
+             f"{r.p_value:.3g}", f"{r.p_holm:.3g}", "lower" if r.lower_is_better else "higher"] for r in c.breakdowns]
+    print("\nWhere they differ (breakdown columns, not ranked: no verdict; Holm across these columns only)")
+    print(tabulate(rows, headers=["column", "n", "mean A", "mean B", "A - B", "95% CI", "p (Wilcoxon)", "p (Holm)",
+                                  "better"], tablefmt="simple", disable_numparse=True))
+    for r in c.breakdowns:
+        if r.foreground is not None and r.foreground[0] != r.foreground[1]:
+            print(f"{r.metric}: the runs scored different foregrounds (A: {r.foreground[0]}; B: {r.foreground[1]})")

@@ -62,6 +62,9 @@ class MethodRecipe:
     env: dict[str, Optional[str]] = field(default_factory=dict)  # thread settings of the driver (None: unset)
     torch_threads: Optional[int] = None
     debug: bool = False
+    # The method predicts a foreground colour too (ForegroundPredictor), as its factory declares (declares_foreground):
+    # the driver then asks the host for it with the alpha (PredictionRequest.foreground).
+    foreground: bool = False
 
     def build(self) -> Any:
         import importlib
@@ -106,6 +109,8 @@ class PredictionRequest:
     trimaps: Optional[tuple[Optional[np.ndarray], ...]]
     indices: tuple[int, ...]
     wheres: tuple[str, ...]
+    # Also ask ``predict_foreground(image, alpha)`` of a ForegroundPredictor, in the process it predicts in (image mode).
+    foreground: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,7 @@ class Answer:
     predictions: dict[int, Any]
     seconds: float
     error: Optional[str] = None
+    foregrounds: dict[int, Any] = field(default_factory=dict)  # frame index -> HxWx3 foreground, when asked for
 
 
 def answer(method: Any, request: PredictionRequest, debug: bool = False) -> Answer:
@@ -129,6 +135,8 @@ def answer(method: Any, request: PredictionRequest, debug: bool = False) -> Answ
             for k, i in enumerate(request.indices):
                 tri = request.trimaps[k] if request.trimaps is not None else None
                 preds[i] = _call_method(method.predict, request.wheres[k], request.images[k], tri)
+        seconds = time.perf_counter() - t0  # the alpha's time: predict_ms means the same with or without a foreground
+        fgrs = _foregrounds(method, request, preds)
     except PredictionError as exc:
         return Answer(preds, time.perf_counter() - t0, str(exc))
     except MemoryError:
@@ -137,7 +145,54 @@ def answer(method: Any, request: PredictionRequest, debug: bool = False) -> Answ
         detail = traceback.format_exc(limit=3) if debug else ""
         return Answer(preds, time.perf_counter() - t0,
                       f"{request.sample_id}: method or scorer raised {type(exc).__name__}: {exc}{(' ' + detail) if detail else ''}")
-    return Answer(preds, time.perf_counter() - t0)
+    return Answer(preds, seconds, foregrounds=fgrs)
+
+
+def _foregrounds(method: Any, request: PredictionRequest, preds: dict[int, Any]) -> dict[int, Any]:
+    """The method's foreground colour for each predicted frame, when the request asks and the method predicts one.
+    It is given copies of the photo and of its alpha as the scorer reads it (float32 in [0, 1], HxW), so a method
+    sees the same arguments in a host as in the scoring process."""
+    from mattebench.contract import ForegroundPredictor
+
+    if not request.foreground or request.mode != "image" or not isinstance(method, ForegroundPredictor):
+        return {}
+    out: dict[int, Any] = {}
+    for k, i in enumerate(request.indices):
+        alpha = _alpha_as_scored(preds.get(i))
+        if alpha is not None:
+            out[i] = _call_method(method.predict_foreground, request.wheres[k], np.array(request.images[k], copy=True), alpha)
+    return out
+
+
+def _alpha_as_scored(pred: Any) -> Optional[np.ndarray]:
+    """An alpha as the scorer's check reads it (uint8 k/255, HxWx1 squeezed, clipped), or None when it is no array:
+    the scorer fails that prediction with its own message."""
+    if hasattr(pred, "detach"):
+        pred = pred.detach().cpu().numpy()
+    if not isinstance(pred, np.ndarray) or pred.dtype.kind not in "biuf":
+        return None
+    if pred.ndim == 3 and pred.shape[2] == 1:
+        pred = pred[:, :, 0]
+    a = pred.astype(np.float32) / np.float32(255.0) if pred.dtype == np.uint8 else pred.astype(np.float32)
+    return np.clip(a, 0.0, 1.0)
+
+
+def declares_foreground(factory: Any) -> bool:
+    """Whether the methods a factory builds predict a foreground colour (:class:`mattebench.contract.ForegroundPredictor`),
+    read from the factory without calling it (the driver runs no method code): a class that defines
+    ``predict_foreground``, or a function annotated to return one. Any other factory is not asked."""
+    import functools
+    import typing
+
+    create = getattr(factory, "create", factory)  # a MethodFactory wraps the class or function it calls
+    while isinstance(create, functools.partial):
+        create = create.func
+    if not isinstance(create, type):
+        try:
+            create = typing.get_type_hints(create).get("return")
+        except Exception:  # noqa: BLE001 - an annotation that does not resolve: nothing is declared
+            return False
+    return isinstance(create, type) and callable(getattr(create, "predict_foreground", None))
 
 
 # -- who predicts where ------------------------------------------------------------------------
@@ -153,7 +208,8 @@ def recipe_for_name(name: str, options: dict[str, Any], debug: bool) -> tuple[Op
     if name in IN_PROCESS_NAMES or entry.card.family == FAMILY_REFERENCE:
         return None, None
     env, torch_threads = thread_settings()
-    base = dict(name=name, options=dict(options), env=env, torch_threads=torch_threads, debug=debug)
+    base = dict(name=name, options=dict(options), env=env, torch_threads=torch_threads, debug=debug,
+                foreground=declares_foreground(entry.factory))
     if entry.origin.startswith("entry point"):
         return MethodRecipe(**base), None
     try:
@@ -281,6 +337,7 @@ def _build(conn: Any, recipe: MethodRecipe, cwd: str, said: Any = None) -> Any:
         _send_json(conn, {"kind": "build_error", "how": "chdir", "message": f"os.chdir({moved!r})"})
         return None
     from mattebench.contract import (
+        ForegroundPredictor,
         ReferenceMethod,
         SequencePredictor,
         method_provenance,
@@ -288,6 +345,7 @@ def _build(conn: Any, recipe: MethodRecipe, cwd: str, said: Any = None) -> Any:
 
     _send_json(conn, {"kind": "ready", "pid": os.getpid(), "sequence": isinstance(method, SequencePredictor),
                       "observes": isinstance(method, ReferenceMethod),
+                      "foreground": isinstance(method, ForegroundPredictor),
                       "provenance": json.loads(json.dumps(method_provenance(method), default=repr))})
     return method
 
@@ -339,6 +397,16 @@ def _as_array(pred: Any, where: str) -> tuple[Optional[np.ndarray], Optional[str
     return arr, None
 
 
+def _foreground_arrays(ans: Any, where_of: dict[int, str]) -> list[tuple[int, np.ndarray]]:
+    """The foregrounds to send after the alphas; one that is no numeric array is left out (its columns are NaN)."""
+    out = []
+    for i, f in sorted(getattr(ans, "foregrounds", {}).items()):
+        arr, err = _as_array(f, where_of.get(i, str(i)))
+        if err is None and arr is not None:
+            out.append((i, arr))
+    return out
+
+
 def _send_answer(conn: Any, ans: Any, wheres: Sequence[str], indices: Sequence[int]) -> bool:
     """The answer as one JSON header and one raw bytes message per array."""
     where_of = dict(zip(indices, wheres))
@@ -351,8 +419,11 @@ def _send_answer(conn: Any, ans: Any, wheres: Sequence[str], indices: Sequence[i
             break
         assert arr is not None
         arrays.append((i, arr))
+    fgrs = [] if error else _foreground_arrays(ans, where_of)
     head = {"kind": "answer", "seconds": float(ans.seconds), "error": _cut(error) if error else None,
-            "arrays": [] if error else [{"index": int(i), "shape": list(a.shape), "dtype": str(a.dtype)} for i, a in arrays]}
+            "arrays": [] if error else [{"index": int(i), "shape": list(a.shape), "dtype": str(a.dtype)} for i, a in arrays]
+            + [{"index": int(i), "shape": list(a.shape), "dtype": str(a.dtype), "foreground": True} for i, a in fgrs]}
+    arrays += fgrs
     if not _send_json(conn, head):
         return False
     try:
@@ -401,10 +472,14 @@ def read_answer(conn: Any, head: dict[str, Any], request: Any) -> Any:
     specs = head.get("arrays")
     if not isinstance(specs, list):
         raise HostProtocolError("the method's process sent an answer without its list of arrays")
+    fgrs: dict[int, Any] = {}
     for spec in specs:
         i, arr = _read_array(conn, spec, shapes)
-        preds[i] = arr
-    return Answer(preds, seconds, str(error) if error is not None else None)
+        if isinstance(spec, dict) and spec.get("foreground") is True:
+            fgrs[i] = arr  # HxWx3: within the size bound below (at most 4 values a pixel)
+        else:
+            preds[i] = arr
+    return Answer(preds, seconds, str(error) if error is not None else None, foregrounds=fgrs)
 
 
 def _read_array(conn: Any, spec: Any, shapes: dict[int, tuple[int, int]]) -> tuple[int, np.ndarray]:

@@ -23,6 +23,7 @@ from typing import Any, Mapping, Optional, Sequence
 from mattebench.errors import MattebenchError, NotComparable, RunNotFound
 from mattebench.metrics import stats
 from mattebench.metrics.fast import METRICS
+from mattebench.report.compare_breakdowns import BreakdownComparison, compare_breakdowns
 from mattebench.report.resolution import Resolution, comparison_resolution
 from mattebench.runs.record import RecordError, RunRecord, as_record
 from mattebench.runs.store import SAMPLES, SUMMARY, StoredRowsError, load_stored_rows
@@ -75,6 +76,8 @@ class Comparison:
     ci_method: Mapping[str, Any]
     n_a: int  # units A scored ok
     n_b: int
+    # the unranked breakdown columns both runs stored: paired statistics, no verdict (report/compare_breakdowns.py)
+    breakdowns: tuple[BreakdownComparison, ...] = ()
 
 
 def resolve_run(spec: str, runs: str | os.PathLike[str] = "runs") -> StoredRun:
@@ -285,13 +288,16 @@ def compare_runs(a: StoredRun, b: StoredRun, metrics: Optional[Sequence[str]] = 
     reasons = why_not_comparable(a.record, b.record)
     if reasons:
         raise NotComparable(f"{a.label} and {b.label} cannot be compared: " + "; ".join(reasons))
-    keys = _metrics_to_compare(a.record, b.record, metrics)
+    broken_down, bd_skipped = _breakdowns(a, b, metrics, spec)
+    named_breakdowns = {x.metric for x in broken_down} | {s.split(":")[0] for s in bd_skipped}
+    ranked_wanted = [m for m in metrics or [] if m not in named_breakdowns]
+    keys = [] if metrics and not ranked_wanted else _metrics_to_compare(a.record, b.record, ranked_wanted)
     stray = sorted(set(margins or {}) - set(keys) - {"*"})
     if stray:
         raise MattebenchError(f"--margin names {', '.join(stray)}, which this comparison does not include "
                               f"(compared: {', '.join(keys)})")
     paired, skipped = _pairs(a, b, keys, spec, margins or {})
-    if not paired:
+    if not paired and not broken_down:
         raise MattebenchError(f"{a.label} and {b.label} share no scored sample: nothing to compare")
     wilcoxon_holm = stats.holm([d.p_value for _, d, *_ in paired])
     verdict_holm = stats.holm([eq.p_decisive for _, _, eq, *_ in paired])
@@ -309,4 +315,14 @@ def compare_runs(a: StoredRun, b: StoredRun, metrics: Optional[Sequence[str]] = 
             _statement(k, word, eq, margin_text, pv)))
     unit = "clip" if a.record.dataset_card.kind == "video" else "sample"
     n_a, n_b = a.record.counts.ok, b.record.counts.ok
-    return Comparison(a.label, b.label, tuple(results), tuple(skipped), spec.as_dict(unit), n_a, n_b)
+    return Comparison(a.label, b.label, tuple(results), tuple(skipped + bd_skipped), spec.as_dict(unit), n_a, n_b,
+                      broken_down)
+
+
+def _breakdowns(a: StoredRun, b: StoredRun, metrics: Optional[Sequence[str]],
+                spec: stats.BootstrapSpec) -> tuple[tuple[BreakdownComparison, ...], list[str]]:
+    """The breakdown columns both runs stored (those named in ``metrics``, when given): never a verdict."""
+    if a.record.breakdowns is None or b.record.breakdowns is None:  # version-2 records: nothing to pair
+        return (), []
+    rows_a, rows_b = load_stored_rows(a.record, a.path), load_stored_rows(b.record, b.path)
+    return compare_breakdowns(a.record, b.record, rows_a.values, rows_b.values, metrics or None, spec)

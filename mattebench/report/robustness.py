@@ -42,6 +42,7 @@ from mattebench.report.board import format_value, metric_label
 from mattebench.report.markdown_safe import md_text
 from mattebench.report.out_paths import file_stem, save_figure
 from mattebench.report.published import load_published
+from mattebench.report.robustness_groups import GroupCell, group_cells, group_columns, group_rows
 from mattebench.runs.record import RunRecord, as_record
 from mattebench.runs.store import SAMPLES, load_summaries, read_rows
 
@@ -119,6 +120,7 @@ class RobustnessTable:
     cells: tuple[CellValue, ...]
     clean: Mapping[str, Mapping[str, Optional[float]]]  # series -> clean means over its own samples
     trimap: tuple[CellValue, ...] = ()
+    groups: tuple[GroupCell, ...] = ()  # per-group means of each condition, when the dataset declares groups
 
     def cell(self, series: str, kind: str, severity: int) -> Optional[CellValue]:
         for c in self.cells:
@@ -207,7 +209,8 @@ def build_table(records: Sequence[StoredRun], dataset: str, series: Optional[Seq
     clean = {s: _means(by_key[(s, Condition(CLEAN))].record, metrics) for s in names if (s, Condition(CLEAN)) in by_key}
     kinds = tuple(k for k in C.KINDS if any(c.condition.kind == k for c in cells))
     sevs = tuple(sorted({c.condition.level for c in cells}))
-    return RobustnessTable(dataset, primary, metrics, names, kinds, sevs, tuple(cells), clean, tuple(trimap))
+    return RobustnessTable(dataset, primary, metrics, names, kinds, sevs, tuple(cells), clean, tuple(trimap),
+                           group_cells(by_key, names, metrics))
 
 
 def load_tables(runs: str | Path, summaries: Optional[Sequence[Run]] = None) -> list[RobustnessTable]:
@@ -321,7 +324,18 @@ def render_markdown(t: RobustnessTable, figure: Optional[str] = None, metric: Op
         if trimap_figure:
             lines += [f"![{metric_label(m)} against trimap width on {md_text(t.dataset)}]({trimap_figure})", ""]
         lines += [_md_table(*trimap_rows(t, md_text)), ""]
-    return "\n".join(lines)
+    return "\n".join(lines + _group_section(t, m))
+
+
+def _group_section(t: RobustnessTable, m: str, level: str = "##") -> list[str]:
+    """Per group column: each condition's mean within every group (report/robustness_groups.py); none without groups."""
+    lines: list[str] = []
+    for column in group_columns(t.groups):
+        lines += [f"{level} {metric_label(m)} per group: {md_text(column)}", "",
+                  "The dataset's sample groups (the clean run's `groups`): per group, the clean mean and each condition's "
+                  "mean over the group's samples scored in both; *mean rel. degr.* over the corruption cells.", "",
+                  _md_table(*group_rows(t.groups, column, m, format_value, _higher_is_better(m), md_text)), ""]
+    return lines
 
 
 def _pyplot():
@@ -535,4 +549,4 @@ def render_section(dataset: str, summaries: Sequence[Run]) -> str:
         lines += [_md_table(*primary_rows(t, name=md_text)), ""]
     if t.trimap:
         lines += [_md_table(*trimap_rows(t, md_text)), ""]
-    return "\n".join(lines)
+    return "\n".join(lines + _group_section(t, t.primary, "###"))

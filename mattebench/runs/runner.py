@@ -485,7 +485,7 @@ def _breakdowns_facts(scorer: Scorer) -> Optional[dict[str, Any]]:
     if not cols:
         return None
     return {"version": breakdowns.BREAKDOWN_VERSION, "columns": cols,
-            "foreground": breakdowns.foreground_source(scorer.method, scorer.estimate_foreground)}
+            "foreground": scorer.foreground_source()}
 
 
 def evaluate(

@@ -42,17 +42,23 @@ def breakdown_columns(card: DatasetCard, foreground: bool = False) -> list[str]:
     return cols + (list(FOREGROUND_COLUMNS) if foreground else [])
 
 
-def foreground_source(method: Any, estimate: bool) -> Optional[str]:
-    """Whose foreground a run scores: the method's own, the estimate (``estimate``), or none."""
-    if method is not None and isinstance(method, ForegroundPredictor):
+def foreground_source(method: Any, estimate: bool, hosted: bool = False) -> Optional[str]:
+    """Whose foreground a run scores: the method's own (``hosted``: a method host predicts it, see
+    :func:`mattebench.methods.host.declares_foreground`), the estimate (``estimate``), or none."""
+    if hosted or (method is not None and isinstance(method, ForegroundPredictor)):
         return FOREGROUND_PREDICTED
     return ESTIMATOR if estimate else None
 
 
-def _foreground(pred: np.ndarray, s: Sample, method: Any, source: Optional[str]) -> dict[str, float]:
+def _foreground(pred: np.ndarray, s: Sample, method: Any, source: Optional[str],
+                given: Optional[np.ndarray]) -> dict[str, float]:
     if source is None or s.fg is None:
         return {k: math.nan for k in FOREGROUND_COLUMNS}
-    if source == FOREGROUND_PREDICTED:
+    if source == FOREGROUND_PREDICTED and method is None:  # predicted in a method host: it came with the alpha
+        if given is None:  # the host's method turned out to predict none: nothing to score (NaN, excluded and counted)
+            return {k: math.nan for k in FOREGROUND_COLUMNS}
+        fgr = np.asarray(given)
+    elif source == FOREGROUND_PREDICTED:
         fgr = np.asarray(method.predict_foreground(np.array(s.image, copy=True), np.array(pred, copy=True)))
     else:
         fgr = estimated_foreground(s.image, pred).foreground
@@ -61,8 +67,9 @@ def _foreground(pred: np.ndarray, s: Sample, method: Any, source: Optional[str])
 
 
 def breakdown_scores(pred: np.ndarray, s: Sample, columns: list[str], method: Any = None,
-                     fg_source: Optional[str] = None) -> dict[str, float]:
-    """The breakdown columns of one checked prediction (only those in ``columns``)."""
+                     fg_source: Optional[str] = None, foreground: Optional[np.ndarray] = None) -> dict[str, float]:
+    """The breakdown columns of one checked prediction (only those in ``columns``); ``foreground``: the one a
+    method host sent with the alpha (``method`` is then None)."""
     out: dict[str, float] = {}
     if REGION_COLUMNS[0] in columns:
         if s.trimap is None:
@@ -76,5 +83,5 @@ def breakdown_scores(pred: np.ndarray, s: Sample, columns: list[str], method: An
         if k in columns:
             out[k] = float(getattr(M, k)(pred, s.alpha))
     if FOREGROUND_COLUMNS[0] in columns:
-        out.update(_foreground(pred, s, method, fg_source))
+        out.update(_foreground(pred, s, method, fg_source, foreground))
     return out

@@ -137,7 +137,7 @@ class Scorer:
 
     def __post_init__(self) -> None:
         if not self.columns:
-            fg = breakdowns.foreground_source(self.method, self.estimate_foreground) is not None
+            fg = self.foreground_source() is not None
             self.columns = metric_columns(self.dataset.card) + breakdowns.breakdown_columns(self.dataset.card, fg)
         if self.conventions or VP.protocols_of(self.dataset.card):  # a video benchmark scores its official protocol
             from mattebench.metrics import conventions as C
@@ -236,7 +236,8 @@ class Scorer:
             raise SampleError("the method needs a trimap and this sample has none", path=where)
         tri = tri if self._wants_trimap() else None
         own = self._own
-        return PredictionRequest(s.id, "image", (self._photo(s, shape),), (own(tri),), (0,), (where,))
+        return PredictionRequest(s.id, "image", (self._photo(s, shape),), (own(tri),), (0,), (where,),
+                                 foreground=self._host_foreground() and s.fg is not None)
 
     def _photo(self, s: Sample, shape: tuple[int, int]) -> np.ndarray:
         """What the request carries as the photo: the method's copy, or for saved predictions (asked by id,
@@ -325,13 +326,21 @@ class Scorer:
             out.update(_unknown_scores(pred, s.alpha, s.trimap))
         if self.conventions:
             out.update(_convention_scores(pred, s.alpha, s.trimap, self.conventions))
-        out.update(self._breakdown(pred, s))
+        out.update(self._breakdown(pred, s, ans.foregrounds.get(0)))
         return out
 
-    def _breakdown(self, pred: np.ndarray, s: Sample) -> dict[str, Any]:
-        """Where the method fails (regions, boundaries, whole image, foreground): unranked columns."""
-        source = breakdowns.foreground_source(self.method, self.estimate_foreground)
-        return breakdowns.breakdown_scores(pred, s, self.columns, self.method, source)
+    def _breakdown(self, pred: np.ndarray, s: Sample, given: Optional[np.ndarray] = None) -> dict[str, Any]:
+        """Where the method fails (regions, boundaries, whole image, foreground): unranked columns; ``given``: the
+        foreground a method host sent with the alpha."""
+        return breakdowns.breakdown_scores(pred, s, self.columns, self.method, self.foreground_source(), given)
+
+    def _host_foreground(self) -> bool:
+        """The method predicts in a host and its factory declares a foreground (methods.host.declares_foreground)."""
+        return self.method is None and bool(getattr(self.hosted, "foreground", False))
+
+    def foreground_source(self) -> Optional[str]:
+        """Whose foreground this run scores (scoring/breakdowns.py), or None."""
+        return breakdowns.foreground_source(self.method, self.estimate_foreground, self._host_foreground())
 
     def _score_clip(self, c: Clip, req: PredictionRequest, ans: Answer) -> dict[str, Any]:
         """Every frame is predicted in order (temporal methods see the sequence); annotated frames are scored."""

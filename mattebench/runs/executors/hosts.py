@@ -22,6 +22,7 @@ import multiprocessing as mp
 import multiprocessing.connection as mpc
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional, Sequence
 
@@ -208,6 +209,7 @@ class HostPool:
             scorer.sequence = bool(head.get("sequence"))
             if head.get("observes"):  # a non-reference method that asks for the ground truth: warned once, never given
                 warn_withheld(scorer.method_card, stacklevel=2)
+            _undeclared_foreground(head, self.recipe)
             prov = head.get("provenance")
             self.stats["method_provenance"] = prov if isinstance(prov, dict) else {}
             return None
@@ -289,6 +291,18 @@ class HostSession:
 
     def close(self) -> None:
         self.pool.close()
+
+
+_TOLD_FOREGROUND: set[str] = set()
+
+
+def _undeclared_foreground(head: dict[str, Any], recipe: MethodRecipe) -> None:
+    """A method that predicts a foreground its factory does not declare is not asked for it: say so once, with the fix."""
+    if head.get("foreground") is True and not recipe.foreground and recipe.name not in _TOLD_FOREGROUND:
+        _TOLD_FOREGROUND.add(recipe.name)
+        warnings.warn(f"method {recipe.name!r} predicts a foreground colour (predict_foreground), but its factory is neither "
+                      "its class nor a function annotated to return it, so the run cannot know before predicting and does "
+                      "not score it; register the class or annotate the factory's return type", stacklevel=3)
 
 
 def _stop(h: _Host, kill: bool) -> None:
