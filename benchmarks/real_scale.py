@@ -14,7 +14,9 @@ saved as an 8-bit PNG. Everything goes to ``--work`` (a temporary folder by defa
 (interpreter start-up and imports included):
 - the script (``SCRIPT`` below, written from the protocol: read both files with OpenCV, convert to float32 in
   [0, 1], mean squared and mean absolute difference in float64), serially and with a 2-thread pool;
-- ``mattebench run --predictions DIR --name N --dataset ppm100 --jobs 1`` and ``--jobs 2`` with every guard on
+- ``mattebench run --predictions DIR --name N --dataset ppm100 --no-breakdowns --jobs 1`` and ``--jobs 2`` with
+  every guard on (``--no-breakdowns``: the whole-image protocol the script computes, without issue 24's unranked
+  region/boundary/whole-image SAD-Grad-Conn columns, which a default run adds at several times the cost)
   (run identity and lock, input hashing, prediction checks, fsynced rows), into a fresh ``--out``; where Ray is
   installed also ``--executor ray --workers 2`` (its time includes starting Ray), whose rows must equal serial's.
 
@@ -155,7 +157,7 @@ def run_script(work: Path, threads: int) -> tuple[dict[str, Any], dict[str, tupl
 def run_mattebench(work: Path, jobs: int, ray: bool = False) -> tuple[dict[str, Any], dict[str, tuple[float, float]]]:
     out = Path(tempfile.mkdtemp(prefix=f"runs-{jobs}-", dir=work))
     cmd = [sys.executable, "-m", "mattebench", "run", "--predictions", str(work / "preds"), "--name", "blurred-gt",
-           "--dataset", "ppm100", "--data-root", str(work), "--out", str(out), "--quiet"]
+           "--dataset", "ppm100", "--data-root", str(work), "--out", str(out), "--quiet", "--no-breakdowns"]
     cmd += ["--executor", "ray", "--workers", str(jobs)] if ray else ["--jobs", str(jobs)]
     res = timed_child(cmd, env={**os.environ, "PYTHONPATH": str(REPO)})
     (samples,) = out.glob("*/*/samples.csv")
@@ -207,7 +209,7 @@ def stages(work: Path) -> dict[str, Any]:
         executor.run = run  # type: ignore[method-assign]
         with tempfile.TemporaryDirectory(dir=work) as out:
             evaluate("predictions", "ppm100", method_options={"dir": str(work / "preds"), "name": "blurred-gt"},
-                     data_root=str(work), out=out, executor=executor)
+                     data_root=str(work), out=out, executor=executor, breakdowns=False)
     # stages that may not run at all are listed with 0: what the run did not need, it did not do
     acc: dict[str, float] = {"decode photo": 0.0, "trimap": 0.0, "score unknown": 0.0}
     _wrap(io, "_open", lambda p: "decode " + {"image": "photo", "matte": "matte"}.get(Path(p).parent.name, "other"), acc)

@@ -1,6 +1,8 @@
 """Load only what is used (issue 23): saved predictions under the whole-image protocol decode two files per
 sample (the prediction and the ground truth): no photo (its size comes from its header), no generated
-trimap, and no trimap recipe in the record. The rows are those of a sample read in full."""
+trimap, and no trimap recipe in the record. The rows are those of a sample read in full. The breakdown
+columns (issue 24: regions of the trimap) read the generated trimap; without them (``breakdowns=False``,
+``run --no-breakdowns``) nothing but the two files is read."""
 
 from __future__ import annotations
 
@@ -85,7 +87,7 @@ def _rows(rows):
 
 def test_saved_predictions_whole_protocol_decode_two_files(tmp_path, decodes):
     root, preds = _tree(tmp_path)
-    rows, record = evaluate(SavedPredictions(preds, name="blur"), PPM100(root))
+    rows, record = evaluate(SavedPredictions(preds, name="blur"), PPM100(root), breakdowns=False)
     assert [r["status"] for r in rows] == ["ok"] * 3
     want = Counter({f"matte/{s}.png": 1 for s in IDS}) + Counter({f"pred/{s}.png": 1 for s in IDS})
     assert decodes == want  # no photo, no trimap: two decodes per sample
@@ -94,10 +96,20 @@ def test_saved_predictions_whole_protocol_decode_two_files(tmp_path, decodes):
 
 def test_rows_equal_those_of_samples_read_in_full(tmp_path, decodes):
     root, preds = _tree(tmp_path)
-    lazy, _ = evaluate(SavedPredictions(preds, name="blur"), PPM100(root))
-    eager, _ = evaluate(SavedPredictions(preds, name="blur"), _Eager(PPM100(root)))
+    lazy, _ = evaluate(SavedPredictions(preds, name="blur"), PPM100(root), breakdowns=False)
+    eager, _ = evaluate(SavedPredictions(preds, name="blur"), _Eager(PPM100(root)), breakdowns=False)
     assert decodes["trimap"] == 3 and decodes["image/a_portrait.jpg"] == 1  # only the eager run read them
     assert _rows(lazy) == _rows(eager)
+
+
+def test_the_breakdowns_read_the_generated_trimap_and_record_its_recipe_but_never_the_photo(tmp_path, decodes):
+    root, preds = _tree(tmp_path)
+    rows, record = evaluate(SavedPredictions(preds, name="blur"), PPM100(root))
+    assert [r["status"] for r in rows] == ["ok"] * 3 and all("sad_fg" in r for r in rows)
+    assert decodes["trimap"] == 3 and not any(k.startswith("image/") for k in decodes)
+    assert record.provenance.trimap_recipe["name"] == trimap.RECIPE_NAME
+    eager, _ = evaluate(SavedPredictions(preds, name="blur"), _Eager(PPM100(root)))
+    assert _rows(rows) == _rows(eager)
 
 
 def test_a_method_that_reads_the_photo_and_trimap_gets_them(tmp_path, decodes):

@@ -67,8 +67,11 @@ def test_markdown_escapes_names_cards_tags_and_notes(base):
     md = render_dataset("d<i>|\n", [s])
     assert "<script" not in md and "<img" not in md and "<iframe" not in md and "<svg" not in md and "<b>" not in md
     assert "<i>" not in md and not re.search(r"(?<!\\)\]\(javascript:", md) and "javascript:alert(4)" in md  # as text
-    rows = _table_rows(md)
+    ranked, _, breakdowns = md.partition("Where it fails")  # the unranked section: its own tables, escaped alike
+    rows = _table_rows(ranked)
     assert len(rows) == 3 and len({_cells(r) for r in rows}) == 1, rows  # header, rule, one row: no cell broken
+    for table in re.split(r"\n(?!\|)", breakdowns):  # each table of the section keeps its cell count too
+        assert len({_cells(r) for r in _table_rows(table)}) <= 1, table
     assert not any(ln.startswith("# heading") for ln in md.splitlines())
     assert "new row" in rows[2] and "&lt;script&gt;" in rows[2]
 

@@ -263,8 +263,8 @@ def scan_vm108(layout: VM108Layout, root: Path) -> Scan:
     need = [n for n in ("frame_corr.json", layout.split_file, "FG_done", "BG_done") if not (root / n).exists()]
     if need:
         return Scan(layout.name, root, (), (Problem("", "error", f"missing {', '.join(need)}"),))
-    corr = json.loads((root / "frame_corr.json").read_text())
-    videos = [v.strip() for v in (root / layout.split_file).read_text().splitlines() if v.strip()]
+    corr = json.loads((root / "frame_corr.json").read_text(encoding="utf-8"))
+    videos = [v.strip() for v in (root / layout.split_file).read_text(encoding="utf-8").splitlines() if v.strip()]
     problems: list[Problem] = []
     if len(videos) != layout.clips_in_split:
         problems.append(Problem("", "note", f"{layout.split_file} lists {len(videos)} videos; the published split has {layout.clips_in_split}"))

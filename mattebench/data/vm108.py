@@ -124,7 +124,7 @@ class VM108Val(RealDataset):
         if not self._ids:
             raise not_found(self.card, self.root, f"no usable video ({'; '.join(self.problems[:3]) or 'empty split'})")
         self._check_count(len(self._ids), "videos")
-        keys = sorted(json.loads((base / "frame_corr.json").read_text()))
+        keys = sorted(json.loads((base / "frame_corr.json").read_text(encoding="utf-8")))
         self._last_video = os.path.dirname(keys[-1]) if keys else ""
 
     def counts(self) -> dict[str, int]:

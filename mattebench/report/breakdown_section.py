@@ -10,6 +10,7 @@ scored before them render as they did.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
@@ -17,6 +18,7 @@ import jinja2
 from tabulate import tabulate
 
 from mattebench.metrics.fast import METRICS
+from mattebench.names import escaped, fold
 from mattebench.report import groups as G
 from mattebench.report.board import run_label
 from mattebench.report.markdown_safe import md_text
@@ -51,6 +53,13 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
 
 
+def _labels(records: Sequence[RunRecord]) -> dict[int, str]:
+    """Each run's name as the ranked board prints it: escaped where another shown run's name looks the same
+    (:func:`mattebench.names.fold`), so that two look-alike runs are never two identical rows here either."""
+    folded = Counter(fold(run_label(r)) for r in records)
+    return {id(r): escaped(run_label(r)) if folded[fold(run_label(r))] > 1 else run_label(r) for r in records}
+
+
 def _g(v: Optional[float], scale: float = 1.0) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "–"
@@ -81,7 +90,8 @@ def _metric_table(records: Sequence[RunRecord], title: str, note: str, cols: Seq
     if not runs:
         return None
     headers = ("Method", *[h for _, h, _ in cols], *((extra[0],) if extra else ()))
-    rows = tuple((run_label(r), *[_cell(r, k, s) for k, _, s in cols], *((extra[1](r),) if extra else ())) for r in runs)
+    label = _labels(records)
+    rows = tuple((label[id(r)], *[_cell(r, k, s) for k, _, s in cols], *((extra[1](r),) if extra else ())) for r in runs)
     return Table(title, note, headers, rows)
 
 
@@ -100,9 +110,10 @@ def _group_tables(records: Sequence[RunRecord]) -> list[Table]:
     metric = G.group_metric(with_groups[0])
     values: dict[str, Mapping[str, float]] = {}
     problems: list[str] = []
+    names = _labels(with_groups)
     for r in sorted(with_groups, key=run_label):
         try:
-            values[run_label(r)] = load_stored_rows(r).values.get(metric, {})
+            values[names[id(r)]] = load_stored_rows(r).values.get(metric, {})
         except StoredRowsError as exc:
             problems.append(str(exc))
     label = METRICS[metric].unit if metric in METRICS else metric

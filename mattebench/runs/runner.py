@@ -78,12 +78,13 @@ class ScorerSpec:
     debug: bool = False
     conventions: tuple[str, ...] = ()
     estimate_foreground: bool = False
+    with_breakdowns: bool = True
 
     def build(self) -> Scorer:
         m = create_method(self.method, **self.method_options)
         d = load_dataset(self.dataset, root=self.data_root, **self.dataset_options)
         return Scorer(m, d, _card_of(m, self.method), debug=self.debug, conventions=self.conventions,
-                      estimate_foreground=self.estimate_foreground)
+                      estimate_foreground=self.estimate_foreground, with_breakdowns=self.with_breakdowns)
 
 
 class Executor(Protocol):
@@ -326,7 +327,8 @@ def _resolve(method: Union[str, Any], dataset: Union[str, Any], method_options: 
 
 
 def _identity(r: _Resolved, method: Union[str, Any], method_options: dict[str, Any], dataset_options: dict[str, Any],
-              limit: Optional[int], tag: Optional[str], conv: tuple[str, ...], estimate_foreground: bool = False) -> _Identity:
+              limit: Optional[int], tag: Optional[str], conv: tuple[str, ...], estimate_foreground: bool = False,
+              with_breakdowns: bool = True) -> _Identity:
     """The ids to score and the run identity: options, code, every file an option names, data, metrics."""
     all_ids = check_ids(list(r.ds.ids()), r.dname)
     if not all_ids:
@@ -356,7 +358,7 @@ def _identity(r: _Resolved, method: Union[str, Any], method_options: dict[str, A
     }
     if conv:  # absent without conventions, so earlier runs keep their identity and resume
         values["conventions"] = list(conv)
-    if breakdowns.breakdown_columns(r.ds.card):  # rows with the breakdown columns are not those of an older run
+    if with_breakdowns and breakdowns.breakdown_columns(r.ds.card):  # rows with them are not those of an older run
         values["breakdowns"] = breakdowns.BREAKDOWN_VERSION
     if estimate_foreground:
         values["foreground"] = breakdowns.ESTIMATOR
@@ -510,6 +512,7 @@ def evaluate(
     save_alphas: Union[str, list[str], None] = None,
     allow_untrained: bool = False,
     estimate_foreground: bool = False,
+    breakdowns: bool = True,
 ) -> tuple[list[dict[str, Any]], RunRecord]:
     """Score ``method`` on ``dataset``; returns (rows, the run's :class:`~mattebench.runs.record.RunRecord`).
 
@@ -520,6 +523,8 @@ def evaluate(
     :mod:`mattebench.metrics.conventions`; the set is part of the run's identity.
     ``estimate_foreground``: where the method predicts no foreground colour, score one estimated from its alpha
     (pymatting, labelled estimated) on samples with the true foreground (:mod:`mattebench.scoring.breakdowns`).
+    ``breakdowns=False`` scores the ranked columns only, without the breakdown columns (regions, boundaries,
+    whole-image SAD/Grad/Conn, foreground), and so without generating a trimap for sets that ship none.
     ``save_alphas`` ("all" or ids) stores predictions as 16-bit PNGs there (mattebench.runs.alphas).
     A registered method without the trained weights its card names (``MethodCard.weights_option``) raises
     :class:`~mattebench.errors.UntrainedWeights` unless ``allow_untrained``; such a run records
@@ -537,16 +542,17 @@ def evaluate(
                  dataset_name, debug, conv)
     groups = dataset_groups(r.ds)  # a broken groups.csv stops here, before any sample runs
     scorer = Scorer(None if r.recipe is not None else r.method_obj, r.ds, r.card, debug=debug, conventions=conv,
-                    hosted=r.recipe, estimate_foreground=estimate_foreground)
+                    hosted=r.recipe, estimate_foreground=estimate_foreground, with_breakdowns=breakdowns)
     if r.spec is not None:
         r.spec.estimate_foreground = estimate_foreground
+        r.spec.with_breakdowns = breakdowns
     columns = scorer_columns(scorer)
     executor = executor or LocalExecutor()
     if r.recipe is not None:  # an executor that calls scorer.score() asks the method through one host
         from mattebench.runs.executors.hosts import HostSession
 
         scorer.remote = session = HostSession(scorer, r.recipe, preload=host.preload_modules(r.recipe))
-    ident = _identity(r, method, method_options, dataset_options, limit, tag, conv, estimate_foreground)
+    ident = _identity(r, method, method_options, dataset_options, limit, tag, conv, estimate_foreground, breakdowns)
     identity, ids = ident.values, ident.ids
     selection = AlphaSelection.parse(save_alphas)
     if selection is not None:

@@ -9,6 +9,7 @@ true foreground and the method declares one (:class:`mattebench.contract.Foregro
 run asks for it, one estimated from the predicted alpha with pymatting, labelled as estimated.
 
 Regions and boundaries score the prediction as the whole protocol does (the float prediction, not quantised);
+the whole-image SAD, Grad and Conn score the 8-bit prediction, as their unknown-region versions do;
 mBA and the boundary band quantise as BiRefNet reads 8-bit PNGs (see the metric modules).
 """
 
@@ -40,6 +41,12 @@ def breakdown_columns(card: DatasetCard, foreground: bool = False) -> list[str]:
     if "whole" in card.protocols:
         cols += list(M.WHOLE_DETAIL_METRICS)
     return cols + (list(FOREGROUND_COLUMNS) if foreground else [])
+
+
+def reads_trimap(columns: list[str]) -> bool:
+    """Whether rows with ``columns`` read the sample's trimap (the region columns do; a set without trimaps
+    then generates one, and the run records the recipe)."""
+    return REGION_COLUMNS[0] in columns
 
 
 def foreground_source(method: Any, estimate: bool, hosted: bool = False) -> Optional[str]:
@@ -79,9 +86,14 @@ def breakdown_scores(pred: np.ndarray, s: Sample, columns: list[str], method: An
     if "biou" in columns:
         out["biou"] = boundary_iou(pred, s.alpha).biou
         out["mba"] = mba(pred, s.alpha)
-    for k in M.WHOLE_DETAIL_METRICS:
-        if k in columns:
-            out[k] = float(getattr(M, k)(pred, s.alpha))
+    whole = [k for k in M.WHOLE_DETAIL_METRICS if k in columns]
+    if whole:
+        # SAD/Grad/Conn over every pixel are the unknown-region sums with the region widened, scored like them on
+        # the 8-bit prediction the reference pipelines read (metrics.fast.quantize): two runs of one model, one
+        # saved as 8-bit PNGs, then give the same sums, and their resolution is one 8-bit step (report.resolution).
+        q = M.quantize(pred)
+        for k in whole:
+            out[k] = float(getattr(M, k)(q, s.alpha))
     if FOREGROUND_COLUMNS[0] in columns:
         out.update(_foreground(pred, s, method, fg_source, foreground))
     return out

@@ -134,11 +134,15 @@ class Scorer:
     # Score a foreground estimated from the predicted alpha (pymatting) where the method predicts none (run
     # --estimate-foreground); scoring/breakdowns.py.
     estimate_foreground: bool = False
+    # The breakdown columns (regions, boundaries, whole-image SAD/Grad/Conn, foreground): on unless the run asks
+    # for the ranked columns only (run --no-breakdowns), which at 4K is several times faster.
+    with_breakdowns: bool = True
 
     def __post_init__(self) -> None:
         if not self.columns:
-            fg = self.foreground_source() is not None
-            self.columns = metric_columns(self.dataset.card) + breakdowns.breakdown_columns(self.dataset.card, fg)
+            fg = self.with_breakdowns and self.foreground_source() is not None
+            self.columns = metric_columns(self.dataset.card) + (
+                breakdowns.breakdown_columns(self.dataset.card, fg) if self.with_breakdowns else [])
         if self.conventions or VP.protocols_of(self.dataset.card):  # a video benchmark scores its official protocol
             from mattebench.metrics import conventions as C
 
@@ -248,8 +252,9 @@ class Scorer:
 
     def reads_trimaps(self) -> bool:
         """Whether scoring reads any trimap: the method's input, or a requested protocol (unknown region,
-        toolkit conventions). The run records the trimap recipe only then."""
-        return self._wants_trimap() or "sad" in self.columns or bool(self.conventions)
+        toolkit conventions, the regions of the breakdowns). The run records the trimap recipe only then."""
+        return (self._wants_trimap() or "sad" in self.columns or bool(self.conventions)
+                or breakdowns.reads_trimap(self.columns))
 
     def _clip_request(self, c: Clip) -> PredictionRequest:
         if not c.alphas:
