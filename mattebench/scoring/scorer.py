@@ -8,12 +8,13 @@ Ray) build one Scorer per worker and feed it ids.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 import numpy as np
 
@@ -343,6 +344,7 @@ class Scorer:
                    for i in idx}
         if req.mode == "sequence":
             checked = {i: self._kept(frame_id(c, i), a) for i, a in checked.items()}
+        c = scored_annotations(c, idx)
         per_frame: list[dict[str, float]] = []
         for i in idx:
             scores: dict[str, float] = {}
@@ -369,19 +371,51 @@ class Scorer:
     @staticmethod
     def _temporal(c: Clip, idx: list[int], checked: dict[int, np.ndarray]) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        pa = np.stack([checked[i] for i in idx])
-        ga = np.stack([c.alphas[i] for i in idx])
+        pa = [checked[i] for i in idx]  # lists, not stacks: the frames are held once (the metrics take either)
+        ga = [c.alphas[i] for i in idx]
         out["dtssd"] = float(M.dtssd(pa, ga)) if len(idx) > 1 else math.nan
         consecutive = len(idx) > 1 and all(b - a == 1 for a, b in zip(idx, idx[1:]))
         if consecutive and all(i in c.trimaps for i in idx):
             flows = [c.flows.get(i) for i in idx[:-1]]
             have_flows = all(f is not None for f in flows)
-            out["messddt"] = float(M.messddt(pa, ga, np.stack([c.trimaps[i] for i in idx]), flows=flows if have_flows else None))
+            out["messddt"] = float(M.messddt(pa, ga, [c.trimaps[i] for i in idx], flows=flows if have_flows else None))
             if not have_flows:
                 out[sample_notes.NOTES] = [sample_notes.flow_note(c.id)]
         else:
             out["messddt"] = math.nan  # annotations are not on consecutive frames: MESSDdt is undefined
         return out
+
+
+class _ReadOnce(Mapping):
+    """A clip's annotations (frame index -> array), each read from the underlying mapping on first access only."""
+
+    def __init__(self, maps: Mapping[int, np.ndarray], idx: list[int]):
+        self._maps = maps
+        self._keys = dict.fromkeys(i for i in idx if i in maps)  # ordered, O(1) membership
+        self._read: dict[int, np.ndarray] = {}
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        if i not in self._read:
+            if i not in self._keys:
+                raise KeyError(i)
+            self._read[i] = self._maps[i]
+        return self._read[i]
+
+    def __contains__(self, i: object) -> bool:  # without reading (Mapping's default would)
+        return i in self._keys
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+def scored_annotations(c: Clip, idx: list[int]) -> Clip:
+    """The clip restricted to the scored frames' alphas, trimaps and foregrounds, each read at most once: a lazy
+    clip (the video benchmarks) decodes a file, or generates a trimap, on every access, and scoring reads each
+    several times (whole, unknown, protocols, temporal). Unread entries stay unread (a missing trimap is not made)."""
+    return dataclasses.replace(c, alphas=_ReadOnce(c.alphas, idx), trimaps=_ReadOnce(c.trimaps, idx), fgs=_ReadOnce(c.fgs, idx))
 
 
 def own_copy(a: Optional[np.ndarray]) -> Optional[np.ndarray]:
