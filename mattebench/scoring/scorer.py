@@ -20,7 +20,8 @@ import numpy as np
 
 from mattebench.contract import MattingMethod, SequencePredictor, observer
 from mattebench.data import sample_notes
-from mattebench.data.io import read_log
+from mattebench.data.base import LazyFrames
+from mattebench.data.io import image_info, read_log
 from mattebench.data.lazy_sample import image_shape, ready_trimap
 from mattebench.data.sample_inputs import COLUMN as INPUTS_COLUMN
 from mattebench.data.sample_inputs import digest as inputs_digest
@@ -267,8 +268,18 @@ class Scorer:
         else:
             # Every frame in order, so that methods with state (OFD, recurrent nets) see the sequence.
             frames, tris = list(range(n)), None
-        return PredictionRequest(c.id, "frames", tuple(_own(c.frames[i]) for i in frames), tris, tuple(frames),
+        return PredictionRequest(c.id, "frames", tuple(self._frame(c, i) for i in frames), tris, tuple(frames),
                                  tuple(f"{c.id} frame {i}" for i in frames))
+
+    def _frame(self, c: Clip, i: int) -> np.ndarray:
+        """What the request carries as frame ``i``: the method's copy, or for saved predictions (asked by id) a
+        zero-byte stand-in of the frame's size read from its header, so that the frame is never decoded (as
+        :meth:`_photo`); a frame with an EXIF rotation, or held in memory, is read as before."""
+        if self._saved() and isinstance(c.frames, LazyFrames):
+            info = image_info(c.frames.paths[i])  # a missing or broken file: SampleError, the clip's error row
+            if info.orientation == 1:
+                return np.broadcast_to(np.zeros((), np.uint8), (info.height, info.width, 3))
+        return self._own(c.frames[i])  # type: ignore[return-value]
 
     def _own(self, a: Optional[np.ndarray]) -> Optional[np.ndarray]:
         """What a method in this process is given: its own copy (a method host gets one through the pipe anyway,
