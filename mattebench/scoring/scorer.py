@@ -356,15 +356,20 @@ class Scorer:
         if req.mode == "sequence":
             checked = {i: self._kept(frame_id(c, i), a) for i, a in checked.items()}
         c = scored_annotations(c, idx)
+        # The 8-bit ground truth, made once per frame: the unknown-region metrics and the protocols quantise it
+        # anyway (M.quantize; a uint8 map passes through unchanged), so handing it over changes no value.
+        gt8: dict[int, np.ndarray] = {}
         per_frame: list[dict[str, float]] = []
         for i in idx:
             scores: dict[str, float] = {}
             if "mse_whole" in self.columns:
                 scores.update(_whole_scores(checked[i], c.alphas[i]))
+            if "sad" in self.columns or self.conventions:
+                gt8[i] = M.quantize(c.alphas[i])
             if "sad" in self.columns:
-                scores.update(_unknown_scores(checked[i], c.alphas[i], c.trimaps.get(i)))
+                scores.update(_unknown_scores(checked[i], gt8[i], c.trimaps.get(i)))
             if self.conventions:
-                scores.update(_convention_scores(checked[i], c.alphas[i], c.trimaps.get(i), self.conventions,
+                scores.update(_convention_scores(checked[i], gt8[i], c.trimaps.get(i), self.conventions,
                                                  **VP.frame_foregrounds(c, i, fgrs)))
             per_frame.append(scores)
         out: dict[str, Any] = {"predict_ms": dt * 1000.0, "frames": n, "annotated": len(idx)}
@@ -375,7 +380,7 @@ class Scorer:
         if self.conventions:
             from mattebench.metrics import conventions as C
 
-            out.update(C.score_clip([checked[i] for i in idx], [c.alphas[i] for i in idx], self.conventions,
+            out.update(C.score_clip([checked[i] for i in idx], [gt8[i] for i in idx], self.conventions,
                                     **VP.clip_inputs(c, idx, self.conventions)))
         return out
 
