@@ -93,7 +93,10 @@ def foreground_error(pred_fgr: np.ndarray, true_fgr: np.ndarray, true_alpha: np.
     n = int(np.count_nonzero(mask))
     if n == 0:
         return ForegroundError(math.nan, math.nan, 0, source)
-    d = _colour64(pf[mask]) - _colour64(tf[mask])  # n x 3; selected before the float64 copy (same values, less work)
+    # The n x 3 selected colours, in row-major order as pf[mask] gives them: np.compress on the flat view is the
+    # same selection several times faster than boolean indexing, and only they are converted to float64.
+    flat = mask.ravel()
+    d = _colour64(np.compress(flat, pf.reshape(-1, 3), axis=0)) - _colour64(np.compress(flat, tf.reshape(-1, 3), axis=0))
     return ForegroundError(float(np.abs(d).mean()), float((d * d).mean()), n, source)
 
 
