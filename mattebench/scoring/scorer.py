@@ -264,7 +264,9 @@ class Scorer:
             # A trimap-based method can only run where a trimap exists: the annotated frames (saved
             # predictions are needed only there too).
             frames = idx
-            tris: Optional[tuple[Optional[np.ndarray], ...]] = tuple(_own(c.trimaps.get(i)) for i in idx)
+            # Saved predictions are asked by id: their request carries no trimap (scoring reads it, once).
+            tris: Optional[tuple[Optional[np.ndarray], ...]] = (tuple(_own(c.trimaps.get(i)) for i in idx)
+                                                                if self._wants_trimap() else None)
         else:
             # Every frame in order, so that methods with state (OFD, recurrent nets) see the sequence.
             frames, tris = list(range(n)), None
