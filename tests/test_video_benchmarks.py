@@ -154,3 +154,35 @@ def test_missing_tree_says_how_to_get_it(tmp_path, name):
 
     with pytest.raises(DatasetNotFound, match=name):
         load_dataset(name, root=str(tmp_path))
+
+
+def test_scoring_a_clip_reads_each_annotation_once_and_never_decodes_the_composite(tmp_path, monkeypatch):
+    """Scoring reads a frame's alpha, trimap and foreground several times (whole, unknown, protocol, temporal): the
+    lazy clip must read each file once, and saved predictions (asked by id) never need the composite decoded."""
+    import collections
+
+    import mattebench.data.base as base
+    import mattebench.data.videomatte as vm
+
+    gt = build_folder_tree(VIDEOMATTE_512x288, tmp_path / "gt", clips=1, frames=3, size=(20, 12))
+    pred = tmp_path / "pred"
+    _rvm_preds(gt, pred)
+    expected, _ = evaluate(SavedPredictions(pred, name="noisy"), "videomatte-512x288", data_root=str(gt))
+    calls = collections.Counter()
+
+    def counting(name, fn):
+        def wrapped(path, *a, **k):
+            calls[(name, os.path.relpath(path, gt))] += 1
+            return fn(path, *a, **k)
+        return wrapped
+
+    monkeypatch.setattr(vm, "read_alpha", counting("alpha", vm.read_alpha))
+    monkeypatch.setattr(vm, "read_image", counting("fgr", vm.read_image))
+    monkeypatch.setattr(vm, "generated_trimap", counting("trimap", vm.generated_trimap))
+    monkeypatch.setattr(base, "read_image", counting("frame", base.read_image))
+    rows, _ = evaluate(SavedPredictions(pred, name="noisy"), "videomatte-512x288", data_root=str(gt))
+    assert [r["status"] for r in rows] == ["ok", "ok"]
+    assert not [k for k in calls if k[0] == "frame"]  # no composite decoded
+    assert sorted(calls.values()) == [1] * 18 and {k[0] for k in calls} == {"alpha", "fgr", "trimap"}  # 2 clips x 3 frames
+    strip = lambda r: {k: v for k, v in r.items() if k != "predict_ms"}  # noqa: E731
+    assert [strip(r) for r in rows] == [strip(r) for r in expected]  # the same values as the uncounted run

@@ -8,18 +8,20 @@ Ray) build one Scorer per worker and feed it ids.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 import numpy as np
 
 from mattebench.contract import MattingMethod, SequencePredictor, observer
 from mattebench.data import sample_notes
-from mattebench.data.io import read_log
+from mattebench.data.base import LazyFrames
+from mattebench.data.io import image_info, read_log
 from mattebench.data.lazy_sample import image_shape, ready_trimap
 from mattebench.data.sample_inputs import COLUMN as INPUTS_COLUMN
 from mattebench.data.sample_inputs import digest as inputs_digest
@@ -268,12 +270,24 @@ class Scorer:
             # A trimap-based method can only run where a trimap exists: the annotated frames (saved
             # predictions are needed only there too).
             frames = idx
-            tris: Optional[tuple[Optional[np.ndarray], ...]] = tuple(_own(c.trimaps.get(i)) for i in idx)
+            # Saved predictions are asked by id: their request carries no trimap (scoring reads it, once).
+            tris: Optional[tuple[Optional[np.ndarray], ...]] = (tuple(_own(c.trimaps.get(i)) for i in idx)
+                                                                if self._wants_trimap() else None)
         else:
             # Every frame in order, so that methods with state (OFD, recurrent nets) see the sequence.
             frames, tris = list(range(n)), None
-        return PredictionRequest(c.id, "frames", tuple(_own(c.frames[i]) for i in frames), tris, tuple(frames),
+        return PredictionRequest(c.id, "frames", tuple(self._frame(c, i) for i in frames), tris, tuple(frames),
                                  tuple(f"{c.id} frame {i}" for i in frames))
+
+    def _frame(self, c: Clip, i: int) -> np.ndarray:
+        """What the request carries as frame ``i``: the method's copy, or for saved predictions (asked by id) a
+        zero-byte stand-in of the frame's size read from its header, so that the frame is never decoded (as
+        :meth:`_photo`); a frame with an EXIF rotation, or held in memory, is read as before."""
+        if self._saved() and isinstance(c.frames, LazyFrames):
+            info = image_info(c.frames.paths[i])  # a missing or broken file: SampleError, the clip's error row
+            if info.orientation == 1:
+                return np.broadcast_to(np.zeros((), np.uint8), (info.height, info.width, 3))
+        return self._own(c.frames[i])  # type: ignore[return-value]
 
     def _own(self, a: Optional[np.ndarray]) -> Optional[np.ndarray]:
         """What a method in this process is given: its own copy (a method host gets one through the pipe anyway,
@@ -357,15 +371,21 @@ class Scorer:
                    for i in idx}
         if req.mode == "sequence":
             checked = {i: self._kept(frame_id(c, i), a) for i, a in checked.items()}
+        c = scored_annotations(c, idx)
+        # The 8-bit ground truth, made once per frame: the unknown-region metrics and the protocols quantise it
+        # anyway (M.quantize; a uint8 map passes through unchanged), so handing it over changes no value.
+        gt8: dict[int, np.ndarray] = {}
         per_frame: list[dict[str, float]] = []
         for i in idx:
             scores: dict[str, float] = {}
             if "mse_whole" in self.columns:
                 scores.update(_whole_scores(checked[i], c.alphas[i]))
+            if "sad" in self.columns or self.conventions:
+                gt8[i] = M.quantize(c.alphas[i])
             if "sad" in self.columns:
-                scores.update(_unknown_scores(checked[i], c.alphas[i], c.trimaps.get(i)))
+                scores.update(_unknown_scores(checked[i], gt8[i], c.trimaps.get(i)))
             if self.conventions:
-                scores.update(_convention_scores(checked[i], c.alphas[i], c.trimaps.get(i), self.conventions,
+                scores.update(_convention_scores(checked[i], gt8[i], c.trimaps.get(i), self.conventions,
                                                  **VP.frame_foregrounds(c, i, fgrs)))
             per_frame.append(scores)
         out: dict[str, Any] = {"predict_ms": dt * 1000.0, "frames": n, "annotated": len(idx)}
@@ -376,26 +396,58 @@ class Scorer:
         if self.conventions:
             from mattebench.metrics import conventions as C
 
-            out.update(C.score_clip([checked[i] for i in idx], [c.alphas[i] for i in idx], self.conventions,
+            out.update(C.score_clip([checked[i] for i in idx], [gt8[i] for i in idx], self.conventions,
                                     **VP.clip_inputs(c, idx, self.conventions)))
         return out
 
     @staticmethod
     def _temporal(c: Clip, idx: list[int], checked: dict[int, np.ndarray]) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        pa = np.stack([checked[i] for i in idx])
-        ga = np.stack([c.alphas[i] for i in idx])
+        pa = [checked[i] for i in idx]  # lists, not stacks: the frames are held once (the metrics take either)
+        ga = [c.alphas[i] for i in idx]
         out["dtssd"] = float(M.dtssd(pa, ga)) if len(idx) > 1 else math.nan
         consecutive = len(idx) > 1 and all(b - a == 1 for a, b in zip(idx, idx[1:]))
         if consecutive and all(i in c.trimaps for i in idx):
             flows = [c.flows.get(i) for i in idx[:-1]]
             have_flows = all(f is not None for f in flows)
-            out["messddt"] = float(M.messddt(pa, ga, np.stack([c.trimaps[i] for i in idx]), flows=flows if have_flows else None))
+            out["messddt"] = float(M.messddt(pa, ga, [c.trimaps[i] for i in idx], flows=flows if have_flows else None))
             if not have_flows:
                 out[sample_notes.NOTES] = [sample_notes.flow_note(c.id)]
         else:
             out["messddt"] = math.nan  # annotations are not on consecutive frames: MESSDdt is undefined
         return out
+
+
+class _ReadOnce(Mapping):
+    """A clip's annotations (frame index -> array), each read from the underlying mapping on first access only."""
+
+    def __init__(self, maps: Mapping[int, np.ndarray], idx: list[int]):
+        self._maps = maps
+        self._keys = dict.fromkeys(i for i in idx if i in maps)  # ordered, O(1) membership
+        self._read: dict[int, np.ndarray] = {}
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        if i not in self._read:
+            if i not in self._keys:
+                raise KeyError(i)
+            self._read[i] = self._maps[i]
+        return self._read[i]
+
+    def __contains__(self, i: object) -> bool:  # without reading (Mapping's default would)
+        return i in self._keys
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+def scored_annotations(c: Clip, idx: list[int]) -> Clip:
+    """The clip restricted to the scored frames' alphas, trimaps and foregrounds, each read at most once: a lazy
+    clip (the video benchmarks) decodes a file, or generates a trimap, on every access, and scoring reads each
+    several times (whole, unknown, protocols, temporal). Unread entries stay unread (a missing trimap is not made)."""
+    return dataclasses.replace(c, alphas=_ReadOnce(c.alphas, idx), trimaps=_ReadOnce(c.trimaps, idx), fgs=_ReadOnce(c.fgs, idx))
 
 
 def own_copy(a: Optional[np.ndarray]) -> Optional[np.ndarray]:

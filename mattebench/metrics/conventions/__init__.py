@@ -101,7 +101,7 @@ def _pred(pred: np.ndarray, shape: Optional[tuple[int, ...]] = None) -> np.ndarr
     p = np.asarray(pred)
     if p.ndim != 2 or (shape is not None and p.shape != shape):
         raise ValueError(f"pred: expected an HxW alpha{'' if shape is None else f' of shape {shape}'}, got shape {p.shape}")
-    p = p.astype(np.float32) / np.float32(255.0) if p.dtype == np.uint8 else p.astype(np.float32)
+    p = p.astype(np.float32) / np.float32(255.0) if p.dtype == np.uint8 else p.astype(np.float32, copy=False)  # clip copies below
     if not np.isfinite(p).all() or p.min() < -1e-3 or p.max() > 1 + 1e-3:
         raise ValueError("pred: expected finite alpha values in [0, 1]")
     return np.clip(p, 0.0, 1.0)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 import numpy as np
 
-__all__ = ["Pair", "Clip", "ConventionMetric", "Convention", "trimap_of"]
+__all__ = ["Pair", "Clip", "ConventionMetric", "Convention", "trimap_of", "derived"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,16 @@ class Pair:
     # dataset's (uint8); None where either has none (the foreground metrics give NaN).
     pred_fgr: Optional[np.ndarray] = None
     gt_fgr: Optional[np.ndarray] = None
+    # Arrays derived from this pair once and shared by a convention's metrics (the writer's 8-bit prediction):
+    # key -> array; see :func:`derived`. Not part of the pair's value.
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+def derived(pair: Pair, make: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``make(pair.pred)``, computed once per pair (``make`` is a module-level function: the key)."""
+    if make not in pair.memo:
+        pair.memo[make] = make(pair.pred)
+    return pair.memo[make]
 
 
 def trimap_of(pair: Pair) -> np.ndarray:

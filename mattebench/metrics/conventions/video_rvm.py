@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from mattebench.metrics import fast as M
-from mattebench.metrics.conventions.base import Convention, ConventionMetric, Pair
+from mattebench.metrics.conventions.base import Convention, ConventionMetric, Pair, derived
 from mattebench.metrics.foreground import foreground_error
 
 __all__ = ["RVM_LR", "RVM_HR", "MATANYONE_LR", "MATANYONE_HR", "truncate", "mad", "mse", "grad", "conn", "dtssd_frames"]
@@ -56,16 +56,23 @@ def rounded(x: np.ndarray) -> np.ndarray:
     return a if a.dtype == np.uint8 else M.quantize(a)
 
 
+def _abs_diff_sums(p: np.ndarray, g: np.ndarray) -> tuple[int, int]:
+    """(sum |p - g|, sum (p - g)^2) of two 8-bit maps, exact integers: from the count of each difference
+    k = 0..255, without a full-size integer copy of either map."""
+    d = cv2.absdiff(p, g) if p.dtype == g.dtype == np.uint8 else np.abs(p.astype(np.int64) - g.astype(np.int64))
+    counts = np.bincount(d.ravel(), minlength=256).astype(np.int64)
+    k = np.arange(counts.size, dtype=np.int64)
+    return int(counts @ k), int(counts @ (k * k))
+
+
 def mad(p: np.ndarray, g: np.ndarray) -> float:
     """1e3 * mean over the frame of |p - g| (8-bit maps)."""
-    d = np.abs(p.astype(np.int32) - g.astype(np.int32))
-    return float(d.sum(dtype=np.int64)) / 255.0 / d.size * 1e3
+    return float(_abs_diff_sums(p, g)[0]) / 255.0 / p.size * 1e3
 
 
 def mse(p: np.ndarray, g: np.ndarray) -> float:
     """1e3 * mean over the frame of (p - g)^2 (8-bit maps)."""
-    d = p.astype(np.int64) - g.astype(np.int64)
-    return float(np.einsum("ij,ij->", d, d)) / 65025.0 / d.size * 1e3
+    return float(_abs_diff_sums(p, g)[1]) / 65025.0 / p.size * 1e3
 
 
 def _dog_kernel(sigma: float = 1.4, eps: float = 1e-2) -> np.ndarray:
@@ -148,18 +155,18 @@ def _family(name: str, script: str, repo: str, commit: str, q: Callable[[np.ndar
     lr = "evaluate_lr.py" if stretch else "evaluate_hr.py"
     metrics = {
         "mad": ConventionMetric("mad", "MAD", "x1e3", "whole frame", qtext, "–", "Whole-frame mean |p - g| times 1e3.",
-                                f"{lr} L148-150", image=lambda pr: mad(q(pr.pred), pr.gt), reference="mad_whole"),
+                                f"{lr} L148-150", image=lambda pr: mad(derived(pr, q), pr.gt), reference="mad_whole"),
         "mse": ConventionMetric("mse", "MSE", "x1e3", "whole frame", qtext, "–", "Whole frame instead of trimap == 128, times 1e3.",
-                                f"{lr} L153-155", image=lambda pr: mse(q(pr.pred), pr.gt), reference="mse_whole"),
+                                f"{lr} L153-155", image=lambda pr: mse(derived(pr, q), pr.gt), reference="mse_whole"),
         "grad": ConventionMetric("grad", "Grad", "/1000", "whole frame", qtext,
                                  ("cv2.normalize NORM_MINMAX, " if stretch else "no stretch, ") + "9x9 DoG sigma 1.4, replicate border, float32",
                                  "Summed over the whole frame." + ("" if stretch else " No min-max stretch (HR script)."),
                                  "evaluate_lr.py L158-204" if stretch else "evaluate_hr.py L169-177",
-                                 image=lambda pr: grad(q(pr.pred), pr.gt, stretch)),
+                                 image=lambda pr: grad(derived(pr, q), pr.gt, stretch)),
         "conn": ConventionMetric("conn", "Conn", "/1000", "whole frame", qtext,
                                  "0.1 i compared in float32; OpenCV 4-connected, background excluded",
                                  "Summed over the whole frame; ties go to the first component in row-major order.",
-                                 "evaluate_lr.py L207-241", image=lambda pr: conn(q(pr.pred), pr.gt)),
+                                 "evaluate_lr.py L207-241", image=lambda pr: conn(derived(pr, q), pr.gt)),
         "dtssd": ConventionMetric("dtssd", "dtSSD", "x1e2", "whole frame, t vs t-1", qtext, "frame 0 counted as 0",
                                   "Counts frame 0 as 0 in the clip mean (mattebench's dtssd does not).",
                                   "evaluate_lr.py L126-130, L244-249",
