@@ -6,7 +6,6 @@ import argparse
 from typing import Any
 
 from mattebench.commands._options import OptionError
-from mattebench.runs.runner import USER_INPUT_METHODS as EXTERNAL_METHODS
 
 
 def add_input_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,6 +30,8 @@ def resolve_input(args: argparse.Namespace, mopts: dict[str, Any]) -> str:
         raise OptionError("give either --method or --predictions DIR, not both")
     if not args.predictions and not args.method:
         raise OptionError("give --method NAME (see `mattebench list`) or --predictions DIR")
+    from mattebench.runs.runner import USER_INPUT_METHODS as EXTERNAL_METHODS  # here: parsing `run` stays light
+
     method = "predictions" if args.predictions else args.method
     card_opts = {"name": args.name, "family": args.family, "paper": args.paper, "url": args.url}
     if method not in EXTERNAL_METHODS:

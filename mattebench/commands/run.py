@@ -6,17 +6,16 @@ import argparse
 import os
 import shlex
 import sys
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from tabulate import tabulate
-
-from mattebench import errors
+from mattebench import environment, errors
 from mattebench.commands._input_options import add_input_arguments, resolve_input
 from mattebench.commands._options import OptionError, parse_options
 from mattebench.errors import MattebenchError, UsageError, see
-from mattebench.metrics import fast as M
-from mattebench.runs.record import RunRecord
-from mattebench.runs.runner import Executor, evaluate
+
+if TYPE_CHECKING:  # imported where used: parsing `run` stays light, so that a pool's fork server starts first
+    from mattebench.runs.record import RunRecord
+    from mattebench.runs.runner import Executor
 
 EXIT_SAMPLE_ERRORS = errors.INCOMPLETE
 
@@ -95,6 +94,16 @@ def make_executor(args: argparse.Namespace) -> Optional[Executor]:
     return RayExecutor(address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
 
 
+def may_use_pool(args: argparse.Namespace) -> bool:
+    """Whether :func:`local_pool` may make worker processes (it decides; this only says whether to start the
+    fork server early): a local run asking for several jobs or a timeout, or not saying on a machine with
+    several cores."""
+    if getattr(args, "executor", "local") != "local" or getattr(args, "save_alphas", None):
+        return False
+    jobs, timeout = getattr(args, "jobs", None), getattr(args, "timeout", None)
+    return timeout is not None or (jobs if jobs is not None else (os.cpu_count() or 1)) > 1
+
+
 def local_pool(args: argparse.Namespace, mopts: dict) -> Optional[Executor]:
     """Worker processes for --jobs/--timeout (None: serial in this process)."""
     from mattebench.methods.registry import method_card
@@ -119,9 +128,16 @@ def local_pool(args: argparse.Namespace, mopts: dict) -> Optional[Executor]:
 def run(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be at least 1, got {args.limit}")
+    environment.reuse_freed_memory()  # this process loads and scores (serially, or for method hosts)
+    if may_use_pool(args):
+        from mattebench.runs.executors.forkserver import start_early
+
+        # the server imports beside this process's imports below (resolve_input checks the names)
+        start_early("predictions" if args.predictions else args.method or "", args.dataset)
     mopts = parse_options(args.method_opts)
     args.method = resolve_input(args, mopts)
     dopts = parse_options(args.dataset_opts)
+    from mattebench.runs.runner import evaluate
     if args.checkpoint:
         mopts["checkpoint"] = args.checkpoint
     if args.device:
@@ -162,6 +178,10 @@ def exit_code(record: RunRecord) -> int:
 
 
 def print_summary(record: RunRecord) -> None:
+    from tabulate import tabulate
+
+    from mattebench.metrics import fast as M
+
     c = record.counts
     rows = []
     for k, v in record.means.items():

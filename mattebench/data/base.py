@@ -24,6 +24,7 @@ import numpy as np
 
 from mattebench.data.io import (
     IMAGE_EXTENSIONS,
+    alpha_from_8bit,
     image_info,
     listed_file,
     read_image,
@@ -380,8 +381,7 @@ def load_pair(
         raise SampleError("no ground-truth matte for this image (expected one with the same file stem)", path=str(image_path), sample_id=id)
     alpha_u8, alpha_notes = read_matte(alpha_path)
     check_matte_levels(alpha_u8, alpha_path)
-    alpha = alpha_u8.astype(np.float32)
-    alpha /= np.float32(255.0)  # in place: the same k/255 without a second full-size array
+    alpha = alpha_from_8bit(alpha_u8)  # k/255 in float32, one pass
     # The photo and a generated trimap are read when first used (mattebench.data.lazy_sample): saved
     # predictions under the whole-image protocol read neither; the size checks use the photo's header.
     plan = plan_photo(image_path, alpha.shape, alpha_path, exif)

@@ -508,6 +508,20 @@ def write_alpha16(path: PathLike, alpha: np.ndarray) -> None:
         raise PredictionError(f"{path}: could not write the 16-bit PNG ({exc}); disk full or no permission?") from exc
 
 
+# uint8 k -> float32 alpha: single(k) / 255, as numpy's astype(float32) / float32(255) gives it
+ALPHA_OF_8BIT = np.arange(256, dtype=np.float32) / np.float32(255.0)
+
+
+def alpha_from_8bit(a: np.ndarray) -> np.ndarray:
+    """An 8-bit matte as float32 alpha k/255: one table lookup, one pass over the image (a cast and a divide
+    were two, at 4K a third of the time)."""
+    import cv2
+
+    if a.ndim == 2 and a.size and a.flags.c_contiguous:
+        return cv2.LUT(a, ALPHA_OF_8BIT)
+    return ALPHA_OF_8BIT[a]
+
+
 def _from_array(a: np.ndarray, path: Path, keep_8bit: bool = False) -> np.ndarray:
     while a.ndim > 2 and a.shape[0] == 1:  # 1xHxW, 1x1xHxW (an array saved with its batch axes)
         a = a[0]
@@ -526,7 +540,7 @@ def _from_array(a: np.ndarray, path: Path, keep_8bit: bool = False) -> np.ndarra
     if a.ndim != 2:
         raise PredictionError(f"{path}: prediction has shape {a.shape}, expected HxW (one channel)")
     if a.dtype == np.uint8:
-        return a if keep_8bit else a.astype(np.float32) / np.float32(255.0)
+        return a if keep_8bit else alpha_from_8bit(a)
     if a.dtype == np.uint16:
         return a.astype(np.float32) / np.float32(PNG16_MAX)
     if a.dtype.kind == "f":

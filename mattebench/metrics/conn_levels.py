@@ -74,17 +74,21 @@ class _Grid:
 
 
 @dataclass(frozen=True)
-class _Level:
-    """One level's components. Nodes: tile labels 1..n_tile (node = label - 1), then the groups of
-    4-connected inside blocks (node = n_tile + group - 1)."""
+class _Levels:
+    """The components of every level M_1..M_last at once. Nodes: tile labels 1..n_tile (node = label - 1), then
+    the groups of 4-connected inside blocks (node = n_tile + group - 1). Labels are numbered level after level
+    and no component spans two levels, so one join serves them all."""
 
+    lk: np.ndarray  # level - 1 of each boundary tile (sorted)
     my: np.ndarray
     mx: np.ndarray  # boundary tiles' block coordinates
-    lab: np.ndarray  # (n_mixed, B, B) int32 tile labels, 0 outside M_i
-    groups: np.ndarray  # (nby, nbx) int32: group of each inside block, 0 elsewhere
+    lab: np.ndarray  # (n_mixed, B, B) int32 tile labels, 0 outside the tile's M_k
+    groups: np.ndarray  # (last, nby, nbx) int32: group of each inside block per level, 0 elsewhere
+    tile_at: np.ndarray  # (last, nby, nbx) int32: index of the boundary tile there, -1 elsewhere
     n_tile: int
-    comp: np.ndarray  # component of each node
-    winner: int  # the largest component (-1: M_i empty)
+    comp: np.ndarray  # component of each node: its smallest node
+    level: np.ndarray  # level - 1 of each node
+    sizes: np.ndarray  # pixels of each component, at its smallest node
 
 
 def _levels(p: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -106,27 +110,62 @@ def _grid(q: np.ndarray) -> _Grid:
     return _Grid(pad.reshape(nby, _B, nbx, _B).transpose(0, 2, 1, 3), lo, hi, nby * _B)
 
 
-def _seam_edges(lv: _Level, tile_at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs of nodes that touch across a block seam, both pixels in M_i (tile-tile, tile-block;
-    blocks inside M_i that touch are one group already)."""
-    nby, nbx = lv.groups.shape
+def _label_levels(grid: _Grid, last: int) -> _Levels:
+    """The components of M_1..M_last as nodes (see the module): per level one OpenCV labelling of the inside
+    blocks and one of the stacked boundary tiles (labels offset so that they run on across levels), then every
+    seam of every level joined at once."""
+    nby, nbx = grid.bmin.shape
+    ks = np.arange(1, last + 1, dtype=np.uint8)[:, None, None]
+    inside = (grid.bmin >= ks).view(np.uint8)  # (last, nby, nbx)
+    lk, my, mx = np.nonzero((grid.bmin < ks) & (grid.bmax >= ks))  # boundary tiles, level by level
+    stack = np.zeros((lk.size, _B + 1, _B), np.uint8)  # a zero row keeps stacked tiles apart
+    stack[:, :_B] = grid.q4[my, mx] > lk.astype(np.uint8)[:, None, None]  # q >= k, k = lk + 1
+    lab = np.zeros(stack.shape, np.int32)
+    groups = np.zeros(inside.shape, np.int32)
+    bounds = np.searchsorted(lk, np.arange(last + 1))
+    n_tiles, n_groups = np.zeros(last, np.int64), np.zeros(last, np.int64)
+    for j in range(last):
+        t0, t1 = bounds[j], bounds[j + 1]
+        if t1 > t0:
+            n, lab_j = cv2.connectedComponents(stack[t0:t1].reshape(-1, _B), connectivity=4, ltype=cv2.CV_32S)
+            np.add(lab_j, n_tiles[:j].sum(), out=lab_j, where=lab_j > 0)
+            lab[t0:t1] = lab_j.reshape(t1 - t0, _B + 1, _B)
+            n_tiles[j] = n - 1
+        n, grp_j = cv2.connectedComponents(inside[j], connectivity=4, ltype=cv2.CV_32S)
+        groups[j] = np.add(grp_j, n_groups[:j].sum(), out=grp_j, where=grp_j > 0)
+        n_groups[j] = n - 1
+    lab = lab[:, :_B]
+    n_tile = int(n_tiles.sum())
+    level = np.repeat(np.concatenate((np.arange(last), np.arange(last))), np.concatenate((n_tiles, n_groups)))
+    sizes = np.concatenate((np.bincount(lab.ravel(), minlength=n_tile + 1)[1:],
+                            np.bincount(groups.ravel(), minlength=int(n_groups.sum()) + 1)[1:] * (_B * _B)))
+    tile_at = np.full(groups.shape, -1, np.int32)
+    tile_at[lk, my, mx] = np.arange(lk.size, dtype=np.int32)
+    comp = _join(sizes.size, *_seam_edges(lk, my, mx, lab, groups, tile_at, n_tile))
+    return _Levels(lk, my, mx, lab, groups, tile_at, n_tile, comp, level,
+                   np.bincount(comp, weights=sizes, minlength=sizes.size))
+
+
+def _seam_edges(lk: np.ndarray, my: np.ndarray, mx: np.ndarray, lab: np.ndarray, groups: np.ndarray,
+                tile_at: np.ndarray, n_tile: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of nodes of one level that touch across a block seam, both pixels in M_k (tile-tile, tile-block;
+    blocks inside M_k that touch are one group already)."""
+    _, nby, nbx = groups.shape
     a_all, b_all = [], []
-    lab = lv.lab
     # (dy, dx, this tile's edge, the neighbour's facing edge)
     for dy, dx, mine, theirs in ((0, 1, lab[:, :, -1], lab[:, :, 0]), (1, 0, lab[:, -1, :], lab[:, 0, :]),
                                  (0, -1, lab[:, :, 0], None), (-1, 0, lab[:, 0, :], None)):
-        ny, nx = lv.my + dy, lv.mx + dx
-        ok = (ny >= 0) & (ny < nby) & (nx >= 0) & (nx < nbx)
-        t = np.flatnonzero(ok)
-        ny, nx = ny[t], nx[t]
-        grp = lv.groups[ny, nx]
-        sel = grp > 0  # neighbour inside M_i: every edge pixel of this tile in M_i touches it
+        ny, nx = my + dy, mx + dx
+        t = np.flatnonzero((ny >= 0) & (ny < nby) & (nx >= 0) & (nx < nbx))
+        lt, ny, nx = lk[t], ny[t], nx[t]
+        grp = groups[lt, ny, nx]
+        sel = grp > 0  # neighbour inside M_k: every edge pixel of this tile in M_k touches it
         e = mine[t[sel]]
         hit = e > 0
         a_all.append(e[hit] - 1)
-        b_all.append(np.broadcast_to((lv.n_tile + grp[sel] - 1)[:, None], e.shape)[hit])
+        b_all.append(np.broadcast_to((n_tile + grp[sel] - 1)[:, None], e.shape)[hit])
         if theirs is not None:  # tile-tile seams, each counted once (right and down)
-            u = tile_at[ny, nx]
+            u = tile_at[lt, ny, nx]
             sel = u >= 0
             e1, e2 = mine[t[sel]], theirs[u[sel]]
             hit = (e1 > 0) & (e2 > 0)
@@ -135,50 +174,31 @@ def _seam_edges(lv: _Level, tile_at: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return np.concatenate(a_all), np.concatenate(b_all)
 
 
-def _first_keys(grid: _Grid, lv: _Level, tied: np.ndarray) -> np.ndarray:
-    """Column-major index (x * height + y) of the first pixel of each tied component."""
+def _winner(grid: _Grid, lv: _Levels, j: int) -> int:
+    """The largest component of level j + 1 (its smallest node), -1 when the level is empty; a tie goes to the
+    component whose first pixel comes first in column-major order, as the reference's numbering does."""
+    roots = np.flatnonzero((lv.comp == np.arange(lv.comp.size)) & (lv.level == j))
+    if roots.size == 0:
+        return -1
+    sizes = lv.sizes[roots]
+    tied = roots[sizes == sizes.max()]
+    if tied.size == 1:
+        return int(tied[0])
     keys = np.full(tied.size, np.iinfo(np.int64).max, np.int64)
     # an inside block's first pixel in column-major order is its top-left corner
-    by, bx = np.nonzero(lv.groups)
-    comps = lv.comp[lv.n_tile + lv.groups[by, bx] - 1]
+    by, bx = np.nonzero(lv.groups[j])
+    comps = lv.comp[lv.n_tile + lv.groups[j][by, bx] - 1]
     sel = np.isin(comps, tied)
     k = bx[sel].astype(np.int64) * _B * grid.height + by[sel] * _B
     np.minimum.at(keys, np.searchsorted(tied, comps[sel]), k)
-    t, i, jj = np.nonzero(lv.lab)
-    comps = lv.comp[lv.lab[t, i, jj] - 1]
+    t0, t1 = np.searchsorted(lv.lk, [j, j + 1])
+    t, i, jj = np.nonzero(lv.lab[t0:t1])
+    comps = lv.comp[lv.lab[t0:t1][t, i, jj] - 1]
     sel = np.isin(comps, tied)
-    k = (lv.mx[t[sel]].astype(np.int64) * _B + jj[sel]) * grid.height + lv.my[t[sel]] * _B + i[sel]
+    t = t[sel] + t0
+    k = (lv.mx[t].astype(np.int64) * _B + jj[sel]) * grid.height + lv.my[t] * _B + i[sel]
     np.minimum.at(keys, np.searchsorted(tied, comps[sel]), k)
-    return keys
-
-
-def _label_level(grid: _Grid, k: int) -> _Level:
-    """The components of M_k = {Q >= k} as nodes, and the largest one (see the module)."""
-    inside = np.greater_equal(grid.bmin, k).view(np.uint8)
-    n_grp, groups = cv2.connectedComponents(inside, connectivity=4, ltype=cv2.CV_32S)
-    my, mx = np.nonzero((grid.bmin < k) & (grid.bmax >= k))
-    n_mixed = my.size
-    stack = np.zeros((n_mixed, _B + 1, _B), np.uint8)  # a zero row keeps stacked tiles apart
-    stack[:, :_B] = grid.q4[my, mx] >= k
-    n_lab, lab = cv2.connectedComponents(stack.reshape(-1, _B), connectivity=4, ltype=cv2.CV_32S) if n_mixed else (1, stack.astype(np.int32))
-    lab = lab.reshape(n_mixed, _B + 1, _B)[:, :_B]
-    n_tile = n_lab - 1
-    sizes = np.concatenate((np.bincount(lab.ravel(), minlength=n_lab)[1:],
-                            np.bincount(groups.ravel(), minlength=n_grp)[1:] * (_B * _B)))
-    lv = _Level(my, mx, lab, groups, n_tile, np.zeros(0, np.int32), -1)
-    if sizes.size == 0:
-        return lv
-    tile_at = np.full(groups.shape, -1, np.int32)
-    tile_at[my, mx] = np.arange(n_mixed, dtype=np.int32)
-    a, b = _seam_edges(lv, tile_at)
-    n = sizes.size
-    comp = _join(n, a, b)
-    comp_sizes = np.bincount(comp, weights=sizes)
-    tied = np.flatnonzero(comp_sizes == comp_sizes.max())
-    lv = _Level(my, mx, lab, groups, n_tile, comp, int(tied[0]))
-    if tied.size > 1:
-        lv = _Level(my, mx, lab, groups, n_tile, comp, int(tied[np.argmin(_first_keys(grid, lv, tied))]))
-    return lv
+    return int(tied[np.argmin(keys)])
 
 
 def _join(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -205,39 +225,52 @@ def _join(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return parent
 
 
-def _winner_pixels(lv: _Level) -> tuple[np.ndarray, np.ndarray]:
-    """(blocks of the winner: bool (nby, nbx), tile pixels of the winner: bool tiles)."""
-    in_w = lv.comp == lv.winner
-    tile_in = np.zeros(lv.n_tile + 1, bool)
-    tile_in[1:] = in_w[: lv.n_tile]
-    grp_in = np.zeros(in_w.size - lv.n_tile + 1, bool)
-    grp_in[1:] = in_w[lv.n_tile :]
-    return grp_in[lv.groups], tile_in[lv.lab]
+def _node_at(lv: _Levels, j: int, y: int, x: int) -> int:
+    """The node of level j + 1 that holds padded pixel (y, x), which is in M_{j+1}."""
+    g = lv.groups[j, y // _B, x // _B]
+    if g > 0:
+        return lv.n_tile + int(g) - 1
+    return int(lv.lab[lv.tile_at[j, y // _B, x // _B], y % _B, x % _B]) - 1
+
+
+def _a_pixel(lv: _Levels, node: int) -> tuple[int, int]:
+    """A padded pixel of ``node``."""
+    if node >= lv.n_tile:
+        j = int(lv.level[node])
+        by, bx = np.unravel_index(int(np.argmax(lv.groups[j] == node - lv.n_tile + 1)), lv.groups[j].shape)
+        return int(by) * _B, int(bx) * _B
+    t0, t1 = np.searchsorted(lv.lk, [lv.level[node], lv.level[node] + 1])  # the tiles of the node's level
+    t, i, jj = np.unravel_index(int(np.argmax(lv.lab[t0:t1] == node + 1)), (t1 - t0, _B, _B))
+    return int(lv.my[t0 + t]) * _B + int(i), int(lv.mx[t0 + t]) * _B + int(jj)
 
 
 def _depth(grid: _Grid, last: int) -> np.ndarray:
     """Per padded pixel: the deepest level i <= last with the pixel in omega_1 ⊇ ... ⊇ omega_i."""
-    nby, nbx = grid.bmin.shape
-    dblk = np.zeros((nby, nbx), np.uint8)  # for pixels of blocks that were inside M_i
-    dpix = np.zeros((nby * _B, nbx * _B), np.uint8)  # for pixels of boundary tiles
-    dpix4 = dpix.reshape(nby, _B, nbx, _B).transpose(0, 2, 1, 3)
-    for k in range(1, last + 1):
-        lv = _label_level(grid, k)
-        if lv.winner < 0:
+    lv = _label_levels(grid, last)
+    winners = np.full(last, -1, np.int64)
+    for j in range(last):
+        w = _winner(grid, lv, j)
+        if w < 0:
             break  # M_k empty: omega_k empty, every s is final
-        blocks_in, tiles_in = _winner_pixels(lv)
-        if blocks_in.any():
-            y, x = (int(v) * _B for v in np.unravel_index(int(np.argmax(blocks_in)), blocks_in.shape))
-        else:
-            t, i, jj = np.unravel_index(int(np.argmax(tiles_in)), tiles_in.shape)
-            y, x = int(lv.my[t]) * _B + int(i), int(lv.mx[t]) * _B + int(jj)
-        if k > 1 and max(dblk[y // _B, x // _B], dpix[y, x]) != k - 1:
+        if j > 0 and lv.comp[_node_at(lv, j - 1, *_a_pixel(lv, w))] != winners[j - 1]:
             break  # omega_k lies outside omega_{k-1}: nobody stays in both
-        dblk[blocks_in] = k
-        if lv.my.size:
-            dpix4[lv.my, lv.mx] = np.where(tiles_in, np.uint8(k), dpix4[lv.my, lv.mx])
+        winners[j] = w
+    # omega_1 ⊇ omega_2 ⊇ ... up to the break, so a pixel's depth is the number of levels whose omega holds it
+    held = np.zeros(lv.comp.size + 1, bool)  # [node + 1]; [0]: no node
+    held[1:] = lv.comp == winners[lv.level]
+    nby, nbx = grid.bmin.shape
+    groups = np.where(lv.groups > 0, lv.groups + lv.n_tile, 0)
+    dblk = held[groups].sum(axis=0, dtype=np.uint8)
+    dpix = np.zeros((nby * _B, nbx * _B), np.uint8)
+    dpix4 = dpix.reshape(nby, _B, nbx, _B).transpose(0, 2, 1, 3)
+    tiles_in = held[lv.lab].view(np.uint8)
+    t = np.searchsorted(lv.lk, np.arange(last + 1))
+    for j in range(last):  # a block is a boundary tile at most once per level
+        if t[j + 1] > t[j] and winners[j] >= 0:
+            sl = slice(t[j], t[j + 1])
+            dpix4[lv.my[sl], lv.mx[sl]] += tiles_in[sl]
     full = cv2.resize(dblk, (nbx * _B, nby * _B), interpolation=cv2.INTER_NEAREST)
-    return cv2.max(full, dpix)
+    return cv2.add(full, dpix)
 
 
 def conn_from_levels(p: np.ndarray, g: np.ndarray, unknown: np.ndarray, idx: np.ndarray,

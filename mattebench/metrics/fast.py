@@ -27,18 +27,21 @@ Empty unknown region (no pixel equals 128): :func:`mse` returns NaN (the MATLAB 
 
 Speed (see ``benchmarks/metrics.py``): the gradient filter runs only on rectangles that cover
 the unknown band plus the 4-pixel filter margin (separable OpenCV filters, float32, uint8 maps
-filtered directly); the connectivity error labels each threshold mask once with OpenCV
-(4-connectivity, 16-bit labels when they suffice) inside the mask's bounding box, tracks only
-the unknown pixels whose l can still change the sum (p != t) as a 0/1 image (no index lists to
-compact at every threshold), stops as soon as none is left, reads phi of 8-bit maps from a
-table, and never builds a float64 full-image array. Results are bit-for-bit repeatable.
+filtered directly); SAD and MSE of 8-bit maps are OpenCV's exact integer norms over the unknown
+mask; the connectivity error walks the levels of min(prediction, ground truth) once
+(:mod:`mattebench.metrics.conn_levels`) and reads phi of 8-bit maps from a table; no float64
+full-image array is built. The unknown-region metrics run with one OpenCV thread
+(:func:`opencv_single_threaded`). Results are bit-for-bit repeatable.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
+import threading
 from dataclasses import dataclass, field
-from typing import Optional, Sequence, Union
+from typing import Any, Callable, Iterator, Optional, Sequence, TypeVar, Union
 
 import cv2
 import numpy as np
@@ -57,6 +60,7 @@ __all__ = [
     "grad",
     "conn",
     "unknown_metrics",
+    "whole_metrics",
     "mse_whole",
     "mad_whole",
     "sad_whole",
@@ -220,6 +224,52 @@ def _check_sequence(x: object, name: str, shape: Optional[tuple[int, ...]] = Non
     return out
 
 
+# ---------------------------------------------------------------------------------------------
+# One OpenCV thread for the unknown-region metrics
+# ---------------------------------------------------------------------------------------------
+
+# Why: their OpenCV calls are small (a 1080p frame's band: 0.1-1 ms each), where OpenCV's thread pool
+# costs more CPU than it saves time. At 1920x1080 on 2 cores all four took 22.5 ms of CPU with OpenCV's
+# default 2 threads and 19 ms with one, at 0.5 ms more wall time (benchmarks/metrics.py, issue 23); a
+# run scores with one process per core anyway. The values do not depend on the thread count.
+_CV_THREADS = threading.Lock()
+_cv_users = 0
+_cv_saved = 1
+
+
+@contextlib.contextmanager
+def opencv_single_threaded() -> Iterator[None]:
+    """OpenCV with one thread inside the block, its previous setting restored after the last of any
+    overlapping blocks (threads of one process share OpenCV's setting, so nested and concurrent blocks
+    are counted)."""
+    global _cv_users, _cv_saved
+    with _CV_THREADS:
+        if _cv_users == 0:
+            _cv_saved = cv2.getNumThreads()
+            if _cv_saved != 1:
+                cv2.setNumThreads(1)
+        _cv_users += 1
+    try:
+        yield
+    finally:
+        with _CV_THREADS:
+            _cv_users -= 1
+            if _cv_users == 0 and _cv_saved != 1:
+                cv2.setNumThreads(_cv_saved)
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _single_threaded(fn: _F) -> _F:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with opencv_single_threaded():
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 # uint8 k -> float32 alpha exactly as MATLAB's single(k) / 255.
 _ALPHA8 = np.arange(256, dtype=np.float32) / np.float32(255.0)
 
@@ -296,10 +346,13 @@ def _abs_and_square_sums(p: np.ndarray, g: np.ndarray, u: _Unknown) -> tuple[flo
 
 
 def _sums(p: np.ndarray, g: np.ndarray, u: _Unknown) -> tuple[float, float]:
-    pu, gu = _shared_values(p, u), _shared_values(g, u)
     if p.dtype == np.uint8 and g.dtype == np.uint8:
-        d = pu.astype(np.int64) - gu.astype(np.int64)  # exact integer sums
-        return float(np.abs(d).sum()) / 255.0, float((d * d).sum()) / 65025.0
+        # Exact integer sums over the mask, without gathering the pixels: OpenCV adds 8-bit |differences| in
+        # integers, and returns the sum of squares within an ulp of the integer it is (it squares a square
+        # root), which round() restores; both are below 2**53.
+        l1, l2 = cv2.norm(p, g, cv2.NORM_L1, u.mask), round(cv2.norm(p, g, cv2.NORM_L2SQR, u.mask))
+        return l1 / 255.0, l2 / 65025.0
+    pu, gu = _shared_values(p, u), _shared_values(g, u)
     d = _alpha64(pu) - _alpha64(gu)
     return float(np.abs(d).sum()), float((d * d).sum())
 
@@ -316,6 +369,7 @@ def _mse(p: np.ndarray, g: np.ndarray, u: _Unknown) -> float:
     return _abs_and_square_sums(p, g, u)[1] / u.count
 
 
+@_single_threaded
 def sad(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray) -> float:
     """Sum of absolute differences over ``trimap == 128``, alpha in [0, 1], divided by 1000.
 
@@ -325,6 +379,7 @@ def sad(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray) -> float:
     return _sad(p, g, _unknown(t))
 
 
+@_single_threaded
 def mse(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray) -> float:
     """Mean squared error over ``trimap == 128`` (divided by the number of unknown pixels),
     alpha in [0, 1], raw. Empty unknown region: NaN (the **Decision** of the facts)."""
@@ -372,11 +427,13 @@ def _cover(u: _Unknown, margin: int) -> list[tuple[int, int, int, int]]:
     """
     h, w = u.shape
     n_strips = (h + _STRIP - 1) // _STRIP
-    # A column is occupied in a strip when any of its rows there is unknown: one reduction per
-    # strip over the 0/1 mask (no coordinates of the unknown pixels are computed).
-    occupied = np.zeros((n_strips, w), dtype=bool)
-    for s in range(n_strips):
-        occupied[s] = cv2.reduce(u.mask[s * _STRIP : (s + 1) * _STRIP], 0, cv2.REDUCE_MAX).ravel() > 0
+    # A column is occupied in a strip when any of its rows there is unknown: one numpy reduction over the
+    # 0/1 mask viewed as (strips, rows, columns) (no coordinates of the unknown pixels are computed).
+    occupied = np.empty((n_strips, w), dtype=bool)
+    full = h // _STRIP
+    occupied[:full] = u.mask[: full * _STRIP].reshape(full, _STRIP, w).max(axis=1)
+    if full < n_strips:
+        occupied[full:] = u.mask[full * _STRIP :].max(axis=0)
     rects: list[tuple[int, int, int, int]] = []
     area = 0
     for s in np.flatnonzero(occupied.any(axis=1)):
@@ -414,12 +471,16 @@ def _gradients(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return gx, gy
 
 
-def _magnitude(gx: np.ndarray, gy: np.ndarray, core: tuple[slice, slice], sel: np.ndarray) -> np.ndarray:
-    """|(gx, gy)| at the selected core pixels, in float64. (cv2.magnitude is avoided: its result
-    changes in the last bit with the output buffer's alignment, and runs must be repeatable.)"""
-    a = gx[core][sel].astype(np.float64)
-    b = gy[core][sel].astype(np.float64)
-    return np.sqrt(a * a + b * b)
+def _magnitude(x: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """|(x * hx, x * hy)| at the flat indices ``at`` of the filtered crop ``x``, in float64. (cv2.magnitude is
+    avoided: its result changes in the last bit with the output buffer's alignment, and runs must be repeatable.)"""
+    gx, gy = _gradients(x)
+    a = gx.reshape(-1).take(at).astype(np.float64)
+    b = gy.reshape(-1).take(at).astype(np.float64)
+    np.multiply(a, a, out=a)
+    np.multiply(b, b, out=b)
+    a += b
+    return np.sqrt(a, out=a)
 
 
 def _grad(p: np.ndarray, g: np.ndarray, t: np.ndarray, u: _Unknown) -> float:
@@ -436,13 +497,17 @@ def _grad(p: np.ndarray, g: np.ndarray, t: np.ndarray, u: _Unknown) -> float:
         # Read the 4-pixel margin where the image has it; at the image border the crop's own
         # replicated border is the image's.
         ya, yb, xa, xb = max(y0 - m, 0), min(y1 + m, h), max(x0 - m, 0), min(x1 + m, w)
-        core = (slice(y0 - ya, y1 - ya), slice(x0 - xa, x1 - xa))
-        sel = t[y0:y1, x0:x1] == 128
-        d = _magnitude(*_gradients(p[ya:yb, xa:xb]), core, sel) * sp - _magnitude(*_gradients(g[ya:yb, xa:xb]), core, sel) * sg
+        sel = np.zeros((yb - ya, xb - xa), bool)  # the rectangle's unknown pixels, in the crop, row-major
+        np.equal(t[y0:y1, x0:x1], 128, out=sel[y0 - ya : y1 - ya, x0 - xa : x1 - xa])
+        at = np.flatnonzero(sel)
+        d = _magnitude(p[ya:yb, xa:xb], at)
+        d *= sp
+        d -= _magnitude(g[ya:yb, xa:xb], at) * sg
         total += float((d * d).sum())  # not np.dot: BLAS thread start-up costs more than the sum
     return total / 1000.0
 
 
+@_single_threaded
 def grad(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray) -> float:
     """Gradient error over ``trimap == 128``, divided by 1000.
 
@@ -581,6 +646,7 @@ def _phi(alpha: np.ndarray, l: np.ndarray) -> np.ndarray:
 _CONN_PHI8 = _phi(np.tile(_ALPHA8, 11), np.repeat(_CONN_L, 256))
 
 
+@_single_threaded
 def conn(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray) -> float:
     """Connectivity error over ``trimap == 128``, divided by 1000 (the DIM MATLAB reference).
 
@@ -602,6 +668,7 @@ _UNKNOWN_IMPL = {
 }
 
 
+@_single_threaded
 def unknown_metrics(
     pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray, metrics: Sequence[str] = UNKNOWN_METRICS
 ) -> dict[str, float]:
@@ -629,9 +696,19 @@ def _whole_pair(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return _alpha64(p), _alpha64(g), 1.0
 
 
+def whole_metrics(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
+    """``mse_whole`` and ``mad_whole`` at once: the same values as the single functions, each map checked
+    once (at 4K the checks of a float map cost more than both sums)."""
+    p, g, scale = _whole_pair(pred, gt)
+    return {"mse_whole": _mse_whole(p, g, scale), "mad_whole": _mad_whole(p, g, scale)}
+
+
 def mse_whole(pred: np.ndarray, gt: np.ndarray) -> float:
     """Mean of (p - g)^2 over every pixel, alpha in [0, 1] (MODNet's MSE)."""
-    p, g, scale = _whole_pair(pred, gt)
+    return _mse_whole(*_whole_pair(pred, gt))
+
+
+def _mse_whole(p: np.ndarray, g: np.ndarray, scale: float) -> float:
     if p.dtype == np.uint8:
         # Integer sum of squares, exact: cv2.norm's uint8 path was seen to return 27110018.999999996 for 27110019.
         d = p.astype(np.int32) - g.astype(np.int32)
@@ -642,7 +719,10 @@ def mse_whole(pred: np.ndarray, gt: np.ndarray) -> float:
 
 def mad_whole(pred: np.ndarray, gt: np.ndarray) -> float:
     """Mean of |p - g| over every pixel, alpha in [0, 1] (MODNet's MAD)."""
-    p, g, scale = _whole_pair(pred, gt)
+    return _mad_whole(*_whole_pair(pred, gt))
+
+
+def _mad_whole(p: np.ndarray, g: np.ndarray, scale: float) -> float:
     return cv2.norm(p, g, cv2.NORM_L1) * scale / p.size
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from mattebench.contract import MattingMethod, SequencePredictor, observer
 from mattebench.data import sample_notes
 from mattebench.data.base import LazyFrames
-from mattebench.data.io import image_info, read_log
+from mattebench.data.io import alpha_from_8bit, image_info, read_log
 from mattebench.data.lazy_sample import image_shape, ready_trimap
 from mattebench.data.sample_inputs import COLUMN as INPUTS_COLUMN
 from mattebench.data.sample_inputs import digest as inputs_digest
@@ -69,9 +69,7 @@ def check_prediction(pred: Any, shape: tuple[int, int], where: str) -> np.ndarra
     if pred.shape != shape:
         raise PredictionError(f"{where}: prediction has shape {pred.shape}, expected {shape} (the image's height and width)")
     if pred.dtype == np.uint8:
-        out = pred.astype(np.float32)
-        out /= np.float32(255.0)  # in place: the same k/255, one full-size array less to allocate (issue 23)
-        return out
+        return alpha_from_8bit(pred)
     pred = pred.astype(np.float32, copy=False)
     if not np.isfinite(pred).all():
         bad = int((~np.isfinite(pred)).sum())
@@ -89,7 +87,7 @@ def _unknown_scores(pred: np.ndarray, gt: np.ndarray, trimap: Optional[np.ndarra
 
 
 def _whole_scores(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
-    return {k: float(getattr(M, k)(pred, gt)) for k in M.WHOLE_METRICS}
+    return M.whole_metrics(pred, gt)  # each map checked once (mattebench.metrics.fast)
 
 
 def _convention_scores(pred: np.ndarray, gt: np.ndarray, trimap: Optional[np.ndarray], names: tuple[str, ...],

@@ -13,18 +13,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mattebench.runs.runner import Executor, LocalExecutor
-
 if TYPE_CHECKING:
     from mattebench.runs.executors.ray import RayExecutor
+    from mattebench.runs.runner import Executor, LocalExecutor
 
 __all__ = ["Executor", "LocalExecutor", "RayExecutor"]
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy so that `import mattebench.runs.executors` works without the ray extra.
+    # Lazy so that `import mattebench.runs.executors` works without the ray extra, and so that the light
+    # executors.forkserver can start before the runner is imported.
     if name == "RayExecutor":
         from mattebench.runs.executors.ray import RayExecutor
 
         return RayExecutor
+    if name in ("Executor", "LocalExecutor"):
+        from mattebench.runs import runner
+
+        return getattr(runner, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -74,6 +74,7 @@ from mattebench.contract import (
     withheld,
 )
 from mattebench.errors import MattebenchError, ProcessExecutorError
+from mattebench.runs.executors.forkserver import default_context
 from mattebench.runs.executors.hosts import describe_exit, error_row, stop_process
 from mattebench.runs.runner import LocalExecutor, ScorerSpec
 from mattebench.scoring.scorer import Scorer
@@ -84,6 +85,7 @@ from mattebench.types import MethodCard
 def _worker_main(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_threads: Optional[int], env: dict[str, str]) -> None:
     """Body of a worker: build once, then answer ids with rows until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    chatter.reuse_freed_memory()  # a scoring process (mattebench.environment)
     os.environ.update(env)  # CUDA_VISIBLE_DEVICES: read when CUDA initialises, i.e. when the method is built
     # What the method and its libraries say here goes to the driver, which prints each condition once for the run.
     with chatter.capture(display=False) as said:
@@ -271,11 +273,6 @@ class ProcessExecutor:
         self.notes[:] = [note]
         self.name, self.workers = "local", 1
         yield from LocalExecutor().run(scorer, None, ids)
-
-
-def default_context() -> str:
-    """forkserver where the platform has it (Linux), else spawn."""
-    return "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
 
 
 def factory_modules(spec: ScorerSpec) -> list[str]:

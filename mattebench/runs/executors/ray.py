@@ -53,6 +53,7 @@ import traceback
 import warnings
 from typing import Any, Iterator, Optional, Sequence
 
+from mattebench import environment
 from mattebench.errors import MattebenchError, RayExecutorError, RayNotInstalled
 from mattebench.runs.runner import ScorerSpec
 from mattebench.scoring.scorer import Scorer
@@ -78,6 +79,7 @@ class _ScorerWorker:
     def __init__(self, spec: ScorerSpec, imports: Sequence[str] = (), torch_threads: Optional[int] = None) -> None:
         self.scorer: Optional[Scorer] = None
         self.build_error: Optional[str] = None
+        environment.reuse_freed_memory()  # a scoring process (mattebench.environment)
         try:
             if torch_threads:
                 import torch
