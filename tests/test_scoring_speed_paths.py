@@ -6,7 +6,6 @@ server starts before the driver's own imports)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -64,7 +63,7 @@ def test_values_do_not_depend_on_opencv_threads(seed):
     try:
         cv2.setNumThreads(1)
         one = M.unknown_metrics(p, g, t)
-        cv2.setNumThreads(max(2, os.cpu_count() or 2))
+        cv2.setNumThreads(4)
         many = M.unknown_metrics(p, g, t)
     finally:
         cv2.setNumThreads(before)
@@ -125,10 +124,14 @@ def test_run_command_line_parses_without_the_runner_or_numpy():
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
-def test_early_fork_server_only_for_local_runs_that_may_use_a_pool():
+@pytest.mark.parametrize("cores", [1, 8])
+def test_early_fork_server_only_for_local_runs_that_may_use_a_pool(monkeypatch, cores):
     from argparse import Namespace
 
+    from mattebench.commands import run as run_cmd
     from mattebench.commands.run import may_use_pool
+
+    monkeypatch.setattr(run_cmd.os, "cpu_" + "count", lambda: cores)  # the default pool follows the cores
 
     base = dict(executor="local", save_alphas=None, jobs=None, timeout=None)
     assert may_use_pool(Namespace(**{**base, "jobs": 2}))
@@ -136,4 +139,4 @@ def test_early_fork_server_only_for_local_runs_that_may_use_a_pool():
     assert not may_use_pool(Namespace(**{**base, "jobs": 1}))
     assert not may_use_pool(Namespace(**{**base, "jobs": 4, "executor": "ray"}))
     assert not may_use_pool(Namespace(**{**base, "jobs": 4, "save_alphas": "all"}))
-    assert may_use_pool(Namespace(**base)) == ((os.cpu_count() or 1) > 1)
+    assert may_use_pool(Namespace(**base)) == (cores > 1)

@@ -35,10 +35,11 @@ from mattebench.metrics.fast import (
     quantize,
     sad,
     unknown_metrics,
+    whole_metrics,
 )
 
 __all__ = [
     "MetricInfo", "METRICS", "UNKNOWN_METRICS", "WHOLE_METRICS", "VIDEO_METRICS", "quantize", "sad", "mse",
-    "grad", "conn", "unknown_metrics", "mse_whole", "mad_whole", "dtssd", "messddt", "messddt_details",
+    "grad", "conn", "unknown_metrics", "whole_metrics", "mse_whole", "mad_whole", "dtssd", "messddt", "messddt_details",
     "MessddtResult", "estimate_gt_flow", "FLOW_ESTIMATOR",
 ]

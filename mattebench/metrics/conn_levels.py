@@ -22,10 +22,13 @@ How it is computed here
   empty) every pixel's s is final.
 * Each level is labelled on blocks of 16x16 pixels: a block inside M_i is one node of B*B pixels
   (its pixels are 4-connected), an empty block is skipped, and only the blocks that straddle M_i's
-  boundary are labelled pixel by pixel (one OpenCV call on the stacked tiles). Nodes that touch
-  across block seams are joined (:func:`_join`, union by minimum label), sizes are summed, and the largest
-  wins; a tie is broken by the column-major first pixel, as the reference does.
-* The deepest level of each pixel is kept per block (inside blocks) and per pixel (boundary tiles).
+  boundary are labelled pixel by pixel (one OpenCV call per level on the stacked tiles). All levels are
+  labelled first, their labels numbered on from level to level, so that the seams of every level are
+  joined in one pass (:func:`_join`, union by minimum label) and the sizes summed in one count (a loop per
+  level cost more in numpy calls than in pixels); the largest component of each level wins, a tie broken
+  by the column-major first pixel, as the reference does.
+* Up to the first level where the chain breaks, omega_1 ⊇ omega_2 ⊇ ..., so a pixel's depth is the number of
+  levels whose omega holds it: counted per block (inside blocks) and per pixel (boundary tiles).
 Exact: integer levels and integer sizes throughout, the same float32 phi as the reference, summed in the
 same (row-major) order in float64, so the value is equal (``==``) to the labelling version
 (``fast._conn_by_labelling``) and to the literal reference; tests/test_conn_levels.py checks both.
