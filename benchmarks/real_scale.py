@@ -26,7 +26,8 @@ against the script's, compared exactly. **Per-stage times**: one more serial mat
 process, with timers wrapped around the functions of each stage (decode: every file read and decoded, by kind;
 trimap: generation; predict: the row's ``predict_ms``, which is the prediction file's read; score: the metric
 functions; store: the fsynced row write). **Time to first row**: ``--jobs 2`` in a child process, from the
-executor's start to its first row, against a serial executor's.
+executor's start to its first row, against a serial executor's; the child starts the pool's fork server before
+its imports, as ``mattebench run`` does.
 """
 
 from __future__ import annotations
@@ -185,6 +186,9 @@ def _wrap(owner: Any, name: str, key: Any, acc: dict[str, float]) -> None:
 
 
 def stages(work: Path) -> dict[str, Any]:
+    from mattebench.runs.executors.forkserver import start_early
+
+    start_early("predictions", "ppm100")  # as `mattebench run` does before its own imports (the pool reuses it)
     from mattebench_baselines import saved_predictions
     from mattebench_baselines.saved_predictions import SavedPredictions
 
