@@ -140,3 +140,23 @@ def test_early_fork_server_only_for_local_runs_that_may_use_a_pool(monkeypatch, 
     assert not may_use_pool(Namespace(**{**base, "jobs": 4, "executor": "ray"}))
     assert not may_use_pool(Namespace(**{**base, "jobs": 4, "save_alphas": "all"}))
     assert may_use_pool(Namespace(**base)) == (cores > 1)
+
+
+def test_pools_hand_out_the_largest_samples_first(tmp_path):
+    from mattebench.runs.executors.process import largest_first
+
+    class Ref:
+        def __init__(self, path):
+            self.path = path
+
+    class Folder:
+        def files(self, sample_id):
+            return [Ref(tmp_path / f"{sample_id}.png"), Ref(tmp_path / f"{sample_id}.jpg")]
+
+    for name, size in (("a", 10), ("b", 3000), ("c", 10), ("d", 700)):
+        (tmp_path / f"{name}.png").write_bytes(b"x" * size)
+        (tmp_path / f"{name}.jpg").write_bytes(b"y" * 5)
+    ids = ["a", "b", "c", "d", "missing"]
+    assert largest_first(Folder(), ids) == ["b", "d", "a", "c", "missing"]  # ties and unreadable keep their order
+    assert largest_first(object(), ids) == ids  # a dataset that lists no files
+    assert largest_first(Folder(), ["c", "b"]) == ["c", "b"]  # too few to matter

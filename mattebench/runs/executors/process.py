@@ -94,6 +94,13 @@ def _worker_main(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_thre
 
 def _serve(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_threads: Optional[int], said: chatter.Capture) -> None:
     try:
+        if os.environ.get(_SHARED_CORES):
+            import cv2
+
+            # Several workers share the cores: OpenCV's own thread pool in each only costs CPU (PPM-100-sized
+            # samples with breakdowns, 12 of them: 10.0 s with it, 9.8 s without on 2 cores). No value depends
+            # on OpenCV's thread count (tests/test_scoring_speed_paths.py, and serial rows equal pool rows).
+            cv2.setNumThreads(1)
         if torch_threads:
             import torch
 
@@ -144,6 +151,29 @@ def _picklable(exc: BaseException) -> BaseException:
         return exc
     except Exception:  # an exception class that does not pickle: keep its text
         return ProcessExecutorError(f"{type(exc).__name__}: {exc}")
+
+
+# Set in the environment of each worker of a pool of several (read by the worker, not by libraries).
+_SHARED_CORES = "MATTEBENCH_WORKER_SHARES_CORES"
+
+
+def largest_first(dataset: Any, ids: list[str]) -> list[str]:
+    """The order a pool hands ids out: the samples with the most bytes on disk first (image, matte, trimap; a clip's
+    frames), so that the largest sample is not the last one a worker starts while the others wait (PPM-100 runs
+    from 2 to 24 megapixels). Longest-processing-time-first; equal sizes keep their order; a dataset that lists no
+    files keeps the order given. Rows never depend on the order: the driver stores each as it comes."""
+    files = getattr(dataset, "files", None)
+    if not callable(files) or len(ids) < 3:
+        return ids
+
+    def size(sample_id: str) -> int:
+        try:
+            return sum(os.stat(ref.path).st_size for ref in files(sample_id))
+        except Exception:  # noqa: BLE001 - a missing file is the sample's error row later, not a reason to stop here
+            return 0
+
+    sizes = {i: size(i) for i in ids}
+    return sorted(ids, key=lambda i: -sizes[i])
 
 
 # -- the driver side -------------------------------------------------------------------------
@@ -241,7 +271,7 @@ class ProcessExecutor:
         self.notes[:] = [note]
         try:
             pool.start(n)
-            yield from pool.rows(ids)  # notes (an estimated MESSDdt flow) travel in the rows
+            yield from pool.rows(largest_first(scorer.dataset, ids))  # notes (an estimated MESSDdt flow) travel in the rows
         finally:
             pool.close()
 
@@ -262,7 +292,7 @@ class ProcessExecutor:
         if self.timeout is not None:
             note += f"; --timeout {self.timeout:g} s per sample"
         self.notes[:] = [note]
-        yield from pool.rows(scorer, ids)
+        yield from pool.rows(scorer, largest_first(scorer.dataset, ids))
 
     def _serial(self, scorer: Scorer, ids: list[str]) -> Iterator[dict[str, Any]]:
         if scorer.method is None:
@@ -313,6 +343,8 @@ class _Pool:
     def start(self, n: int) -> None:
         for k in range(n):
             env = {"CUDA_VISIBLE_DEVICES": self.gpus[k % len(self.gpus)]} if self.gpus else {}
+            if n > 1:
+                env[_SHARED_CORES] = "1"
             self.workers.append(self._spawn(env))
 
     def _replace(self, w: _Worker) -> None:
