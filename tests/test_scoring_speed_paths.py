@@ -157,6 +157,7 @@ def test_pools_hand_out_the_largest_samples_first(tmp_path):
         (tmp_path / f"{name}.png").write_bytes(b"x" * size)
         (tmp_path / f"{name}.jpg").write_bytes(b"y" * 5)
     ids = ["a", "b", "c", "d", "missing"]
-    assert largest_first(Folder(), ids) == ["b", "d", "a", "c", "missing"]  # ties and unreadable keep their order
+    # the smallest first (a first row soon), then largest first; ties and unreadable keep their order
+    assert largest_first(Folder(), ids) == ["missing", "b", "d", "a", "c"]
     assert largest_first(object(), ids) == ids  # a dataset that lists no files
     assert largest_first(Folder(), ["c", "b"]) == ["c", "b"]  # too few to matter

@@ -158,10 +158,12 @@ _SHARED_CORES = "MATTEBENCH_WORKER_SHARES_CORES"
 
 
 def largest_first(dataset: Any, ids: list[str]) -> list[str]:
-    """The order a pool hands ids out: the samples with the most bytes on disk first (image, matte, trimap; a clip's
-    frames), so that the largest sample is not the last one a worker starts while the others wait (PPM-100 runs
-    from 2 to 24 megapixels). Longest-processing-time-first; equal sizes keep their order; a dataset that lists no
-    files keeps the order given. Rows never depend on the order: the driver stores each as it comes."""
+    """The order a pool hands ids out: the smallest sample first (the first row comes soon, so a run shows it is
+    alive), then the samples with the most bytes on disk (image, matte, trimap; a clip's frames) first, so that the
+    largest sample is not the last one a worker starts while the others wait (PPM-100 runs from 2 to 24 megapixels):
+    longest-processing-time-first but for the smallest, which it would have handed out last. Equal sizes keep their
+    order; a dataset that lists no files keeps the order given. Rows never depend on the order: the driver stores
+    each as it comes."""
     files = getattr(dataset, "files", None)
     if not callable(files) or len(ids) < 3:
         return ids
@@ -173,7 +175,8 @@ def largest_first(dataset: Any, ids: list[str]) -> list[str]:
             return 0
 
     sizes = {i: size(i) for i in ids}
-    return sorted(ids, key=lambda i: -sizes[i])
+    order = sorted(ids, key=lambda i: -sizes[i])
+    return [order[-1], *order[:-1]]
 
 
 # -- the driver side -------------------------------------------------------------------------
