@@ -22,6 +22,13 @@ Choices, written down:
   the smallest sample, and one sample in flight per worker is what makes ``--timeout`` and a
   dying worker attributable to exactly one sample. A video clip is one unit: its frames stay
   in order in one worker.
+- **Largest first.** Ids are handed out by the bytes their files hold on disk, largest first, except
+  that the smallest goes first so that the first row comes soon (:func:`largest_first`): a run of
+  PPM-100-sized photos (2 to 24 megapixels) does not end with one worker on the largest while the
+  others wait. The fork server is started by the ``run`` command before its own imports
+  (:mod:`mattebench.runs.executors.forkserver`).
+- **OpenCV threads.** In a pool of several workers each runs OpenCV on one thread: N processes on N
+  cores, where OpenCV's own pool only costs CPU. No value depends on OpenCV's thread count.
 - **Threads.** BLAS reductions and torch kernels round differently with another thread count,
   so a worker computes with the driver's per-process settings: it inherits the driver's
   environment unchanged (``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``,
