@@ -27,7 +27,9 @@ process, with timers wrapped around the functions of each stage (decode: every f
 trimap: generation; predict: the row's ``predict_ms``, which is the prediction file's read; score: the metric
 functions; store: the fsynced row write). **Time to first row**: ``--jobs 2`` in a child process, from the
 executor's start to its first row, against a serial executor's; the child starts the pool's fork server before
-its imports, as ``mattebench run`` does.
+its imports, as ``mattebench run`` does. **Steady state**: the time from the first row to the last in the same child,
+for a pool of one worker and a pool of two: how two workers scale once started, which the whole-run ratio hides
+when start-up is a large part of a short run.
 """
 
 from __future__ import annotations
@@ -200,14 +202,18 @@ def stages(work: Path) -> dict[str, Any]:
     from mattebench.scoring import scorer
 
     first: dict[str, float] = {}
-    for name, executor in (("serial", LocalExecutor()), ("jobs2", ProcessExecutor(jobs=2))):
+    after_first: dict[str, float] = {}  # from the first row to the last: the pool's steady state, start-up excluded
+    for name, executor in (("serial", LocalExecutor()), ("pool of 1", ProcessExecutor(jobs=1)),
+                           ("jobs2", ProcessExecutor(jobs=2))):
         real_run = executor.run
 
         def run(sc: Any, spec: Any, ids: list[str], _real: Any = real_run, _name: str = name) -> Any:
             t0 = time.perf_counter()
             for k, row in enumerate(_real(sc, spec, ids)):
+                now = time.perf_counter()
                 if k == 0:
-                    first[_name] = time.perf_counter() - t0
+                    first[_name] = now - t0
+                after_first[_name] = now - t0 - first[_name]
                 yield row
 
         executor.run = run  # type: ignore[method-assign]
@@ -227,7 +233,7 @@ def stages(work: Path) -> dict[str, Any]:
         rows, _ = evaluate(SavedPredictions(work / "preds", name="blurred-gt"), PPM100(work), out=out, breakdowns=False)
     acc["total (evaluate, serial)"] = time.perf_counter() - t0
     acc["predict (rows' predict_ms)"] = sum(float(r["predict_ms"]) for r in rows) / 1000
-    return {"first_row_s": first, "stages_s": acc}
+    return {"first_row_s": first, "after_first_row_s": after_first, "stages_s": acc}
 
 
 # -- the report ------------------------------------------------------------------------------------
@@ -294,6 +300,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 1
     st = json.loads(child.stdout.strip().splitlines()[-1])
     print("time to first row: " + ", ".join(f"{k} {v:.3f} s" for k, v in st["first_row_s"].items()))
+    span = st["after_first_row_s"]
+    print("rows after the first (start-up and imports excluded): " + ", ".join(f"{k} {v:.2f} s" for k, v in span.items())
+          + f"; two workers / a pool of one = {span['pool of 1'] / span['jobs2']:.2f}x")
     print("per-stage time, one instrumented serial run (s): "
           + ", ".join(f"{k} {v:.2f}" for k, v in sorted(st["stages_s"].items())))
     return 0
