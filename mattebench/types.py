@@ -28,6 +28,10 @@ FAMILY_TRIMAP = "trimap-based"
 FAMILY_FREE = "trimap-free"
 FAMILY_REFERENCE = "reference"
 
+# What an 8-bit matte value k means as alpha, for every step (reading files, scoring, the metrics): single(k) / 255,
+# as MATLAB's evaluation code and numpy's astype(float32) / float32(255) give it. One table, looked up by value.
+ALPHA_OF_8BIT = np.arange(256, dtype=np.float32) / np.float32(255.0)
+
 
 @dataclass(frozen=True)
 class AtLeast:

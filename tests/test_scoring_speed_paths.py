@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from mattebench import environment
-from mattebench.data.io import ALPHA_OF_8BIT, alpha_from_8bit
+from mattebench.data.io import alpha_from_8bit
 from mattebench.metrics import fast as M
+from mattebench.types import ALPHA_OF_8BIT
 
 
 def _pair(seed: int, h: int = 90, w: int = 70) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -41,6 +41,7 @@ from mattebench.errors import (
     StoreError,
 )
 from mattebench.files import atomic_write_bytes, kind_of, open_regular, read_regular
+from mattebench.types import ALPHA_OF_8BIT
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -508,14 +509,11 @@ def write_alpha16(path: PathLike, alpha: np.ndarray) -> None:
         raise PredictionError(f"{path}: could not write the 16-bit PNG ({exc}); disk full or no permission?") from exc
 
 
-# uint8 k -> float32 alpha: single(k) / 255, as numpy's astype(float32) / float32(255) gives it
-ALPHA_OF_8BIT = np.arange(256, dtype=np.float32) / np.float32(255.0)
-
-
 def alpha_from_8bit(a: np.ndarray) -> np.ndarray:
     """An 8-bit matte as float32 alpha k/255: one table lookup, one pass over the image (a cast and a divide
     were two, at 4K a third of the time)."""
     import cv2
+
 
     if a.ndim == 2 and a.size and a.flags.c_contiguous:
         return cv2.LUT(a, ALPHA_OF_8BIT)

@@ -44,8 +44,10 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from mattebench.types import ALPHA_OF_8BIT
+
 _B = 16  # block side
-_ALPHA8 = np.arange(256, dtype=np.float32) / np.float32(255.0)  # MATLAB single(k)/255
+_ALPHA8 = ALPHA_OF_8BIT  # MATLAB single(k)/255
 _TH = (np.arange(11, dtype=np.float64) / 10.0).astype(np.float32)
 # uint8 k -> number of thresholds th_1..th_10 that single(k)/255 passes (float32 comparison)
 _LEVEL8 = np.array([int((_ALPHA8[k] >= _TH[1:]).sum()) for k in range(256)], dtype=np.uint8)

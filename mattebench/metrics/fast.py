@@ -47,6 +47,7 @@ import cv2
 import numpy as np
 
 from mattebench.metrics.conn_levels import conn_from_levels
+from mattebench.types import ALPHA_OF_8BIT
 
 __all__ = [
     "MetricInfo",
@@ -270,8 +271,8 @@ def _single_threaded(fn: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
-# uint8 k -> float32 alpha exactly as MATLAB's single(k) / 255.
-_ALPHA8 = np.arange(256, dtype=np.float32) / np.float32(255.0)
+# uint8 k -> float32 alpha exactly as MATLAB's single(k) / 255 (the vocabulary's table).
+_ALPHA8 = ALPHA_OF_8BIT
 
 
 def _alpha32(x: np.ndarray) -> np.ndarray:

@@ -89,19 +89,21 @@ from mattebench.types import MethodCard
 
 
 # -- the worker process ----------------------------------------------------------------------
-def _worker_main(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_threads: Optional[int], env: dict[str, str]) -> None:
+def _worker_main(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_threads: Optional[int], env: dict[str, str],
+                 one_opencv_thread: bool = False) -> None:
     """Body of a worker: build once, then answer ids with rows until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     chatter.reuse_freed_memory()  # a scoring process (mattebench.environment)
     os.environ.update(env)  # CUDA_VISIBLE_DEVICES: read when CUDA initialises, i.e. when the method is built
     # What the method and its libraries say here goes to the driver, which prints each condition once for the run.
     with chatter.capture(display=False) as said:
-        _serve(conn, spec, imports, torch_threads, said)
+        _serve(conn, spec, imports, torch_threads, said, one_opencv_thread)
 
 
-def _serve(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_threads: Optional[int], said: chatter.Capture) -> None:
+def _serve(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_threads: Optional[int], said: chatter.Capture,
+           one_opencv_thread: bool = False) -> None:
     try:
-        if os.environ.get(_SHARED_CORES):
+        if one_opencv_thread:
             import cv2
 
             # Several workers share the cores: OpenCV's own thread pool in each only costs CPU (PPM-100-sized
@@ -158,10 +160,6 @@ def _picklable(exc: BaseException) -> BaseException:
         return exc
     except Exception:  # an exception class that does not pickle: keep its text
         return ProcessExecutorError(f"{type(exc).__name__}: {exc}")
-
-
-# Set in the environment of each worker of a pool of several (read by the worker, not by libraries).
-_SHARED_CORES = "MATTEBENCH_WORKER_SHARES_CORES"
 
 
 def largest_first(dataset: Any, ids: list[str]) -> list[str]:
@@ -338,11 +336,13 @@ class _Pool:
         self.ctx, self.spec, self.imports, self.torch_threads = ctx, spec, imports, torch_threads
         self.columns, self.timeout, self.gpus = list(columns), timeout, list(gpus)
         self.workers: list[_Worker] = []
+        self.shares_cores = False
         self.stats: dict[str, Any] = {"started": 0, "deaths": 0, "timeouts": 0, "pids": set()}
 
     def _spawn(self, env: dict[str, str]) -> _Worker:
         ours, theirs = self.ctx.Pipe(duplex=True)
-        proc = self.ctx.Process(target=_worker_main, args=(theirs, self.spec, self.imports, self.torch_threads, env),
+        proc = self.ctx.Process(target=_worker_main, args=(theirs, self.spec, self.imports, self.torch_threads, env,
+                                                           self.shares_cores),
                                 name="mattebench-worker")
         with _environ(env):
             proc.start()
@@ -351,10 +351,9 @@ class _Pool:
         return _Worker(proc, ours, env)
 
     def start(self, n: int) -> None:
+        self.shares_cores = n > 1  # each worker then runs OpenCV on one thread (see _serve)
         for k in range(n):
             env = {"CUDA_VISIBLE_DEVICES": self.gpus[k % len(self.gpus)]} if self.gpus else {}
-            if n > 1:
-                env[_SHARED_CORES] = "1"
             self.workers.append(self._spawn(env))
 
     def _replace(self, w: _Worker) -> None:
