@@ -128,9 +128,22 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
+def _busy_cpu_s() -> float:
+    """CPU seconds this machine has spent busy (every core, every process) since boot, from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return float("nan")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def timed_child(cmd: list[str], env: Optional[dict[str, str]] = None) -> dict[str, Any]:
-    """Run ``cmd``; its wall time, the peak of its process tree's summed RSS, its own ru_maxrss."""
+    """Run ``cmd``; its wall time, the peak of its process tree's summed RSS, and the cores the machine kept busy
+    meanwhile (busy CPU seconds / wall seconds, every process counted: on a quiet machine, the child's tree)."""
     peak = [0]
+    busy0 = _busy_cpu_s()
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     done = threading.Event()
@@ -144,11 +157,12 @@ def timed_child(cmd: list[str], env: Optional[dict[str, str]] = None) -> dict[st
     watcher.start()
     out, err = proc.communicate()
     wall = time.perf_counter() - t0
+    cores = (_busy_cpu_s() - busy0) / wall
     done.set()
     watcher.join()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[:6])} ... exited {proc.returncode}:\n{out[-2000:]}\n{err[-4000:]}")
-    return {"seconds": wall, "peak_rss_gb": peak[0] / 1e9, "stdout": out, "stderr": err}
+    return {"seconds": wall, "peak_rss_gb": peak[0] / 1e9, "cores_busy": cores, "stdout": out, "stderr": err}
 
 
 def run_script(work: Path, threads: int) -> tuple[dict[str, Any], dict[str, tuple[float, float]]]:
@@ -279,11 +293,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     for label, fn, n in runs:
         results[label], values[label] = fn(work, n)
         print(f"  {label:<22} {results[label]['seconds']:6.2f} s   peak RSS {results[label]['peak_rss_gb']:.2f} GB"
-              f"   (load {os.getloadavg()[0]:.2f})")
+              f"   cores busy {results[label]['cores_busy']:.2f}   (load {os.getloadavg()[0]:.2f})")
     s1, s2 = results["script serial"]["seconds"], results["script 2 threads"]["seconds"]
     m1, m2 = results["mattebench --jobs 1"]["seconds"], results["mattebench --jobs 2"]["seconds"]
     print(f"ratios: mattebench serial / script serial = {m1 / s1:.2f}; mattebench --jobs 2 / script 2 threads = {m2 / s2:.2f}; "
           f"mattebench --jobs 2 speed-up over --jobs 1 = {m1 / m2:.2f}x")
+    # Why --jobs 2 cannot reach 2x --jobs 1 here: a serial run already keeps more than one core busy (OpenCV runs the
+    # 8-bit-to-float conversion on its own threads), and its start-up and exit do not shrink with more workers.
+    u1 = results["mattebench --jobs 1"]["cores_busy"]
+    n_cpu = os.cpu_count() or 1
+    print(f"cores: mattebench --jobs 1 keeps {u1:.2f} of {n_cpu} busy, --jobs 2 "
+          f"{results['mattebench --jobs 2']['cores_busy']:.2f}: with no start-up at all, {n_cpu} cores could give at "
+          f"most {min(2, n_cpu) / u1:.2f}x --jobs 1")
     print(f"memory: mattebench serial / script serial = "
           f"{results['mattebench --jobs 1']['peak_rss_gb'] / results['script serial']['peak_rss_gb']:.2f}")
     pairs = [("script 2 threads", "script serial"), ("mattebench --jobs 1", "script serial"),

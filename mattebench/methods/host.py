@@ -29,6 +29,7 @@ The run's provenance says which way it went (``method_isolation``).
 from __future__ import annotations
 
 import json
+import multiprocessing.connection as mpc
 import os
 import pickle
 import signal
@@ -494,7 +495,44 @@ def _read_array(conn: Any, spec: Any, shapes: dict[int, tuple[int, int]]) -> tup
     if n > 4 * max(1, h * w):  # a prediction is HxW (or HxWx1): anything much larger is refused unread
         raise HostProtocolError(f"the method's process announced a {shape} prediction for a {h}x{w} image")
     size = n * np.dtype(dtype).itemsize
-    data = conn.recv_bytes(max(1, size))
-    if len(data) != size:
+    arr = np.empty(shape, dtype=dtype)
+    if isinstance(conn, mpc.Connection) and hasattr(os, "readv"):
+        got = _recv_message_into(conn, memoryview(arr).cast("B") if size else memoryview(bytearray(1)))
+    else:  # another transport (Ray's answer list, a Windows pipe): multiprocessing's own reader
+        data = conn.recv_bytes(max(1, size))
+        got = len(data)
+        if got == size:
+            arr.reshape(-1).view(np.uint8)[:] = np.frombuffer(data, dtype=np.uint8)
+    if got != size:
         raise HostProtocolError("the method's process sent an array of another size than it announced")
-    return spec["index"], np.frombuffer(data, dtype=dtype).reshape(shape).copy()
+    return spec["index"], arr
+
+
+def _recv_message_into(conn: Any, into: memoryview) -> int:
+    """Read one message sent with ``Connection.send_bytes`` straight into ``into`` and return its length.
+
+    A 4K float32 prediction is 96 MB: multiprocessing's reader gathers it chunk by chunk in a BytesIO and
+    the array is one more copy. This reads the same framing (a 4-byte big-endian signed length; -1 then an
+    8-byte length for 2 GiB and more) into the array's memory. A message longer than ``into`` is not read
+    (-1: the host is replaced, so the stream is never read again); EOF mid-message raises EOFError as
+    ``recv_bytes`` does."""
+    fd = conn.fileno()
+    size = int.from_bytes(_read_exact(fd, 4), "big", signed=True)
+    if size == -1:
+        size = int.from_bytes(_read_exact(fd, 8), "big")
+    if size < 0 or size > len(into):
+        return -1
+    _read_exact(fd, 0, into[:size])
+    return size
+
+
+def _read_exact(fd: int, n: int, into: Optional[memoryview] = None) -> bytes:
+    """Exactly ``n`` bytes from ``fd`` (or exactly ``len(into)`` bytes into ``into``)."""
+    buf = memoryview(bytearray(n)) if into is None else into
+    done = 0
+    while done < len(buf):
+        k = os.readv(fd, [buf[done:]])
+        if k == 0:
+            raise EOFError("the method's process closed its pipe mid-message")
+        done += k
+    return bytes(buf) if into is None else b""

@@ -71,13 +71,14 @@ def check_prediction(pred: Any, shape: tuple[int, int], where: str) -> np.ndarra
     if pred.dtype == np.uint8:
         return alpha_from_8bit(pred)
     pred = pred.astype(np.float32, copy=False)
-    if not np.isfinite(pred).all():
+    lo, hi = float(pred.min()), float(pred.max())  # NaN propagates through min and max: both finite <=> all finite
+    if not (math.isfinite(lo) and math.isfinite(hi)):
         bad = int((~np.isfinite(pred)).sum())
         raise PredictionError(f"{where}: prediction has {bad} NaN/inf pixels")
-    lo, hi = float(pred.min()), float(pred.max())
     if lo < -1e-3 or hi > 1.0 + 1e-3:
         raise PredictionError(f"{where}: prediction values span [{lo:.4g}, {hi:.4g}], expected alpha in [0, 1]")
-    return np.clip(pred, 0.0, 1.0)
+    # The scorer's own copy either way; a copy is twice as fast as a clip that changes nothing.
+    return pred.copy() if 0.0 <= lo and hi <= 1.0 else np.clip(pred, 0.0, 1.0)
 
 
 def _unknown_scores(pred: np.ndarray, gt: np.ndarray, trimap: Optional[np.ndarray]) -> dict[str, float]:
