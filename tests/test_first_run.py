@@ -344,3 +344,23 @@ def test_thread_advice_only_from_a_run_that_starts_workers(tmp_path):
                "--out", str(tmp_path / "runs"), "--quiet", omp=False)
     assert ran.returncode == 0 and ran.stderr.count("OMP_NUM_THREADS=1") == 1
     assert "OMP_NUM_THREADS=1" in (tmp_path / "runs" / "synthetic" / "chatty" / "run.log").read_text()
+
+
+def test_no_thread_advice_where_no_method_code_runs(tmp_path):
+    """Saved predictions run no method code (no BLAS, no OpenMP, OpenCV on one thread per worker): a pool of them
+    says nothing of OMP_NUM_THREADS, and its rows equal a serial run's."""
+    import csv
+
+    ids = SyntheticDataset().ids()[:N]
+    _mattes(tmp_path / "pred", ids)
+    for jobs in ("2", "1"):
+        res = _cli(tmp_path, tmp_path, "run", "--predictions", str(tmp_path / "pred"), "--name", "mine", "--dataset",
+                   "synthetic", "--limit", str(N), "--jobs", jobs, "--out", str(tmp_path / f"runs{jobs}"), "--quiet",
+                   omp=False)
+        assert res.returncode == 0, res.stderr
+        assert "OMP_NUM_THREADS" not in res.stderr
+    def values(jobs: str) -> dict:
+        with open(tmp_path / f"runs{jobs}" / "synthetic" / "mine" / "samples.csv", newline="") as f:
+            return {r["id"]: {k: v for k, v in r.items() if not k.endswith("_ms")} for r in csv.DictReader(f)}
+
+    assert values("1") == values("2") and len(values("1")) == N

@@ -534,7 +534,9 @@ def pool_for(method: str, card: MethodCard, device: Optional[str], jobs: Optiona
         return None
     gpus = visible_gpus((device or "").lower()) if n > 1 else []
     advice = None
-    if n > 1 and not gpus and not os.environ.get("OMP_NUM_THREADS"):
+    from mattebench.methods.host import IN_PROCESS_NAMES  # saved predictions: no method code, no BLAS/OpenMP work
+
+    if n > 1 and not gpus and not os.environ.get("OMP_NUM_THREADS") and method not in IN_PROCESS_NAMES:
         advice = ("worker processes, each with as many BLAS/OpenMP threads as a serial run (OMP_NUM_THREADS is "
                   "not set): for throughput run with OMP_NUM_THREADS=1 (the rows then equal a serial run with that setting)")
     return ProcessExecutor(jobs=n, timeout=timeout, gpus=gpus, advice=advice)
