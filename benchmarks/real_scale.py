@@ -1,6 +1,6 @@
 """Saved predictions against PPM-100 at its real resolutions: mattebench against the 20-line script it replaces.
 
-    python benchmarks/real_scale.py [--work DIR] [--scale 1.0] [--limit N] [--skip-build]
+    python benchmarks/real_scale.py [--work DIR] [--scale 1.0] [--limit N] [--repeat K]
 
 **The data.** The 41 pairs of ``../shared/realdata/ppm100-dev`` are downscaled (longer side 1024 px). Each is
 upscaled (``cv2.INTER_LINEAR``, photo and matte alike) to one of PPM-100's sizes, cycling through 1920x1080
@@ -20,7 +20,7 @@ saved as an 8-bit PNG. Everything goes to ``--work`` (a temporary folder by defa
   (run identity and lock, input hashing, prediction checks, fsynced rows), into a fresh ``--out``; where Ray is
   installed also ``--executor ray --workers 2`` (its time includes starting Ray), whose rows must equal serial's.
 
-**Peak memory**: the largest sum of resident set sizes over the child and all its descendants (its worker
+**Repetitions** (``--repeat K``): every side runs K times, the sides in turn, and the report gives the median time, the largest peak memory and the median cores busy; every repetition must give the same per-sample values. **Cores busy**: the CPU seconds the whole machine spent busy during a child, from /proc/stat, over its wall time (on a quiet machine: the child's process tree); a serial mattebench run keeps more than one core busy (OpenCV converts 8-bit maps on its own threads), which bounds what two workers can add on two cores. **Peak memory**: the largest sum of resident set sizes over the child and all its descendants (its worker
 processes, the fork server), sampled from /proc every 20 ms. **Per-sample values**: the rows of ``samples.csv``
 against the script's, compared exactly. **Per-stage times**: one more serial mattebench run in a child
 process, with timers wrapped around the functions of each stage (decode: every file read and decoded, by kind;
@@ -270,6 +270,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--work", type=Path, help="folder for the upscaled data and the runs (kept); default: a temporary one")
     ap.add_argument("--scale", type=float, default=1.0, help="scale PPM-100's sizes (for a quick check; 1.0 for the figures)")
     ap.add_argument("--limit", type=int, help="only the first N pairs")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run every side K times, in turn (script, mattebench, script, ...), and report the median time "
+                         "and the largest memory: a virtual machine's speed drifts between minutes")
     ap.add_argument("--stages", type=Path, help=argparse.SUPPRESS)  # internal: the per-stage child
     args = ap.parse_args(argv)
     if args.stages:
@@ -290,9 +293,22 @@ def main(argv: Optional[list[str]] = None) -> int:
                                         ("mattebench --jobs 1", run_mattebench, 1), ("mattebench --jobs 2", run_mattebench, 2)]
     if importlib.util.find_spec("ray") is not None:  # the rows must not depend on the executor
         runs.append(("mattebench Ray, 2", lambda w, n: run_mattebench(w, n, ray=True), 2))
-    for label, fn, n in runs:
-        results[label], values[label] = fn(work, n)
-        print(f"  {label:<22} {results[label]['seconds']:6.2f} s   peak RSS {results[label]['peak_rss_gb']:.2f} GB"
+    tries: dict[str, list[dict[str, Any]]] = {label: [] for label, _, _ in runs}
+    for k in range(max(1, args.repeat)):
+        for label, fn, n in runs:
+            res, vals = fn(work, n)
+            tries[label].append(res)
+            if k == 0:
+                values[label] = vals
+            elif vals != values[label]:  # every repetition must give the same rows, to the last bit
+                raise SystemExit(f"{label}: repetition {k + 1} gave other per-sample values than the first")
+    for label, _, _ in runs:
+        got = tries[label]
+        results[label] = {"seconds": float(np.median([r["seconds"] for r in got])),
+                          "peak_rss_gb": max(r["peak_rss_gb"] for r in got),
+                          "cores_busy": float(np.median([r["cores_busy"] for r in got]))}
+        spread = f" (of {len(got)}: {min(r['seconds'] for r in got):.2f} to {max(r['seconds'] for r in got):.2f} s)" if len(got) > 1 else ""
+        print(f"  {label:<22} {results[label]['seconds']:6.2f} s{spread}   peak RSS {results[label]['peak_rss_gb']:.2f} GB"
               f"   cores busy {results[label]['cores_busy']:.2f}   (load {os.getloadavg()[0]:.2f})")
     s1, s2 = results["script serial"]["seconds"], results["script 2 threads"]["seconds"]
     m1, m2 = results["mattebench --jobs 1"]["seconds"], results["mattebench --jobs 2"]["seconds"]

@@ -247,3 +247,28 @@ def test_the_default_pool_is_only_for_names_fresh_workers_know(monkeypatch):
     monkeypatch.setattr(process, "cpu_count", lambda: 2)  # --jobs up to the core count (more is capped: test_trust_low_ones)
     # an explicit --jobs is honoured as asked (the workers import the registering module)
     assert isinstance(pool_for("pool-misbehaving", card, None, 2, None, dataset="pool-tiny"), ProcessExecutor)
+
+
+def test_a_pool_of_a_hosted_method_loads_and_scores_in_its_workers(tmp_path, monkeypatch, same_thread_settings):
+    """`run --jobs N` for a method that predicts in a host: each of N workers has a host of its own; the worker loads
+    the sample, asks its host and scores (mattebench.runs.executors.paired). The driver decodes no file at all, every
+    sample is predicted once by a host that is no worker, and the rows equal a serial run's (which loads and scores in
+    the driver)."""
+    from mattebench.data import io
+
+    log = tmp_path / "predicted.log"
+    opts = {"log": str(log)}
+    serial, _ = evaluate("pool-misbehaving", "pool-tiny", method_options=opts, dataset_options={"n": 6})
+    log.unlink()
+    decoded: list[str] = []
+    real_open = io._open
+    monkeypatch.setattr(io, "_open", lambda p: decoded.append(str(p)) or real_open(p))
+    ex = ProcessExecutor(jobs=2)
+    pooled, _ = evaluate("pool-misbehaving", "pool-tiny", method_options=opts, dataset_options={"n": 6}, executor=ex)
+    assert decoded == []  # nothing was read here: loading happened in the workers
+    assert_same_values(serial, pooled, METRICS)
+    lines = [line.split() for line in log.read_text().splitlines()]
+    assert sorted(sid for _, sid in lines) == [f"s{i:02d}" for i in range(6)]  # each sample predicted once
+    host_pids = {int(pid) for pid, _ in lines}
+    assert host_pids.isdisjoint(ex.stats["pids"]) and os.getpid() not in host_pids  # hosts are neither workers nor here
+    assert "method process of its own" in ex.notes[0]

@@ -86,6 +86,13 @@ class ScorerSpec:
         return Scorer(m, d, _card_of(m, self.method), debug=self.debug, conventions=self.conventions,
                       estimate_foreground=self.estimate_foreground, with_breakdowns=self.with_breakdowns)
 
+    def build_hosted(self, recipe: Any, card: MethodCard, columns: list[str]) -> Scorer:
+        """The driver's Scorer for a method that predicts in a host (no method here): the dataset and the
+        scoring settings from the spec, the card and columns as the driver resolved them."""
+        d = load_dataset(self.dataset, root=self.data_root, **self.dataset_options)
+        return Scorer(None, d, card, columns=list(columns), debug=self.debug, conventions=self.conventions, hosted=recipe,
+                      estimate_foreground=self.estimate_foreground, with_breakdowns=self.with_breakdowns)
+
 
 class Executor(Protocol):
     name: str

@@ -1,7 +1,8 @@
 """Score through method hosts: the driver loads and scores, each host process only predicts.
 
-The executor of every method that predicts in its own process (:mod:`mattebench.methods.host`): serial runs
-use one host, ``run --jobs N`` N hosts. The driver loads a sample, keeps its ground truth, sends the host a
+The executor of every method that predicts in its own process (:mod:`mattebench.methods.host`) where one
+process loads and scores: serial runs and a pool of one (a local pool of several pairs each of its workers
+with a host instead: :mod:`mattebench.runs.executors.paired`). The driver loads a sample, keeps its ground truth, sends the host a
 :class:`~mattebench.scoring.scorer.PredictionRequest` (copies of the image and trimap) and scores the answer when it
 comes back, so nothing a method does reaches what scores it. A video clip is one request, answered in order
 by one host, which keeps the method's state between frames as an in-process method would.
@@ -206,12 +207,7 @@ class HostPool:
         if kind == "ready" and not h.ready:
             h.ready = True
             self.stats["pids"].add(head.get("pid"))
-            scorer.sequence = bool(head.get("sequence"))
-            if head.get("observes"):  # a non-reference method that asks for the ground truth: warned once, never given
-                warn_withheld(scorer.method_card, stacklevel=2)
-            _undeclared_foreground(head, self.recipe)
-            prov = head.get("provenance")
-            self.stats["method_provenance"] = prov if isinstance(prov, dict) else {}
+            read_ready(scorer, head, self.stats, self.recipe)
             return None
         if kind != "answer" or h.job is None:
             raise HostProtocolError(f"the method's process sent an unexpected {kind!r} message")
@@ -254,6 +250,17 @@ class HostPool:
                 self._replace(h)
                 yield error_row(scorer.columns, sid, f"{sid}: timed out after {self.timeout:g} s (--timeout); "
                                 "the worker was stopped and a new one started")
+
+
+def read_ready(scorer: Scorer, head: dict[str, Any], stats: dict[str, Any], recipe: MethodRecipe) -> None:
+    """What a host's ``ready`` header tells the driver: whether the method predicts whole clips, whether it asked for
+    the ground truth (warned once, never given), an undeclared foreground, and the method's provenance."""
+    scorer.sequence = bool(head.get("sequence"))
+    if head.get("observes"):  # a non-reference method that asks for the ground truth: warned once, never given
+        warn_withheld(scorer.method_card, stacklevel=3)
+    _undeclared_foreground(head, recipe)
+    prov = head.get("provenance")
+    stats["method_provenance"] = prov if isinstance(prov, dict) else {}
 
 
 @contextlib.contextmanager

@@ -1,13 +1,14 @@
 """Score a run's samples in local worker processes (``run --jobs N``, ``run --timeout S``).
 
-Two kinds of worker. A method that predicts apart from what scores it (every method built from a name:
-:mod:`mattebench.methods.host`) runs in N *method hosts* (:class:`mattebench.runs.executors.hosts.HostPool`): the
-driver loads each sample, keeps its ground truth, sends the host the image and trimap and scores the answer.
-The methods that may run beside the ground truth (saved predictions, reference methods) are scored in N
-*scoring workers*, each of which builds the method and the dataset once from the picklable
-:class:`~mattebench.runs.runner.ScorerSpec` and scores one id at a time with the same
-:class:`~mattebench.scoring.scorer.Scorer` code as a serial run. Either way rows go back to the driver, the only
-writer of the run folder, so resume, provenance and leaderboards do not depend on the executor.
+N *scoring workers*, each of which builds the dataset (and the method, where it may run beside the ground truth:
+saved predictions, reference methods) once from the picklable :class:`~mattebench.runs.runner.ScorerSpec` and
+scores one id at a time with the same :class:`~mattebench.scoring.scorer.Scorer` code as a serial run. A method
+that predicts apart from what scores it (every method built from a name: :mod:`mattebench.methods.host`) runs in
+a *method host* of each worker's own (:mod:`mattebench.runs.executors.paired`): the worker loads the sample, keeps
+its ground truth, sends its host the image and trimap and scores the answer, so loading and scoring run N at a
+time too (a pool of one keeps the serial arrangement, the driver loading for one host:
+:class:`mattebench.runs.executors.hosts.HostPool`). Either way rows go back to the driver, the only writer of the
+run folder, so resume, provenance and leaderboards do not depend on the executor.
 
 Choices, written down:
 
@@ -41,6 +42,9 @@ Choices, written down:
   receives it. A unit past its time is recorded as an error row ("timed out after S s"), its
   worker is killed (SIGKILL: a hung C extension ignores anything gentler) and replaced, and the
   run goes on.
+- **Pairs.** A worker and its host are started, timed out and replaced together: a host that dies while
+  predicting (or sends what it may not) gives the sample an error row, as in a serial run, and the pair is
+  replaced; a host that cannot build the method stops the run with the factory's own error.
 - **Crashes.** A worker that dies while scoring a sample (``os._exit``, a segfault, the kernel's
   out-of-memory killer) gives that sample an error row naming the exit code or signal; the
   worker is replaced and the run goes on. No retry: a crash in a method is usually the same
@@ -82,7 +86,10 @@ from mattebench.contract import (
 )
 from mattebench.errors import MattebenchError, ProcessExecutorError
 from mattebench.runs.executors.forkserver import default_context
+from mattebench.errors import HostProtocolError
+from mattebench.runs.executors import paired as paired_protocol
 from mattebench.runs.executors.hosts import describe_exit, error_row, stop_process
+from mattebench.runs.executors.paired import HostLink
 from mattebench.runs.runner import LocalExecutor, ScorerSpec
 from mattebench.scoring.scorer import Scorer
 from mattebench.types import MethodCard
@@ -90,26 +97,107 @@ from mattebench.types import MethodCard
 
 # -- the worker process ----------------------------------------------------------------------
 def _worker_main(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_threads: Optional[int], env: dict[str, str],
-                 one_opencv_thread: bool = False) -> None:
+                 one_opencv_thread: bool = False, paired: Optional[_Paired] = None) -> None:
     """Body of a worker: build once, then answer ids with rows until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     chatter.reuse_freed_memory()  # a scoring process (mattebench.environment)
     os.environ.update(env)  # CUDA_VISIBLE_DEVICES: read when CUDA initialises, i.e. when the method is built
     # What the method and its libraries say here goes to the driver, which prints each condition once for the run.
     with chatter.capture(display=False) as said:
-        _serve(conn, spec, imports, torch_threads, said, one_opencv_thread)
+        if paired is None:
+            _serve(conn, spec, imports, torch_threads, said, one_opencv_thread)
+        else:
+            _serve_paired(conn, spec, imports, said, one_opencv_thread, paired)
+
+
+@dataclass(frozen=True)
+class _Paired:
+    """What a worker paired with a method host gets besides the spec (mattebench.runs.executors.paired)."""
+
+    host_conn: Any
+    recipe: Any  # the MethodRecipe the host builds
+    card: MethodCard
+    columns: tuple[str, ...]
+
+
+def _one_opencv_thread() -> None:
+    import cv2
+
+    # Several workers share the cores: OpenCV's own thread pool in each only costs CPU (PPM-100-sized
+    # samples with breakdowns, 12 of them: 10.0 s with it, 9.8 s without on 2 cores). No value depends
+    # on OpenCV's thread count (tests/test_scoring_speed_paths.py, and serial rows equal pool rows).
+    cv2.setNumThreads(1)
+
+
+def _serve_paired(conn: Any, spec: ScorerSpec, imports: Sequence[str], said: chatter.Capture, one_opencv_thread: bool,
+                  paired: _Paired) -> None:
+    """A worker whose method predicts in its own host: load here, ask the host, score here (the serial run's code)."""
+    link = HostLink(paired.host_conn)
+    try:
+        if one_opencv_thread:
+            _one_opencv_thread()
+        for module in imports:
+            importlib.import_module(module)
+        scorer = spec.build_hosted(paired.recipe, paired.card, list(paired.columns))
+    except BaseException as exc:  # noqa: BLE001 - sent to the driver, which raises it there
+        _send(conn, ("chatter", said.take()))
+        _send(conn, ("build_error", _picklable(exc), traceback.format_exc(limit=6)))
+        return
+    try:
+        head = link.wait_ready()
+    except EOFError:  # the host died
+        _send(conn, ("chatter", said.take()))
+        _send(conn, (paired_protocol.HOST_GONE_BUILDING,))
+        return
+    except HostProtocolError as exc:
+        _send(conn, ("build_error", _picklable(exc), ""))
+        return
+    _send(conn, ("chatter", said.take()))
+    if head["kind"] == "build_error":
+        _send(conn, (paired_protocol.HOST_BUILD_ERROR, head))
+        return
+    scorer.sequence = bool(head.get("sequence"))
+    _send(conn, (paired_protocol.HOST_READY, os.getpid(), head))
+    while True:
+        try:
+            sample_id = conn.recv()
+        except (EOFError, OSError):  # the driver is gone
+            return
+        if sample_id is None:
+            link.stop()
+            return
+        row = _paired_row(conn, scorer, link, sample_id, said)
+        if row is None:
+            return  # the host is gone or misbehaved: the driver was told and replaces the pair
+        told = said.take()
+        if (told and not _send(conn, ("chatter", told))) or not _send(conn, ("row", row)):
+            return
+
+
+def _paired_row(conn: Any, scorer: Scorer, link: HostLink, sample_id: str, said: chatter.Capture) -> Optional[dict[str, Any]]:
+    """The sample's row; None after telling the driver that the host died or misbehaved on it."""
+    try:
+        prepared = scorer.prepare(sample_id)
+        if isinstance(prepared, dict):  # the sample cannot be used: its error row, no request
+            return prepared
+        ans = link.ask(prepared)
+        return scorer.complete(prepared, ans)
+    except EOFError:  # the host died
+        _send(conn, ("chatter", said.take()))
+        _send(conn, (paired_protocol.HOST_GONE, sample_id))
+    except HostProtocolError as exc:
+        _send(conn, ("chatter", said.take()))
+        _send(conn, (paired_protocol.HOST_MISBEHAVED, sample_id, str(exc)))
+    except BaseException as exc:  # noqa: BLE001 - past the Scorer's net
+        return error_row(scorer.columns, sample_id, f"{sample_id}: method raised {type(exc).__name__}: {exc}")
+    return None
 
 
 def _serve(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_threads: Optional[int], said: chatter.Capture,
            one_opencv_thread: bool = False) -> None:
     try:
         if one_opencv_thread:
-            import cv2
-
-            # Several workers share the cores: OpenCV's own thread pool in each only costs CPU (PPM-100-sized
-            # samples with breakdowns, 12 of them: 10.0 s with it, 9.8 s without on 2 cores). No value depends
-            # on OpenCV's thread count (tests/test_scoring_speed_paths.py, and serial rows equal pool rows).
-            cv2.setNumThreads(1)
+            _one_opencv_thread()
         if torch_threads:
             import torch
 
@@ -193,6 +281,7 @@ class _Worker:
     ready: bool = False
     sample: Optional[str] = None
     deadline: float = float("inf")
+    host: Any = None  # the worker's method host (a process), when the method predicts in one
 
 
 @contextlib.contextmanager
@@ -250,8 +339,8 @@ class ProcessExecutor:
         self.name, self.workers = "process", self.jobs
         if not ids:
             return
-        if scorer.hosted is not None:
-            yield from self._hosts(scorer, ids)
+        if scorer.hosted is not None and (spec is None or min(self.jobs, len(ids)) == 1):
+            yield from self._hosts(scorer, ids)  # one host: the driver loads and scores, as a serial run
             return
         if spec is None:
             yield from self._serial(scorer, ids)
@@ -268,12 +357,22 @@ class ProcessExecutor:
         imports = tuple(dict.fromkeys([*self.imports, *code_plugin_modules(spec)]))
         _, torch_threads = worker_thread_settings()  # the environment is inherited as it is
         ctx = mp.get_context(self.context)
+        hosted = scorer.hosted is not None
         if self.context == "forkserver":
             # The server imports these once; every worker (and every replacement) forks from it.
-            ctx.set_forkserver_preload(["mattebench.runs.executors.process", *factory_modules(spec), *imports])
-        pool = _Pool(ctx, spec, imports, torch_threads, scorer.columns, self.timeout, self.gpus)
+            preload = ["mattebench.runs.executors.process", *factory_modules(spec), *imports]
+            if hosted:
+                from mattebench.methods.host import preload_modules
+
+                preload += ["mattebench.methods.host", *preload_modules(scorer.hosted)]
+            ctx.set_forkserver_preload(list(dict.fromkeys(preload)))
+        pool = _Pool(ctx, spec, imports, torch_threads, scorer.columns, self.timeout, self.gpus,
+                     host=scorer if hosted else None)
         self.stats = pool.stats
         note = f"scored by {n} local worker process{'es' if n > 1 else ''} ({self.context}), each with the driver's thread settings"
+        if hosted:
+            note = (f"loaded and scored by {n} local worker processes ({self.context}), each asking a method process of its "
+                    "own that never sees the ground truth; each with the driver's thread settings")
         if self.timeout is not None:
             note += f"; --timeout {self.timeout:g} s per sample"
         self.notes[:] = [note]
@@ -332,23 +431,48 @@ class _Pool:
     """The worker processes of one run and the loop that feeds them ids."""
 
     def __init__(self, ctx: Any, spec: ScorerSpec, imports: tuple[str, ...], torch_threads: Optional[int],
-                 columns: Sequence[str], timeout: Optional[float], gpus: Sequence[str]) -> None:
+                 columns: Sequence[str], timeout: Optional[float], gpus: Sequence[str], host: Optional[Scorer] = None) -> None:
         self.ctx, self.spec, self.imports, self.torch_threads = ctx, spec, imports, torch_threads
         self.columns, self.timeout, self.gpus = list(columns), timeout, list(gpus)
+        # A method that predicts in a host: each worker gets one (mattebench.runs.executors.paired); the driver's
+        # Scorer gives the recipe and the card, and learns from the first host whether the method predicts clips.
+        self.host = host
         self.workers: list[_Worker] = []
         self.shares_cores = False
         self.stats: dict[str, Any] = {"started": 0, "deaths": 0, "timeouts": 0, "pids": set()}
 
     def _spawn(self, env: dict[str, str]) -> _Worker:
         ours, theirs = self.ctx.Pipe(duplex=True)
-        proc = self.ctx.Process(target=_worker_main, args=(theirs, self.spec, self.imports, self.torch_threads, env,
-                                                           self.shares_cores),
+        host, paired = self._spawn_host(env) if self.host is not None else (None, None)
+        proc = self.ctx.Process(target=_worker_main, args=(theirs, self.spec, self.imports, self.torch_threads,
+                                                           {} if host is not None else env, self.shares_cores, paired),
                                 name="mattebench-worker")
-        with _environ(env):
+        with _environ({} if host is not None else env):
             proc.start()
         theirs.close()
+        if paired is not None:
+            paired.host_conn.close()  # the worker holds it now: the host's pipe closes when either of them dies
         self.stats["started"] += 1
-        return _Worker(proc, ours, env)
+        return _Worker(proc, ours, env, host=host)
+
+    def _spawn_host(self, env: dict[str, str]) -> tuple[Any, _Paired]:
+        """The method host of a new worker, and what the worker needs to talk to it. The host, not the worker, gets
+        the worker's CUDA_VISIBLE_DEVICES: it is what builds the method."""
+        import dataclasses
+
+        from mattebench.methods.host import host_main
+        from mattebench.runs.executors.hosts import _main_not_rerun
+
+        assert self.host is not None
+        recipe = self.host.hosted
+        if env:
+            recipe = dataclasses.replace(recipe, env={**recipe.env, **env})
+        workers_end, hosts_end = self.ctx.Pipe(duplex=True)
+        host = self.ctx.Process(target=host_main, args=(hosts_end, recipe), name="mattebench-method-host")
+        with _main_not_rerun():
+            host.start()
+        hosts_end.close()
+        return host, _Paired(workers_end, self.host.hosted, self.host.method_card, tuple(self.columns))
 
     def start(self, n: int) -> None:
         self.shares_cores = n > 1  # each worker then runs OpenCV on one thread (see _serve)
@@ -363,6 +487,13 @@ class _Pool:
     @staticmethod
     def _stop(w: _Worker, kill: bool) -> None:
         stop_process(w.proc, w.conn, kill)
+        if w.host is not None:  # a stopped worker has asked its host to end; a killed one leaves it to be killed
+            if kill and w.host.is_alive():
+                w.host.kill()
+            w.host.join(timeout=5)
+            if w.host.is_alive():
+                w.host.kill()
+                w.host.join(timeout=5)
 
     def close(self) -> None:
         for w in self.workers:  # ask idle workers to stop, kill busy ones (an interrupt, --fail-fast)
@@ -428,9 +559,39 @@ class _Pool:
                 warn_withheld(message[2], stacklevel=2)
             self.stats["method_provenance"] = message[3]  # every worker builds the same method from the same spec
             return None
+        if kind.startswith("host_"):
+            return self._host_said(w, message)
         row = message[1]
         w.sample, w.deadline = None, float("inf")
         return row
+
+    def _host_said(self, w: _Worker, message: tuple[Any, ...]) -> Optional[dict[str, Any]]:
+        """What a paired worker says of its host, read as a serial run reads its host (hosts.HostPool)."""
+        from mattebench.errors import MethodExited
+        from mattebench.runs.executors.hosts import build_error, read_ready
+
+        assert self.host is not None
+        kind, name = message[0], self.host.hosted.name
+        if kind == paired_protocol.HOST_READY:
+            w.ready = True
+            self.stats["pids"].add(message[1])
+            read_ready(self.host, message[2], self.stats, self.host.hosted)
+            return None
+        if kind == paired_protocol.HOST_BUILD_ERROR:
+            if self.host.hosted.debug and message[1].get("traceback"):
+                sys.stderr.write(f"method host traceback:\n{message[1]['traceback']}\n")
+            raise build_error(message[1], name)
+        if kind == paired_protocol.HOST_GONE_BUILDING:
+            raise MethodExited(f"method {name!r}: its process ended while the method was being built ({_host_exit(w)}): "
+                               "nothing was scored. Run with --debug to see the method's own output")
+        sid = message[1]
+        if kind == paired_protocol.HOST_GONE:
+            self.stats["deaths"] += 1
+            why = f"worker died: {_host_exit(w)} while scoring this sample; the method's process was replaced"
+        else:  # HOST_MISBEHAVED: the host runs on; it is replaced with its worker
+            why = f"{message[2]}; the method's process was replaced"
+        self._replace(w)
+        return error_row(self.columns, sid, f"{sid}: {why}")
 
     def _died(self, w: _Worker) -> Optional[dict[str, Any]]:
         w.proc.join(timeout=5)
@@ -447,6 +608,14 @@ class _Pool:
             return None
         return error_row(self.columns, sid, f"{sid}: worker died: {how} while scoring this sample; "
                           "a new worker took its place")  # not whether the run goes on: --fail-fast stops it
+
+
+def _host_exit(w: _Worker) -> str:
+    """How a worker's host ended ('killed by signal SIGSEGV', 'exit code 3'), waiting briefly for it to end."""
+    if w.host is None:
+        return "unknown exit status"
+    w.host.join(timeout=5)
+    return describe_exit(w.host.exitcode)
 
 
 # -- how many workers ------------------------------------------------------------------------
