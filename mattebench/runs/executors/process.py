@@ -158,20 +158,13 @@ def _serve_paired(conn: Any, spec: ScorerSpec, imports: Sequence[str], said: cha
         return
     scorer.sequence = bool(head.get("sequence"))
     _send(conn, (paired_protocol.HOST_READY, os.getpid(), head))
-    while True:
-        try:
-            sample_id = conn.recv()
-        except (EOFError, OSError):  # the driver is gone
-            return
-        if sample_id is None:
-            link.stop()
-            return
+    for sample_id in _ids(conn):
         row = _paired_row(conn, scorer, link, sample_id, said)
         if row is None:
             return  # the host is gone or misbehaved: the driver was told and replaces the pair
-        told = said.take()
-        if (told and not _send(conn, ("chatter", told))) or not _send(conn, ("row", row)):
+        if not _send_row(conn, row, said):
             return
+    link.stop()
 
 
 def _paired_row(conn: Any, scorer: Scorer, link: HostLink, sample_id: str, said: chatter.Capture) -> Optional[dict[str, Any]]:
@@ -214,6 +207,17 @@ def _serve(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_threads: O
     _send(conn, ("chatter", said.take()))
     _send(conn, ("ready", os.getpid(), scorer.method_card if withheld(scorer.method, scorer.method_card) else None,
                  method_provenance(scorer.method)))  # e.g. the input rule a MODNet applied, for the run's provenance
+    for sample_id in _ids(conn):
+        try:
+            row = scorer.score(sample_id)
+        except BaseException as exc:  # noqa: BLE001 - past the Scorer's net (e.g. observe() raised)
+            row = error_row(scorer.columns, sample_id, f"{sample_id}: method raised {type(exc).__name__}: {exc}")
+        if not _send_row(conn, row, said):
+            return
+
+
+def _ids(conn: Any) -> Iterator[str]:
+    """The ids the driver sends, one at a time, until it says stop (None) or is gone."""
     while True:
         try:
             sample_id = conn.recv()
@@ -221,15 +225,13 @@ def _serve(conn: Any, spec: ScorerSpec, imports: Sequence[str], torch_threads: O
             return
         if sample_id is None:
             return
-        try:
-            row = scorer.score(sample_id)
-        except BaseException as exc:  # noqa: BLE001 - past the Scorer's net (e.g. observe() raised)
-            row = error_row(scorer.columns, sample_id, f"{sample_id}: method raised {type(exc).__name__}: {exc}")
-        told = said.take()
-        if told and not _send(conn, ("chatter", told)):
-            return
-        if not _send(conn, ("row", row)):
-            return
+        yield sample_id
+
+
+def _send_row(conn: Any, row: dict[str, Any], said: chatter.Capture) -> bool:
+    """What was said while scoring, then the row; False when the driver is gone."""
+    told = said.take()
+    return (not told or _send(conn, ("chatter", told))) and _send(conn, ("row", row))
 
 
 def _send(conn: Any, message: Any) -> bool:
