@@ -515,7 +515,6 @@ def alpha_from_8bit(a: np.ndarray) -> np.ndarray:
     were two, at 4K a third of the time)."""
     import cv2
 
-
     if a.ndim == 2 and a.size and a.flags.c_contiguous:
         return cv2.LUT(a, ALPHA_OF_8BIT)
     return ALPHA_OF_8BIT[a]

@@ -517,22 +517,21 @@ def _recv_message_into(conn: Any, into: memoryview) -> int:
     (-1: the host is replaced, so the stream is never read again); EOF mid-message raises EOFError as
     ``recv_bytes`` does."""
     fd = conn.fileno()
-    size = int.from_bytes(_read_exact(fd, 4), "big", signed=True)
+    size = int.from_bytes(_read_into(fd, memoryview(bytearray(4))), "big", signed=True)
     if size == -1:
-        size = int.from_bytes(_read_exact(fd, 8), "big")
+        size = int.from_bytes(_read_into(fd, memoryview(bytearray(8))), "big")
     if size < 0 or size > len(into):
         return -1
-    _read_exact(fd, 0, into[:size])
+    _read_into(fd, into[:size])
     return size
 
 
-def _read_exact(fd: int, n: int, into: Optional[memoryview] = None) -> bytes:
-    """Exactly ``n`` bytes from ``fd`` (or exactly ``len(into)`` bytes into ``into``)."""
-    buf = memoryview(bytearray(n)) if into is None else into
+def _read_into(fd: int, buf: memoryview) -> memoryview:
+    """Fill ``buf`` from ``fd`` (a pipe delivers a large message in pieces); EOFError if it closes first."""
     done = 0
     while done < len(buf):
         k = os.readv(fd, [buf[done:]])
         if k == 0:
             raise EOFError("the method's process closed its pipe mid-message")
         done += k
-    return bytes(buf) if into is None else b""
+    return buf

@@ -116,14 +116,8 @@ class HostPool:
         self.stats: dict[str, Any] = {"started": 0, "deaths": 0, "timeouts": 0, "pids": set(), "method_provenance": {}}
 
     def _spawn(self, slot: int) -> _Host:
-        ours, theirs = self.ctx.Pipe(duplex=True)
-        recipe = self.recipe
-        if self.gpus:  # one GPU per host, seen as cuda:0 there (set before the method initialises CUDA)
-            recipe = dataclasses.replace(recipe, env={**recipe.env, "CUDA_VISIBLE_DEVICES": self.gpus[slot % len(self.gpus)]})
-        proc = self.ctx.Process(target=host_main, args=(theirs, recipe), name="mattebench-method-host")
-        with _main_not_rerun():
-            proc.start()
-        theirs.close()
+        gpu = self.gpus[slot % len(self.gpus)] if self.gpus else None
+        proc, ours = start_host(self.ctx, self.recipe, gpu)
         self.stats["started"] += 1
         return _Host(proc, ours, slot=slot)
 
@@ -263,6 +257,19 @@ def read_ready(scorer: Scorer, head: dict[str, Any], stats: dict[str, Any], reci
     stats["method_provenance"] = prov if isinstance(prov, dict) else {}
 
 
+def start_host(ctx: Any, recipe: MethodRecipe, gpu: Optional[str] = None) -> tuple[Any, Any]:
+    """Start a method host from ``ctx`` (its process and this side's end of its pipe). ``gpu``: the host's
+    CUDA_VISIBLE_DEVICES, so that it sees its GPU as cuda:0 (set before the method initialises CUDA)."""
+    if gpu is not None:
+        recipe = dataclasses.replace(recipe, env={**recipe.env, "CUDA_VISIBLE_DEVICES": gpu})
+    ours, theirs = ctx.Pipe(duplex=True)
+    proc = ctx.Process(target=host_main, args=(theirs, recipe), name="mattebench-method-host")
+    with _main_not_rerun():
+        proc.start()
+    theirs.close()
+    return proc, ours
+
+
 @contextlib.contextmanager
 def _main_not_rerun() -> Iterator[None]:
     """Start a host without running the caller's ``__main__`` in it. multiprocessing re-imports a script's main
@@ -318,11 +325,12 @@ def _stop(h: _Host, kill: bool) -> None:
 
 def stop_process(proc: Any, conn: Any, kill: bool) -> None:
     """Wait for a worker or host process to end (killing it first when ``kill``, or when it will not), then close
-    its pipe: the one way every pool here stops a process."""
+    its pipe (None: this process holds none): the one way every pool here stops a process."""
     if kill and proc.is_alive():
         proc.kill()
     proc.join(timeout=5)
     if proc.is_alive():
         proc.kill()
         proc.join(timeout=5)
-    conn.close()
+    if conn is not None:
+        conn.close()

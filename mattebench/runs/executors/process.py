@@ -84,11 +84,12 @@ from mattebench.contract import (
     warn_withheld,
     withheld,
 )
-from mattebench.errors import MattebenchError, ProcessExecutorError
+from mattebench.errors import MattebenchError, MethodExited, ProcessExecutorError
 from mattebench.runs.executors.forkserver import default_context
 from mattebench.errors import HostProtocolError
 from mattebench.runs.executors import paired as paired_protocol
-from mattebench.runs.executors.hosts import describe_exit, error_row, stop_process
+from mattebench.methods.host import IN_PROCESS_NAMES
+from mattebench.runs.executors.hosts import build_error, describe_exit, error_row, read_ready, start_host, stop_process
 from mattebench.runs.executors.paired import HostLink
 from mattebench.runs.runner import LocalExecutor, ScorerSpec
 from mattebench.scoring.scorer import Scorer
@@ -460,20 +461,8 @@ class _Pool:
     def _spawn_host(self, env: dict[str, str]) -> tuple[Any, _Paired]:
         """The method host of a new worker, and what the worker needs to talk to it. The host, not the worker, gets
         the worker's CUDA_VISIBLE_DEVICES: it is what builds the method."""
-        import dataclasses
-
-        from mattebench.methods.host import host_main
-        from mattebench.runs.executors.hosts import _main_not_rerun
-
         assert self.host is not None
-        recipe = self.host.hosted
-        if env:
-            recipe = dataclasses.replace(recipe, env={**recipe.env, **env})
-        workers_end, hosts_end = self.ctx.Pipe(duplex=True)
-        host = self.ctx.Process(target=host_main, args=(hosts_end, recipe), name="mattebench-method-host")
-        with _main_not_rerun():
-            host.start()
-        hosts_end.close()
+        host, workers_end = start_host(self.ctx, self.host.hosted, env.get("CUDA_VISIBLE_DEVICES"))
         return host, _Paired(workers_end, self.host.hosted, self.host.method_card, tuple(self.columns))
 
     def start(self, n: int) -> None:
@@ -490,12 +479,7 @@ class _Pool:
     def _stop(w: _Worker, kill: bool) -> None:
         stop_process(w.proc, w.conn, kill)
         if w.host is not None:  # a stopped worker has asked its host to end; a killed one leaves it to be killed
-            if kill and w.host.is_alive():
-                w.host.kill()
-            w.host.join(timeout=5)
-            if w.host.is_alive():
-                w.host.kill()
-                w.host.join(timeout=5)
+            stop_process(w.host, None, kill)
 
     def close(self) -> None:
         for w in self.workers:  # ask idle workers to stop, kill busy ones (an interrupt, --fail-fast)
@@ -569,9 +553,6 @@ class _Pool:
 
     def _host_said(self, w: _Worker, message: tuple[Any, ...]) -> Optional[dict[str, Any]]:
         """What a paired worker says of its host, read as a serial run reads its host (hosts.HostPool)."""
-        from mattebench.errors import MethodExited
-        from mattebench.runs.executors.hosts import build_error, read_ready
-
         assert self.host is not None
         kind, name = message[0], self.host.hosted.name
         if kind == paired_protocol.HOST_READY:
@@ -614,8 +595,6 @@ class _Pool:
 
 def _host_exit(w: _Worker) -> str:
     """How a worker's host ended ('killed by signal SIGSEGV', 'exit code 3'), waiting briefly for it to end."""
-    if w.host is None:
-        return "unknown exit status"
     w.host.join(timeout=5)
     return describe_exit(w.host.exitcode)
 
@@ -704,9 +683,7 @@ def pool_for(method: str, card: MethodCard, device: Optional[str], jobs: Optiona
     if n == 1 and timeout is None:
         return None
     gpus = visible_gpus((device or "").lower()) if n > 1 else []
-    advice = None
-    from mattebench.methods.host import IN_PROCESS_NAMES  # saved predictions: no method code, no BLAS/OpenMP work
-
+    advice = None  # none for saved predictions (IN_PROCESS_NAMES): no method code, no BLAS/OpenMP work
     if n > 1 and not gpus and not os.environ.get("OMP_NUM_THREADS") and method not in IN_PROCESS_NAMES:
         advice = ("worker processes, each with as many BLAS/OpenMP threads as a serial run (OMP_NUM_THREADS is "
                   "not set): for throughput run with OMP_NUM_THREADS=1 (the rows then equal a serial run with that setting)")
